@@ -1,0 +1,38 @@
+import { parseArgs } from 'node:util';
+import type { CliCommand } from '../cli-command.ts';
+import { loadConfig } from '../../config.ts';
+import { startServer } from '../../server.ts';
+
+export const serveCommand: CliCommand = {
+  path: ['serve'],
+  summary: 'Start the HTTP server',
+  usage: `Usage: ferry serve [--port N] [--host H] [--data-dir DIR] [--database-url URL]
+
+Starts Ferry's HTTP API and web app.
+  --port N             port to listen on (env PORT, default 8080)
+  --host H             address to bind (env HOST, default 0.0.0.0)
+  --data-dir DIR       where the SQLite database and files live (env FERRY_DATA_DIR, default ./data)
+  --database-url URL   use PostgreSQL instead of SQLite (env DATABASE_URL)`,
+  async run(args) {
+    const { values } = parseArgs({
+      args,
+      options: {
+        port: { type: 'string' },
+        host: { type: 'string' },
+        'data-dir': { type: 'string' },
+        'database-url': { type: 'string' },
+      },
+      strict: true,
+    });
+    const config = loadConfig(process.env, {
+      port: values.port,
+      host: values.host,
+      dataDir: values['data-dir'],
+      databaseUrl: values['database-url'],
+    });
+    const server = await startServer(config);
+    console.log(`Ferry is running at ${server.url} (${server.context.storage.description})`);
+    await new Promise<void>(() => {});
+    return 0;
+  },
+};

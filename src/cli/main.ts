@@ -1,0 +1,72 @@
+import type { CliCommand } from './cli-command.ts';
+import { UsageError } from './cli-command.ts';
+import { serveCommand } from './commands/serve-command.ts';
+import { FERRY_VERSION } from '../services/ferry-context.ts';
+
+/** Every command; later features add theirs here. */
+export const COMMANDS: CliCommand[] = [serveCommand];
+
+function printHelp(): void {
+  const lines = COMMANDS.map((c) => `  ferry ${c.path.join(' ').padEnd(24)} ${c.summary}`);
+  console.log(`Ferry ${FERRY_VERSION}: health data import, export and exchange.
+
+Usage: ferry <command> [options]
+
+Commands:
+${lines.join('\n')}
+
+Run 'ferry <command> --help' for a command's options.
+Configuration: PORT, FERRY_DATA_DIR, DATABASE_URL, FERRY_ADMIN_PASSWORD (see README.md).`);
+}
+
+export async function main(argv: string[]): Promise<number> {
+  if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
+    printHelp();
+    return 0;
+  }
+  if (argv[0] === '--version' || argv[0] === '-v') {
+    console.log(FERRY_VERSION);
+    return 0;
+  }
+  // The longest command path that matches wins: `import data` before `import`.
+  const command = [...COMMANDS]
+    .sort((a, b) => b.path.length - a.path.length)
+    .find((c) => c.path.every((word, i) => argv[i] === word));
+  if (!command) {
+    const group = COMMANDS.filter((c) => c.path[0] === argv[0]);
+    if (group.length > 0) {
+      console.error(
+        `Usage: ferry ${argv[0]} <${group.map((c) => c.path.slice(1).join(' ')).join('|')}> [options]`,
+      );
+    } else {
+      console.error(`Unknown command '${argv.join(' ')}'. Run 'ferry --help'.`);
+    }
+    return 2;
+  }
+  const rest = argv.slice(command.path.length);
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(command.usage);
+    return 0;
+  }
+  try {
+    return await command.run(rest);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      console.error(`${error.message}\n\n${command.usage}`);
+      return 2;
+    }
+    throw error;
+  }
+}
+
+if (import.meta.main) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      console.error(error instanceof Error ? error.message : error);
+      process.exitCode = 1;
+    },
+  );
+}

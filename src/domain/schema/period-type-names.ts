@@ -1,0 +1,28 @@
+/** DHIS2's period type names as they appear in metadata (`periodType` of data sets). */
+export const PERIOD_TYPE_NAMES = [
+  'Daily',
+  'Weekly',
+  'WeeklyWednesday',
+  'WeeklyThursday',
+  'WeeklyFriday',
+  'WeeklySaturday',
+  'WeeklySunday',
+  'BiWeekly',
+  'Monthly',
+  'BiMonthly',
+  'Quarterly',
+  'QuarterlyNov',
+  'SixMonthly',
+  'SixMonthlyApril',
+  'SixMonthlyNov',
+  'Yearly',
+  'FinancialFeb',
+  'FinancialApril',
+  'FinancialJuly',
+  'FinancialAug',
+  'FinancialSep',
+  'FinancialOct',
+  'FinancialNov',
+  'TwoYearly',
+] as const;
+export type PeriodTypeName = (typeof PERIOD_TYPE_NAMES)[number];

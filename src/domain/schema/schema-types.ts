@@ -1,0 +1,91 @@
+/**
+ * The shape of the schema registry: one descriptor per metadata type, read by storage, import,
+ * export, validation and dependency walks. Nothing here knows about a particular type.
+ */
+
+export const PROPERTY_KINDS = [
+  'string',
+  'text',
+  'integer',
+  'number',
+  'boolean',
+  'date',
+  'enum',
+  'geometry',
+  'json',
+  'stringList',
+  'reference',
+  'references',
+  'embedded',
+  'embeddedList',
+] as const;
+export type PropertyKind = (typeof PROPERTY_KINDS)[number];
+
+export interface PropertyDescriptor {
+  /** DHIS2's JSON property name, e.g. `categoryCombo`. */
+  readonly name: string;
+  readonly kind: PropertyKind;
+  readonly required?: boolean;
+  /** Unique among all objects of the type (DHIS2's UniquenessCheck, E5003). */
+  readonly unique?: boolean;
+  readonly maxLength?: number;
+  readonly enumValues?: readonly string[];
+  /** For `reference`/`references`: the collection referred to, e.g. `categoryCombos`. */
+  readonly target?: string;
+  /**
+   * For references: whether this side owns the association. Exports and imports carry the owning
+   * side; the inverse side is derived and not required to match (DHIS2's `owner` flag).
+   */
+  readonly owner?: boolean;
+  /** For `embedded`/`embeddedList`: the schema (by collection name) of the embedded objects. */
+  readonly itemSchema?: string;
+  /** Computed by the server (path, level); accepted in files, recomputed on import. */
+  readonly computed?: boolean;
+  /** Order matters (options of an option set, stages of a program). */
+  readonly ordered?: boolean;
+}
+
+export interface SchemaDescriptor {
+  /** Plural collection name used as JSON key and API path, e.g. `dataElements`. */
+  readonly collection: string;
+  /** Singular name, e.g. `dataElement`; also the XML element name. */
+  readonly singular: string;
+  /** DHIS2's Java class name, as it appears in import reports (`klass`). */
+  readonly klass: string;
+  /** Has id/code/name/created/lastUpdated and can be referred to by identifier. */
+  readonly identifiable: boolean;
+  /** Lives only inside another object (dataSetElements); has no collection of its own in storage. */
+  readonly embeddedOnly?: boolean;
+  readonly shareable: boolean;
+  /** Carries `attributeValues` (DHIS2's metadata attributes). */
+  readonly hasAttributeValues: boolean;
+  readonly properties: readonly PropertyDescriptor[];
+  /** DHIS2's CSV import class key, where DHIS2 has one. */
+  readonly csvClassKey?: string;
+  /** Positional CSV columns for `csvClassKey`, in DHIS2's order. */
+  readonly csvColumns?: readonly string[];
+  /** The property that forms a hierarchy (org unit `parent`); path and level derive from it. */
+  readonly hierarchyProperty?: string;
+  /** Which properties a dependency export follows from an object of this type. */
+  readonly dependencies?: readonly string[];
+  /**
+   * Reverse dependencies a dependency export also collects: objects of `collection` whose `property`
+   * points at this object (sections of a data set, stages of a program).
+   */
+  readonly dependents?: ReadonlyArray<{ collection: string; property: string }>;
+  /** Types whose objects a dependency export may be asked for (`/api/{collection}/{uid}/metadata`). */
+  readonly dependencyExport?: boolean;
+  /** Properties whose combination is unique (E5005), e.g. org unit level's `level`. */
+  readonly uniqueTogether?: readonly (readonly string[])[];
+}
+
+export interface SchemaRegistry {
+  readonly schemas: readonly SchemaDescriptor[];
+  byCollection(collection: string): SchemaDescriptor | undefined;
+  byKlass(klass: string): SchemaDescriptor | undefined;
+  bySingular(singular: string): SchemaDescriptor | undefined;
+  byCsvClassKey(key: string): SchemaDescriptor | undefined;
+  /** Top-level (not embedded-only) collections in an order where every referenced type comes first. */
+  importOrder(): readonly string[];
+  property(collection: string, name: string): PropertyDescriptor | undefined;
+}

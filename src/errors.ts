@@ -1,0 +1,68 @@
+/**
+ * Ferry's one catalog of coded errors. Codes are stable: clients and docs/errors.md rely on them.
+ * DHIS2's own codes are used where DHIS2 has one for the same thing; Ferry's start with F.
+ */
+export const ERROR_CATALOG = {
+  F1000: { status: 400, message: 'Invalid value for parameter `{0}`: `{1}`; allowed: {2}' },
+  F1001: { status: 400, message: 'Request body is malformed: {0}' },
+  F1002: { status: 413, message: 'Request body is larger than the limit of {0} bytes' },
+  F1003: { status: 415, message: 'Unsupported content type `{0}`' },
+  F1004: { status: 400, message: 'Missing required parameter `{0}`' },
+  F1100: { status: 401, message: 'Authentication required' },
+  F1101: { status: 401, message: 'Invalid credentials' },
+  F1102: { status: 403, message: 'Access denied: authority `{0}` is required' },
+  F1103: { status: 401, message: 'API token has expired' },
+  F1200: { status: 404, message: '{0} with id `{1}` could not be found' },
+  F1201: { status: 404, message: 'No such resource: `{0}`' },
+  F1300: { status: 409, message: '{0}' },
+  F1400: { status: 410, message: '{0}' },
+  F1500: { status: 500, message: 'Internal error; see the server log (reference {0})' },
+  F1501: { status: 503, message: 'Service is shutting down' },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CATALOG;
+
+/** An error with a catalog code; the HTTP layer turns it into DHIS2's WebMessage. */
+export class FerryError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly args: readonly string[];
+  readonly details?: unknown;
+
+  constructor(code: ErrorCode, args: readonly (string | number)[] = [], details?: unknown) {
+    const entry = ERROR_CATALOG[code];
+    const text = args.map(String);
+    super(entry.message.replace(/\{(\d+)\}/g, (_, i: string) => text[Number(i)] ?? ''));
+    this.code = code;
+    this.status = entry.status;
+    this.args = text;
+    this.details = details;
+  }
+}
+
+export function isFerryError(error: unknown): error is FerryError {
+  return error instanceof FerryError;
+}
+
+/** A closed-set query parameter, refused with F1000 when the value is not one of `allowed`. */
+export function parseEnumParameter<T extends string>(
+  name: string,
+  value: unknown,
+  allowed: readonly T[],
+  fallback: T,
+): T {
+  if (value === undefined || value === null || value === '') return fallback;
+  const text = String(value).toUpperCase();
+  const match = allowed.find((candidate) => candidate.toUpperCase() === text);
+  if (!match) throw new FerryError('F1000', [name, String(value), allowed.join(', ')]);
+  return match;
+}
+
+/** A boolean query parameter: true/false (any case); anything else is F1000. */
+export function parseBooleanParameter(name: string, value: unknown, fallback = false): boolean {
+  if (value === undefined || value === null || value === '') return fallback;
+  const text = String(value).toLowerCase();
+  if (text === 'true') return true;
+  if (text === 'false') return false;
+  throw new FerryError('F1000', [name, String(value), 'true, false']);
+}

@@ -1,0 +1,65 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import type { FerryContext } from '../services/ferry-context.ts';
+import { isFerryError } from '../errors.ts';
+import { webMessage } from './web-message.ts';
+import { registerSystemRoutes } from './routes/system-routes.ts';
+import { registerSchemaRoutes } from './routes/schema-routes.ts';
+
+export interface BuildAppOptions {
+  logger?: boolean;
+}
+
+/** Builds the HTTP app over a Ferry context. It never listens: `server.ts` does, tests inject. */
+export async function buildApp(
+  context: FerryContext,
+  options: BuildAppOptions = {},
+): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: context.config.bodyLimit,
+    // Slow clients: a request must arrive within 10 minutes (a big upload on a slow link), and
+    // the connection must show progress; headers within 30 s (slowloris).
+    requestTimeout: 10 * 60 * 1000,
+    connectionTimeout: 0,
+    keepAliveTimeout: 10_000,
+    // Parameters are parsed by Ferry (DHIS2's repeated `filter=`): keep repeats as arrays.
+    routerOptions: { ignoreTrailingSlash: true },
+    genReqId: () => randomUUID(),
+  });
+  app.server.headersTimeout = 30_000;
+
+  app.setErrorHandler((error, request, reply) => {
+    if (isFerryError(error)) {
+      return reply.status(error.status).send(
+        webMessage(error.status, 'ERROR', error.message, {
+          errorCode: error.code,
+          response: error.details,
+        }),
+      );
+    }
+    const fastifyError = error as { statusCode?: number; code?: string; message?: string };
+    if (fastifyError.statusCode && fastifyError.statusCode < 500) {
+      return reply.status(fastifyError.statusCode).send(
+        webMessage(fastifyError.statusCode, 'ERROR', fastifyError.message, {
+          errorCode: fastifyError.code,
+        }),
+      );
+    }
+    request.log.error(error);
+    return reply.status(500).send(
+      webMessage(500, 'ERROR', `Internal error; see the server log (reference ${request.id})`, {
+        errorCode: 'F1500',
+      }),
+    );
+  });
+  app.setNotFoundHandler((request, reply) => {
+    reply
+      .status(404)
+      .send(webMessage(404, 'ERROR', `No such resource: \`${request.url}\``, { errorCode: 'F1201' }));
+  });
+
+  await registerSystemRoutes(app, context);
+  await registerSchemaRoutes(app, context);
+  return app;
+}

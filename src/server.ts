@@ -1,0 +1,36 @@
+import type { FastifyInstance } from 'fastify';
+import type { FerryConfig } from './config.ts';
+import { createFerryContext, type FerryContext } from './services/ferry-context.ts';
+import { buildApp } from './http/build-app.ts';
+
+export interface RunningServer {
+  app: FastifyInstance;
+  context: FerryContext;
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Opens the database, builds the app and listens; stops cleanly on SIGINT/SIGTERM. */
+export async function startServer(
+  config: FerryConfig,
+  prepare?: (context: FerryContext) => Promise<void>,
+): Promise<RunningServer> {
+  const context = await createFerryContext(config);
+  if (prepare) await prepare(context);
+  const app = await buildApp(context, { logger: process.env.FERRY_LOG === '1' });
+  await app.listen({ port: config.port, host: config.host });
+  const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+  const url = `http://${shownHost}:${config.port}`;
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      await app.close();
+      await context.close();
+    })());
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      void stop().then(() => process.exit(0));
+    });
+  }
+  return { app, context, url, stop };
+}

@@ -1,0 +1,37 @@
+import type { FerryConfig } from '../config.ts';
+import type { Storage } from '../storage/storage.ts';
+import type { SchemaRegistry } from '../domain/schema/schema-types.ts';
+import { openStorage } from '../storage/open-storage.ts';
+import { MetadataStore } from '../storage/metadata-store.ts';
+import { schemaRegistry } from '../domain/schema/schema-registry.ts';
+
+export const FERRY_VERSION = '0.1.0';
+
+/**
+ * Everything a use case needs, built once per process and passed down explicitly: the HTTP app,
+ * the CLI and tests all start from here, so none of them opens its own database.
+ */
+export interface FerryContext {
+  readonly config: FerryConfig;
+  readonly storage: Storage;
+  readonly registry: SchemaRegistry;
+  readonly metadata: MetadataStore;
+  readonly version: string;
+  close(): Promise<void>;
+}
+
+export async function createFerryContext(config: FerryConfig): Promise<FerryContext> {
+  const storage = await openStorage({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  return createFerryContextFromStorage(config, storage);
+}
+
+export function createFerryContextFromStorage(config: FerryConfig, storage: Storage): FerryContext {
+  return {
+    config,
+    storage,
+    registry: schemaRegistry,
+    metadata: new MetadataStore(storage, schemaRegistry),
+    version: FERRY_VERSION,
+    close: () => storage.close(),
+  };
+}

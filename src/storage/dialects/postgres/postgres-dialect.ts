@@ -1,0 +1,199 @@
+import pg from 'pg';
+import type { SqlExecutor, SqlRow, SqlValue, Storage, Transaction } from '../../storage.ts';
+import { runMigrations } from '../../migrations/migrate.ts';
+
+/** PostgreSQL's limit on bind parameters in one statement. */
+const MAX_BIND_PARAMETERS = 65_535;
+
+const INT8_OID = 20;
+const NUMERIC_OID = 1700;
+
+/**
+ * PostgreSQL through `pg`, used when DATABASE_URL is set. BIGINT columns come back as numbers:
+ * Ferry's surrogate ids and counts stay far below 2^53.
+ */
+export async function createPostgresStorage(connectionString: string, poolSize = 10): Promise<Storage> {
+  const pool = new pg.Pool({
+    connectionString,
+    max: poolSize,
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
+        if (oid === INT8_OID || oid === NUMERIC_OID) return (value: string) => Number(value);
+        return pg.types.getTypeParser(oid, format);
+      }) as typeof pg.types.getTypeParser,
+    },
+  });
+  // An idle client's error (server restart) must not crash the process; the pool drops the client.
+  pool.on('error', () => {});
+  const storage = new PostgresStorage(pool, connectionString);
+  await storage.query('SELECT 1');
+  return storage;
+}
+
+/** Rewrites `?` placeholders as `$1, $2, ...`, leaving quoted strings and identifiers alone. */
+export function numberPlaceholders(sql: string): string {
+  let out = '';
+  let n = 0;
+  let quote: string | null = null;
+  for (let i = 0; i < sql.length; i++) {
+    const c = sql[i];
+    if (quote) {
+      out += c;
+      if (c === quote) quote = null;
+    } else if (c === "'" || c === '"') {
+      quote = c;
+      out += c;
+    } else if (c === '?') {
+      out += `$${++n}`;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+type Queryable = pg.Pool | pg.PoolClient;
+
+class PostgresExecutor implements SqlExecutor {
+  readonly kind = 'postgres' as const;
+  protected readonly client: Queryable;
+  private readonly translated = new Map<string, string>();
+
+  constructor(client: Queryable) {
+    this.client = client;
+  }
+
+  protected sql(text: string): string {
+    let numbered = this.translated.get(text);
+    if (numbered === undefined) {
+      numbered = numberPlaceholders(text);
+      if (this.translated.size > 1000) this.translated.clear();
+      this.translated.set(text, numbered);
+    }
+    return numbered;
+  }
+
+  async query<T = SqlRow>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
+    const result = await this.client.query(this.sql(sql), params as unknown[]);
+    return result.rows as T[];
+  }
+
+  async queryOne<T = SqlRow>(sql: string, params: readonly SqlValue[] = []): Promise<T | undefined> {
+    return (await this.query<T>(sql, params))[0];
+  }
+
+  async execute(sql: string, params: readonly SqlValue[] = []): Promise<{ changes: number }> {
+    const result = await this.client.query(this.sql(sql), params as unknown[]);
+    return { changes: result.rowCount ?? 0 };
+  }
+
+  async executeScript(sql: string): Promise<void> {
+    await this.client.query(sql);
+  }
+
+  async *stream<T = SqlRow>(
+    sql: string,
+    params: readonly SqlValue[] = [],
+    batchSize = 1000,
+  ): AsyncIterable<T[]> {
+    yield* streamWithCursor<T>(this.client, this.sql(sql), params, batchSize, this instanceof PostgresTx);
+  }
+
+  async executeMany(sql: string, rows: readonly (readonly SqlValue[])[]): Promise<void> {
+    if (rows.length === 0) return;
+    const match = /VALUES\s*(\([^)]*\))/i.exec(sql);
+    if (!match) throw new Error('executeMany needs an INSERT ... VALUES (?, ...) statement');
+    const head = sql.slice(0, match.index);
+    const tail = sql.slice(match.index + match[0].length);
+    const width = rows[0].length;
+    const perStatement = Math.max(1, Math.min(1000, Math.floor(MAX_BIND_PARAMETERS / Math.max(1, width))));
+    for (let start = 0; start < rows.length; start += perStatement) {
+      const chunk = rows.slice(start, start + perStatement);
+      const params: SqlValue[] = [];
+      const tuples: string[] = [];
+      for (const row of chunk) {
+        const base = params.length;
+        tuples.push(`(${row.map((_, i) => `$${base + i + 1}`).join(', ')})`);
+        params.push(...row);
+      }
+      await this.client.query(`${head}VALUES ${tuples.join(', ')}${tail}`, params as unknown[]);
+    }
+  }
+}
+
+async function* streamWithCursor<T>(
+  client: Queryable,
+  sql: string,
+  params: readonly SqlValue[],
+  batchSize: number,
+  inTransaction: boolean,
+): AsyncIterable<T[]> {
+  const connection = 'release' in client ? client : await (client as pg.Pool).connect();
+  const ownsConnection = connection !== client;
+  const cursor = `ferry_cursor_${Math.random().toString(36).slice(2)}`;
+  let ok = false;
+  try {
+    if (!inTransaction) await connection.query('BEGIN READ ONLY');
+    await connection.query(`DECLARE ${cursor} NO SCROLL CURSOR FOR ${sql}`, params as unknown[]);
+    for (;;) {
+      const result = await connection.query(`FETCH ${batchSize} FROM ${cursor}`);
+      if (result.rows.length === 0) break;
+      yield result.rows as T[];
+      if (result.rows.length < batchSize) break;
+    }
+    await connection.query(`CLOSE ${cursor}`);
+    if (!inTransaction) await connection.query('COMMIT');
+    ok = true;
+  } finally {
+    if (!ok && !inTransaction) await connection.query('ROLLBACK').catch(() => {});
+    if (ownsConnection) (connection as pg.PoolClient).release();
+  }
+}
+
+class PostgresTx extends PostgresExecutor implements Transaction {
+  readonly inTransaction = true as const;
+}
+
+class PostgresStorage extends PostgresExecutor implements Storage {
+  readonly description: string;
+  private readonly pool: pg.Pool;
+
+  constructor(pool: pg.Pool, connectionString: string) {
+    super(pool);
+    this.pool = pool;
+    this.description = `postgres:${redactPassword(connectionString)}`;
+  }
+
+  migrate(): Promise<number[]> {
+    return runMigrations(this);
+  }
+
+  async transaction<T>(work: (tx: Transaction) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await work(new PostgresTx(client));
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
+
+function redactPassword(connectionString: string): string {
+  try {
+    const url = new URL(connectionString);
+    if (url.password) url.password = '***';
+    return url.toString();
+  } catch {
+    return 'postgres';
+  }
+}

@@ -1,0 +1,219 @@
+import type { DatabaseKind } from '../storage.ts';
+
+/**
+ * Versioned schema migrations. Each has SQL per dialect; types differ (SQLite STRICT tables with
+ * INTEGER/TEXT, PostgreSQL BIGINT/JSONB/TIMESTAMPTZ-as-text) but names and meaning are the same.
+ * Timestamps are stored as ISO-8601 text in both so that values round-trip byte for byte.
+ * Append new migrations; never edit an applied one.
+ */
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: Readonly<Record<DatabaseKind, string>>;
+}
+
+const sqliteCore = `
+CREATE TABLE metadata_object (
+  sid INTEGER PRIMARY KEY,
+  type TEXT NOT NULL,
+  uid TEXT NOT NULL,
+  code TEXT,
+  name TEXT,
+  path TEXT,
+  created TEXT NOT NULL,
+  last_updated TEXT NOT NULL,
+  body TEXT NOT NULL
+) STRICT;
+CREATE UNIQUE INDEX metadata_object_type_uid ON metadata_object (type, uid);
+CREATE UNIQUE INDEX metadata_object_type_code ON metadata_object (type, code) WHERE code IS NOT NULL;
+CREATE INDEX metadata_object_type_name ON metadata_object (type, name);
+CREATE INDEX metadata_object_path ON metadata_object (path) WHERE path IS NOT NULL;
+
+CREATE TABLE metadata_reference (
+  source_sid INTEGER NOT NULL REFERENCES metadata_object (sid) ON DELETE CASCADE,
+  property TEXT NOT NULL,
+  target_type TEXT NOT NULL,
+  target_uid TEXT NOT NULL
+) STRICT;
+CREATE INDEX metadata_reference_source ON metadata_reference (source_sid);
+CREATE INDEX metadata_reference_target ON metadata_reference (target_type, target_uid);
+
+CREATE TABLE period (
+  period_id INTEGER PRIMARY KEY,
+  iso TEXT NOT NULL UNIQUE,
+  period_type TEXT NOT NULL,
+  start_date TEXT NOT NULL,
+  end_date TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE data_value (
+  org_unit_id INTEGER NOT NULL,
+  period_id INTEGER NOT NULL,
+  data_element_id INTEGER NOT NULL,
+  category_option_combo_id INTEGER NOT NULL,
+  attribute_option_combo_id INTEGER NOT NULL,
+  value TEXT,
+  stored_by TEXT,
+  created TEXT NOT NULL,
+  last_updated TEXT NOT NULL,
+  comment TEXT,
+  follow_up INTEGER NOT NULL DEFAULT 0,
+  deleted INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (org_unit_id, period_id, data_element_id, category_option_combo_id, attribute_option_combo_id)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX data_value_data_element ON data_value (data_element_id, period_id);
+CREATE INDEX data_value_last_updated ON data_value (last_updated);
+
+CREATE TABLE data_value_audit (
+  audit_id INTEGER PRIMARY KEY,
+  org_unit_id INTEGER NOT NULL,
+  period_id INTEGER NOT NULL,
+  data_element_id INTEGER NOT NULL,
+  category_option_combo_id INTEGER NOT NULL,
+  attribute_option_combo_id INTEGER NOT NULL,
+  audit_type TEXT NOT NULL,
+  previous_value TEXT,
+  new_value TEXT,
+  modified_by TEXT,
+  created TEXT NOT NULL,
+  job_id TEXT
+) STRICT;
+
+CREATE TABLE complete_registration (
+  data_set_id INTEGER NOT NULL,
+  period_id INTEGER NOT NULL,
+  org_unit_id INTEGER NOT NULL,
+  attribute_option_combo_id INTEGER NOT NULL,
+  completed_date TEXT NOT NULL,
+  stored_by TEXT,
+  last_updated TEXT NOT NULL,
+  PRIMARY KEY (data_set_id, period_id, org_unit_id, attribute_option_combo_id)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE user_credential (
+  user_uid TEXT PRIMARY KEY,
+  password_hash TEXT NOT NULL,
+  updated TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE api_token (
+  token_id TEXT PRIMARY KEY,
+  user_uid TEXT NOT NULL,
+  token_hash TEXT NOT NULL UNIQUE,
+  name TEXT,
+  created TEXT NOT NULL,
+  expires TEXT
+) STRICT;
+
+CREATE TABLE web_session (
+  session_hash TEXT PRIMARY KEY,
+  user_uid TEXT NOT NULL,
+  created TEXT NOT NULL,
+  expires TEXT NOT NULL
+) STRICT;
+`;
+
+const postgresCore = `
+CREATE TABLE metadata_object (
+  sid BIGSERIAL PRIMARY KEY,
+  type TEXT NOT NULL,
+  uid TEXT NOT NULL,
+  code TEXT,
+  name TEXT,
+  path TEXT,
+  created TEXT NOT NULL,
+  last_updated TEXT NOT NULL,
+  body JSONB NOT NULL
+);
+CREATE UNIQUE INDEX metadata_object_type_uid ON metadata_object (type, uid);
+CREATE UNIQUE INDEX metadata_object_type_code ON metadata_object (type, code) WHERE code IS NOT NULL;
+CREATE INDEX metadata_object_type_name ON metadata_object (type, name);
+CREATE INDEX metadata_object_path ON metadata_object (path text_pattern_ops) WHERE path IS NOT NULL;
+
+CREATE TABLE metadata_reference (
+  source_sid BIGINT NOT NULL REFERENCES metadata_object (sid) ON DELETE CASCADE,
+  property TEXT NOT NULL,
+  target_type TEXT NOT NULL,
+  target_uid TEXT NOT NULL
+);
+CREATE INDEX metadata_reference_source ON metadata_reference (source_sid);
+CREATE INDEX metadata_reference_target ON metadata_reference (target_type, target_uid);
+
+CREATE TABLE period (
+  period_id BIGSERIAL PRIMARY KEY,
+  iso TEXT NOT NULL UNIQUE,
+  period_type TEXT NOT NULL,
+  start_date TEXT NOT NULL,
+  end_date TEXT NOT NULL
+);
+
+CREATE TABLE data_value (
+  org_unit_id BIGINT NOT NULL,
+  period_id BIGINT NOT NULL,
+  data_element_id BIGINT NOT NULL,
+  category_option_combo_id BIGINT NOT NULL,
+  attribute_option_combo_id BIGINT NOT NULL,
+  value TEXT,
+  stored_by TEXT,
+  created TEXT NOT NULL,
+  last_updated TEXT NOT NULL,
+  comment TEXT,
+  follow_up SMALLINT NOT NULL DEFAULT 0,
+  deleted SMALLINT NOT NULL DEFAULT 0,
+  PRIMARY KEY (org_unit_id, period_id, data_element_id, category_option_combo_id, attribute_option_combo_id)
+);
+CREATE INDEX data_value_data_element ON data_value (data_element_id, period_id);
+CREATE INDEX data_value_last_updated ON data_value (last_updated);
+
+CREATE TABLE data_value_audit (
+  audit_id BIGSERIAL PRIMARY KEY,
+  org_unit_id BIGINT NOT NULL,
+  period_id BIGINT NOT NULL,
+  data_element_id BIGINT NOT NULL,
+  category_option_combo_id BIGINT NOT NULL,
+  attribute_option_combo_id BIGINT NOT NULL,
+  audit_type TEXT NOT NULL,
+  previous_value TEXT,
+  new_value TEXT,
+  modified_by TEXT,
+  created TEXT NOT NULL,
+  job_id TEXT
+);
+
+CREATE TABLE complete_registration (
+  data_set_id BIGINT NOT NULL,
+  period_id BIGINT NOT NULL,
+  org_unit_id BIGINT NOT NULL,
+  attribute_option_combo_id BIGINT NOT NULL,
+  completed_date TEXT NOT NULL,
+  stored_by TEXT,
+  last_updated TEXT NOT NULL,
+  PRIMARY KEY (data_set_id, period_id, org_unit_id, attribute_option_combo_id)
+);
+
+CREATE TABLE user_credential (
+  user_uid TEXT PRIMARY KEY,
+  password_hash TEXT NOT NULL,
+  updated TEXT NOT NULL
+);
+
+CREATE TABLE api_token (
+  token_id TEXT PRIMARY KEY,
+  user_uid TEXT NOT NULL,
+  token_hash TEXT NOT NULL UNIQUE,
+  name TEXT,
+  created TEXT NOT NULL,
+  expires TEXT
+);
+
+CREATE TABLE web_session (
+  session_hash TEXT PRIMARY KEY,
+  user_uid TEXT NOT NULL,
+  created TEXT NOT NULL,
+  expires TEXT NOT NULL
+);
+`;
+
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: 'core', sql: { sqlite: sqliteCore, postgres: postgresCore } },
+];

@@ -1,0 +1,51 @@
+/**
+ * Ferry's one storage interface. Services see only this; the SQLite and PostgreSQL dialects
+ * implement the low-level `SqlExecutor`, and the stores on top of it are written once.
+ */
+
+export const DATABASE_KINDS = ['sqlite', 'postgres'] as const;
+export type DatabaseKind = (typeof DATABASE_KINDS)[number];
+
+export type SqlValue = string | number | bigint | null | Uint8Array;
+export type SqlRow = Record<string, unknown>;
+
+/**
+ * A connection (or a transaction on one). SQL is written with `?` placeholders; the PostgreSQL
+ * dialect numbers them. Anything dialect-specific is asked of `kind`.
+ */
+export interface SqlExecutor {
+  readonly kind: DatabaseKind;
+  query<T = SqlRow>(sql: string, params?: readonly SqlValue[]): Promise<T[]>;
+  queryOne<T = SqlRow>(sql: string, params?: readonly SqlValue[]): Promise<T | undefined>;
+  execute(sql: string, params?: readonly SqlValue[]): Promise<{ changes: number }>;
+  /** Several statements with no parameters (migrations). */
+  executeScript(sql: string): Promise<void>;
+  /**
+   * Streams a result set without holding it: a server-side cursor on PostgreSQL, a statement
+   * iterator on SQLite. Rows arrive in batches of up to `batchSize`.
+   */
+  stream<T = SqlRow>(sql: string, params?: readonly SqlValue[], batchSize?: number): AsyncIterable<T[]>;
+  /**
+   * The same statement run for many parameter rows, as fast as the dialect can: a prepared
+   * statement in a loop on SQLite, multi-row statements on PostgreSQL. `sql` inserts one row.
+   */
+  executeMany(sql: string, rows: readonly (readonly SqlValue[])[]): Promise<void>;
+}
+
+/** What `Storage.transaction` hands its callback. Nested transactions are savepoints. */
+export interface Transaction extends SqlExecutor {
+  readonly inTransaction: true;
+}
+
+export interface Storage extends SqlExecutor {
+  /** Runs pending migrations; called on start. Returns the versions applied now. */
+  migrate(): Promise<number[]>;
+  /**
+   * Runs `work` in one transaction: committed when it resolves, rolled back when it throws.
+   * On SQLite, writers are serialised by an in-process lock; readers outside see committed data.
+   */
+  transaction<T>(work: (tx: Transaction) => Promise<T>): Promise<T>;
+  /** A human description with no secrets, e.g. `sqlite:./data/ferry.db`. */
+  readonly description: string;
+  close(): Promise<void>;
+}
