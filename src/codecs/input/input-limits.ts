@@ -1,0 +1,27 @@
+/**
+ * Every hostile-input limit in one place, each with its reason. Raising one is a conscious choice;
+ * see docs/security.md and ../shared/reference/notes/reliability.md.
+ */
+export const INPUT_LIMITS = {
+  /** Expanded size of a compressed body. A national file of 10M values as JSON is about 1.6 GiB. */
+  maxExpandedBytes: 4 * 1024 ** 3,
+  /**
+   * Expansion ratio beyond which a compressed body is treated as a bomb. Real DHIS2 exports
+   * compress 8-12x (perf.md B5); 200x allows very repetitive files and stops 1000x bombs.
+   * Only checked once 64 MiB have expanded, so tiny files with high ratios pass.
+   */
+  maxExpansionRatio: 200,
+  ratioCheckAfterBytes: 64 * 1024 ** 2,
+  /** Zip entries: DHIS2 reads only the first; an archive with more is refused, not guessed at. */
+  maxZipEntries: 1,
+  /** One CSV line or one XML text node: real rows are < 1 KiB; long comments fit in 1 MiB. */
+  maxLineBytes: 1024 * 1024,
+  /** One CSV field (a LONG_TEXT value or a comment). */
+  maxFieldChars: 64 * 1024,
+  /** JSON/XML nesting: DHIS2 payloads nest < 10 deep; 64 stops stack-exhaustion attacks. */
+  maxNestingDepth: 64,
+  /** Upload size before decompression. */
+  maxUploadBytes: 2 * 1024 ** 3,
+} as const;
+
+export type InputLimits = { -readonly [K in keyof typeof INPUT_LIMITS]: number };
