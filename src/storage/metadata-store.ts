@@ -276,7 +276,10 @@ export class MetadataStore {
   /** A top-level JSON property as text; the property name is checked against the registry first. */
   private jsonText(property: string): string {
     if (!/^[A-Za-z][A-Za-z0-9]*$/.test(property)) throw new Error(`Invalid filter property '${property}'`);
-    return this.db.kind === 'postgres' ? `(body->>'${property}')` : `json_extract(body, '$.${property}')`;
+    if (this.db.kind === 'postgres') return `(body->>'${property}')`;
+    // As text, the way PostgreSQL's ->> gives it, so `level:eq:2` and `disabled:eq:true` match on both.
+    const path = `'$.${property}'`;
+    return `(CASE json_type(body, ${path}) WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE CAST(json_extract(body, ${path}) AS TEXT) END)`;
   }
 }
 
