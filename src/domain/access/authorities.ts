@@ -1,0 +1,44 @@
+/**
+ * The authorities Ferry checks, with DHIS2's names so that roles imported from DHIS2 keep working.
+ * A user's authorities are the union of its roles' `authorities` lists; `ALL` implies every one.
+ */
+export const AUTHORITIES = [
+  /** Superuser: implies every other authority. */
+  'ALL',
+  /** Import metadata (`POST /api/metadata`, JSON/CSV/GML/GeoJSON). */
+  'F_METADATA_IMPORT',
+  /** Export metadata in bulk (`GET /api/metadata`, dependency exports). Plain reads need no authority. */
+  'F_METADATA_EXPORT',
+  /** Import or write aggregate data values (`POST /api/dataValueSets`, `/api/dataValues`). */
+  'F_DATAVALUE_ADD',
+  /** Export aggregate data values (`GET /api/dataValueSets`). */
+  'F_EXPORT_DATA',
+  /** Import tracker data: tracked entities, enrollments, events (`POST /api/tracker`). */
+  'F_TRACKER_IMPORT',
+  /** Ask a data import to skip the audit trail (`skipAudit=true`). */
+  'F_SKIP_DATA_IMPORT_AUDIT',
+  /** See every user's jobs and their notifications, not only one's own. */
+  'F_VIEW_JOBS',
+  /** Create users and roles and set other users' passwords. */
+  'F_USER_ADD',
+  /** Maintenance: clear caches, prune audits and expired sessions, re-run migrations. */
+  'F_PERFORM_MAINTENANCE',
+  /** Manage the export queue between sites (schedule, retry, discard queued exports). */
+  'F_EXPORT_QUEUE',
+] as const;
+
+export type Authority = (typeof AUTHORITIES)[number];
+
+const KNOWN = new Set<string>(AUTHORITIES);
+
+export function isAuthority(value: unknown): value is Authority {
+  return typeof value === 'string' && KNOWN.has(value);
+}
+
+/**
+ * Whether a set of granted authorities includes `required`. `ALL` grants everything. Roles may
+ * carry authorities Ferry does not know (a DHIS2 role imported whole); they are kept but unused.
+ */
+export function hasAuthority(granted: ReadonlySet<string>, required: Authority): boolean {
+  return granted.has('ALL') || granted.has(required);
+}
