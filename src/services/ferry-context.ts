@@ -4,6 +4,10 @@ import type { SchemaRegistry } from '../domain/schema/schema-types.ts';
 import { openStorage } from '../storage/open-storage.ts';
 import { MetadataStore } from '../storage/metadata-store.ts';
 import { schemaRegistry } from '../domain/schema/schema-registry.ts';
+import { UserService } from './user-service.ts';
+import { AuthService } from './auth-service.ts';
+import { MetadataQueryService } from './metadata-query-service.ts';
+import { OrgUnitScopeService } from './org-unit-scope-service.ts';
 
 export const FERRY_VERSION = '0.1.0';
 
@@ -16,6 +20,10 @@ export interface FerryContext {
   readonly storage: Storage;
   readonly registry: SchemaRegistry;
   readonly metadata: MetadataStore;
+  readonly users: UserService;
+  readonly auth: AuthService;
+  readonly metadataQuery: MetadataQueryService;
+  readonly orgUnitScope: OrgUnitScopeService;
   readonly version: string;
   close(): Promise<void>;
 }
@@ -26,11 +34,22 @@ export async function createFerryContext(config: FerryConfig): Promise<FerryCont
 }
 
 export function createFerryContextFromStorage(config: FerryConfig, storage: Storage): FerryContext {
+  const metadata = new MetadataStore(storage, schemaRegistry);
+  // The user service tells the auth service when a user changes, so cached principals are dropped.
+  const authHolder: { auth?: AuthService } = {};
+  const users = new UserService(storage, metadata, {
+    onUserChanged: (uid) => authHolder.auth?.forgetUser(uid),
+  });
+  const auth = (authHolder.auth = new AuthService(storage, metadata, users));
   return {
     config,
     storage,
     registry: schemaRegistry,
-    metadata: new MetadataStore(storage, schemaRegistry),
+    metadata,
+    users,
+    auth,
+    metadataQuery: new MetadataQueryService(metadata, schemaRegistry),
+    orgUnitScope: new OrgUnitScopeService(storage),
     version: FERRY_VERSION,
     close: () => storage.close(),
   };
