@@ -19,6 +19,7 @@ export const ERROR_CATALOG = {
   F1105: { status: 401, message: 'User account is {0}' },
   F1106: { status: 400, message: 'Password is not acceptable: {0}' },
   F1107: { status: 400, message: 'Invalid user: {0}' },
+  F1108: { status: 403, message: 'API tokens cannot be managed with an API token; sign in with a password' },
   F1200: { status: 404, message: '{0} with id `{1}` could not be found' },
   F1201: { status: 404, message: 'No such resource: `{0}`' },
   F1300: { status: 409, message: '{0}' },

@@ -5,6 +5,10 @@ import { isFerryError } from '../errors.ts';
 import { webMessage } from './web-message.ts';
 import { registerSystemRoutes } from './routes/system-routes.ts';
 import { registerSchemaRoutes } from './routes/schema-routes.ts';
+import { registerAuth } from './auth-plugin.ts';
+import { registerAuthRoutes } from './routes/auth-routes.ts';
+import { registerMeRoutes } from './routes/me-routes.ts';
+import { registerMetadataReadRoutes } from './routes/metadata-read-routes.ts';
 
 export interface BuildAppOptions {
   logger?: boolean;
@@ -59,6 +63,11 @@ export async function buildApp(
       .send(webMessage(404, 'ERROR', `No such resource: \`${request.url}\``, { errorCode: 'F1201' }));
   });
 
+  // Authentication first: its hook must cover every route registered after it.
+  await registerAuth(app, context);
+  await registerAuthRoutes(app, context);
+  await registerMeRoutes(app, context);
+  await registerMetadataReadRoutes(app, context);
   await registerSystemRoutes(app, context);
   await registerSchemaRoutes(app, context);
   return app;
