@@ -30,7 +30,18 @@ Starts Ferry's HTTP API and web app.
       dataDir: values['data-dir'],
       databaseUrl: values['database-url'],
     });
-    const server = await startServer(config);
+    const server = await startServer(config, async (context) => {
+      // First start on an empty database: create the administrator; a generated password is shown once.
+      const admin = await context.users.ensureAdmin({ password: config.adminPassword });
+      if (admin.created) {
+        console.log(
+          admin.generatedPassword
+            ? `Created user '${admin.username}' with password: ${admin.generatedPassword}\n` +
+                'It is shown only this once; change it with: ferry user set-password --username admin --password-stdin'
+            : `Created user '${admin.username}' with the password from FERRY_ADMIN_PASSWORD`,
+        );
+      }
+    });
     console.log(`Ferry is running at ${server.url} (${server.context.storage.description})`);
     await new Promise<void>(() => {});
     return 0;

@@ -1,0 +1,165 @@
+import { parseArgs } from 'node:util';
+import type { CliCommand } from '../cli-command.ts';
+import { UsageError } from '../cli-command.ts';
+import { loadConfig } from '../../config.ts';
+import { createFerryContext } from '../../services/ferry-context.ts';
+import { isFerryError } from '../../errors.ts';
+
+const DATABASE_OPTIONS = `  --data-dir DIR        the SQLite data directory (env FERRY_DATA_DIR, default ./data)
+  --database-url URL    use PostgreSQL instead (env DATABASE_URL)`;
+
+/** Reads a password from standard input: everything up to the first newline. */
+async function readPasswordFromStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  let length = 0;
+  for await (const chunk of process.stdin as AsyncIterable<Buffer>) {
+    chunks.push(chunk);
+    length += chunk.length;
+    if (length > 64 * 1024) throw new UsageError('--password-stdin: input is longer than 64 KiB');
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  return text.split(/\r?\n/, 1)[0];
+}
+
+async function passwordFrom(values: { password?: string; 'password-stdin'?: boolean }): Promise<string> {
+  if (values.password !== undefined && values['password-stdin']) {
+    throw new UsageError('Give either --password or --password-stdin, not both');
+  }
+  if (values['password-stdin']) return readPasswordFromStdin();
+  if (values.password === undefined) throw new UsageError('--password or --password-stdin is required');
+  return values.password;
+}
+
+/** Runs `work` on a context opened on the configured database, printing coded errors plainly. */
+async function withContext(
+  values: { 'data-dir'?: string; 'database-url'?: string },
+  work: (context: Awaited<ReturnType<typeof createFerryContext>>) => Promise<void>,
+): Promise<number> {
+  const config = loadConfig(process.env, {
+    dataDir: values['data-dir'],
+    databaseUrl: values['database-url'],
+  });
+  const context = await createFerryContext(config);
+  try {
+    await work(context);
+    return 0;
+  } catch (error) {
+    if (isFerryError(error)) {
+      console.error(`${error.code}: ${error.message}`);
+      return 1;
+    }
+    throw error;
+  } finally {
+    await context.close();
+  }
+}
+
+export const userCreateCommand: CliCommand = {
+  path: ['user', 'create'],
+  summary: 'Create a user (offline, on the data directory or database)',
+  usage: `Usage: ferry user create --username U (--password P | --password-stdin) [options]
+
+Creates a user directly in the database; the server need not be running.
+  --username U          4-255 letters, digits, '.', '_' or '@'
+  --password P          the password (visible in the process list: prefer --password-stdin)
+  --password-stdin      read the password from the first line of standard input
+  --first-name NAME     default: the username
+  --surname NAME        default: the username
+  --email ADDRESS
+  --role ROLE           user role UID or name; repeatable
+  --org-unit UID        data capture org unit; repeatable
+  --view-org-unit UID   data view org unit; repeatable (default: the capture org units)
+${DATABASE_OPTIONS}`,
+  async run(args) {
+    const { values } = parseArgs({
+      args,
+      options: {
+        username: { type: 'string' },
+        password: { type: 'string' },
+        'password-stdin': { type: 'boolean' },
+        'first-name': { type: 'string' },
+        surname: { type: 'string' },
+        email: { type: 'string' },
+        role: { type: 'string', multiple: true },
+        'org-unit': { type: 'string', multiple: true },
+        'view-org-unit': { type: 'string', multiple: true },
+        'data-dir': { type: 'string' },
+        'database-url': { type: 'string' },
+      },
+      strict: true,
+    });
+    if (!values.username) throw new UsageError('--username is required');
+    const username = values.username;
+    const password = await passwordFrom(values);
+    return withContext(values, async (context) => {
+      const user = await context.users.createUser({
+        username,
+        password,
+        firstName: values['first-name'],
+        surname: values.surname,
+        email: values.email,
+        roles: values.role ?? [],
+        orgUnits: values['org-unit'] ?? [],
+        viewOrgUnits: values['view-org-unit'] ?? [],
+      });
+      console.log(`Created user ${username} (${user.id})`);
+    });
+  },
+};
+
+export const userSetPasswordCommand: CliCommand = {
+  path: ['user', 'set-password'],
+  summary: "Set a user's password (offline); ends the user's web sessions",
+  usage: `Usage: ferry user set-password --username U (--password P | --password-stdin)
+
+${DATABASE_OPTIONS}`,
+  async run(args) {
+    const { values } = parseArgs({
+      args,
+      options: {
+        username: { type: 'string' },
+        password: { type: 'string' },
+        'password-stdin': { type: 'boolean' },
+        'data-dir': { type: 'string' },
+        'database-url': { type: 'string' },
+      },
+      strict: true,
+    });
+    if (!values.username) throw new UsageError('--username is required');
+    const username = values.username;
+    const password = await passwordFrom(values);
+    return withContext(values, async (context) => {
+      await context.users.setPassword(username, password);
+      console.log(`Password of ${username} updated`);
+    });
+  },
+};
+
+export const userDisableCommand: CliCommand = {
+  path: ['user', 'disable'],
+  summary: 'Disable a user (or --enable it again)',
+  usage: `Usage: ferry user disable --username U [--enable]
+
+${DATABASE_OPTIONS}`,
+  async run(args) {
+    const { values } = parseArgs({
+      args,
+      options: {
+        username: { type: 'string' },
+        enable: { type: 'boolean' },
+        'data-dir': { type: 'string' },
+        'database-url': { type: 'string' },
+      },
+      strict: true,
+    });
+    if (!values.username) throw new UsageError('--username is required');
+    const username = values.username;
+    const disabled = !values.enable;
+    return withContext(values, async (context) => {
+      await context.users.setDisabled(username, disabled);
+      console.log(`User ${username} ${disabled ? 'disabled' : 'enabled'}`);
+    });
+  },
+};
+
+export const USER_COMMANDS: CliCommand[] = [userCreateCommand, userSetPasswordCommand, userDisableCommand];
