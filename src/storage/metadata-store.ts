@@ -171,6 +171,59 @@ export class MetadataStore {
     }
   }
 
+  /**
+   * `save` in bulk: the same upsert for many objects with a handful of multi-row statements per
+   * batch instead of three statements per object (imports of 50,000 org units). Objects must have
+   * distinct UIDs. References are rewritten for exactly the objects saved.
+   */
+  async saveMany(
+    collection: string,
+    objects: readonly MetadataObject[],
+    now = new Date().toISOString(),
+    batchSize = 500,
+  ): Promise<void> {
+    for (let start = 0; start < objects.length; start += batchSize) {
+      const batch = objects.slice(start, start + batchSize);
+      await this.db.executeMany(
+        `INSERT INTO metadata_object (type, uid, code, name, path, created, last_updated, body)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (type, uid) DO UPDATE SET code = excluded.code, name = excluded.name, path = excluded.path,
+           last_updated = excluded.last_updated, body = excluded.body`,
+        batch.map((object) => [
+          collection,
+          object.id,
+          stringOrNull(object.code),
+          stringOrNull(object.name),
+          stringOrNull(object.path),
+          typeof object.created === 'string' ? object.created : now,
+          typeof object.lastUpdated === 'string' ? object.lastUpdated : now,
+          JSON.stringify(object),
+        ]),
+      );
+      const sids = await this.sids(
+        collection,
+        batch.map((o) => o.id),
+      );
+      const sidList = [...sids.values()];
+      await this.db.execute(
+        `DELETE FROM metadata_reference WHERE source_sid IN (${sidList.map(() => '?').join(', ') || 'NULL'})`,
+        sidList,
+      );
+      const rows: Array<[number, string, string, string]> = [];
+      for (const object of batch) {
+        const sid = sids.get(object.id)!;
+        for (const r of this.referencesOf(collection, object))
+          rows.push([sid, r.property, r.targetType, r.targetUid]);
+      }
+      if (rows.length > 0) {
+        await this.db.executeMany(
+          'INSERT INTO metadata_reference (source_sid, property, target_type, target_uid) VALUES (?, ?, ?, ?)',
+          rows,
+        );
+      }
+    }
+  }
+
   async delete(collection: string, uids: readonly string[]): Promise<number> {
     let deleted = 0;
     for (let i = 0; i < uids.length; i += 500) {

@@ -289,7 +289,8 @@ export const METADATA_SCHEMAS: readonly SchemaDescriptor[] = [
     singular: 'optionSet',
     klass: `${P}option.OptionSet`,
     csvClassKey: 'OPTION_SET',
-    csvColumns: ['name', 'uid', 'code', 'valueType', 'optionName', 'optionUid', 'optionCode'],
+    // DHIS2's columns; the value type is TEXT for sets made from CSV.
+    csvColumns: ['name', 'uid', 'code', 'optionName', 'optionUid', 'optionCode'],
     properties: [
       oneOf('valueType', VALUE_TYPES, { required: true }),
       int('version'),

@@ -1,0 +1,97 @@
+import type { SchemaRegistry } from '../../domain/schema/schema-types.ts';
+
+export const DXF2_NAMESPACE = 'http://dhis2.org/schema/dxf/2.0';
+
+/** Identifiable properties DXF2 writes as XML attributes; everything else is a child element. */
+const ATTRIBUTE_PROPERTIES = ['id', 'code', 'name', 'created', 'lastUpdated'];
+
+export function escapeXml(text: string): string {
+  return text.replace(/[<>&"']/g, (c) =>
+    c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '&' ? '&amp;' : c === '"' ? '&quot;' : '&apos;',
+  );
+}
+
+/**
+ * One object as a DXF2 element, driven by the registry: references as `<categoryCombo id=".."/>`,
+ * reference lists and embedded lists wrapped in their property element, JSON-valued properties
+ * (sharing, translations, style, leftSide) as JSON text (DHIS2's XML had per-class shapes for
+ * these; see docs/formats/metadata-xml.md). Properties the registry does not describe are left out,
+ * as DHIS2's default `:owner` field selection does.
+ */
+export function objectToXml(
+  registry: SchemaRegistry,
+  collection: string,
+  object: Record<string, unknown>,
+): string {
+  const schema = registry.byCollection(collection);
+  if (!schema) return '';
+  const attributes: string[] = [];
+  const children: string[] = [];
+  for (const name of ATTRIBUTE_PROPERTIES) {
+    const value = object[name];
+    if (value !== undefined && value !== null && schema.properties.some((p) => p.name === name)) {
+      attributes.push(` ${name}="${escapeXml(String(value))}"`);
+    }
+  }
+  for (const property of schema.properties) {
+    if (ATTRIBUTE_PROPERTIES.includes(property.name)) continue;
+    const value = object[property.name];
+    if (value === undefined || value === null) continue;
+    const tag = property.name;
+    switch (property.kind) {
+      case 'reference':
+        children.push(`<${tag}${referenceAttributes(value)}/>`);
+        break;
+      case 'references': {
+        if (!Array.isArray(value)) break;
+        const item = registry.byCollection(property.target!)?.singular ?? 'item';
+        children.push(`<${tag}>${value.map((r) => `<${item}${referenceAttributes(r)}/>`).join('')}</${tag}>`);
+        break;
+      }
+      case 'embeddedList': {
+        if (!Array.isArray(value)) break;
+        const item = registry.byCollection(property.itemSchema!)?.singular ?? 'item';
+        const inner = value
+          .map((v) =>
+            objectToXml(registry, property.itemSchema!, v as Record<string, unknown>)
+              .replace(/^<\w+/, `<${item}`)
+              .replace(/<\/\w+>$/, `</${item}>`),
+          )
+          .join('');
+        children.push(`<${tag}>${inner}</${tag}>`);
+        break;
+      }
+      case 'embedded':
+        children.push(
+          objectToXml(registry, property.itemSchema!, value as Record<string, unknown>)
+            .replace(/^<\w+/, `<${tag}`)
+            .replace(/<\/\w+>$/, `</${tag}>`),
+        );
+        break;
+      case 'stringList':
+        if (Array.isArray(value)) {
+          const item = tag.endsWith('s') ? tag.slice(0, -1) : `${tag}Item`;
+          children.push(
+            `<${tag}>${value.map((v) => `<${item}>${escapeXml(String(v))}</${item}>`).join('')}</${tag}>`,
+          );
+        }
+        break;
+      case 'json':
+      case 'geometry':
+        children.push(`<${tag}>${escapeXml(JSON.stringify(value))}</${tag}>`);
+        break;
+      default:
+        children.push(`<${tag}>${escapeXml(String(value))}</${tag}>`);
+    }
+  }
+  const singular = schema.singular;
+  return `<${singular}${attributes.join('')}>${children.join('')}</${singular}>`;
+}
+
+function referenceAttributes(value: unknown): string {
+  const ref = (value ?? {}) as { id?: unknown; code?: unknown };
+  let out = '';
+  if (ref.id !== undefined) out += ` id="${escapeXml(String(ref.id))}"`;
+  if (ref.code !== undefined && ref.id === undefined) out += ` code="${escapeXml(String(ref.code))}"`;
+  return out;
+}
