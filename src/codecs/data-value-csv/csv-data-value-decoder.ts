@@ -1,0 +1,194 @@
+import type { DataValueInput, DataValueItem } from '../../domain/data-values/data-value-input.ts';
+import type {
+  DataValueDecoder,
+  DataValueDecodeInput,
+  DataValueDecodeOptions,
+} from '../data-value-decoders.ts';
+import { decodeUtf8 } from '../input/utf8-text.ts';
+import { CsvRecordReader, isCsvProblem, type CsvEntry } from './csv-record-reader.ts';
+
+type CsvProperty =
+  | 'dataElement'
+  | 'period'
+  | 'orgUnit'
+  | 'categoryOptionCombo'
+  | 'attributeOptionCombo'
+  | 'value'
+  | 'storedBy'
+  | 'lastUpdated'
+  | 'comment'
+  | 'followUp'
+  | 'deleted'
+  | 'created';
+
+/** DHIS2's column order (`CsvDataValueSetWriter.HEADER_ROW`), used when `firstRowIsHeader=false`. */
+export const CSV_POSITIONAL_COLUMNS: readonly CsvProperty[] = [
+  'dataElement',
+  'period',
+  'orgUnit',
+  'categoryOptionCombo',
+  'attributeOptionCombo',
+  'value',
+  'storedBy',
+  'lastUpdated',
+  'comment',
+  'followUp',
+  'deleted',
+];
+
+/**
+ * Header names accepted, compared in lower case: DHIS2's export header, its 2.43 record component
+ * names, and the older names of DHIS2's documentation (`catoptcombo`, `attroptcombo`, `timestamp`).
+ */
+const HEADER_NAMES: Readonly<Record<string, CsvProperty>> = {
+  dataelement: 'dataElement',
+  de: 'dataElement',
+  period: 'period',
+  pe: 'period',
+  orgunit: 'orgUnit',
+  ou: 'orgUnit',
+  organisationunit: 'orgUnit',
+  categoryoptioncombo: 'categoryOptionCombo',
+  catoptcombo: 'categoryOptionCombo',
+  coc: 'categoryOptionCombo',
+  attributeoptioncombo: 'attributeOptionCombo',
+  attroptcombo: 'attributeOptionCombo',
+  aoc: 'attributeOptionCombo',
+  value: 'value',
+  storedby: 'storedBy',
+  lastupdated: 'lastUpdated',
+  timestamp: 'lastUpdated',
+  created: 'created',
+  comment: 'comment',
+  followup: 'followUp',
+  deleted: 'deleted',
+};
+
+/** Column index of each property, -1 when the file has no such column. */
+type ColumnMap = Record<CsvProperty, number>;
+
+function positionalMap(): ColumnMap {
+  const map = emptyMap();
+  CSV_POSITIONAL_COLUMNS.forEach((property, i) => (map[property] = i));
+  return map;
+}
+
+function emptyMap(): ColumnMap {
+  return {
+    dataElement: -1,
+    period: -1,
+    orgUnit: -1,
+    categoryOptionCombo: -1,
+    attributeOptionCombo: -1,
+    value: -1,
+    storedBy: -1,
+    lastUpdated: -1,
+    comment: -1,
+    followUp: -1,
+    deleted: -1,
+    created: -1,
+  };
+}
+
+/**
+ * The header row's columns, or undefined when it names none Ferry knows (then DHIS2's 2.42 reading
+ * applies: the row is skipped and columns are positional).
+ */
+export function columnMapFromHeader(header: readonly string[]): ColumnMap | undefined {
+  const map = emptyMap();
+  let known = 0;
+  header.forEach((raw, i) => {
+    const property =
+      HEADER_NAMES[
+        raw
+          .trim()
+          .replace(/^\uFEFF/, '')
+          .toLowerCase()
+      ];
+    if (property && map[property] === -1) {
+      map[property] = i;
+      known++;
+    }
+  });
+  return known > 0 ? map : undefined;
+}
+
+function text(fields: string[], i: number): string | undefined {
+  if (i < 0 || i >= fields.length) return undefined;
+  const value = fields[i];
+  return value === '' ? undefined : value;
+}
+
+function toInput(fields: string[], m: ColumnMap): DataValueInput {
+  const value = m.value >= 0 && m.value < fields.length ? fields[m.value] : undefined;
+  return {
+    dataElement: text(fields, m.dataElement),
+    period: text(fields, m.period),
+    orgUnit: text(fields, m.orgUnit),
+    categoryOptionCombo: text(fields, m.categoryOptionCombo),
+    attributeOptionCombo: text(fields, m.attributeOptionCombo),
+    value: value === undefined || value === '' ? null : value,
+    storedBy: text(fields, m.storedBy),
+    created: text(fields, m.created),
+    lastUpdated: text(fields, m.lastUpdated),
+    comment: text(fields, m.comment),
+    followUp: text(fields, m.followUp),
+    deleted: text(fields, m.deleted),
+  };
+}
+
+/**
+ * Reads DHIS2 data value CSV: by header names (any order, DHIS2's names and aliases), or by DHIS2's
+ * positional column order when `firstRowIsHeader=false`. Yields one array of items per chunk of
+ * text. A malformed row is an issue naming its line and column; the rest of the file still imports.
+ */
+export async function* decodeDataValueCsv(
+  input: DataValueDecodeInput,
+  options: DataValueDecodeOptions,
+): AsyncIterable<readonly DataValueItem[]> {
+  const reader = new CsvRecordReader({
+    maxLineChars: options.limits.maxLineBytes,
+    maxFieldChars: options.limits.maxFieldChars,
+  });
+  let columns: ColumnMap | undefined = options.firstRowIsHeader ? undefined : positionalMap();
+  let index = 0;
+  const entries: CsvEntry[] = [];
+  const convert = (): DataValueItem[] => {
+    const items: DataValueItem[] = [];
+    for (const entry of entries) {
+      if (isCsvProblem(entry)) {
+        items.push({
+          kind: 'issue',
+          position: { index: index++, line: entry.line, column: entry.column ?? entry.field },
+          message: `line ${entry.line}${entry.field !== undefined ? `, field ${entry.field}` : ''}: ${entry.problem}`,
+          fatal: entry.fatal,
+        });
+        continue;
+      }
+      if (!columns) {
+        columns = columnMapFromHeader(entry.fields) ?? positionalMap();
+        continue;
+      }
+      items.push({
+        kind: 'value',
+        position: { index: index++, line: entry.line },
+        value: toInput(entry.fields, columns),
+      });
+    }
+    entries.length = 0;
+    return items;
+  };
+  for await (const chunk of decodeUtf8(input.chunks, input.fileName)) {
+    reader.push(chunk, entries);
+    if (entries.length > 0) yield convert();
+  }
+  reader.end(entries);
+  if (entries.length > 0) yield convert();
+}
+
+export const csvDataValueDecoder: DataValueDecoder = {
+  format: 'csv',
+  contentTypes: ['application/csv', 'text/csv'],
+  fileExtensions: ['.csv'],
+  decode: decodeDataValueCsv,
+};

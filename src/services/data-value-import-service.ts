@@ -1,0 +1,920 @@
+import type { FerryContext } from './ferry-context.ts';
+import type {
+  DataValueInput,
+  DataValueItem,
+  DataValueSetHeader,
+} from '../domain/data-values/data-value-input.ts';
+import {
+  parseDataValueImportParams,
+  describeImportOptions,
+  parseIdSchemes,
+  type DataValueImportOptions,
+  type RawParams,
+} from '../domain/data-values/data-value-import-options.ts';
+import { ConflictCollector, type DataValueConflictCode } from '../domain/data-values/import-conflicts.ts';
+import type { ImportSummary, ImportCount } from '../domain/data-values/import-summary.ts';
+import {
+  checkValue,
+  isInsignificantZero,
+  MAX_COMMENT_LENGTH,
+} from '../domain/data-values/data-value-validation.ts';
+import { DataValueKeySet } from '../domain/data-values/data-value-key-set.ts';
+import { DEFAULT_CATEGORY_OPTION_COMBO_UID } from '../domain/category/default-category-model.ts';
+import { optionSetKey } from '../domain/category/category-option-combos.ts';
+import { IdSchemes, UID_SCHEME } from '../domain/identifiers/id-scheme.ts';
+import { parsePeriod, periodContaining, nextPeriod, type Period } from '../domain/periods/periods.ts';
+import { parseDay } from '../domain/periods/calendar-days.ts';
+import { isInScope } from '../domain/access/org-unit-scope.ts';
+import { INPUT_LIMITS } from '../codecs/input/input-limits.ts';
+import { InputError } from '../codecs/input/input-error.ts';
+import { openInput } from '../codecs/input/open-input.ts';
+import {
+  decoderForContentType,
+  decoderForFileName,
+  decoderForFormat,
+  DATA_VALUE_DECODERS,
+  type DataValueDecoder,
+} from '../codecs/data-value-decoders.ts';
+import {
+  DataValueStore,
+  type DataValueAuditRow,
+  type DataValueKey,
+  type DataValueRow,
+  type StoredDataValue,
+} from '../storage/data-value-store.ts';
+import { PeriodStore } from '../storage/period-store.ts';
+import type { Transaction } from '../storage/storage.ts';
+import { FerryError } from '../errors.ts';
+import {
+  DataValueImportPreheat,
+  type DataElementInfo,
+  type DataSetInfo,
+  type OptionComboInfo,
+  type OrgUnitInfo,
+} from './data-value-import-preheat.ts';
+
+/** The uploaded (spooled) file to import. `format` (json, csv, ...) wins over the content type. */
+export interface DataValueImportSource {
+  path: string;
+  fileName: string;
+  contentType?: string;
+  format?: string;
+}
+
+/**
+ * Who imports: the fields of the auth layer's `Principal` this service needs. `undefined` means the
+ * operator at the command line, who has the database and so every right.
+ */
+export interface DataValueImportPrincipal {
+  readonly uid: string;
+  readonly username: string;
+  readonly authorities: ReadonlySet<string>;
+  readonly captureOrgUnits: readonly string[];
+}
+
+export interface DataValueImportProgress {
+  stage: string;
+  processed: number;
+  total?: number;
+}
+
+export interface DataValueImportRun {
+  signal?: AbortSignal;
+  /** Called after every batch (a few thousand rows); the job layer throttles what it stores. */
+  progress?: (progress: DataValueImportProgress) => void;
+  /** Recorded on audit rows when the import runs as a job. */
+  jobId?: string;
+  /** The clock, for tests of expiry days and future periods. */
+  now?: Date;
+}
+
+/** Rows validated and written together; a batch is sorted into key order before writing. */
+const BATCH_SIZE = 10_000;
+
+class RollbackForDryRunOrAtomic extends Error {}
+
+/** A problem with the whole file: the import stops, nothing is written, the status is ERROR. */
+class FatalImportError extends Error {}
+
+/**
+ * Imports a data value file (DHIS2's `POST /api/dataValueSets`), streaming it through the decoder
+ * for its format, resolving identifiers against metadata loaded once, validating every value, and
+ * writing in sorted batches inside one transaction. Designed to run as a job handler: it takes the
+ * spooled file and plain parameters, reports progress and stops on `signal`.
+ *
+ * Throws FerryError for requests that can't start (bad parameter, unknown content type, missing
+ * authority); everything about the file's content ends up in the returned ImportSummary.
+ */
+export async function importDataValues(
+  context: FerryContext,
+  source: DataValueImportSource,
+  params: RawParams,
+  principal: DataValueImportPrincipal | undefined,
+  run: DataValueImportRun = {},
+): Promise<ImportSummary> {
+  let options: DataValueImportOptions;
+  try {
+    options = parseDataValueImportParams(params);
+  } catch (error) {
+    if (error instanceof Error && 'parameter' in error) {
+      const e = error as Error & { parameter: string; given: string; allowed: string };
+      throw new FerryError('F1000', [e.parameter, e.given, e.allowed]);
+    }
+    throw error;
+  }
+  if (
+    options.skipAudit &&
+    principal &&
+    !principal.authorities.has('ALL') &&
+    !principal.authorities.has('F_SKIP_DATA_IMPORT_AUDIT')
+  ) {
+    throw new FerryError('F1102', ['F_SKIP_DATA_IMPORT_AUDIT']);
+  }
+  const decoder = pickDecoder(source);
+  if (decoder.defaultIdScheme) options = { ...options, formatDefaultIdScheme: decoder.defaultIdScheme };
+
+  const importer = new DataValueImporter(context, options, principal, run);
+  try {
+    const opened = await openInput(source.path, source.fileName);
+    await context.storage
+      .transaction(async (tx) => {
+        await importer.begin(tx);
+        const items = decoder.decode(
+          { path: source.path, fileName: source.fileName, chunks: opened.chunks },
+          { firstRowIsHeader: options.firstRowIsHeader, limits: { ...INPUT_LIMITS } },
+        );
+        for await (const chunk of items) {
+          if (isItemArray(chunk)) {
+            for (const item of chunk) await importer.accept(item);
+          } else {
+            await importer.accept(chunk);
+          }
+        }
+        await importer.finish();
+        if (importer.mustRollBack()) throw new RollbackForDryRunOrAtomic();
+      })
+      .catch((error: unknown) => {
+        if (!(error instanceof RollbackForDryRunOrAtomic)) throw error;
+      });
+    importer.committed();
+  } catch (error) {
+    if (error instanceof InputError || error instanceof FatalImportError) {
+      return importer.failedSummary(error.message);
+    }
+    throw error;
+  }
+  return importer.summary();
+}
+
+function isItemArray(chunk: DataValueItem | readonly DataValueItem[]): chunk is readonly DataValueItem[] {
+  return Array.isArray(chunk);
+}
+
+function pickDecoder(source: DataValueImportSource): DataValueDecoder {
+  if (source.format) {
+    const decoder = decoderForFormat(source.format);
+    if (!decoder) {
+      throw new FerryError('F1000', [
+        'format',
+        source.format,
+        DATA_VALUE_DECODERS.map((d) => d.format).join(', '),
+      ]);
+    }
+    return decoder;
+  }
+  const decoder = decoderForContentType(source.contentType) ?? decoderForFileName(source.fileName);
+  if (!decoder) throw new FerryError('F1003', [source.contentType ?? source.fileName]);
+  return decoder;
+}
+
+/** A validated row, resolved to ids, waiting to be compared with what is stored. */
+interface ResolvedValue extends DataValueKey {
+  index: number;
+  value: string | null;
+  comment: string | null;
+  followUp: boolean;
+  /** The row asks for deletion: `deleted=true`, or no value and no comment. */
+  deleteRequested: boolean;
+  insignificantZero: boolean;
+  storedBy: string;
+  created: string;
+  /** For conflict messages: the identifiers as the file gave them. */
+  label: string;
+}
+
+/** What one header (file defaults and schemes) resolves to; rows under it share it. */
+interface HeaderContext {
+  header: DataValueSetHeader;
+  dataElements: Map<string, DataElementInfo>;
+  orgUnits: Map<string, OrgUnitInfo>;
+  categoryOptionCombos: Map<string, OptionComboInfo>;
+  attributeOptionCombos: Map<string, OptionComboInfo>;
+  categoryOptions: Map<string, { uid: string }>;
+  dataSet: DataSetInfo | undefined;
+  dataSetText: string | undefined;
+}
+
+const TRUE_TEXTS = new Set(['true', 'TRUE', 'True', '1']);
+
+function flag(value: string | boolean | undefined): boolean | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === 'boolean') return value;
+  return TRUE_TEXTS.has(value.trim());
+}
+
+class DataValueImporter {
+  private readonly context: FerryContext;
+  private readonly options: DataValueImportOptions;
+  private readonly principal: DataValueImportPrincipal | undefined;
+  private readonly run: DataValueImportRun;
+  private readonly now: string;
+  private readonly todayDay: number;
+  private readonly today: string;
+  private readonly username: string;
+  private readonly captureScope: ReadonlySet<string> | undefined;
+
+  private readonly conflicts = new ConflictCollector();
+  private readonly keys = new DataValueKeySet();
+  private readonly counts: ImportCount = { imported: 0, updated: 0, ignored: 0, deleted: 0 };
+  private processed = 0;
+
+  private tx: Transaction | undefined;
+  private store: DataValueStore | undefined;
+  private periods: PeriodStore | undefined;
+  private preheat: DataValueImportPreheat | undefined;
+  /** When nothing was stored before this import, no row can exist: the look-ups are skipped. */
+  private tableWasEmpty = false;
+
+  private header: DataValueSetHeader = {};
+  private readonly headerContexts = new Map<DataValueSetHeader, HeaderContext>();
+  private pendingItems: Array<Extract<DataValueItem, { kind: 'value' }>> = [];
+  private pendingHeaders: DataValueSetHeader[] = [];
+  private readonly periodCache = new Map<string, { id: number; period: Period } | null>();
+  private readonly scopeCache = new Map<number, boolean>();
+  private readonly timelinessCache = new Map<
+    string,
+    { code: DataValueConflictCode; args: string[] } | null
+  >();
+  private dataSetComplete = 'false';
+  private dryRun: boolean;
+
+  constructor(
+    context: FerryContext,
+    options: DataValueImportOptions,
+    principal: DataValueImportPrincipal | undefined,
+    run: DataValueImportRun,
+  ) {
+    this.context = context;
+    this.options = options;
+    this.principal = principal;
+    this.run = run;
+    const now = run.now ?? new Date();
+    this.now = now.toISOString();
+    this.today = this.now.slice(0, 10);
+    this.todayDay = parseDay(this.today) ?? 0;
+    this.username = principal?.username ?? 'ferry-cli';
+    this.dryRun = options.dryRun;
+    const unrestricted = !principal || principal.authorities.has('ALL');
+    this.captureScope = unrestricted ? undefined : new Set(principal.captureOrgUnits);
+  }
+
+  async begin(tx: Transaction): Promise<void> {
+    this.tx = tx;
+    this.store = new DataValueStore(tx);
+    this.periods = new PeriodStore(tx);
+    this.preheat = await DataValueImportPreheat.load(this.store);
+    this.tableWasEmpty = await this.store.isEmpty();
+    this.progress('Importing data values');
+  }
+
+  async accept(item: DataValueItem): Promise<void> {
+    switch (item.kind) {
+      case 'header':
+        this.header = item.header;
+        if (item.header.dryRun === true) this.dryRun = true;
+        return;
+      case 'issue':
+        if (item.fatal) throw new FatalImportError(item.message);
+        this.processed++;
+        if (item.position) {
+          this.conflicts.add(
+            'F7100',
+            item.position.index,
+            [item.message],
+            { row: String(item.position.index) },
+            item.property,
+          );
+          this.conflicts.reject(item.position.index);
+        } else {
+          this.conflicts.add('F7100', undefined, [item.message], {}, item.property);
+        }
+        this.counts.ignored++;
+        return;
+      case 'value':
+        this.pendingItems.push(item);
+        this.pendingHeaders.push(this.header);
+        if (this.pendingItems.length >= BATCH_SIZE) await this.flush();
+        return;
+    }
+  }
+
+  async finish(): Promise<void> {
+    await this.flush();
+    await this.registerCompletion();
+    this.progress('Done');
+  }
+
+  mustRollBack(): boolean {
+    return this.dryRun || (this.options.atomic && this.conflicts.size > 0);
+  }
+
+  committed(): void {
+    if (!this.mustRollBack()) this.periods?.markCommitted();
+  }
+
+  summary(): ImportSummary {
+    const atomicFailure = this.options.atomic && this.conflicts.size > 0;
+    const counts: ImportCount = atomicFailure
+      ? { imported: 0, updated: 0, ignored: this.processed, deleted: 0 }
+      : { ...this.counts };
+    const status = atomicFailure ? 'ERROR' : this.conflicts.size > 0 ? 'WARNING' : 'SUCCESS';
+    const description = atomicFailure
+      ? `Import was not done: the import is atomic and ${this.conflicts.rejectedCount} of ${this.processed} values have conflicts; nothing was written`
+      : this.dryRun
+        ? 'Dry run: nothing was written; the counts are what the import would do'
+        : status === 'SUCCESS'
+          ? 'Import process completed successfully'
+          : 'Import process completed with conflicts';
+    const summary: ImportSummary = {
+      responseType: 'ImportSummary',
+      status,
+      importOptions: { ...describeImportOptions(this.options), dryRun: this.dryRun },
+      description,
+      importCount: counts,
+      conflicts: this.conflicts.conflicts(),
+      rejectedIndexes: [...this.conflicts.rejectedIndexes()].sort((a, b) => a - b),
+      dataSetComplete: atomicFailure ? 'false' : this.dataSetComplete,
+    };
+    const omittedRejected = this.conflicts.rejectedCount - summary.rejectedIndexes.length;
+    if (this.conflicts.omittedOccurrences > 0 || omittedRejected > 0) {
+      summary.omitted = {
+        conflictOccurrences: this.conflicts.omittedOccurrences,
+        rejectedIndexes: omittedRejected,
+      };
+    }
+    return summary;
+  }
+
+  failedSummary(message: string): ImportSummary {
+    return {
+      responseType: 'ImportSummary',
+      status: 'ERROR',
+      importOptions: { ...describeImportOptions(this.options), dryRun: this.dryRun },
+      description: `The import process failed: ${message}`,
+      importCount: { imported: 0, updated: 0, ignored: 0, deleted: 0 },
+      conflicts: this.conflicts.conflicts(),
+      rejectedIndexes: [...this.conflicts.rejectedIndexes()].sort((a, b) => a - b),
+      dataSetComplete: 'false',
+    };
+  }
+
+  private progress(stage: string): void {
+    this.run.progress?.({ stage, processed: this.processed });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Resolution
+
+  private schemesOf(header: DataValueSetHeader): IdSchemes {
+    const fromFile = parseIdSchemes(header as Record<string, unknown>);
+    const base = this.options.formatDefaultIdScheme
+      ? new IdSchemes(this.options.formatDefaultIdScheme).overriddenBy(this.options.idSchemes)
+      : this.options.idSchemes;
+    return base.overriddenBy(fromFile);
+  }
+
+  private async contextFor(header: DataValueSetHeader): Promise<HeaderContext> {
+    let context = this.headerContexts.get(header);
+    if (context) return context;
+    const preheat = this.preheat!;
+    let schemes: IdSchemes;
+    try {
+      schemes = this.schemesOf(header);
+    } catch (error) {
+      throw new FatalImportError(`the file's id scheme is not valid: ${(error as Error).message}`);
+    }
+    const dataSetText = header.dataSet ?? this.options.dataSet;
+    let dataSet: DataSetInfo | undefined;
+    if (dataSetText !== undefined) {
+      dataSet =
+        preheat.dataSets.under(schemes.schemeFor('dataSet')).get(dataSetText) ??
+        preheat.dataSets.under(UID_SCHEME).get(dataSetText);
+      if (!dataSet) throw new FatalImportError(`Data set not found or not accessible: \`${dataSetText}\``);
+    }
+    context = {
+      header,
+      dataElements: preheat.dataElements.under(schemes.schemeFor('dataElement')),
+      orgUnits: await preheat.orgUnits(schemes.schemeFor('orgUnit')),
+      categoryOptionCombos: preheat.optionCombos.under(schemes.schemeFor('categoryOptionCombo')),
+      attributeOptionCombos: preheat.optionCombos.under(schemes.schemeFor('attributeOptionCombo')),
+      categoryOptions: preheat.categoryOptions.under(schemes.schemeFor('categoryOption')),
+      dataSet,
+      dataSetText,
+    };
+    this.headerContexts.clear();
+    this.headerContexts.set(header, context);
+    return context;
+  }
+
+  private async resolvePeriods(
+    items: ReadonlyArray<Extract<DataValueItem, { kind: 'value' }>>,
+    headers: readonly DataValueSetHeader[],
+  ): Promise<void> {
+    const wanted = new Map<string, Period>();
+    for (let i = 0; i < items.length; i++) {
+      const text = items[i].value.period ?? headers[i].period;
+      if (text === undefined || this.periodCache.has(text) || wanted.has(text)) continue;
+      const period = parsePeriod(text);
+      if (period) wanted.set(text, period);
+      else this.periodCache.set(text, null);
+    }
+    if (wanted.size === 0) return;
+    const ids = await this.periods!.idsFor(wanted.keys());
+    for (const [text, period] of wanted) {
+      const id = ids.get(text);
+      this.periodCache.set(text, id === undefined ? null : { id, period });
+    }
+  }
+
+  private inScope(orgUnit: OrgUnitInfo): boolean {
+    if (!this.captureScope) return true;
+    let allowed = this.scopeCache.get(orgUnit.sid);
+    if (allowed === undefined) {
+      allowed = isInScope(orgUnit.path, this.captureScope);
+      this.scopeCache.set(orgUnit.sid, allowed);
+    }
+    return allowed;
+  }
+
+  /** E7640 (past expiry days) or E7641 (after the latest open future period) for one data set. */
+  private timelinessFor(
+    dataSet: DataSetInfo,
+    period: Period,
+  ): { code: DataValueConflictCode; args: string[] } | null {
+    const key = `${dataSet.sid}:${period.iso}`;
+    const cached = this.timelinessCache.get(key);
+    if (cached !== undefined) return cached;
+    let problem: { code: DataValueConflictCode; args: string[] } | null = null;
+    const endDay = parseDay(period.endDate) ?? 0;
+    if (dataSet.expiryDays > 0 && this.todayDay > endDay + dataSet.expiryDays) {
+      problem = { code: 'E7640', args: [period.iso, dataSet.uid] };
+    } else {
+      let latest = periodContaining(dataSet.periodType, this.today);
+      for (let i = 0; latest && i < dataSet.openFuturePeriods; i++) latest = nextPeriod(latest);
+      if (latest && period.startDate > latest.endDate) {
+        problem = { code: 'E7641', args: [period.iso, latest.iso, dataSet.uid] };
+      }
+    }
+    this.timelinessCache.set(key, problem);
+    return problem;
+  }
+
+  /** The combo for DHIS2 2.43 / ADX `{category: option}` disaggregation within a category combo. */
+  private comboByOptions(
+    categoryComboUid: string | undefined,
+    options: Record<string, string>,
+    categoryOptions: Map<string, { uid: string }>,
+  ): OptionComboInfo | string {
+    const optionUids: string[] = [];
+    for (const [category, option] of Object.entries(options)) {
+      const resolved = categoryOptions.get(option);
+      if (!resolved) return `${category}=${option}`;
+      optionUids.push(resolved.uid);
+    }
+    const combo = categoryComboUid ? this.preheat!.categoryCombos.get(categoryComboUid) : undefined;
+    const found = combo?.combos.get(optionSetKey(optionUids));
+    return (
+      found ??
+      Object.entries(options)
+        .map(([c, o]) => `${c}=${o}`)
+        .join(',')
+    );
+  }
+
+  /**
+   * Validates one row against metadata, in DHIS2's order, stopping at the first problem (as
+   * DHIS2 2.42 does). Returns the resolved value, or undefined after recording the conflict.
+   */
+  private resolve(index: number, input: DataValueInput, ctx: HeaderContext): ResolvedValue | undefined {
+    const header = ctx.header;
+    const fail = (
+      code: DataValueConflictCode,
+      args: string[],
+      objects: Record<string, string>,
+      property: string,
+    ): undefined => {
+      this.conflicts.add(code, index, args, objects, property);
+      this.conflicts.reject(index);
+      return undefined;
+    };
+
+    const deText = input.dataElement ?? '';
+    const dataElement = ctx.dataElements.get(deText);
+    if (!dataElement) return fail('E7610', [deText], { dataElement: deText }, 'dataElement');
+
+    const periodText = input.period ?? header.period ?? '';
+    const period = this.periodCache.get(periodText);
+    if (!period) return fail('E7611', [periodText], { period: periodText }, 'period');
+
+    const ouText = input.orgUnit ?? header.orgUnit ?? '';
+    const orgUnit = ctx.orgUnits.get(ouText);
+    if (!orgUnit) return fail('E7612', [ouText], { orgUnit: ouText }, 'orgUnit');
+    if (!this.inScope(orgUnit)) {
+      return fail('E7617', [ouText, this.username], { orgUnit: ouText }, 'orgUnit');
+    }
+
+    const dataSet = ctx.dataSet;
+    // The category combo the element has in the data set (an override), or its own.
+    const elementCombo =
+      (dataSet ? dataSet.elements.get(dataElement.uid) : undefined) ?? dataElement.categoryComboUid;
+    let coc: OptionComboInfo | undefined;
+    let cocText: string;
+    if (input.categoryOptions) {
+      const found = this.comboByOptions(elementCombo, input.categoryOptions, ctx.categoryOptions);
+      if (typeof found === 'string') {
+        return fail('E7613', [found], { categoryOptionCombo: found }, 'categoryOptionCombo');
+      }
+      coc = found;
+      cocText = found.uid;
+    } else {
+      cocText = input.categoryOptionCombo ?? DEFAULT_CATEGORY_OPTION_COMBO_UID;
+      coc =
+        input.categoryOptionCombo === undefined
+          ? this.preheat!.optionCombos.under(UID_SCHEME).get(cocText)
+          : ctx.categoryOptionCombos.get(cocText);
+      if (!coc) return fail('E7613', [cocText], { categoryOptionCombo: cocText }, 'categoryOptionCombo');
+      if (coc.categoryComboUid !== elementCombo && !this.comboOverrides(dataElement, dataSet, coc)) {
+        return fail(
+          'E7634',
+          [cocText, deText],
+          { categoryOptionCombo: cocText, dataElement: deText },
+          'categoryOptionCombo',
+        );
+      }
+    }
+
+    let aoc: OptionComboInfo | undefined;
+    const attributeOptions = input.attributeOptions;
+    const aocGiven = input.attributeOptionCombo ?? header.attributeOptionCombo;
+    if (attributeOptions) {
+      const found = this.comboByOptions(dataSet?.categoryComboUid, attributeOptions, ctx.categoryOptions);
+      if (typeof found === 'string') {
+        return fail('E7615', [found], { attributeOptionCombo: found }, 'attributeOptionCombo');
+      }
+      aoc = found;
+    } else {
+      const aocText = aocGiven ?? DEFAULT_CATEGORY_OPTION_COMBO_UID;
+      aoc =
+        aocGiven === undefined
+          ? this.preheat!.optionCombos.under(UID_SCHEME).get(aocText)
+          : ctx.attributeOptionCombos.get(aocText);
+      if (!aoc) return fail('E7615', [aocText], { attributeOptionCombo: aocText }, 'attributeOptionCombo');
+      if (
+        dataSet &&
+        aoc.uid !== DEFAULT_CATEGORY_OPTION_COMBO_UID &&
+        aoc.categoryComboUid !== dataSet.categoryComboUid
+      ) {
+        return fail(
+          'E7635',
+          [aocText, dataSet.uid],
+          { attributeOptionCombo: aocText, dataSet: dataSet.uid },
+          'attributeOptionCombo',
+        );
+      }
+    }
+
+    if (dataSet && !dataSet.elements.has(dataElement.uid)) {
+      return fail(
+        'E7633',
+        [deText, ctx.dataSetText ?? dataSet.uid],
+        { dataElement: deText, dataSet: dataSet.uid },
+        'dataElement',
+      );
+    }
+    const candidates = dataSet ? [dataSet] : dataElement.dataSets;
+    if (candidates.length > 0) {
+      let first: { code: DataValueConflictCode; args: string[] } | null = null;
+      let open = false;
+      for (const candidate of candidates) {
+        const problem = this.timelinessFor(candidate, period.period);
+        if (!problem) {
+          open = true;
+          break;
+        }
+        first ??= problem;
+      }
+      if (!open && first)
+        return fail(first.code, first.args, { period: periodText, dataElement: deText }, 'period');
+    }
+
+    let value: string | null = input.value ?? null;
+    if (value !== null) {
+      const check = checkValue(dataElement.valueType, value);
+      if (!check.ok) {
+        return fail(
+          'E7619',
+          [deText, `${dataElement.valueType}: ${check.reason}`],
+          { dataElement: deText },
+          'value',
+        );
+      }
+      value = check.value;
+      if (dataElement.optionCodes && !dataElement.optionCodes.has(value)) {
+        return fail('E7621', [value, deText], { dataElement: deText }, 'value');
+      }
+    }
+    const comment = input.comment ?? null;
+    if (comment !== null && comment.length > MAX_COMMENT_LENGTH) {
+      return fail(
+        'E7620',
+        [`longer than ${MAX_COMMENT_LENGTH} characters`],
+        { dataElement: deText },
+        'comment',
+      );
+    }
+    const deleted = flag(input.deleted) === true;
+    return {
+      index,
+      orgUnit: orgUnit.sid,
+      period: period.id,
+      dataElement: dataElement.sid,
+      categoryOptionCombo: coc.sid,
+      attributeOptionCombo: aoc.sid,
+      value,
+      comment,
+      followUp: flag(input.followUp) ?? false,
+      deleteRequested: deleted || (value === null && comment === null),
+      insignificantZero:
+        value !== null && isInsignificantZero(dataElement.valueType, value, dataElement.zeroIsSignificant),
+      storedBy: input.storedBy ?? this.username,
+      created: input.created && !Number.isNaN(Date.parse(input.created)) ? input.created : this.now,
+      label: `${deText}/${periodText}/${ouText}/${cocText}/${aocGiven ?? DEFAULT_CATEGORY_OPTION_COMBO_UID}`,
+    };
+  }
+
+  /** An option combo of a data set override of the element's category combo is also fine. */
+  private comboOverrides(
+    element: DataElementInfo,
+    dataSet: DataSetInfo | undefined,
+    coc: OptionComboInfo,
+  ): boolean {
+    if (dataSet) return false;
+    for (const candidate of element.dataSets) {
+      if (candidate.elements.get(element.uid) === coc.categoryComboUid) return true;
+    }
+    return false;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Batches
+
+  private async flush(): Promise<void> {
+    const items = this.pendingItems;
+    const headers = this.pendingHeaders;
+    if (items.length === 0) return;
+    this.pendingItems = [];
+    this.pendingHeaders = [];
+    this.run.signal?.throwIfAborted();
+    await this.resolvePeriods(items, headers);
+
+    const resolved: ResolvedValue[] = [];
+    let ctx: HeaderContext | undefined;
+    for (let i = 0; i < items.length; i++) {
+      if (!ctx || ctx.header !== headers[i]) ctx = await this.contextFor(headers[i]);
+      const item = items[i];
+      this.processed++;
+      const entry = this.resolve(item.position.index, item.value, ctx);
+      if (!entry) {
+        this.counts.ignored++;
+        continue;
+      }
+      if (
+        !this.keys.add(
+          entry.orgUnit,
+          entry.period,
+          entry.dataElement,
+          entry.categoryOptionCombo,
+          entry.attributeOptionCombo,
+        )
+      ) {
+        this.conflicts.add('E8128', entry.index, [entry.label], { dataValue: entry.label }, 'dataValue');
+        this.conflicts.reject(entry.index);
+        this.counts.ignored++;
+        continue;
+      }
+      resolved.push(entry);
+    }
+    // Once an atomic import has a conflict nothing will be written: keep validating, stop writing.
+    if (this.options.atomic && this.conflicts.size > 0) {
+      this.progress('Importing data values');
+      return;
+    }
+    resolved.sort(compareKeys);
+    if (this.options.skipExistingCheck) await this.insertWithoutLookup(resolved);
+    else await this.compareAndWrite(resolved);
+    this.progress('Importing data values');
+  }
+
+  private async compareAndWrite(resolved: ResolvedValue[]): Promise<void> {
+    const stored: Array<StoredDataValue | undefined> = this.tableWasEmpty
+      ? new Array(resolved.length)
+      : await this.store!.findExisting(resolved);
+    const strategy = this.options.importStrategy;
+    const rows: DataValueRow[] = [];
+    const audits: DataValueAuditRow[] = [];
+    const reject = (entry: ResolvedValue, code: 'E7650' | 'E7651'): void => {
+      this.conflicts.add(
+        code,
+        entry.index,
+        [entry.label, strategy],
+        { dataValue: entry.label },
+        'importStrategy',
+      );
+      this.conflicts.reject(entry.index);
+      this.counts.ignored++;
+    };
+    for (let i = 0; i < resolved.length; i++) {
+      const entry = resolved[i];
+      const existing = stored[i];
+      const live = existing !== undefined && !existing.deleted;
+      const wantsDelete = strategy === 'DELETE' || entry.deleteRequested || entry.insignificantZero;
+      if (strategy === 'CREATE' && live) {
+        reject(entry, 'E7650');
+        continue;
+      }
+      if (wantsDelete) {
+        if (!live) {
+          if (strategy === 'UPDATE') reject(entry, 'E7651');
+          else this.counts.ignored++;
+          continue;
+        }
+        this.counts.deleted++;
+        rows.push(this.row(entry, existing.value, existing.comment, existing.followUp, true));
+        audits.push(this.audit(entry, 'DELETE', existing.value, null));
+        continue;
+      }
+      if (strategy === 'UPDATE' && !live) {
+        reject(entry, 'E7651');
+        continue;
+      }
+      if (!live) {
+        this.counts.imported++;
+        rows.push(this.row(entry, entry.value, entry.comment, entry.followUp, false));
+        audits.push(this.audit(entry, 'CREATE', null, entry.value));
+      } else if (
+        existing.value === entry.value &&
+        existing.comment === entry.comment &&
+        existing.followUp === entry.followUp
+      ) {
+        this.counts.ignored++;
+      } else {
+        this.counts.updated++;
+        rows.push(this.row(entry, entry.value, entry.comment, entry.followUp, false));
+        audits.push(this.audit(entry, 'UPDATE', existing.value, entry.value));
+      }
+    }
+    if (this.dryRun) return;
+    await this.store!.upsert(rows);
+    if (!this.options.skipAudit) await this.store!.insertAudits(audits);
+  }
+
+  /** `skipExistingCheck`: no look-up; new values are inserted and a clash becomes a conflict. */
+  private async insertWithoutLookup(resolved: ResolvedValue[]): Promise<void> {
+    const rows: DataValueRow[] = [];
+    const entries: ResolvedValue[] = [];
+    for (const entry of resolved) {
+      if (this.options.importStrategy === 'DELETE' || entry.deleteRequested || entry.insignificantZero) {
+        // Nothing is assumed to exist, so there is nothing to delete.
+        this.counts.ignored++;
+        continue;
+      }
+      rows.push(this.row(entry, entry.value, entry.comment, entry.followUp, false));
+      entries.push(entry);
+    }
+    const clashes = this.dryRun ? [] : await this.store!.insertNew(rows);
+    const clashed = new Set(clashes);
+    const audits: DataValueAuditRow[] = [];
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i];
+      if (clashed.has(i)) {
+        this.conflicts.add(
+          'E7650',
+          entry.index,
+          [entry.label, 'skipExistingCheck'],
+          { dataValue: entry.label },
+          'skipExistingCheck',
+        );
+        this.conflicts.reject(entry.index);
+        this.counts.ignored++;
+        continue;
+      }
+      this.counts.imported++;
+      audits.push(this.audit(entry, 'CREATE', null, entry.value));
+    }
+    if (!this.dryRun && !this.options.skipAudit) await this.store!.insertAudits(audits);
+  }
+
+  private row(
+    entry: ResolvedValue,
+    value: string | null,
+    comment: string | null,
+    followUp: boolean,
+    deleted: boolean,
+  ): DataValueRow {
+    return {
+      orgUnit: entry.orgUnit,
+      period: entry.period,
+      dataElement: entry.dataElement,
+      categoryOptionCombo: entry.categoryOptionCombo,
+      attributeOptionCombo: entry.attributeOptionCombo,
+      value,
+      storedBy: entry.storedBy,
+      created: entry.created,
+      lastUpdated: this.now,
+      comment,
+      followUp,
+      deleted,
+    };
+  }
+
+  private audit(
+    entry: ResolvedValue,
+    auditType: DataValueAuditRow['auditType'],
+    previousValue: string | null,
+    newValue: string | null,
+  ): DataValueAuditRow {
+    return {
+      orgUnit: entry.orgUnit,
+      period: entry.period,
+      dataElement: entry.dataElement,
+      categoryOptionCombo: entry.categoryOptionCombo,
+      attributeOptionCombo: entry.attributeOptionCombo,
+      auditType,
+      previousValue,
+      newValue,
+      modifiedBy: this.username,
+      created: this.now,
+      jobId: this.run.jobId ?? null,
+    };
+  }
+
+  /**
+   * `completeDate` in the file's header registers its data set as complete for the header's org
+   * unit, period and attribute option combo (DHIS2 clamps a future date to today).
+   */
+  private async registerCompletion(): Promise<void> {
+    const header = this.header;
+    const completeDate = header.completeDate;
+    if (!completeDate || completeDate === 'false') return;
+    if (this.options.atomic && this.conflicts.size > 0) return;
+    const ctx = await this.contextFor(header);
+    const periodText = header.period;
+    const ouText = header.orgUnit;
+    if (!ctx.dataSet || !periodText || !ouText) return;
+    const period = parsePeriod(periodText);
+    const orgUnit = ctx.orgUnits.get(ouText);
+    if (!period || !orgUnit) return;
+    const aocText = header.attributeOptionCombo ?? DEFAULT_CATEGORY_OPTION_COMBO_UID;
+    const aoc =
+      header.attributeOptionCombo === undefined
+        ? this.preheat!.optionCombos.under(UID_SCHEME).get(aocText)
+        : ctx.attributeOptionCombos.get(aocText);
+    if (!aoc) return;
+    let date = completeDate === 'true' ? this.today : completeDate.slice(0, 10);
+    if (parseDay(date) === undefined) return;
+    if (date > this.today) date = this.today;
+    const periodId = (await this.periods!.idsFor([periodText])).get(periodText);
+    if (periodId === undefined) return;
+    this.dataSetComplete = date;
+    if (this.dryRun) return;
+    await this.store!.registerComplete({
+      dataSet: ctx.dataSet.sid,
+      period: periodId,
+      orgUnit: orgUnit.sid,
+      attributeOptionCombo: aoc.sid,
+      completedDate: date,
+      storedBy: this.username,
+      lastUpdated: this.now,
+    });
+  }
+}
+
+function compareKeys(a: DataValueKey, b: DataValueKey): number {
+  return (
+    a.orgUnit - b.orgUnit ||
+    a.period - b.period ||
+    a.dataElement - b.dataElement ||
+    a.categoryOptionCombo - b.categoryOptionCombo ||
+    a.attributeOptionCombo - b.attributeOptionCombo
+  );
+}
