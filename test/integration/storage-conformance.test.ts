@@ -354,6 +354,26 @@ for (const kind of TEST_DATABASE_KINDS) {
         );
       });
 
+      it('keeps literals and function calls inside the VALUES tuple', async () => {
+        await storage.executeMany(
+          "INSERT INTO sample (id, label, amount) VALUES (?, COALESCE(?, 'none'), 0.5)",
+          [
+            [1, 'given'],
+            [2, null],
+          ],
+        );
+        const rows = await storage.query<{ label: string; amount: number }>(
+          'SELECT label, amount FROM sample ORDER BY id',
+        );
+        assert.deepEqual(
+          rows.map((r) => [r.label, r.amount]),
+          [
+            ['given', 0.5],
+            ['none', 0.5],
+          ],
+        );
+      });
+
       it('is rolled back with its transaction', async () => {
         await assert.rejects(
           storage.transaction(async (tx) => {

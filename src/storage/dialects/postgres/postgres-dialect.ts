@@ -30,10 +30,13 @@ export async function createPostgresStorage(connectionString: string, poolSize =
   return storage;
 }
 
-/** Rewrites `?` placeholders as `$1, $2, ...`, leaving quoted strings and identifiers alone. */
-export function numberPlaceholders(sql: string): string {
+/**
+ * Rewrites `?` placeholders as `$1, $2, ...` (from `$first`), leaving quoted strings and identifiers
+ * alone.
+ */
+export function numberPlaceholders(sql: string, first = 1): string {
   let out = '';
-  let n = 0;
+  let n = first - 1;
   let quote: string | null = null;
   for (let i = 0; i < sql.length; i++) {
     const c = sql[i];
@@ -50,6 +53,47 @@ export function numberPlaceholders(sql: string): string {
     }
   }
   return out;
+}
+
+/**
+ * Splits `INSERT ... VALUES (<tuple>) <tail>` at the tuple, finding its closing parenthesis past
+ * nested calls and quoted text, so that `VALUES (?, COALESCE(?, 'x'), 0)` repeats whole.
+ */
+export function splitValuesTuple(sql: string): { head: string; tuple: string; tail: string } | undefined {
+  const match = /\bVALUES\s*\(/i.exec(sql);
+  if (!match) return undefined;
+  const open = match.index + match[0].length - 1;
+  let depth = 0;
+  let quote: string | null = null;
+  for (let i = open; i < sql.length; i++) {
+    const c = sql[i];
+    if (quote) {
+      if (c === quote) quote = null;
+    } else if (c === "'" || c === '"') {
+      quote = c;
+    } else if (c === '(') {
+      depth++;
+    } else if (c === ')' && --depth === 0) {
+      return { head: sql.slice(0, match.index), tuple: sql.slice(open, i + 1), tail: sql.slice(i + 1) };
+    }
+  }
+  return undefined;
+}
+
+/** How many `?` placeholders, outside quoted strings and identifiers. */
+function countPlaceholders(sql: string): number {
+  let count = 0;
+  let quote: string | null = null;
+  for (const c of sql) {
+    if (quote) {
+      if (c === quote) quote = null;
+    } else if (c === "'" || c === '"') {
+      quote = c;
+    } else if (c === '?') {
+      count++;
+    }
+  }
+  return count;
 }
 
 type Queryable = pg.Pool | pg.PoolClient;
@@ -101,19 +145,23 @@ class PostgresExecutor implements SqlExecutor {
 
   async executeMany(sql: string, rows: readonly (readonly SqlValue[])[]): Promise<void> {
     if (rows.length === 0) return;
-    const match = /VALUES\s*(\([^)]*\))/i.exec(sql);
-    if (!match) throw new Error('executeMany needs an INSERT ... VALUES (?, ...) statement');
-    const head = sql.slice(0, match.index);
-    const tail = sql.slice(match.index + match[0].length);
-    const width = rows[0].length;
+    const parts = splitValuesTuple(sql);
+    if (!parts) throw new Error('executeMany needs an INSERT ... VALUES (?, ...) statement');
+    const { head, tuple, tail } = parts;
+    const width = countPlaceholders(tuple);
+    if (countPlaceholders(head) + countPlaceholders(tail) > 0) {
+      throw new Error('executeMany takes placeholders only inside the VALUES tuple');
+    }
     const perStatement = Math.max(1, Math.min(1000, Math.floor(MAX_BIND_PARAMETERS / Math.max(1, width))));
     for (let start = 0; start < rows.length; start += perStatement) {
       const chunk = rows.slice(start, start + perStatement);
       const params: SqlValue[] = [];
       const tuples: string[] = [];
       for (const row of chunk) {
-        const base = params.length;
-        tuples.push(`(${row.map((_, i) => `$${base + i + 1}`).join(', ')})`);
+        if (row.length !== width) {
+          throw new Error(`executeMany: a row has ${row.length} values for ${width} placeholders`);
+        }
+        tuples.push(numberPlaceholders(tuple, params.length + 1));
         params.push(...row);
       }
       await this.client.query(`${head}VALUES ${tuples.join(', ')}${tail}`, params as unknown[]);
