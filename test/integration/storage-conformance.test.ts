@@ -613,6 +613,27 @@ for (const kind of TEST_DATABASE_KINDS) {
         );
       });
 
+      it('saveMany upserts in bulk like save: sids kept, references rewritten', async () => {
+        const units = (suffix: string) =>
+          Array.from({ length: 1200 }, (_, i) => ({
+            id: `OU${String(i).padStart(9, '0')}`,
+            name: `Unit ${i}${suffix}`,
+            openingDate: '2000-01-01',
+            ...(i > 0 ? { parent: { id: 'OU000000000' } } : {}),
+          }));
+        await storage.transaction((tx) => metadata.withExecutor(tx).saveMany('organisationUnits', units('')));
+        const before = await metadata.sids('organisationUnits', ['OU000000000', 'OU000001199']);
+        assert.equal((await referrersOf(metadata, 'organisationUnits', 'OU000000000')).length, 1199);
+        const changed = units(' (renamed)').map((u, i) => (i === 5 ? { ...u, parent: undefined } : u));
+        await storage.transaction((tx) => metadata.withExecutor(tx).saveMany('organisationUnits', changed));
+        assert.deepEqual(await metadata.sids('organisationUnits', ['OU000000000', 'OU000001199']), before);
+        assert.equal(await metadata.count('organisationUnits'), 1200);
+        assert.equal((await metadata.get('organisationUnits', 'OU000000007'))?.name, 'Unit 7 (renamed)');
+        const referrers = await referrersOf(metadata, 'organisationUnits', 'OU000000000');
+        assert.equal(referrers.length, 1198);
+        assert.ok(!referrers.some((r) => r.uid === 'OU000000005'));
+      });
+
       it('writes nothing when its transaction rolls back', async () => {
         await assert.rejects(
           storage.transaction(async (tx) => {
