@@ -3,6 +3,7 @@ import type { Storage } from '../storage/storage.ts';
 import type { SchemaRegistry } from '../domain/schema/schema-types.ts';
 import { openStorage } from '../storage/open-storage.ts';
 import { MetadataStore } from '../storage/metadata-store.ts';
+import { PeriodStore } from '../storage/period-store.ts';
 import { schemaRegistry } from '../domain/schema/schema-registry.ts';
 import { UserService } from './user-service.ts';
 import { AuthService } from './auth-service.ts';
@@ -20,6 +21,8 @@ export interface FerryContext {
   readonly storage: Storage;
   readonly registry: SchemaRegistry;
   readonly metadata: MetadataStore;
+  /** Period ids, with the process-wide cache of committed ones; use `periods.withExecutor(tx)` in a transaction. */
+  readonly periods: PeriodStore;
   readonly users: UserService;
   readonly auth: AuthService;
   readonly metadataQuery: MetadataQueryService;
@@ -46,6 +49,7 @@ export function createFerryContextFromStorage(config: FerryConfig, storage: Stor
     storage,
     registry: schemaRegistry,
     metadata,
+    periods: new PeriodStore(storage),
     users,
     auth,
     metadataQuery: new MetadataQueryService(metadata, schemaRegistry),
