@@ -20,6 +20,23 @@ export const INPUT_LIMITS = {
   maxFieldChars: 64 * 1024,
   /** JSON/XML nesting: DHIS2 payloads nest < 10 deep; 64 stops stack-exhaustion attacks. */
   maxNestingDepth: 64,
+  /**
+   * One JSON string. Data entry forms' HTML is the longest real text (hundreds of KiB); 16 MiB
+   * leaves room and stops a single string from eating memory.
+   */
+  maxJsonStringChars: 16 * 1024 ** 2,
+  /**
+   * One streamed JSON item (an org unit with its geometry, one data value) or one whole small
+   * document. Detailed national boundaries reach tens of MiB; 256 MiB bounds memory per item.
+   */
+  maxJsonValueChars: 256 * 1024 ** 2,
+  /** Attributes on one XML element: DXF2 data values carry 12; 256 stops attribute floods. */
+  maxXmlAttributes: 256,
+  /**
+   * Text before the root element (XML declaration, comments). A DOCTYPE's internal subset would
+   * live here; saxes buffers it whole, so the prolog is capped even though a DOCTYPE is refused.
+   */
+  maxXmlPrologChars: 64 * 1024,
   /** Upload size before decompression. */
   maxUploadBytes: 2 * 1024 ** 3,
 } as const;
