@@ -9,6 +9,7 @@ import { registerAuth } from './auth-plugin.ts';
 import { registerAuthRoutes } from './routes/auth-routes.ts';
 import { registerMeRoutes } from './routes/me-routes.ts';
 import { registerMetadataReadRoutes } from './routes/metadata-read-routes.ts';
+import { registerMetadataRoutes } from './routes/metadata-routes.ts';
 
 export interface BuildAppOptions {
   logger?: boolean;
@@ -68,6 +69,7 @@ export async function buildApp(
   await registerAuthRoutes(app, context);
   await registerMeRoutes(app, context);
   await registerMetadataReadRoutes(app, context);
+  await registerMetadataRoutes(app, context);
   await registerSystemRoutes(app, context);
   await registerSchemaRoutes(app, context);
   return app;

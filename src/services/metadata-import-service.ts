@@ -241,6 +241,7 @@ class BundleImporter {
   private readonly payloadByCode = new Map<string, Map<string, Entry>>();
   /** Default category model objects missing from the database, created on commit. */
   private readonly missingDefaults: Array<{ collection: string; object: MetadataObject }> = [];
+  private readonly virtualDefaults = new Set<MetadataObject>();
   private readonly now = new Date().toISOString();
 
   constructor(
@@ -301,7 +302,7 @@ class BundleImporter {
       await this.checkUniqueAttributes();
       await this.checkDeletions();
     }
-    this.computeHierarchyPaths();
+    await this.computeHierarchyPaths();
     this.propagateInvalidReferences();
 
     const hasErrors = this.unsupported.size > 0 || this.allEntries().some((e) => e.errors.length > 0);
@@ -357,6 +358,7 @@ class BundleImporter {
         else {
           this.preheat.add(collection, object);
           this.missingDefaults.push({ collection, object });
+          this.virtualDefaults.add(object);
         }
       }
     }
@@ -535,9 +537,7 @@ class BundleImporter {
   private async checkUniqueness(): Promise<void> {
     for (const [collection, list] of this.entries) {
       const schema = list[0].schema;
-      const uniqueProperties = schema.properties
-        .filter((p) => p.unique || (p.name === 'code' && schema.identifiable))
-        .map((p) => p.name);
+      const uniqueProperties = schema.properties.filter((p) => p.unique).map((p) => p.name);
       for (const property of uniqueProperties) {
         const seen = new Map<string, Entry>();
         const candidates: Entry[] = [];
@@ -727,15 +727,35 @@ class BundleImporter {
   }
 
   /** Org unit `path` and `level` from the parent chain, whether parents are stored or in the payload. */
-  private computeHierarchyPaths(): void {
+  private async computeHierarchyPaths(): Promise<void> {
     for (const [collection, list] of this.entries) {
       const property = list[0].schema.hierarchyProperty;
       if (!property) continue;
+      // Parents kept from the stored object (MERGE) were not in the payload, so not preheated.
+      const unknownParents = list
+        .map((e) => (this.mergedObject(e)[property] as { id?: string } | undefined)?.id)
+        .filter(
+          (id): id is string =>
+            typeof id === 'string' &&
+            !this.payloadByUid.get(collection)?.has(id) &&
+            !this.preheat.get(collection, id),
+        );
+      if (unknownParents.length > 0) {
+        for (const row of await this.context.metadata.findBy(collection, 'uid', [
+          ...new Set(unknownParents),
+        ])) {
+          this.preheat.add(collection, row.object);
+        }
+      }
       const paths = new Map<string, string | null>();
+      const cyclic = new Set<string>();
       const pathOf = (uid: string, chain: string[]): string | null => {
         const known = paths.get(uid);
         if (known !== undefined) return known;
-        if (chain.includes(uid)) return null;
+        if (chain.includes(uid)) {
+          for (const member of chain.slice(chain.indexOf(uid))) cyclic.add(member);
+          return null;
+        }
         const entry = this.payloadByUid.get(collection)?.get(uid);
         const object =
           entry && entry.action !== 'delete' ? this.mergedObject(entry) : this.preheat.get(collection, uid);
@@ -760,7 +780,7 @@ class BundleImporter {
         const parent = (this.mergedObject(entry)[property] as { id?: string } | undefined)?.id;
         if (path === null) {
           // A missing parent is already E5002; a cycle gets its own report.
-          if (parent && !entry.errors.some((e) => e.errorCode === 'E5002' && e.errorProperty === property)) {
+          if (parent && cyclic.has(entry.uid)) {
             entry.errors.push(
               errorReport('E6022', [entry.uid, parent], {
                 ...this.main(entry),
@@ -815,7 +835,8 @@ class BundleImporter {
       }
     }
     object.id = entry.uid;
-    object.created = existing?.created ?? (typeof object.created === 'string' ? object.created : this.now);
+    const stored = existing && !this.virtualDefaults.has(existing) ? existing : undefined;
+    object.created = stored?.created ?? (typeof object.created === 'string' ? object.created : this.now);
     object.lastUpdated = this.now;
     if (this.principal) {
       object.lastUpdatedBy = { id: this.principal.uid };

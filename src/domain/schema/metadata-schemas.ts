@@ -456,6 +456,7 @@ export const METADATA_SCHEMAS: readonly SchemaDescriptor[] = [
       refs('categoryOptions', 'categoryOptions', { ordered: true }),
       refs('categoryCombos', 'categoryCombos', { owner: false }),
     ],
+    dependencies: ['categoryOptions', 'attributeValues'],
   }),
   defineType({
     collection: 'categoryCombos',
@@ -470,6 +471,8 @@ export const METADATA_SCHEMAS: readonly SchemaDescriptor[] = [
       refs('categoryOptionCombos', 'categoryOptionCombos', { owner: false }),
     ],
     dependencies: ['categories', 'categoryOptionCombos', 'attributeValues'],
+    // Option combos point at their combo; the combo's own list is the inverse side and may be absent.
+    dependents: [{ collection: 'categoryOptionCombos', property: 'categoryCombo' }],
     dependencyExport: true,
   }),
   defineType({
