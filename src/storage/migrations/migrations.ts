@@ -1,4 +1,4 @@
-import type { DatabaseKind } from "../storage.ts";
+import type { DatabaseKind } from '../storage.ts';
 
 /**
  * Versioned schema migrations. Each has SQL per dialect; types differ (SQLite STRICT tables with
@@ -222,14 +222,15 @@ CREATE UNIQUE INDEX metadata_object_type_code_unique ON metadata_object (type, c
 `;
 
 export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: 'core', sql: { sqlite: sqliteCore, postgres: postgresCore } },
   {
-    version: 1,
-    name: "core",
-    sql: { sqlite: sqliteCore, postgres: postgresCore },
+    version: 3,
+    name: 'jobs',
+    sql: { sqlite: jobsMigrationSql('sqlite'), postgres: jobsMigrationSql('postgres') },
   },
   {
     version: 4,
-    name: "option codes unique per option set",
+    name: 'option codes unique per option set',
     // DHIS2 allows the same option code in two option sets (MEDIUM in "Result" and "Impact");
     // codes stay unique per type for every other type. The plain index keeps look-ups by code fast.
     sql: {
@@ -238,3 +239,96 @@ export const MIGRATIONS: readonly Migration[] = [
     },
   },
 ];
+
+/**
+ * Durable jobs (issue 5): the job row is the truth for status, lease and progress whichever driver
+ * delivers it; notifications are DHIS2's task messages; stored files are uploads and export
+ * results; export_job adds what an export card shows. `job.number` is the card's job number and
+ * the "newest first" order.
+ */
+function jobsMigrationSql(kind: DatabaseKind): string {
+  const pg = kind === 'postgres';
+  const serial = pg ? 'BIGSERIAL PRIMARY KEY' : 'INTEGER PRIMARY KEY';
+  const int = pg ? 'BIGINT' : 'INTEGER';
+  const json = pg ? 'JSONB' : 'TEXT';
+  const real = pg ? 'DOUBLE PRECISION' : 'REAL';
+  const strict = pg ? '' : ' STRICT';
+  return `
+CREATE TABLE job (
+  number ${serial},
+  id TEXT NOT NULL UNIQUE,
+  type TEXT NOT NULL,
+  queue TEXT NOT NULL,
+  status TEXT NOT NULL,
+  params ${json} NOT NULL,
+  input_file_id TEXT,
+  user_uid TEXT,
+  dedupe_key TEXT,
+  created TEXT NOT NULL,
+  started TEXT,
+  finished TEXT,
+  run_after TEXT NOT NULL,
+  attempts ${int} NOT NULL DEFAULT 0,
+  max_attempts ${int} NOT NULL,
+  lease_token TEXT,
+  lease_owner TEXT,
+  lease_expires TEXT,
+  cancel_requested ${int} NOT NULL DEFAULT 0,
+  stage TEXT,
+  processed ${int},
+  total ${int},
+  rows_per_second ${real},
+  progress_updated TEXT,
+  summary ${json},
+  error TEXT,
+  output_file_id TEXT
+)${strict};
+CREATE INDEX job_claim ON job (queue, status, run_after);
+CREATE INDEX job_type_status ON job (type, status);
+CREATE INDEX job_user ON job (user_uid);
+CREATE INDEX job_dedupe ON job (dedupe_key) WHERE dedupe_key IS NOT NULL;
+CREATE INDEX job_finished ON job (finished) WHERE finished IS NOT NULL;
+
+CREATE TABLE job_notification (
+  notification_id ${serial},
+  uid TEXT NOT NULL,
+  job_id TEXT NOT NULL REFERENCES job (id) ON DELETE CASCADE,
+  level TEXT NOT NULL,
+  time TEXT NOT NULL,
+  message TEXT NOT NULL,
+  completed ${int} NOT NULL DEFAULT 0
+)${strict};
+CREATE INDEX job_notification_job ON job_notification (job_id, notification_id);
+
+CREATE TABLE stored_file (
+  id TEXT PRIMARY KEY,
+  purpose TEXT NOT NULL,
+  content_type TEXT NOT NULL,
+  original_name TEXT,
+  size ${int} NOT NULL,
+  sha256 TEXT NOT NULL,
+  path TEXT NOT NULL,
+  created TEXT NOT NULL,
+  expires TEXT
+)${strict};
+CREATE INDEX stored_file_expires ON stored_file (expires) WHERE expires IS NOT NULL;
+
+CREATE TABLE export_job (
+  job_id TEXT PRIMARY KEY REFERENCES job (id) ON DELETE CASCADE,
+  kind TEXT NOT NULL,
+  format TEXT NOT NULL,
+  compression TEXT NOT NULL,
+  destination ${json} NOT NULL,
+  description TEXT NOT NULL,
+  natural_key TEXT NOT NULL,
+  file_id TEXT,
+  file_name TEXT,
+  file_size ${int},
+  file_created TEXT,
+  file_expires TEXT,
+  delivered_to TEXT,
+  replaced_by TEXT
+)${strict};
+CREATE INDEX export_job_natural_key ON export_job (natural_key);
+`;
+}
