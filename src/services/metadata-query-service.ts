@@ -10,6 +10,7 @@ import {
 } from '../domain/metadata-query/field-selection.ts';
 import { parseMetadataFilter, type ParsedFilter } from '../domain/metadata-query/metadata-filter.ts';
 import { withoutUserSecrets } from '../domain/access/user-secrets.ts';
+import { MetadataQueryError } from '../domain/metadata-query/metadata-query-error.ts';
 import { FerryError } from '../errors.ts';
 
 export const DEFAULT_PAGE_SIZE = 50;
@@ -61,8 +62,10 @@ export class MetadataQueryService {
 
   async list(collection: string, request: MetadataListRequest = {}): Promise<MetadataListResult> {
     const schema = this.requireSchema(collection);
-    const selection = parseFieldSelection(request.fields || DEFAULT_LIST_FIELDS);
-    const filters: ParsedFilter[] = (request.filters ?? []).map((f) => parseMetadataFilter(f, schema));
+    const selection = asFerryError(() => parseFieldSelection(request.fields || DEFAULT_LIST_FIELDS));
+    const filters: ParsedFilter[] = (request.filters ?? []).map((f) =>
+      asFerryError(() => parseMetadataFilter(f, schema)),
+    );
     const paging = request.paging ?? true;
     const pageSize = request.pageSize ?? DEFAULT_PAGE_SIZE;
     const page = request.page ?? 1;
@@ -90,7 +93,7 @@ export class MetadataQueryService {
 
   async get(collection: string, uid: string, fields?: string): Promise<Json> {
     this.requireSchema(collection);
-    const selection = parseFieldSelection(fields || DEFAULT_OBJECT_FIELDS);
+    const selection = asFerryError(() => parseFieldSelection(fields || DEFAULT_OBJECT_FIELDS));
     const object = await this.metadata.get(collection, uid);
     if (!object) throw new FerryError('F1200', [this.requireSchema(collection).singular, uid]);
     const [projected] = await this.project(collection, [object], selection, new Map());
@@ -213,6 +216,16 @@ export class MetadataQueryService {
       const slice = projected.slice(shape.start, shape.start + shape.count);
       return shape.list ? slice : slice[0];
     });
+  }
+}
+
+/** Parsing errors of the pure query modules, as catalogued errors for the HTTP layer. */
+function asFerryError<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    if (error instanceof MetadataQueryError) throw new FerryError(error.code, error.args);
+    throw error;
   }
 }
 

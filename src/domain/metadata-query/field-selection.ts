@@ -1,4 +1,4 @@
-import { FerryError } from '../../errors.ts';
+import { MetadataQueryError } from './metadata-query-error.ts';
 
 /**
  * DHIS2's `fields=` parameter, parsed: `id,name,code`, `*` / `:all`, `:owner`, `:identifiable`,
@@ -42,7 +42,7 @@ export const DEFAULT_OBJECT_FIELDS = '*';
 
 export function parseFieldSelection(expression: string): FieldSelection {
   if (expression.length > MAX_FIELDS_LENGTH) {
-    throw new FerryError('F1022', [
+    throw new MetadataQueryError('F1022', [
       'fields',
       expression.slice(0, 40) + '…',
       `longer than ${MAX_FIELDS_LENGTH} characters`,
@@ -53,7 +53,7 @@ export function parseFieldSelection(expression: string): FieldSelection {
 
 function parseLevel(text: string, whole: string, depth: number): FieldSelection {
   if (depth > MAX_FIELDS_DEPTH)
-    throw new FerryError('F1022', ['fields', whole, `nested deeper than ${MAX_FIELDS_DEPTH} levels`]);
+    throw new MetadataQueryError('F1022', ['fields', whole, `nested deeper than ${MAX_FIELDS_DEPTH} levels`]);
   let all = false;
   let owner = false;
   const fields = new Map<string, FieldSelection | true>();
@@ -70,7 +70,7 @@ function parseLevel(text: string, whole: string, depth: number): FieldSelection 
     } else if (trimmed.startsWith('!')) {
       const name = trimmed.slice(1);
       if (!FIELD_NAME.test(name))
-        throw new FerryError('F1022', ['fields', whole, `\`${trimmed}\` is not a field`]);
+        throw new MetadataQueryError('F1022', ['fields', whole, `\`${trimmed}\` is not a field`]);
       excluded.add(name);
     } else {
       const open = trimmed.search(/[[(]/);
@@ -79,14 +79,14 @@ function parseLevel(text: string, whole: string, depth: number): FieldSelection 
         const reason = name.startsWith(':')
           ? `unknown preset \`${name}\` (known: *, :all, :owner, :identifiable, :nameable)`
           : `\`${trimmed}\` is not a field name (transformers such as ::size or ~rename are not supported)`;
-        throw new FerryError('F1022', ['fields', whole, reason]);
+        throw new MetadataQueryError('F1022', ['fields', whole, reason]);
       }
       if (open === -1) {
         if (!fields.has(name)) fields.set(name, true);
       } else {
         const close = trimmed.at(-1);
         if (close !== (trimmed[open] === '[' ? ']' : ')')) {
-          throw new FerryError('F1022', ['fields', whole, `\`${trimmed}\` has an unclosed bracket`]);
+          throw new MetadataQueryError('F1022', ['fields', whole, `\`${trimmed}\` has an unclosed bracket`]);
         }
         fields.set(name, parseLevel(trimmed.slice(open + 1, -1), whole, depth + 1));
       }
@@ -105,13 +105,13 @@ function splitTopLevel(text: string, whole: string): string[] {
     if (c === '[' || c === '(') depth++;
     else if (c === ']' || c === ')') {
       depth--;
-      if (depth < 0) throw new FerryError('F1022', ['fields', whole, `unexpected \`${c}\``]);
+      if (depth < 0) throw new MetadataQueryError('F1022', ['fields', whole, `unexpected \`${c}\``]);
     } else if (c === ',' && depth === 0) {
       parts.push(text.slice(start, i));
       start = i + 1;
     }
   }
-  if (depth !== 0) throw new FerryError('F1022', ['fields', whole, 'unbalanced brackets']);
+  if (depth !== 0) throw new MetadataQueryError('F1022', ['fields', whole, 'unbalanced brackets']);
   parts.push(text.slice(start));
   return parts;
 }

@@ -1,5 +1,5 @@
 import type { SchemaDescriptor } from '../schema/schema-types.ts';
-import { FerryError } from '../../errors.ts';
+import { MetadataQueryError } from './metadata-query-error.ts';
 
 /**
  * DHIS2's `filter=property:operator:value`, checked against the type's schema. Filters are ANDed.
@@ -44,7 +44,8 @@ export function filterableProperties(schema: SchemaDescriptor): string[] {
 
 export function parseMetadataFilter(expression: string, schema: SchemaDescriptor): ParsedFilter {
   const first = expression.indexOf(':');
-  if (first <= 0) throw new FerryError('F1022', ['filter', expression, 'expected property:operator[:value]']);
+  if (first <= 0)
+    throw new MetadataQueryError('F1022', ['filter', expression, 'expected property:operator[:value]']);
   const name = expression.slice(0, first);
   const second = expression.indexOf(':', first + 1);
   const operatorText = second === -1 ? expression.slice(first + 1) : expression.slice(first + 1, second);
@@ -55,7 +56,7 @@ export function parseMetadataFilter(expression: string, schema: SchemaDescriptor
   const property = schema.properties.find((p) => p.name === stored);
   const scalar = property && SCALAR_KINDS.has(property.kind);
   if (!property || (!scalar && property.kind !== 'reference')) {
-    throw new FerryError('F1020', [
+    throw new MetadataQueryError('F1020', [
       name,
       `filter=${expression}`,
       schema.collection,
@@ -63,11 +64,15 @@ export function parseMetadataFilter(expression: string, schema: SchemaDescriptor
     ]);
   }
   if (!(FILTER_OPERATORS as readonly string[]).includes(operatorText)) {
-    throw new FerryError('F1021', [operatorText, `filter=${expression}`, FILTER_OPERATORS.join(', ')]);
+    throw new MetadataQueryError('F1021', [
+      operatorText,
+      `filter=${expression}`,
+      FILTER_OPERATORS.join(', '),
+    ]);
   }
   const operator = operatorText as FilterOperator;
   if (!scalar && operator !== 'null' && operator !== '!null') {
-    throw new FerryError('F1022', [
+    throw new MetadataQueryError('F1022', [
       'filter',
       expression,
       `reference \`${name}\` can only be tested with null or !null`,
@@ -75,7 +80,7 @@ export function parseMetadataFilter(expression: string, schema: SchemaDescriptor
   }
   if (operator === 'null' || operator === '!null') return { property: stored, operator };
   if (value === undefined)
-    throw new FerryError('F1022', ['filter', expression, `operator \`${operator}\` needs a value`]);
+    throw new MetadataQueryError('F1022', ['filter', expression, `operator \`${operator}\` needs a value`]);
   switch (operator) {
     case 'eq':
       return { property: stored, operator: 'eq', value };
@@ -90,10 +95,11 @@ export function parseMetadataFilter(expression: string, schema: SchemaDescriptor
       return { property: stored, operator: 'startsWith', value };
     case 'in': {
       const match = /^\[(.*)\]$/s.exec(value);
-      if (!match) throw new FerryError('F1022', ['filter', expression, 'in needs a list such as [a,b,c]']);
+      if (!match)
+        throw new MetadataQueryError('F1022', ['filter', expression, 'in needs a list such as [a,b,c]']);
       const values = match[1].split(',').filter((v) => v.length > 0);
       if (values.length > MAX_IN_VALUES) {
-        throw new FerryError('F1022', ['filter', expression, `more than ${MAX_IN_VALUES} values`]);
+        throw new MetadataQueryError('F1022', ['filter', expression, `more than ${MAX_IN_VALUES} values`]);
       }
       return { property: stored, operator: 'in', value: values };
     }
