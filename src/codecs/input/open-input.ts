@@ -19,6 +19,8 @@ export interface OpenedInput {
 const GZIP_MAGIC = [0x1f, 0x8b];
 const ZIP_MAGIC = [0x50, 0x4b, 0x03, 0x04];
 const EMPTY_ZIP_MAGIC = [0x50, 0x4b, 0x05, 0x06];
+/** Archives inside an archive are never expanded (no recursion into bombs). */
+const NESTED_ARCHIVE = /\.(zip|gz|gzip|tgz|bz2|xz|7z|rar|tar)$/i;
 
 /**
  * Opens an uploaded file (already spooled to disk) for reading, unwrapping gzip or zip detected by
@@ -133,6 +135,11 @@ function openSingleZipEntry(
         if (entry.fileName.endsWith('/')) {
           zip.close();
           reject(new InputError(fileName, 'zip archive holds a directory, not a file'));
+          return;
+        }
+        if (NESTED_ARCHIVE.test(entry.fileName)) {
+          zip.close();
+          reject(new InputError(fileName, `zip entry '${entry.fileName}' is itself an archive; refused`));
           return;
         }
         if (entry.uncompressedSize > limits.maxExpandedBytes) {
