@@ -79,6 +79,7 @@ export function requireExportAuthority(principal: Principal | undefined): void {
 
 /** One object as exported: the field selection applied, sharing dropped on request, secrets never. */
 export function exportedObject(
+  registry: SchemaRegistry,
   schema: SchemaDescriptor,
   object: MetadataObject,
   fields: FieldSelection,
@@ -90,18 +91,44 @@ export function exportedObject(
     out = { ...source };
   } else {
     out = {};
-    if (fields.owner) {
-      for (const property of schema.properties) {
-        if (isReference(property) && property.owner === false && property.name !== 'user') continue;
-        if (source[property.name] !== undefined) out[property.name] = source[property.name];
-      }
-    }
+    if (fields.owner) Object.assign(out, ownedProperties(registry, schema, source));
     for (const name of fields.fields.keys()) {
       if (source[name] !== undefined) out[name] = source[name];
     }
   }
   for (const name of fields.excluded) delete out[name];
   if (skipSharing) for (const name of [...SHARING_PROPERTIES, 'user']) delete out[name];
+  return out;
+}
+
+/**
+ * DHIS2's `:owner` selection: the properties the registry describes, minus the inverse side of
+ * associations, recursing into embedded objects. Display state a file carried (displayName, access)
+ * is stored verbatim but not exported by default.
+ */
+function ownedProperties(
+  registry: SchemaRegistry,
+  schema: SchemaDescriptor,
+  source: Record<string, unknown>,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const property of schema.properties) {
+    const value = source[property.name];
+    if (value === undefined) continue;
+    if (isReference(property) && property.owner === false && property.name !== 'user') continue;
+    const itemSchema = property.itemSchema ? registry.byCollection(property.itemSchema) : undefined;
+    if (itemSchema && Array.isArray(value)) {
+      out[property.name] = value.map((item) =>
+        item && typeof item === 'object'
+          ? ownedProperties(registry, itemSchema, item as Record<string, unknown>)
+          : item,
+      );
+    } else if (itemSchema && value && typeof value === 'object') {
+      out[property.name] = ownedProperties(registry, itemSchema, value as Record<string, unknown>);
+    } else {
+      out[property.name] = value;
+    }
+  }
   return out;
 }
 
@@ -157,7 +184,7 @@ export async function* encodeMetadata(
       for await (const batch of batches(collection)) {
         if (batch.length === 0) continue;
         const parts = batch.map((o) =>
-          JSON.stringify(exportedObject(schema, o, request.fields, request.skipSharing)),
+          JSON.stringify(exportedObject(registry, schema, o, request.fields, request.skipSharing)),
         );
         yield `${first ? `,${JSON.stringify(collection)}:[` : ','}${parts.join(',')}`;
         first = false;
@@ -175,7 +202,11 @@ export async function* encodeMetadata(
       for await (const batch of batches(collection)) {
         if (batch.length === 0) continue;
         const parts = batch.map((o) =>
-          objectToXml(registry, collection, exportedObject(schema, o, request.fields, request.skipSharing)),
+          objectToXml(
+            registry,
+            collection,
+            exportedObject(registry, schema, o, request.fields, request.skipSharing),
+          ),
         );
         yield `${first ? `<${collection}>` : ''}${parts.join('')}`;
         first = false;

@@ -474,6 +474,9 @@ class BundleImporter {
           uid = this.payloadByCode.get(target)?.get(code)?.uid ?? this.preheat.getByCode(target, code)?.id;
         }
         if (uid) {
+          // An association is stored as the UID alone, as DHIS2 stores it: a file's `name` or `code`
+          // beside the id is display state and may disagree with the object itself.
+          for (const key of Object.keys(ref)) if (key !== 'id') delete ref[key];
           ref.id = uid;
           return;
         }

@@ -2,6 +2,7 @@ import type { SchemaRegistry } from '../../domain/schema/schema-types.ts';
 import type { MetadataItem } from '../metadata-json/metadata-json-decoder.ts';
 import { InputError } from '../input/input-error.ts';
 import { readCsvRows } from './csv-rows.ts';
+import { uidFromSeed } from '../../domain/identifiers/uid.ts';
 
 /** DHIS2's membership class keys: two columns, the group's UID and the member's UID. */
 export const CSV_MEMBERSHIP_CLASSES: Readonly<Record<string, { collection: string; property: string }>> = {
@@ -169,19 +170,20 @@ export async function* decodeMetadataCsv(
   const options: MetadataItem[] = [];
   for (const item of grouped.values()) {
     const list = item.object.options as Array<Record<string, unknown>>;
+    const setKey = String(item.object.id ?? item.object.name);
     item.object.options = list.map((option) => {
-      const ref: Record<string, unknown> = {};
-      if (option.id !== undefined) ref.id = option.id;
-      else ref.code = option.code ?? option.name;
+      // An option without a UID gets one derived from its set and code, so two sets may both have
+      // a MEDIUM option and importing the same file again updates instead of duplicating.
+      option.id ??= uidFromSeed(`optionSet:${setKey}/${String(option.code ?? option.name)}`);
+      const ref: Record<string, unknown> = { id: option.id };
       options.push({
         collection: 'options',
         index: options.length,
         object: {
-          ...(option.id !== undefined ? { id: option.id } : {}),
+          id: option.id,
           name: option.name,
           code: option.code ?? option.name,
           sortOrder: option.sortOrder,
-          ...(item.object.id !== undefined ? { optionSet: { id: item.object.id } } : {}),
         },
         line: item.line,
       });

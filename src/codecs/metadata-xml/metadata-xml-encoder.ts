@@ -5,10 +5,18 @@ export const DXF2_NAMESPACE = 'http://dhis2.org/schema/dxf/2.0';
 /** Identifiable properties DXF2 writes as XML attributes; everything else is a child element. */
 const ATTRIBUTE_PROPERTIES = ['id', 'code', 'name', 'created', 'lastUpdated'];
 
+const XML_ESCAPES: Readonly<Record<string, string>> = {
+  '<': '&lt;',
+  '>': '&gt;',
+  '&': '&amp;',
+  '"': '&quot;',
+  "'": '&apos;',
+  // XML parsers normalise CR and CRLF to LF; a character reference keeps a CR as it was.
+  '\r': '&#13;',
+};
+
 export function escapeXml(text: string): string {
-  return text.replace(/[<>&"']/g, (c) =>
-    c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '&' ? '&amp;' : c === '"' ? '&quot;' : '&apos;',
-  );
+  return text.replace(/[<>&"'\r]/g, (c) => XML_ESCAPES[c]);
 }
 
 /**
