@@ -16,7 +16,7 @@ export async function* decodeUtf8(
   /** The first bytes, held back until there are two to tell a UTF-16 BOM from the text. */
   let head: Uint8Array | undefined = new Uint8Array(0);
   /** The last bytes of the previous chunk, where a sequence cut by the chunk boundary starts. */
-  let previousTail = new Uint8Array(0);
+  let previousTail: Uint8Array = new Uint8Array(0);
   for await (const received of chunks) {
     let chunk = received;
     if (head !== undefined) {
