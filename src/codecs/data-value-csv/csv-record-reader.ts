@@ -61,6 +61,7 @@ export class CsvRecordReader {
     const length = buffer.length;
     const { maxLineChars, maxFieldChars } = this.limits;
     let pos = 0;
+    let nextQuote = buffer.indexOf('"');
     while (pos < length) {
       let newline = buffer.indexOf('\n', pos);
       if (this.skippingLongLine) {
@@ -96,7 +97,9 @@ export class CsvRecordReader {
         }
         newline = length;
       }
-      const quote = buffer.indexOf('"', pos);
+      // Search for the next quote once, not once per line: most files have none at all.
+      if (nextQuote !== -1 && nextQuote < pos) nextQuote = buffer.indexOf('"', pos);
+      const quote = nextQuote;
       if (quote === -1 || quote > newline) {
         let end = newline;
         if (end > pos && buffer.charCodeAt(end - 1) === 13) end--;

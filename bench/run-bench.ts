@@ -1,0 +1,135 @@
+import { readdirSync, mkdirSync } from 'node:fs';
+import { join, basename } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import type { BenchCase, BenchEnvironment, BenchResult } from './bench-harness.ts';
+
+/**
+ * `npm run bench`: runs every case of every `bench/*-bench.ts` module, each in a child process,
+ * and prints items/s and peak RSS beside the floor measured in the same run.
+ *
+ *   npm run bench -- [--only <module>[:<case>]] [--values N] [--large] [--json]
+ */
+const BENCH_DIR = import.meta.dirname;
+
+function environment(values: number, largeValues: number): BenchEnvironment {
+  const outDir = join(BENCH_DIR, 'out');
+  mkdirSync(outDir, { recursive: true });
+  return { outDir, values, largeValues, postgresUrl: process.env.FERRY_BENCH_POSTGRES_URL || undefined };
+}
+
+async function loadModule(module: string): Promise<BenchCase[]> {
+  const loaded = (await import(join(BENCH_DIR, `${module}-bench.ts`))) as { benchCases?: BenchCase[] };
+  return loaded.benchCases ?? [];
+}
+
+/** In the child: prepare, time, report one case as JSON on the last stdout line. */
+async function runChild(module: string, caseName: string, env: BenchEnvironment): Promise<void> {
+  const benchCase = (await loadModule(module)).find((c) => c.name === caseName);
+  if (!benchCase) throw new Error(`No bench case ${module}:${caseName}`);
+  const work = await benchCase.prepare(env);
+  if (global.gc) global.gc();
+  const start = performance.now();
+  const measurement = await work();
+  const seconds = (performance.now() - start) / 1000;
+  const peakRssMb = process.resourceUsage().maxRSS / 1024;
+  console.log(JSON.stringify({ ...measurement, seconds, peakRssMb }));
+}
+
+function format(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      only: { type: 'string' },
+      values: { type: 'string' },
+      'large-values': { type: 'string' },
+      large: { type: 'boolean' },
+      json: { type: 'boolean' },
+      child: { type: 'string' },
+    },
+  });
+  const env = environment(Number(values.values ?? 1_000_000), Number(values['large-values'] ?? 5_000_000));
+  if (values.child) {
+    const [module, caseName] = values.child.split(':');
+    await runChild(module, caseName, env);
+    return;
+  }
+  const modules = readdirSync(BENCH_DIR)
+    .filter((f) => f.endsWith('-bench.ts'))
+    .map((f) => basename(f, '-bench.ts'))
+    .sort();
+  const [onlyModule, onlyCase] = (values.only ?? '').split(':');
+  const results: BenchResult[] = [];
+  for (const module of modules) {
+    if (onlyModule && module !== onlyModule) continue;
+    for (const benchCase of await loadModule(module)) {
+      if (onlyCase && benchCase.name !== onlyCase) continue;
+      const base = {
+        module,
+        name: benchCase.name,
+        description: benchCase.description,
+        floor: benchCase.floor,
+        target: benchCase.target,
+      };
+      const skipped =
+        benchCase.large && !values.large ? 'large case: pass --large' : benchCase.skipReason?.();
+      if (skipped) {
+        results.push({ ...base, items: 0, seconds: 0, itemsPerSecond: 0, peakRssMb: 0, skipped });
+        console.log(`${module}:${benchCase.name}  skipped (${skipped})`);
+        continue;
+      }
+      const args = [
+        '--expose-gc',
+        '--max-semi-space-size=32',
+        join(BENCH_DIR, 'run-bench.ts'),
+        '--child',
+        `${module}:${benchCase.name}`,
+        '--values',
+        String(env.values),
+        '--large-values',
+        String(env.largeValues),
+      ];
+      const child = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+      const lastLine = child.stdout.trim().split('\n').pop() ?? '';
+      if (child.status !== 0 || !lastLine.startsWith('{')) {
+        console.log(`${module}:${benchCase.name}  FAILED\n${child.stdout}\n${child.stderr}`);
+        process.exitCode = 1;
+        continue;
+      }
+      const measured = JSON.parse(lastLine) as {
+        items: number;
+        seconds: number;
+        peakRssMb: number;
+        note?: string;
+      };
+      const result: BenchResult = {
+        ...base,
+        ...measured,
+        itemsPerSecond: measured.items / measured.seconds,
+      };
+      results.push(result);
+      const floor = results.find((r) => r.module === module && r.name === benchCase.floor && !r.skipped);
+      const ratio = floor
+        ? `  ${((result.itemsPerSecond / floor.itemsPerSecond) * 100).toFixed(0)}% of floor`
+        : '';
+      const target = result.target
+        ? `  target ${format(result.target)}/s ${result.itemsPerSecond >= result.target ? 'met' : 'NOT met'}`
+        : '';
+      console.log(
+        `${module}:${result.name}  ${format(result.items)} in ${result.seconds.toFixed(2)} s = ` +
+          `${format(result.itemsPerSecond)}/s  peak RSS ${result.peakRssMb.toFixed(0)} MB${ratio}${target}` +
+          `${result.note ? `  (${result.note})` : ''}`,
+      );
+    }
+  }
+  if (values.json) console.log(JSON.stringify(results, null, 2));
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
