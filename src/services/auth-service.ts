@@ -2,7 +2,12 @@ import { createHmac, randomBytes } from 'node:crypto';
 import type { Storage } from '../storage/storage.ts';
 import type { MetadataStore } from '../storage/metadata-store.ts';
 import { generateUid } from '../domain/identifiers/uid.ts';
-import { decoyPasswordHash, verifyPassword } from '../domain/access/password-hash.ts';
+import {
+  decoyPasswordHash,
+  hashPassword,
+  needsRehash,
+  verifyPassword,
+} from '../domain/access/password-hash.ts';
 import { MAX_PASSWORD_LENGTH } from '../domain/access/password-policy.ts';
 import {
   generateApiToken,
@@ -99,6 +104,13 @@ export class AuthService {
     if (!user || !row || !matches) this.failSignIn(username);
     this.failures.delete(username);
     const principal = await this.principalFor(user.id);
+    if (needsRehash(row.password_hash)) {
+      // A hash made with older, weaker parameters is upgraded now that the password is known.
+      await this.storage.execute(
+        'UPDATE user_credential SET password_hash = ?, updated = ? WHERE user_uid = ?',
+        [await hashPassword(password), new Date(this.now()).toISOString(), user.id],
+      );
+    }
     this.remember(this.verifiedCredentials, this.credentialKey(username, password), {
       uid: user.id,
       until: this.now() + this.credentialCacheMs,

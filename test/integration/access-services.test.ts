@@ -4,6 +4,7 @@ import { createTestDatabase, skipReasonFor, TEST_DATABASE_KINDS } from '../suppo
 import { contextFor, ORG_UNITS, ROLES, seedAccessFixtures } from '../support/access-fixtures.ts';
 import { AuthService } from '../../src/services/auth-service.ts';
 import { FerryError } from '../../src/errors.ts';
+import { hashPassword } from '../../src/domain/access/password-hash.ts';
 
 async function rejectsWithCode(promise: Promise<unknown>, code: string): Promise<void> {
   await assert.rejects(promise, (error: unknown) => {
@@ -74,6 +75,18 @@ for (const kind of TEST_DATABASE_KINDS) {
         assert.deepEqual(principal.viewOrgUnits, [ORG_UNITS.bo], 'view scope defaults to capture');
         await rejectsWithCode(context.auth.verifyPassword('bo.clerk', 'wrong-password'), 'F1101');
         await rejectsWithCode(context.auth.verifyPassword('nobody', 'wrong-password'), 'F1101');
+
+        // A hash with older, weaker parameters is upgraded at the next successful sign-in.
+        await db.storage.execute('UPDATE user_credential SET password_hash = ? WHERE user_uid = ?', [
+          await hashPassword('clerk-password-1', { N: 2 ** 10, r: 8, p: 1 }),
+          user.id,
+        ]);
+        await context.auth.verifyPassword('bo.clerk', 'clerk-password-1');
+        const upgraded = await db.storage.queryOne<{ password_hash: string }>(
+          'SELECT password_hash FROM user_credential WHERE user_uid = ?',
+          [user.id],
+        );
+        assert.match(upgraded!.password_hash, /^scrypt\$131072\$/);
 
         await context.users.setPassword('bo.clerk', 'a-new-password');
         await rejectsWithCode(context.auth.authenticateBasic('bo.clerk', 'clerk-password-1'), 'F1101');
