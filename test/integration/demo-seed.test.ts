@@ -1,0 +1,324 @@
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  createTestDatabase,
+  skipReasonFor,
+  TEST_DATABASE_KINDS,
+  type TestDatabase,
+} from '../support/test-databases.ts';
+import { createFerryContextFromStorage, type FerryContext } from '../../src/services/ferry-context.ts';
+import { loadConfig } from '../../src/config.ts';
+import type { MetadataObject } from '../../src/storage/metadata-store.ts';
+import { isEmbedded } from '../../src/domain/schema/schema-registry.ts';
+import { parsePeriod } from '../../src/domain/periods/periods.ts';
+import {
+  DEMO_PASSWORD,
+  DEMO_USERNAMES,
+  generateDemoDatabase,
+  type DemoOptions,
+} from '../../src/services/demo/demo-metadata.ts';
+import {
+  isDatabaseEmpty,
+  prepareDemoDatabase,
+  resetDatabase,
+  seedDemoDatabase,
+} from '../../src/services/demo/demo-seeder.ts';
+import { DEFAULT_CATEGORY_OPTION_COMBO_UID } from '../../src/domain/category/default-category-model.ts';
+
+/** A small demo: the full hierarchy and metadata, but 10 facilities, so both dialects seed in seconds. */
+const SMALL: DemoOptions = { facilities: 10, seed: 'ferry-demo' };
+
+async function allObjects(
+  context: FerryContext,
+): Promise<Array<{ collection: string; object: MetadataObject }>> {
+  const rows = await context.storage.query<{ type: string; body: unknown }>(
+    'SELECT type, body FROM metadata_object ORDER BY sid',
+  );
+  return rows.map((row) => ({
+    collection: row.type,
+    object: (typeof row.body === 'string' ? JSON.parse(row.body) : row.body) as MetadataObject,
+  }));
+}
+
+/** Every data value as UIDs and ISO periods, so two databases with different surrogate ids compare. */
+async function dataValueFingerprint(context: FerryContext): Promise<string[]> {
+  const rows = await context.storage.query<Record<string, string>>(
+    `SELECT ou.uid AS ou, p.iso AS pe, de.uid AS de, coc.uid AS coc, aoc.uid AS aoc, dv.value AS value,
+            dv.created AS created
+       FROM data_value dv
+       JOIN metadata_object ou ON ou.sid = dv.org_unit_id
+       JOIN period p ON p.period_id = dv.period_id
+       JOIN metadata_object de ON de.sid = dv.data_element_id
+       JOIN metadata_object coc ON coc.sid = dv.category_option_combo_id
+       JOIN metadata_object aoc ON aoc.sid = dv.attribute_option_combo_id`,
+  );
+  return rows.map((r) => `${r.ou}|${r.pe}|${r.de}|${r.coc}|${r.aoc}|${r.value}|${r.created}`).sort();
+}
+
+describe('demo generator (in memory)', () => {
+  it('is deterministic: two runs give identical objects', () => {
+    assert.deepEqual(generateDemoDatabase(SMALL).metadata, generateDemoDatabase(SMALL).metadata);
+  });
+
+  it('gives different UIDs for a different seed', () => {
+    const a = generateDemoDatabase(SMALL).countryUid;
+    const b = generateDemoDatabase({ ...SMALL, seed: 'another' }).countryUid;
+    assert.notEqual(a, b);
+  });
+
+  it('has the full-size shape the issue asks for', () => {
+    const demo = generateDemoDatabase();
+    const units = demo.metadata.get('organisationUnits')!;
+    const byLevel = (level: number) => units.filter((u) => u.level === level).length;
+    assert.deepEqual([1, 2, 3, 4, 5].map(byLevel), [1, 4, 16, 100, 1200]);
+    const dataElements = demo.metadata.get('dataElements')!;
+    assert.ok(dataElements.length >= 55 && dataElements.length <= 70, `${dataElements.length} data elements`);
+    assert.ok(dataElements.some((de) => de.valueType === 'TEXT'));
+    assert.ok(dataElements.some((de) => de.valueType === 'BOOLEAN'));
+    assert.ok(dataElements.some((de) => de.optionSet && de.domainType === 'AGGREGATE'));
+    assert.deepEqual(
+      demo.metadata
+        .get('dataSets')!
+        .map((ds) => ds.periodType)
+        .sort(),
+      ['Monthly', 'Monthly', 'Monthly', 'Quarterly'],
+    );
+    assert.deepEqual(
+      demo.metadata
+        .get('programs')!
+        .map((p) => p.programType)
+        .sort(),
+      ['WITHOUT_REGISTRATION', 'WITH_REGISTRATION'],
+    );
+    for (const unit of units.filter((u) => u.geometry)) {
+      const geometry = unit.geometry as { type: string; coordinates: unknown };
+      if (geometry.type === 'Point') {
+        const [lon, lat] = geometry.coordinates as number[];
+        assert.ok(lon > -13.3 && lon < -10.3 && lat > 6.9 && lat < 10, `${unit.id} at ${lon},${lat}`);
+      } else {
+        assert.equal(geometry.type, 'Polygon');
+        for (const ring of geometry.coordinates as number[][][]) {
+          assert.ok(ring.length >= 4);
+          assert.deepEqual(ring[0], ring[ring.length - 1], `${unit.id}: ring is closed`);
+        }
+      }
+    }
+    assert.equal(units.filter((u) => (u.geometry as { type?: string })?.type === 'Polygon').length, 21);
+  });
+});
+
+for (const kind of TEST_DATABASE_KINDS) {
+  describe(`demo database on ${kind}`, { skip: skipReasonFor(kind) }, () => {
+    let db: TestDatabase;
+    let context: FerryContext;
+    let dataValues = 0;
+
+    before(async () => {
+      db = await createTestDatabase(kind);
+      context = createFerryContextFromStorage(loadConfig({ FERRY_DATA_DIR: db.dataDir }), db.storage);
+      assert.equal(await isDatabaseEmpty(db.storage), true);
+      const preparation = await prepareDemoDatabase(context, SMALL);
+      assert.equal(preparation.outcome, 'seeded');
+      if (preparation.outcome === 'seeded') dataValues = preparation.summary.dataValues;
+    });
+    after(async () => {
+      await db?.dispose();
+    });
+
+    it('stores the expected objects', async () => {
+      const count = (collection: string) => context.metadata.count(collection);
+      assert.equal(await count('organisationUnits'), 1 + 4 + 16 + 100 + SMALL.facilities);
+      assert.equal(await count('organisationUnitLevels'), 5);
+      assert.equal(await count('organisationUnitGroups'), 4);
+      assert.equal(await count('dataSets'), 4);
+      assert.equal(await count('programs'), 2);
+      assert.equal(await count('users'), DEMO_USERNAMES.length);
+      assert.equal(await count('userRoles'), 4);
+      // default 1 + Sex 2 + Age 3 + Age and sex 6 + Funding mechanism 2
+      assert.equal(await count('categoryOptionCombos'), 14);
+      const stored = await context.storage.queryOne<{ n: number | string }>(
+        'SELECT COUNT(*) AS n FROM data_value',
+      );
+      assert.equal(Number(stored?.n), dataValues);
+      assert.ok(dataValues > 5_000, `${dataValues} data values for ${SMALL.facilities} facilities`);
+    });
+
+    it('resolves every reference of every stored object to a stored object', async () => {
+      const objects = await allObjects(context);
+      const known = new Set(objects.map(({ collection, object }) => `${collection}/${object.id}`));
+      const dangling: string[] = [];
+      let references = 0;
+      for (const { collection, object } of objects) {
+        for (const reference of context.metadata.referencesOf(collection, object)) {
+          references++;
+          if (!known.has(`${reference.targetType}/${reference.targetUid}`)) {
+            dangling.push(
+              `${collection}/${object.id}.${reference.property} -> ${reference.targetType}/${reference.targetUid}`,
+            );
+          }
+        }
+      }
+      assert.deepEqual(dangling, []);
+      assert.ok(references > 500, `${references} references checked`);
+    });
+
+    it('has every required property, on objects and on their embedded objects', async () => {
+      const missing: string[] = [];
+      const check = (collection: string, object: Record<string, unknown>, where: string) => {
+        const schema = context.registry.byCollection(collection);
+        assert.ok(schema, `schema for ${collection}`);
+        for (const property of schema.properties) {
+          const value = object[property.name];
+          if (property.required && (value === undefined || value === null || value === '')) {
+            missing.push(`${where}.${property.name}`);
+          }
+          if (isEmbedded(property) && property.itemSchema && Array.isArray(value)) {
+            value.forEach((item, i) =>
+              check(property.itemSchema!, item as Record<string, unknown>, `${where}.${property.name}[${i}]`),
+            );
+          }
+        }
+      };
+      for (const { collection, object } of await allObjects(context))
+        check(collection, object, `${collection}/${object.id}`);
+      assert.deepEqual(missing, []);
+    });
+
+    it('gives org units a path through their parents and the matching level', async () => {
+      const units = new Map<string, MetadataObject>();
+      for await (const batch of context.metadata.stream('organisationUnits')) {
+        for (const { object } of batch) units.set(object.id, object);
+      }
+      for (const unit of units.values()) {
+        const parentId = (unit.parent as { id?: string } | undefined)?.id;
+        const expectedPath = parentId ? `${units.get(parentId)!.path}/${unit.id}` : `/${unit.id}`;
+        assert.equal(unit.path, expectedPath, `path of ${unit.id}`);
+        assert.equal(unit.level, String(unit.path).split('/').length - 1, `level of ${unit.id}`);
+      }
+      const roots = [...units.values()].filter((u) => !u.parent);
+      assert.equal(roots.length, 1);
+    });
+
+    it('has one option combo per combination of its categories, for every category combo', async () => {
+      const byId = async (collection: string) => {
+        const map = new Map<string, MetadataObject>();
+        for await (const batch of context.metadata.stream(collection))
+          for (const { object } of batch) map.set(object.id, object);
+        return map;
+      };
+      const categories = await byId('categories');
+      const combos = await byId('categoryCombos');
+      const optionCombos = [...(await byId('categoryOptionCombos')).values()];
+      const ids = (list: unknown) => (list as Array<{ id: string }>).map((r) => r.id);
+      for (const combo of combos.values()) {
+        const comboCategories = ids(combo.categories).map((id) => categories.get(id)!);
+        const expected = comboCategories.reduce((n, c) => n * ids(c.categoryOptions).length, 1);
+        const mine = optionCombos.filter((coc) => (coc.categoryCombo as { id: string }).id === combo.id);
+        assert.equal(mine.length, expected, `option combos of ${combo.name}`);
+        const keys = new Set(mine.map((coc) => ids(coc.categoryOptions).sort().join()));
+        assert.equal(keys.size, expected, `distinct combinations in ${combo.name}`);
+        for (const coc of mine) {
+          const options = ids(coc.categoryOptions);
+          for (const category of comboCategories) {
+            const inCategory = options.filter((o) => ids(category.categoryOptions).includes(o));
+            assert.equal(inCategory.length, 1, `${coc.name}: one option of ${category.name}`);
+          }
+        }
+      }
+      assert.ok(optionCombos.some((coc) => coc.id === DEFAULT_CATEGORY_OPTION_COMBO_UID));
+    });
+
+    it('stores data values only for data set elements, assigned facilities and valid periods', async () => {
+      const bad = await context.storage.query(
+        `SELECT dv.org_unit_id FROM data_value dv
+           LEFT JOIN metadata_object ou ON ou.sid = dv.org_unit_id AND ou.type = 'organisationUnits'
+           LEFT JOIN metadata_object de ON de.sid = dv.data_element_id AND de.type = 'dataElements'
+           LEFT JOIN metadata_object coc ON coc.sid = dv.category_option_combo_id AND coc.type = 'categoryOptionCombos'
+           LEFT JOIN metadata_object aoc ON aoc.sid = dv.attribute_option_combo_id AND aoc.type = 'categoryOptionCombos'
+           LEFT JOIN period p ON p.period_id = dv.period_id
+          WHERE ou.sid IS NULL OR de.sid IS NULL OR coc.sid IS NULL OR aoc.sid IS NULL OR p.period_id IS NULL`,
+      );
+      assert.equal(bad.length, 0);
+      const periods = await context.storage.query<{ iso: string; start_date: string; end_date: string }>(
+        'SELECT iso, start_date, end_date FROM period ORDER BY iso',
+      );
+      assert.equal(periods.length, 24 + 8);
+      for (const period of periods) {
+        const parsed = parsePeriod(period.iso);
+        assert.ok(parsed, period.iso);
+        assert.equal(period.start_date, parsed.startDate);
+        assert.equal(period.end_date, parsed.endDate);
+      }
+      // Each value's option combo belongs to its data element's category combo.
+      const mismatched: string[] = [];
+      const cocCombo = new Map<number, string>();
+      for await (const batch of context.metadata.stream('categoryOptionCombos')) {
+        for (const { sid, object } of batch) cocCombo.set(sid, (object.categoryCombo as { id: string }).id);
+      }
+      const deCombo = new Map<number, string>();
+      for await (const batch of context.metadata.stream('dataElements')) {
+        for (const { sid, object } of batch) deCombo.set(sid, (object.categoryCombo as { id: string }).id);
+      }
+      const pairs = await context.storage.query<{ de: number | string; coc: number | string }>(
+        'SELECT DISTINCT data_element_id AS de, category_option_combo_id AS coc FROM data_value',
+      );
+      for (const pair of pairs) {
+        if (deCombo.get(Number(pair.de)) !== cocCombo.get(Number(pair.coc)))
+          mismatched.push(`${pair.de}/${pair.coc}`);
+      }
+      assert.deepEqual(mismatched, []);
+    });
+
+    it('gives every demo user a credential, and the demo password logs in', async () => {
+      const rows = await context.storage.query(
+        `SELECT c.user_uid FROM user_credential c JOIN metadata_object o ON o.uid = c.user_uid AND o.type = 'users'`,
+      );
+      assert.equal(rows.length, DEMO_USERNAMES.length);
+      // Each check is a deliberately slow scrypt hash: two users, one wrong password.
+      for (const username of ['admin', 'facility_clerk']) {
+        const principal = await context.auth.verifyPassword(username, DEMO_PASSWORD);
+        assert.equal(principal.username, username);
+      }
+      await assert.rejects(context.auth.verifyPassword('analyst', 'not-the-password'));
+    });
+
+    it('leaves a seeded database alone, and refuses to seed over other data', async () => {
+      assert.equal((await prepareDemoDatabase(context, SMALL)).outcome, 'present');
+      const other = await createTestDatabase(kind);
+      try {
+        const otherContext = createFerryContextFromStorage(
+          loadConfig({ FERRY_DATA_DIR: other.dataDir }),
+          other.storage,
+        );
+        await other.storage.transaction((tx) =>
+          otherContext.metadata
+            .withExecutor(tx)
+            .save('optionSets', [{ id: 'aaaaaaaaaaa', name: 'Mine', valueType: 'TEXT' }]),
+        );
+        assert.equal((await prepareDemoDatabase(otherContext, SMALL)).outcome, 'other-data');
+        assert.equal(await otherContext.metadata.count('organisationUnits'), 0);
+      } finally {
+        await other.dispose();
+      }
+    });
+
+    it('resets and re-seeds to identical UIDs and values', async () => {
+      const uidsBefore = (await allObjects(context))
+        .map(({ collection, object }) => `${collection}/${object.id}`)
+        .sort();
+      const valuesBefore = await dataValueFingerprint(context);
+      await resetDatabase(db.storage);
+      assert.equal(await isDatabaseEmpty(db.storage), true);
+      const credentials = await db.storage.queryOne<{ n: number | string }>(
+        'SELECT COUNT(*) AS n FROM user_credential',
+      );
+      assert.equal(Number(credentials?.n), 0);
+      await seedDemoDatabase(context, SMALL);
+      const uidsAfter = (await allObjects(context))
+        .map(({ collection, object }) => `${collection}/${object.id}`)
+        .sort();
+      assert.deepEqual(uidsAfter, uidsBefore);
+      assert.deepEqual(await dataValueFingerprint(context), valuesBefore);
+    });
+  });
+}
