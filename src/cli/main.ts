@@ -3,10 +3,18 @@ import { UsageError } from './cli-command.ts';
 import { serveCommand } from './commands/serve-command.ts';
 import { demoCommand } from './commands/demo-command.ts';
 import { USER_COMMANDS } from './commands/user-command.ts';
+import { importMetadataCommand } from './commands/import-metadata-command.ts';
+import { exportMetadataCommand } from './commands/export-metadata-command.ts';
 import { FERRY_VERSION } from '../services/ferry-context.ts';
 
 /** Every command; later features add theirs here. */
-export const COMMANDS: CliCommand[] = [serveCommand, demoCommand, ...USER_COMMANDS];
+export const COMMANDS: CliCommand[] = [
+  serveCommand,
+  demoCommand,
+  ...USER_COMMANDS,
+  importMetadataCommand,
+  exportMetadataCommand,
+];
 
 function printHelp(): void {
   const lines = COMMANDS.map((c) => `  ferry ${c.path.join(' ').padEnd(24)} ${c.summary}`);

@@ -1,0 +1,126 @@
+import { parseArgs } from 'node:util';
+import { createWriteStream } from 'node:fs';
+import { resolve, basename } from 'node:path';
+import { Readable, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
+import yazl from 'yazl';
+import type { CliCommand } from '../cli-command.ts';
+import { UsageError } from '../cli-command.ts';
+import { loadConfig } from '../../config.ts';
+import { createFerryContext } from '../../services/ferry-context.ts';
+import {
+  buildExportRequest,
+  streamMetadataExport,
+  EXPORT_FORMATS,
+  type ExportFormat,
+} from '../../services/metadata-export-service.ts';
+import { dependencyExportChunks } from '../../http/routes/metadata-routes.ts';
+import { isFerryError, parseEnumParameter } from '../../errors.ts';
+
+const COMPRESSIONS = ['none', 'gzip', 'zip'] as const;
+
+export const exportMetadataCommand: CliCommand = {
+  path: ['export', 'metadata'],
+  summary: 'Export metadata (everything, chosen types, or a dependency package) to a file',
+  usage: `Usage: ferry export metadata -o FILE [options]
+
+Writes what GET /api/metadata (or GET /api/{type}/{uid}/metadata) returns, streamed to FILE.
+  -o, --output FILE          where to write (required)
+  --types a,b                collections to export, e.g. dataElements,organisationUnits (default: all)
+  --format F                 json (default), xml, or csv (csv: exactly one type with a CSV class)
+  --compression C            none (default), gzip, or zip (one entry named metadata.<format>)
+  --dependencies TYPE/UID    a dependency package, e.g. dataSets/qNtxTrp56wV (json or xml)
+  --fields F                 DHIS2 field selection (default :owner)
+  --skip-sharing             leave sharing out
+  --data-dir DIR             SQLite data directory (env FERRY_DATA_DIR)
+  --database-url URL         PostgreSQL instead of SQLite (env DATABASE_URL)`,
+  async run(args) {
+    const { values } = parseArgs({
+      args,
+      strict: true,
+      options: {
+        output: { type: 'string', short: 'o' },
+        types: { type: 'string' },
+        format: { type: 'string' },
+        compression: { type: 'string' },
+        dependencies: { type: 'string' },
+        fields: { type: 'string' },
+        'skip-sharing': { type: 'boolean' },
+        'data-dir': { type: 'string' },
+        'database-url': { type: 'string' },
+      },
+    });
+    if (!values.output) throw new UsageError('-o FILE is required.');
+    let format: ExportFormat;
+    let compression: (typeof COMPRESSIONS)[number];
+    try {
+      format = parseEnumParameter('--format', values.format?.toLowerCase(), EXPORT_FORMATS, 'json');
+      compression = parseEnumParameter(
+        '--compression',
+        values.compression?.toLowerCase(),
+        COMPRESSIONS,
+        'none',
+      );
+    } catch (error) {
+      if (isFerryError(error)) throw new UsageError(error.message);
+      throw error;
+    }
+    const config = loadConfig(process.env, {
+      dataDir: values['data-dir'],
+      databaseUrl: values['database-url'],
+    });
+    const context = await createFerryContext(config);
+    const output = resolve(values.output);
+    try {
+      let chunks: AsyncIterable<string>;
+      if (values.dependencies) {
+        const [collection, uid] = values.dependencies.split('/');
+        if (!collection || !uid)
+          throw new UsageError('--dependencies takes TYPE/UID, e.g. dataSets/qNtxTrp56wV');
+        if (format === 'csv') throw new UsageError('A dependency package is json or xml.');
+        chunks = dependencyExportChunks(context, collection, uid, format, values['skip-sharing'] ?? false);
+      } else {
+        const query: Record<string, unknown> = {};
+        for (const type of (values.types ?? '').split(',').filter(Boolean)) {
+          if (!context.registry.byCollection(type)) throw new UsageError(`Unknown type '${type}'.`);
+          query[type] = 'true';
+        }
+        if (values.fields) query.fields = values.fields;
+        chunks = streamMetadataExport(
+          context,
+          buildExportRequest(context.registry, query, format, values['skip-sharing'] ?? false),
+        );
+      }
+      await writeCompressed(chunks, output, format, compression);
+      console.log(`Wrote ${basename(output)}`);
+      return 0;
+    } catch (error) {
+      if (isFerryError(error)) {
+        console.error(`${error.code}: ${error.message}`);
+        return 1;
+      }
+      throw error;
+    } finally {
+      await context.close();
+    }
+  },
+};
+
+async function writeCompressed(
+  chunks: AsyncIterable<string>,
+  path: string,
+  format: ExportFormat,
+  compression: (typeof COMPRESSIONS)[number],
+): Promise<void> {
+  const file: Writable = createWriteStream(path);
+  const source = Readable.from(chunks);
+  if (compression === 'gzip') return pipeline(source, createGzip(), file);
+  if (compression === 'zip') {
+    const zip = new yazl.ZipFile();
+    zip.addReadStream(source, `metadata.${format}`);
+    zip.end();
+    return pipeline(zip.outputStream, file);
+  }
+  return pipeline(source, file);
+}
