@@ -1,6 +1,7 @@
 import type { ValueType } from '../domain/value-types/value-types.ts';
 import { isValueType } from '../domain/value-types/value-types.ts';
 import { formatIdScheme, identifierUnderScheme, type IdScheme } from '../domain/identifiers/id-scheme.ts';
+import { DEFAULT_CATEGORY_COMBO_UID } from '../domain/category/default-category-model.ts';
 import { optionSetKey } from '../domain/category/category-option-combos.ts';
 import type { DataValueStore, MetadataIdentifiers } from '../storage/data-value-store.ts';
 
@@ -191,7 +192,8 @@ export class DataValueImportPreheat {
         uid: ids.uid,
         valueType: isValueType(body.valueType) ? body.valueType : 'TEXT',
         zeroIsSignificant: body.zeroIsSignificant === true,
-        categoryComboUid: refId(body.categoryCombo),
+        // DHIS2 gives a data element without a category combo the default one.
+        categoryComboUid: refId(body.categoryCombo) ?? DEFAULT_CATEGORY_COMBO_UID,
         optionCodes: optionSet ? (codesByOptionSet.get(optionSet) ?? new Set()) : undefined,
         dataSets: dataSetsByElement.get(ids.uid) ?? [],
       };

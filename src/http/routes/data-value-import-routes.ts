@@ -1,0 +1,56 @@
+import type { FastifyInstance } from 'fastify';
+import type { Readable } from 'node:stream';
+import { join } from 'node:path';
+import type { FerryContext } from '../../services/ferry-context.ts';
+import { registerRawBodyRoutes } from '../raw-body-plugin.ts';
+import { requireAuthority } from '../auth-plugin.ts';
+import { webMessage } from '../web-message.ts';
+import { spoolToFile } from '../../services/upload-spool.ts';
+import { importDataValues } from '../../services/data-value-import-service.ts';
+import { importSummaryHttp } from '../../domain/data-values/import-summary.ts';
+import { INPUT_LIMITS } from '../../codecs/input/input-limits.ts';
+import { decoderForContentType, DATA_VALUE_DECODERS } from '../../codecs/data-value-decoders.ts';
+import { FerryError } from '../../errors.ts';
+
+/**
+ * `POST /api/dataValueSets`: DHIS2's data value import for every format in the decoder registry,
+ * picked by content type (gzip and zip bodies are recognised by their bytes). The body is spooled
+ * to disk, never held in memory, then imported; the reply is DHIS2's WebMessage around the
+ * ImportSummary (409 when the status is ERROR).
+ */
+export async function registerDataValueImportRoutes(
+  app: FastifyInstance,
+  context: FerryContext,
+): Promise<void> {
+  await registerRawBodyRoutes(app, async (scope) => {
+    scope.post<{ Querystring: Record<string, unknown> }>('/api/dataValueSets', async (request, reply) => {
+      const principal = requireAuthority(request, 'F_DATAVALUE_ADD');
+      const contentType = request.headers['content-type'];
+      // Refuse an unknown format before reading a possibly huge body.
+      if (!decoderForContentType(contentType)) {
+        throw new FerryError('F1003', [
+          `${contentType ?? '(none)'}; accepted: ${DATA_VALUE_DECODERS.flatMap((d) => d.contentTypes).join(', ')}`,
+        ]);
+      }
+      const upload = await spoolToFile(
+        request.body as Readable,
+        join(context.config.dataDir, 'uploads'),
+        Math.min(context.config.bodyLimit, INPUT_LIMITS.maxUploadBytes),
+      );
+      try {
+        const summary = await importDataValues(
+          context,
+          { path: upload.path, fileName: 'request body', contentType },
+          request.query,
+          principal,
+        );
+        const http = importSummaryHttp(summary);
+        return reply
+          .status(http.httpStatusCode)
+          .send(webMessage(http.httpStatusCode, http.status, http.message, { response: summary }));
+      } finally {
+        await upload.remove();
+      }
+    });
+  });
+}
