@@ -10,6 +10,10 @@ import { registerAuthRoutes } from './routes/auth-routes.ts';
 import { registerMeRoutes } from './routes/me-routes.ts';
 import { registerMetadataReadRoutes } from './routes/metadata-read-routes.ts';
 import { registerMetadataRoutes } from './routes/metadata-routes.ts';
+import { registerWebRoutes } from './routes/web-routes.ts';
+import { registerJobRoutes } from './routes/job-routes.ts';
+import { registerTaskRoutes } from './routes/task-routes.ts';
+import { registerExportRoutes } from './routes/export-routes.ts';
 import { registerDataValueImportRoutes } from './routes/data-value-import-routes.ts';
 
 export interface BuildAppOptions {
@@ -73,6 +77,10 @@ export async function buildApp(
   await registerMetadataRoutes(app, context);
   await registerSystemRoutes(app, context);
   await registerSchemaRoutes(app, context);
+  await registerJobRoutes(app, context);
+  await registerTaskRoutes(app, context);
+  await registerExportRoutes(app, context);
   await registerDataValueImportRoutes(app, context);
+  await registerWebRoutes(app);
   return app;
 }
