@@ -19,6 +19,8 @@ export async function startServer(
   if (prepare) await prepare(context);
   const app = await buildApp(context, { logger: process.env.FERRY_LOG === '1' });
   await app.listen({ port: config.port, host: config.host });
+  // Background jobs (imports, exports, retention) run in the server's own worker pool.
+  await context.jobs.start();
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
   const url = `http://${shownHost}:${config.port}`;
   let stopping: Promise<void> | undefined;

@@ -50,6 +50,12 @@ export const DEFAULT_MAX_ATTEMPTS = 3;
 /** Which handler runs each job type. A worker claims only the types it has handlers for. */
 export class JobHandlerRegistry {
   private readonly handlers = new Map<string, RegisteredJobHandler>();
+  private readonly parent: JobHandlerRegistry | undefined;
+
+  /** A registry with a `parent` sees the parent's handlers too (its own win). */
+  constructor(parent?: JobHandlerRegistry) {
+    this.parent = parent;
+  }
 
   register(type: JobType, handler: JobHandler, options: JobHandlerOptions = {}): void {
     if (!/^[A-Z][A-Z0-9_]{0,63}$/.test(type)) throw new Error(`Job type '${type}' must be UPPER_SNAKE_CASE`);
@@ -63,17 +69,19 @@ export class JobHandlerRegistry {
   }
 
   get(type: string): RegisteredJobHandler | undefined {
-    return this.handlers.get(type);
+    return this.handlers.get(type) ?? this.parent?.get(type);
   }
 
   types(): string[] {
-    return [...this.handlers.keys()];
+    return [...new Set([...(this.parent?.types() ?? []), ...this.handlers.keys()])];
   }
 
   /** Queue name → the types registered in it. */
   queues(): Map<string, string[]> {
     const out = new Map<string, string[]>();
-    for (const entry of this.handlers.values()) {
+    for (const type of this.types()) {
+      const entry = this.get(type);
+      if (!entry) continue;
       out.set(entry.queue, [...(out.get(entry.queue) ?? []), entry.type]);
     }
     return out;

@@ -199,10 +199,10 @@ export class WorkerPoolJobQueue implements JobQueue {
     await this.delivery.start();
     // Jobs this process held before a crash can't be running now: sweep at once.
     await this.sweep();
-    this.loopTimer = setInterval(() => this.tick(), this.options.pollIntervalMs);
+    this.loopTimer = setInterval(() => this.tick(), this.options.pollIntervalMs).unref();
     this.sweepTimer = setInterval(() => {
       this.sweep().catch((error: unknown) => this.options.log(`job lease sweep failed: ${String(error)}`));
-    }, this.options.sweepIntervalMs);
+    }, this.options.sweepIntervalMs).unref();
     this.tick();
   }
 
@@ -516,9 +516,12 @@ function tableDelivery(): Delivery {
   return { ack: async () => {}, retryLater: async () => {} };
 }
 
-/** Which driver a configuration gets: pg-boss on PostgreSQL, the in-process pool on SQLite. */
+/**
+ * Which driver a configuration gets: pg-boss on PostgreSQL, the in-process pool on SQLite, and on a
+ * PostgreSQL storage given without its URL (pg-boss needs one), the in-process pool, which works there too.
+ */
 export async function createJobQueue(options: JobQueueOptions): Promise<WorkerPoolJobQueue> {
-  if (options.storage.kind === 'postgres') {
+  if (options.storage.kind === 'postgres' && options.databaseUrl) {
     const { createPgBossJobQueue } = await import('./drivers/pg-boss/pg-boss-driver.ts');
     return createPgBossJobQueue(options);
   }

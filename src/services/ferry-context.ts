@@ -9,6 +9,9 @@ import { UserService } from './user-service.ts';
 import { AuthService } from './auth-service.ts';
 import { MetadataQueryService } from './metadata-query-service.ts';
 import { OrgUnitScopeService } from './org-unit-scope-service.ts';
+import { JobService } from './job-service.ts';
+import { ExportQueueService, registerMetadataExportProducer } from './export-queue-service.ts';
+import { withoutUserSecrets } from '../domain/access/user-secrets.ts';
 
 export const FERRY_VERSION = '0.1.0';
 
@@ -27,6 +30,10 @@ export interface FerryContext {
   readonly auth: AuthService;
   readonly metadataQuery: MetadataQueryService;
   readonly orgUnitScope: OrgUnitScopeService;
+  /** Durable jobs: submit, overview, DHIS2 task views; importers register handlers here. */
+  readonly jobs: JobService;
+  /** The export queue; exporters register producers here. */
+  readonly exports: ExportQueueService;
   readonly version: string;
   close(): Promise<void>;
 }
@@ -44,6 +51,9 @@ export function createFerryContextFromStorage(config: FerryConfig, storage: Stor
     onUserChanged: (uid) => authHolder.auth?.forgetUser(uid),
   });
   const auth = (authHolder.auth = new AuthService(storage, metadata, users));
+  const jobs = JobService.fromEnvironment(storage, config.dataDir, config.databaseUrl);
+  const exports = new ExportQueueService(jobs);
+  registerMetadataExportProducer(exports, metadata, schemaRegistry, withoutUserSecrets);
   return {
     config,
     storage,
@@ -55,6 +65,11 @@ export function createFerryContextFromStorage(config: FerryConfig, storage: Stor
     metadataQuery: new MetadataQueryService(metadata, schemaRegistry),
     orgUnitScope: new OrgUnitScopeService(storage),
     version: FERRY_VERSION,
-    close: () => storage.close(),
+    jobs,
+    exports,
+    close: async () => {
+      await jobs.stop();
+      await storage.close();
+    },
   };
 }
