@@ -3,6 +3,35 @@
  * DHIS2's own codes are used where DHIS2 has one for the same thing; Ferry's start with F.
  */
 export const ERROR_CATALOG = {
+  // DHIS2's data value export request errors (DataValueSetService.validate / DataExportParams).
+  E2001: {
+    status: 409,
+    message: 'At least one data element, data set or data element group must be specified',
+  },
+  E2002: {
+    status: 409,
+    message: 'At least one period, start/end dates, last updated or last updated duration must be specified',
+  },
+  E2003: { status: 409, message: 'Periods and start/end dates cannot both be specified' },
+  E2004: { status: 409, message: 'Start date must be before end date' },
+  E2005: { status: 409, message: 'Duration is not valid: `{0}`' },
+  E2006: {
+    status: 409,
+    message: 'At least one organisation unit or organisation unit group must be specified',
+  },
+  E2007: {
+    status: 409,
+    message: 'Organisation unit children cannot be included for organisation unit groups',
+  },
+  E2008: {
+    status: 409,
+    message: 'At least one organisation unit must be specified when children is included',
+  },
+  E2009: { status: 409, message: 'Limit cannot be less than zero: `{0}`' },
+  E2010: { status: 409, message: 'User is not allowed to read data for data set: `{0}`' },
+  E2011: { status: 409, message: 'User is not allowed to read data for attribute option combo: `{0}`' },
+  E2012: { status: 409, message: 'User is not allowed to read data for organisation unit: `{0}`' },
+  E2013: { status: 409, message: 'At least one data set must be specified' },
   F1000: { status: 400, message: 'Invalid value for parameter `{0}`: `{1}`; allowed: {2}' },
   F1001: { status: 400, message: 'Request body is malformed: {0}' },
   F1002: { status: 413, message: 'Request body is larger than the limit of {0} bytes' },
@@ -25,6 +54,9 @@ export const ERROR_CATALOG = {
   F1300: { status: 409, message: '{0}' },
   F1400: { status: 410, message: '{0}' },
   F1500: { status: 500, message: 'Internal error; see the server log (reference {0})' },
+  F1600: { status: 409, message: '{0} has no usable geometry: {1}' },
+  F1601: { status: 409, message: '{0} matches organisation unit `{1}`, already set by feature {2}' },
+  F1602: { status: 409, message: '{0} matches {1} organisation units by {2} `{3}`; use a uid or code' },
   F1501: { status: 503, message: 'Service is shutting down' },
 } as const;
 
