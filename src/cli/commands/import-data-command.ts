@@ -1,0 +1,138 @@
+import { parseArgs } from 'node:util';
+import { existsSync } from 'node:fs';
+import { basename } from 'node:path';
+import type { CliCommand } from '../cli-command.ts';
+import { UsageError } from '../cli-command.ts';
+import { loadConfig } from '../../config.ts';
+import { createFerryContext } from '../../services/ferry-context.ts';
+import { importDataValues, type DataValueImportProgress } from '../../services/data-value-import-service.ts';
+import type { ImportSummary } from '../../domain/data-values/import-summary.ts';
+import { isFerryError } from '../../errors.ts';
+
+const USAGE = `Usage: ferry import data FILE [options]
+
+Imports a data value file (DHIS2 JSON, CSV, XML, ADX or PDF; .gz and .zip too) straight into the
+database, as POST /api/dataValueSets does, with no server running.
+
+Options:
+  --format FORMAT       json, csv, xml, adx or pdf (default: from the file name)
+  --dry-run             validate and count, write nothing
+  --strategy S          CREATE, UPDATE, CREATE_AND_UPDATE (default) or DELETE
+  --id-scheme S         UID (default), CODE, NAME or ATTRIBUTE:<uid>
+  --data-set UID        the data set the values belong to
+  --atomic              all or nothing: any conflict writes nothing
+  --skip-audit          write no audit rows
+  --no-header           CSV without a header row (DHIS2's column order)
+  --json                print the full ImportSummary as JSON
+  --data-dir DIR        the SQLite data directory (env FERRY_DATA_DIR, default ./data)
+  --database-url URL    use PostgreSQL instead (env DATABASE_URL)
+
+Exit status: 0 on SUCCESS or WARNING, 1 on ERROR, 2 on bad arguments.`;
+
+const MAX_CONFLICTS_SHOWN = 10;
+
+function printSummary(summary: ImportSummary): void {
+  const c = summary.importCount;
+  const rows: Array<[string, string | number]> = [
+    ['Status', summary.status],
+    ['Imported', c.imported],
+    ['Updated', c.updated],
+    ['Ignored', c.ignored],
+    ['Deleted', c.deleted],
+    ['Conflicts', summary.conflicts.length],
+  ];
+  if (summary.dataSetComplete !== 'false') rows.push(['Data set complete', summary.dataSetComplete]);
+  for (const [label, value] of rows) console.log(`${label.padEnd(18)} ${value}`);
+  console.log(summary.description);
+  if (summary.conflicts.length > 0) {
+    console.log(`\nFirst conflicts:`);
+    for (const conflict of summary.conflicts.slice(0, MAX_CONFLICTS_SHOWN)) {
+      const rows = conflict.indexes.slice(0, 5).join(', ');
+      const more = conflict.indexes.length > 5 ? `, ... (${conflict.indexes.length} rows)` : '';
+      console.log(`  ${conflict.errorCode} ${conflict.value}${rows ? ` [rows ${rows}${more}]` : ''}`);
+    }
+    if (summary.conflicts.length > MAX_CONFLICTS_SHOWN) {
+      console.log(`  ... and ${summary.conflicts.length - MAX_CONFLICTS_SHOWN} more (use --json)`);
+    }
+  }
+}
+
+/** A one-line progress display on a terminal, redrawn at most every 200 ms. */
+function progressPrinter(): ((progress: DataValueImportProgress) => void) | undefined {
+  if (!process.stderr.isTTY) return undefined;
+  const started = Date.now();
+  let last = 0;
+  return (progress) => {
+    const now = Date.now();
+    if (now - last < 200 && progress.stage !== 'Done') return;
+    last = now;
+    const seconds = Math.max(0.001, (now - started) / 1000);
+    const rate = Math.round(progress.processed / seconds).toLocaleString('en-US');
+    process.stderr.write(
+      `\r${progress.stage}: ${progress.processed.toLocaleString('en-US')} rows, ${rate} rows/s   ${progress.stage === 'Done' ? '\n' : ''}`,
+    );
+  };
+}
+
+export const importDataCommand: CliCommand = {
+  path: ['import', 'data'],
+  summary: 'Import a data value file (JSON, CSV, XML, ADX, PDF)',
+  usage: USAGE,
+  async run(args) {
+    const { values, positionals } = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        format: { type: 'string' },
+        'dry-run': { type: 'boolean' },
+        strategy: { type: 'string' },
+        'id-scheme': { type: 'string' },
+        'data-set': { type: 'string' },
+        atomic: { type: 'boolean' },
+        'skip-audit': { type: 'boolean' },
+        'no-header': { type: 'boolean' },
+        json: { type: 'boolean' },
+        'data-dir': { type: 'string' },
+        'database-url': { type: 'string' },
+      },
+    });
+    if (positionals.length !== 1) throw new UsageError('Give exactly one FILE to import');
+    const file = positionals[0];
+    if (!existsSync(file)) throw new UsageError(`No such file: ${file}`);
+    const params: Record<string, string> = {};
+    if (values['dry-run']) params.dryRun = 'true';
+    if (values.strategy) params.importStrategy = values.strategy;
+    if (values['id-scheme']) params.idScheme = values['id-scheme'];
+    if (values['data-set']) params.dataSet = values['data-set'];
+    if (values.atomic) params.atomic = 'true';
+    if (values['skip-audit']) params.skipAudit = 'true';
+    if (values['no-header']) params.firstRowIsHeader = 'false';
+
+    const config = loadConfig(process.env, {
+      dataDir: values['data-dir'],
+      databaseUrl: values['database-url'],
+    });
+    const context = await createFerryContext(config);
+    try {
+      await context.storage.migrate();
+      const summary = await importDataValues(
+        context,
+        { path: file, fileName: basename(file), format: values.format },
+        params,
+        undefined,
+        { progress: values.json ? undefined : progressPrinter() },
+      );
+      if (values.json) console.log(JSON.stringify(summary, null, 2));
+      else printSummary(summary);
+      return summary.status === 'ERROR' ? 1 : 0;
+    } catch (error) {
+      if (isFerryError(error)) {
+        console.error(`${error.code}: ${error.message}`);
+        return error.status === 400 || error.status === 415 ? 2 : 1;
+      }
+      throw error;
+    } finally {
+      await context.close();
+    }
+  },
+};
