@@ -239,6 +239,12 @@ export class AuthService {
     }
   }
 
+  /** Drops every cached principal and credential: after an import that changed users or roles. */
+  forgetAll(): void {
+    this.principals.clear();
+    this.verifiedCredentials.clear();
+  }
+
   private credentialKey(username: string, password: string): string {
     return createHmac('sha256', this.cacheKey)
       .update(username)
