@@ -6,10 +6,16 @@ import { USER_COMMANDS } from './commands/user-command.ts';
 import { importMetadataCommand } from './commands/import-metadata-command.ts';
 import { exportMetadataCommand } from './commands/export-metadata-command.ts';
 import { importDataCommand } from './commands/import-data-command.ts';
+import { JOBS_COMMANDS } from './commands/jobs-command.ts';
+import { EXPORTS_COMMANDS } from './commands/exports-command.ts';
+import { workerCommand } from './commands/worker-command.ts';
 import { FERRY_VERSION } from '../services/ferry-context.ts';
 
 /** Every command; later features add theirs here. */
 export const COMMANDS: CliCommand[] = [
+  ...JOBS_COMMANDS,
+  ...EXPORTS_COMMANDS,
+  workerCommand,
   serveCommand,
   demoCommand,
   ...USER_COMMANDS,

@@ -1,0 +1,87 @@
+import { createWriteStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { parseArgs } from 'node:util';
+import type { CliCommand } from '../cli-command.ts';
+import { UsageError } from '../cli-command.ts';
+import type { ExportCard } from '../../services/export-queue-service.ts';
+import { DATABASE_FLAGS, withContext } from './jobs-command.ts';
+
+const HELP = `  --data-dir DIR        the SQLite data directory (env FERRY_DATA_DIR, default ./data)
+  --database-url URL    PostgreSQL instead of SQLite (env DATABASE_URL)
+  --json                print JSON instead of text`;
+
+function cardLine(card: ExportCard): string {
+  const file = card.file
+    ? `${card.file.name} ${card.file.sizeText}${card.file.expired ? ' (expired)' : ` until ${card.file.expires}`}`
+    : '-';
+  return [`#${card.jobNumber}`.padEnd(6), card.id, card.status.padEnd(11), card.description, file].join('  ');
+}
+
+const ADMIN = { uid: '', authorities: new Set(['ALL']) };
+
+const listCommand: CliCommand = {
+  path: ['exports', 'list'],
+  summary: 'List export cards, newest first',
+  usage: `Usage: ferry exports list\n${HELP}`,
+  async run(args) {
+    const { values } = parseArgs({ args, options: DATABASE_FLAGS, strict: true });
+    return withContext(values, async (context) => {
+      const cards = await context.exports.list(ADMIN);
+      if (values.json) console.log(JSON.stringify(cards, null, 2));
+      else for (const card of cards) console.log(cardLine(card));
+      return 0;
+    });
+  },
+};
+
+const getCommand: CliCommand = {
+  path: ['exports', 'get'],
+  summary: "Show an export's card, or save its file with --output",
+  usage: `Usage: ferry exports get <id> [--output FILE]\n${HELP}`,
+  async run(args) {
+    const { values, positionals } = parseArgs({
+      args,
+      options: { ...DATABASE_FLAGS, output: { type: 'string', short: 'o' } },
+      allowPositionals: true,
+      strict: true,
+    });
+    if (positionals.length !== 1) throw new UsageError('Expected one export id.');
+    return withContext(values, async (context) => {
+      if (values.output) {
+        const { file } = await context.exports.file(ADMIN, positionals[0]);
+        await pipeline(await file.open(), createWriteStream(values.output));
+        console.log(`Saved ${file.size} bytes to ${values.output} (sha256 ${file.sha256})`);
+        return 0;
+      }
+      const card = await context.exports.card(ADMIN, positionals[0]);
+      console.log(values.json ? JSON.stringify(card, null, 2) : cardLine(card));
+      return 0;
+    });
+  },
+};
+
+const regenerateCommand: CliCommand = {
+  path: ['exports', 'regenerate'],
+  summary: 'Queue an export again with the same parameters; its file replaces the old one',
+  usage: `Usage: ferry exports regenerate <id>\n${HELP}`,
+  async run(args) {
+    const { values, positionals } = parseArgs({
+      args,
+      options: DATABASE_FLAGS,
+      allowPositionals: true,
+      strict: true,
+    });
+    if (positionals.length !== 1) throw new UsageError('Expected one export id.');
+    return withContext(values, async (context) => {
+      const { card, existing } = await context.exports.regenerate(ADMIN, positionals[0]);
+      console.log(
+        values.json
+          ? JSON.stringify(card, null, 2)
+          : `${existing ? 'Already queued' : 'Queued'}: ${cardLine(card)}`,
+      );
+      return 0;
+    });
+  },
+};
+
+export const EXPORTS_COMMANDS: CliCommand[] = [listCommand, getCommand, regenerateCommand];

@@ -1,0 +1,224 @@
+import { parseArgs } from 'node:util';
+import type { CliCommand } from '../cli-command.ts';
+import { UsageError } from '../cli-command.ts';
+import { loadConfig } from '../../config.ts';
+import { createFerryContext, type FerryContext } from '../../services/ferry-context.ts';
+import { isFinished, type JobRecord } from '../../jobs/job-types.ts';
+
+export const DATABASE_FLAGS = {
+  'data-dir': { type: 'string' },
+  'database-url': { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
+const DATABASE_HELP = `  --data-dir DIR        the SQLite data directory (env FERRY_DATA_DIR, default ./data)
+  --database-url URL    PostgreSQL instead of SQLite (env DATABASE_URL)
+  --json                print JSON instead of text`;
+
+/** Opens the configured database, runs `work`, closes. The CLI acts as the administrator. */
+export async function withContext(
+  values: { 'data-dir'?: string; 'database-url'?: string },
+  work: (context: FerryContext) => Promise<number>,
+): Promise<number> {
+  const context = await createFerryContext(
+    loadConfig(process.env, { dataDir: values['data-dir'], databaseUrl: values['database-url'] }),
+  );
+  try {
+    return await work(context);
+  } finally {
+    await context.close();
+  }
+}
+
+function progressText(job: JobRecord): string {
+  const p = job.progress;
+  if (!p) return '';
+  const total = p.total !== undefined ? `/${p.total}` : '';
+  const rate = p.rowsPerSecond ? `, ${Math.round(p.rowsPerSecond)} rows/s` : '';
+  return `${p.stage}: ${p.processed}${total}${rate}`;
+}
+
+export function jobLine(job: JobRecord): string {
+  return [
+    `#${job.number}`.padEnd(6),
+    job.id,
+    job.type.padEnd(26),
+    job.status.padEnd(11),
+    job.created,
+    job.userUid ?? '-',
+    progressText(job),
+  ].join('  ');
+}
+
+function oneId(positionals: string[], usage: string): string {
+  if (positionals.length !== 1) throw new UsageError(`Expected one job id.\n${usage}`);
+  return positionals[0];
+}
+
+const listCommand: CliCommand = {
+  path: ['jobs', 'list'],
+  summary: 'List jobs, newest first',
+  usage: `Usage: ferry jobs list [--type T] [--status S] [--user UID] [--limit N]
+${DATABASE_HELP}`,
+  async run(args) {
+    const { values } = parseArgs({
+      args,
+      options: {
+        ...DATABASE_FLAGS,
+        type: { type: 'string' },
+        status: { type: 'string' },
+        user: { type: 'string' },
+        limit: { type: 'string' },
+      },
+      strict: true,
+    });
+    return withContext(values, async (context) => {
+      const jobs = await context.jobs.list(
+        { uid: '', authorities: new Set(['ALL']) },
+        {
+          types: values.type?.split(','),
+          statuses: values.status?.split(','),
+          user: values.user,
+          limit: values.limit ? Number(values.limit) : 50,
+        },
+      );
+      if (values.json) console.log(JSON.stringify(jobs, null, 2));
+      else for (const job of jobs) console.log(jobLine(job));
+      return 0;
+    });
+  },
+};
+
+const showCommand: CliCommand = {
+  path: ['jobs', 'show'],
+  summary: 'Show one job: parameters, input file, progress, notifications, summary',
+  usage: `Usage: ferry jobs show <id>\n${DATABASE_HELP}`,
+  async run(args) {
+    const { values, positionals } = parseArgs({
+      args,
+      options: DATABASE_FLAGS,
+      allowPositionals: true,
+      strict: true,
+    });
+    const id = oneId(positionals, this.usage);
+    return withContext(values, async (context) => {
+      const details = await context.jobs.details(null, id);
+      if (values.json) {
+        console.log(JSON.stringify(details, null, 2));
+        return 0;
+      }
+      const { job } = details;
+      console.log(jobLine(job));
+      console.log(`parameters: ${JSON.stringify(job.params)}`);
+      if (details.inputFile) {
+        console.log(
+          `input file: ${details.inputFile.name ?? '(unnamed)'} (${details.inputFile.contentType}, ${details.inputFile.size} bytes, sha256 ${details.inputFile.sha256})`,
+        );
+      }
+      console.log(
+        `started: ${job.started ?? '-'}  finished: ${job.finished ?? '-'}  attempts: ${job.attempts}/${job.maxAttempts}`,
+      );
+      if (job.error) console.log(`error: ${job.error}`);
+      for (const note of [...details.notifications].reverse())
+        console.log(`  ${note.time} ${note.level.padEnd(5)} ${note.message}`);
+      if (job.summary !== null) console.log(`summary: ${JSON.stringify(job.summary, null, 2)}`);
+      return 0;
+    });
+  },
+};
+
+const cancelCommand: CliCommand = {
+  path: ['jobs', 'cancel'],
+  summary: 'Cancel a queued or running job',
+  usage: `Usage: ferry jobs cancel <id>\n${DATABASE_HELP}`,
+  async run(args) {
+    const { values, positionals } = parseArgs({
+      args,
+      options: DATABASE_FLAGS,
+      allowPositionals: true,
+      strict: true,
+    });
+    const id = oneId(positionals, this.usage);
+    return withContext(values, async (context) => {
+      const job = await context.jobs.cancel(null, id);
+      console.log(
+        job.status === 'CANCELLED'
+          ? `Job ${id} cancelled`
+          : `Cancellation of job ${id} requested; its worker will stop it`,
+      );
+      return 0;
+    });
+  },
+};
+
+const recreateCommand: CliCommand = {
+  path: ['jobs', 'recreate'],
+  summary: "Print a past job's parameters, or queue it again with --submit",
+  usage: `Usage: ferry jobs recreate <id> [--submit]\n${DATABASE_HELP}`,
+  async run(args) {
+    const { values, positionals } = parseArgs({
+      args,
+      options: { ...DATABASE_FLAGS, submit: { type: 'boolean' } },
+      allowPositionals: true,
+      strict: true,
+    });
+    const id = oneId(positionals, this.usage);
+    return withContext(values, async (context) => {
+      const result = await context.jobs.recreate(null, id, values.submit === true);
+      if (values.json || !result.job) console.log(JSON.stringify(result, null, 2));
+      else console.log(`Queued job ${result.job.id} (#${result.job.number}) recreated from ${id}`);
+      return 0;
+    });
+  },
+};
+
+const tailCommand: CliCommand = {
+  path: ['jobs', 'tail'],
+  summary: "Follow a job's progress and notifications until it finishes",
+  usage: `Usage: ferry jobs tail <id> [--interval-ms N]\n${DATABASE_HELP}`,
+  async run(args) {
+    const { values, positionals } = parseArgs({
+      args,
+      options: { ...DATABASE_FLAGS, 'interval-ms': { type: 'string' } },
+      allowPositionals: true,
+      strict: true,
+    });
+    const id = oneId(positionals, this.usage);
+    const interval = Number(values['interval-ms'] ?? 1000);
+    return withContext(values, async (context) => {
+      const seen = new Set<string>();
+      let lastProgress = '';
+      for (;;) {
+        const job = await context.jobs.get(null, id);
+        for (const note of [...(await context.jobs.notifications(job))].reverse()) {
+          if (seen.has(note.uid)) continue;
+          seen.add(note.uid);
+          console.log(
+            values.json
+              ? JSON.stringify({ notification: note })
+              : `${note.time} ${note.level.padEnd(5)} ${note.message}`,
+          );
+        }
+        const progress = `${job.status} ${progressText(job)}`;
+        if (progress !== lastProgress) {
+          lastProgress = progress;
+          console.log(
+            values.json
+              ? JSON.stringify({ status: job.status, progress: job.progress })
+              : `[${progress.trim()}]`,
+          );
+        }
+        if (isFinished(job.status)) return job.status === 'COMPLETED' ? 0 : 1;
+        await new Promise((resolve) => setTimeout(resolve, interval));
+      }
+    });
+  },
+};
+
+export const JOBS_COMMANDS: CliCommand[] = [
+  listCommand,
+  showCommand,
+  cancelCommand,
+  recreateCommand,
+  tailCommand,
+];
