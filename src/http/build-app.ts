@@ -14,6 +14,7 @@ import { registerWebRoutes } from './routes/web-routes.ts';
 import { registerJobRoutes } from './routes/job-routes.ts';
 import { registerTaskRoutes } from './routes/task-routes.ts';
 import { registerExportRoutes } from './routes/export-routes.ts';
+import { registerGeometryRoutes } from './routes/geometry-routes.ts';
 import { registerDataValueImportRoutes } from './routes/data-value-import-routes.ts';
 
 export interface BuildAppOptions {
@@ -81,6 +82,7 @@ export async function buildApp(
   await registerTaskRoutes(app, context);
   await registerExportRoutes(app, context);
   await registerDataValueImportRoutes(app, context);
+  await registerGeometryRoutes(app, context);
   await registerWebRoutes(app);
   return app;
 }

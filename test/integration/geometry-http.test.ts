@@ -1,0 +1,206 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { gzipSync } from 'node:zlib';
+import type { FastifyInstance } from 'fastify';
+import {
+  createTestDatabase,
+  skipReasonFor,
+  TEST_DATABASE_KINDS,
+  type TestDatabase,
+} from '../support/test-databases.ts';
+import { contextFor, ORG_UNITS, ROLES, seedAccessFixtures } from '../support/access-fixtures.ts';
+import { buildApp } from '../../src/http/build-app.ts';
+import type { FerryContext } from '../../src/services/ferry-context.ts';
+import { GEOMETRY_ORG_UNITS, GML2 } from './geometry-fixtures.ts';
+
+const run = promisify(execFile);
+const MALICIOUS_GML = '/work/shared/fixtures/dhis2/gml/testMaliciousGmlPayload.gml';
+const basic = (user: string, password: string) =>
+  `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+const admin = basic('admin', 'district');
+const reader = basic('geo.reader', 'reader-password-1');
+
+async function ogrinfoAvailable(): Promise<boolean> {
+  try {
+    await run('ogrinfo', ['--version']);
+    return true;
+  } catch {
+    return false;
+  }
+}
+const ogrinfoSkip = (await ogrinfoAvailable()) ? false : 'ogrinfo (Debian gdal-bin) is not installed';
+
+for (const kind of TEST_DATABASE_KINDS) {
+  describe(`geometry over HTTP (${kind})`, { skip: skipReasonFor(kind) }, () => {
+    let db: TestDatabase;
+    let context: FerryContext;
+    let app: FastifyInstance;
+
+    before(async () => {
+      db = await createTestDatabase(kind);
+      context = contextFor(db.storage, db.dataDir);
+      await seedAccessFixtures(db.storage, context.metadata);
+      await context.metadata.save('organisationUnits', GEOMETRY_ORG_UNITS);
+      await context.users.ensureAdmin({ password: 'district' });
+      await context.users.createUser({
+        id: 'geoReader01',
+        username: 'geo.reader',
+        password: 'reader-password-1',
+        firstName: 'Geo',
+        surname: 'Reader',
+        roles: [ROLES.reader],
+        orgUnits: [ORG_UNITS.bo],
+      });
+      app = await buildApp(context);
+    });
+    after(async () => {
+      await app.close();
+      await db.dispose();
+    });
+
+    it('POST /api/metadata/gml needs F_METADATA_IMPORT', async () => {
+      const anonymous = await app.inject({
+        method: 'POST',
+        url: '/api/metadata/gml',
+        payload: GML2,
+        headers: { 'content-type': 'application/xml' },
+      });
+      assert.equal(anonymous.statusCode, 401);
+      const denied = await app.inject({
+        method: 'POST',
+        url: '/api/metadata/gml',
+        payload: GML2,
+        headers: { authorization: reader, 'content-type': 'application/xml' },
+      });
+      assert.equal(denied.statusCode, 403);
+      assert.equal((await context.metadata.get('organisationUnits', 'O6uvpzGd5pu'))?.geometry, undefined);
+    });
+
+    it('POST /api/metadata/gml.json?dryRun=true then a gzip commit: an ImportReport in a WebMessage', async () => {
+      const dry = await app.inject({
+        method: 'POST',
+        url: '/api/metadata/gml.json?dryRun=true',
+        payload: GML2,
+        headers: { authorization: admin, 'content-type': 'application/xml' },
+      });
+      assert.equal(dry.statusCode, 409, dry.body);
+      const body = dry.json<{
+        status: string;
+        response: { responseType: string; stats: { updated: number } };
+      }>();
+      assert.equal(body.status, 'WARNING');
+      assert.equal(body.response.responseType, 'ImportReport');
+      assert.equal(body.response.stats.updated, 4);
+      assert.equal((await context.metadata.get('organisationUnits', 'O6uvpzGd5pu'))?.geometry, undefined);
+
+      const commit = await app.inject({
+        method: 'POST',
+        url: '/api/metadata/gml',
+        payload: gzipSync(GML2),
+        headers: { authorization: admin, 'content-type': 'application/octet-stream' },
+      });
+      assert.equal(commit.json<{ response: { stats: { updated: number } } }>().response.stats.updated, 4);
+      assert.equal((await context.metadata.get('organisationUnits', 'O6uvpzGd5pu'))?.featureType, 'POLYGON');
+    });
+
+    it("DHIS2's malicious GML is a 400 and nothing of /etc/passwd appears", async () => {
+      const response = await app.inject({
+        method: 'POST',
+        url: '/api/metadata/gml',
+        payload: readFileSync(MALICIOUS_GML),
+        headers: { authorization: admin, 'content-type': 'application/xml' },
+      });
+      assert.equal(response.statusCode, 400);
+      assert.match(response.body, /DOCTYPE declaration is not allowed/);
+      assert.doesNotMatch(response.body, /root:|passwd|daemon/);
+    });
+
+    it('POST /api/organisationUnits/geometry: parameters checked, features imported', async () => {
+      const bad = await app.inject({
+        method: 'POST',
+        url: '/api/organisationUnits/geometry?orgUnitProperty=shortName',
+        payload: '{}',
+        headers: { authorization: admin, 'content-type': 'application/json' },
+      });
+      assert.equal(bad.statusCode, 400);
+      assert.match(bad.body, /orgUnitProperty/);
+      const collection = {
+        type: 'FeatureCollection',
+        features: [
+          {
+            type: 'Feature',
+            properties: { code: 'OU_1' },
+            geometry: { type: 'Point', coordinates: [-12.1, 9.1] },
+          },
+        ],
+      };
+      const ok = await app.inject({
+        method: 'POST',
+        url: '/api/organisationUnits/geometry?geoJsonId=false&geoJsonProperty=code&orgUnitProperty=code',
+        payload: JSON.stringify(collection),
+        headers: { authorization: admin, 'content-type': 'application/geo+json' },
+      });
+      assert.equal(ok.statusCode, 200, ok.body);
+      assert.deepEqual((await context.metadata.get('organisationUnits', 'PMa2VCrupOd'))?.geometry, {
+        type: 'Point',
+        coordinates: [-12.1, 9.1],
+      });
+    });
+
+    it('GET /api/organisationUnits.geojson selects by level, parent and ou', async () => {
+      const all = await app.inject({
+        url: '/api/organisationUnits.geojson',
+        headers: { authorization: reader },
+      });
+      assert.equal(all.statusCode, 200, all.body);
+      assert.match(all.headers['content-type'] as string, /application\/geo\+json/);
+      const collection = all.json<{
+        type: string;
+        features: { id: string; properties: Record<string, unknown> }[];
+      }>();
+      assert.equal(collection.type, 'FeatureCollection');
+      const ids = collection.features.map((f) => f.id).sort();
+      assert.ok(ids.includes('O6uvpzGd5pu') && ids.includes('ImspTQPwCqd'), ids.join());
+      const bo = collection.features.find((f) => f.id === 'O6uvpzGd5pu')!;
+      assert.deepEqual(bo.properties, { name: 'Bo', code: 'OU_264', level: 2, parent: 'ImspTQPwCqd' });
+
+      const level2 = await app.inject({
+        url: '/api/organisationUnits.geojson?level=2&parent=ImspTQPwCqd',
+        headers: { authorization: reader },
+      });
+      const level2Ids = level2.json<{ features: { id: string }[] }>().features.map((f) => f.id);
+      assert.ok(!level2Ids.includes('ImspTQPwCqd') && level2Ids.includes('O6uvpzGd5pu'), level2Ids.join());
+      const one = await app.inject({
+        url: '/api/organisationUnits.geojson?ou=TEQlaapDQoK',
+        headers: { authorization: reader },
+      });
+      assert.deepEqual(
+        one.json<{ features: { id: string }[] }>().features.map((f) => f.id),
+        ['TEQlaapDQoK'],
+      );
+      const bad = await app.inject({
+        url: '/api/organisationUnits.geojson?ou=x%27%20OR%201=1',
+        headers: { authorization: reader },
+      });
+      assert.equal(bad.statusCode, 400);
+    });
+
+    it('the GeoJSON export is readable by ogrinfo', { skip: ogrinfoSkip }, async () => {
+      const response = await app.inject({
+        url: '/api/organisationUnits.geojson',
+        headers: { authorization: reader },
+      });
+      const path = join(db.dataDir, 'export.geojson');
+      writeFileSync(path, response.rawPayload);
+      const { stdout } = await run('ogrinfo', ['-so', '-al', path]);
+      const expected = response.json<{ features: unknown[] }>().features.length;
+      assert.match(stdout, new RegExp(`Feature Count: ${expected}`));
+      assert.match(stdout, /name: String/);
+      assert.match(stdout, /level: Integer/);
+    });
+  });
+}
