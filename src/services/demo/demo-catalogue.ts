@@ -244,7 +244,7 @@ export const DEMO_DATA_SETS: readonly DemoDataSetSpec[] = [
       count('MAL_RDT_TESTED', 'Malaria tested by RDT', 14, 'Diagnosis', 'default', true),
       count('MAL_MICROSCOPY_TESTED', 'Malaria tested by microscopy', 1.5, 'Diagnosis', 'default', true),
       count('MAL_CONFIRMED', 'Malaria confirmed cases', 7, 'Diagnosis', 'ageSex', true),
-      count('MAL_ACT_TREATED', 'Malaria cases treated with ACT', 6.5, 'Treatment', 'age', true),
+      count('MAL_ACT_TREATED', 'Malaria cases treated with ACT', 6.5, 'Treatment', 'default', true),
       count('MAL_SEVERE', 'Severe malaria cases', 0.5, 'Treatment', 'age', true),
       count('MAL_DEATHS', 'Malaria deaths', 0.02, 'Treatment', 'age', true),
       count('LLIN_DISTRIBUTED', 'LLIN distributed', 3, 'Commodities'),

@@ -1030,6 +1030,7 @@ export function generateDemoDatabase(options: DemoOptions = FULL_DEMO_OPTIONS): 
       surname: u.surname,
       name: `${u.firstName} ${u.surname}`,
       disabled: false,
+      passwordLastUpdated: DEMO_TIMESTAMP,
       userRoles: [ref(uid('userRole', u.role))],
       organisationUnits: u.capture.map(ref),
       dataViewOrganisationUnits: u.view.map(ref),

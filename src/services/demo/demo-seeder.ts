@@ -15,6 +15,7 @@ import {
 import { COMPLETE_REGISTRATION_INSERT, DATA_VALUE_INSERT, demoDataRows } from './demo-data-values.ts';
 import type { DemoPeriod } from './demo-periods.ts';
 import { PeriodStore } from '../../storage/period-store.ts';
+import { hashPassword } from '../../domain/access/password-hash.ts';
 
 /** What the seeder needs: a subset of FerryContext, so tests can pass their own. */
 export interface DemoSeedContext {
@@ -33,7 +34,7 @@ export interface DemoSeedSummary {
 }
 
 export interface DemoSeedProgress {
-  stage: 'metadata' | 'data values' | 'passwords';
+  stage: 'metadata' | 'data values';
   dataValues: number;
 }
 
@@ -51,9 +52,9 @@ export async function hasDemoDatabase(metadata: MetadataStore): Promise<boolean>
 }
 
 /**
- * Writes the demo database: all metadata and all aggregate data in one transaction, so that an
- * interrupted seed leaves an empty database (and the next start seeds again), never half a demo.
- * Then sets the demo users' passwords. The caller checks that the database is empty first.
+ * Writes the demo database: all metadata, all aggregate data and the demo users' credentials in one
+ * transaction, so that an interrupted seed leaves an empty database (and the next start seeds
+ * again), never half a demo. The caller checks that the database is empty first.
  */
 export async function seedDemoDatabase(
   context: DemoSeedContext,
@@ -62,6 +63,11 @@ export async function seedDemoDatabase(
 ): Promise<DemoSeedSummary> {
   const started = performance.now();
   const demo = generateDemoDatabase(options);
+  // scrypt is slow on purpose (about 0.4 s and 128 MiB a hash). It runs on libuv's threads, so the
+  // hashes are made while this thread writes data values, instead of after them.
+  const passwordHashes = Promise.all(demo.users.map(() => hashPassword(DEMO_PASSWORD)));
+  // If the transaction fails first, its error is the one to report, not a hash's.
+  passwordHashes.catch(() => {});
   const counts = await context.storage.transaction(async (tx) => {
     onProgress({ stage: 'metadata', dataValues: 0 });
     const metadataObjects = await saveDemoMetadata(tx, context, demo);
@@ -104,10 +110,13 @@ export async function seedDemoDatabase(
       }
     }
     await rebuildIndexes();
+    const hashes = await passwordHashes;
+    await tx.executeMany(
+      'INSERT INTO user_credential (user_uid, password_hash, updated) VALUES (?, ?, ?)',
+      demo.users.map((user, i) => [user.uid, hashes[i], DEMO_TIMESTAMP]),
+    );
     return { metadataObjects, dataValues, completeRegistrations };
   });
-  onProgress({ stage: 'passwords', dataValues: counts.dataValues });
-  await setDemoPasswords(context.users, demo.users);
   return { demo, ...counts, milliseconds: Math.round(performance.now() - started) };
 }
 
@@ -167,9 +176,9 @@ async function periodIds(tx: Transaction, periods: readonly DemoPeriod[]): Promi
 }
 
 /**
- * Gives every demo user the demo password (`district`). Through the user service, so the hash is
- * the same scrypt hash any other password gets. Hashing is slow on purpose (about 0.4 s each); the
- * service runs two at once.
+ * Gives demo users the demo password (`district`) through the user service, which also ends their
+ * sessions. The seed writes first credentials itself (hashed with the same function, while data is
+ * written); this is for demo users that exist without one.
  */
 export async function setDemoPasswords(
   userService: UserService,

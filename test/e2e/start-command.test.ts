@@ -1,0 +1,135 @@
+import { describe, it, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createSqliteStorage } from '../../src/storage/dialects/sqlite/sqlite-dialect.ts';
+
+/**
+ * The two-command start, as a new user runs it: `npm start` on an empty data directory must answer
+ * `GET /api/system/info` within 30 seconds including seeding the full demo database, log in as
+ * admin / district, and start again at once on the second run.
+ */
+const REPO = resolve(import.meta.dirname, '../..');
+const START_LIMIT_MS = 30_000;
+
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolvePort(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+interface Started {
+  child: ChildProcess;
+  output: () => string;
+  readyAfterMs: number;
+}
+
+async function npmStart(port: number, dataDir: string): Promise<Started> {
+  const env = { ...process.env, PORT: String(port), FERRY_DATA_DIR: dataDir, HOST: '127.0.0.1' };
+  delete env.DATABASE_URL;
+  const started = Date.now();
+  // Its own process group, so SIGTERM reaches npm and the server it runs.
+  const child = spawn('npm', ['start'], {
+    cwd: REPO,
+    env,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  let exited = false;
+  child.once('exit', () => (exited = true));
+  for (;;) {
+    const elapsed = Date.now() - started;
+    if (exited) throw new Error(`npm start exited before answering:\n${output}`);
+    if (elapsed > START_LIMIT_MS) {
+      await stop(child);
+      throw new Error(`npm start did not answer /api/system/info within ${START_LIMIT_MS} ms:\n${output}`);
+    }
+    try {
+      const response = await fetch(`http://127.0.0.1:${port}/api/system/info`, {
+        signal: AbortSignal.timeout(1000),
+      });
+      if (response.ok) return { child, output: () => output, readyAfterMs: elapsed };
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function stop(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  process.kill(-child.pid!, 'SIGTERM');
+  const timer = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), 10_000);
+  const code = await exited;
+  clearTimeout(timer);
+  return code;
+}
+
+describe('npm start', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'ferry-start-'));
+  const children: ChildProcess[] = [];
+  after(async () => {
+    for (const child of children) await stop(child);
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it(
+    'seeds the demo and answers within 30 s, then starts again without seeding',
+    { timeout: 120_000 },
+    async () => {
+      const port = await freePort();
+      const first = await npmStart(port, dataDir);
+      children.push(first.child);
+      assert.ok(first.readyAfterMs < START_LIMIT_MS);
+      const info = (await (await fetch(`http://127.0.0.1:${port}/api/system/info`)).json()) as Record<
+        string,
+        unknown
+      >;
+      assert.equal(info.databaseKind, 'sqlite');
+
+      // The acceptance check: curl -u admin:district localhost:8080/api/dataElements?fields=id,name
+      const authorization = `Basic ${Buffer.from('admin:district').toString('base64')}`;
+      const response = await fetch(`http://127.0.0.1:${port}/api/dataElements?fields=id,name&paging=false`, {
+        headers: { authorization },
+      });
+      assert.equal(response.status, 200);
+      const body = (await response.json()) as { dataElements: Array<{ id: string; name: string }> };
+      assert.ok(body.dataElements.length >= 55, `${body.dataElements.length} data elements`);
+      assert.ok(body.dataElements.some((de) => de.name === 'ANC 1st visit'));
+
+      const output = first.output();
+      assert.match(output, new RegExp(`http://127\\.0\\.0\\.1:${port}`));
+      assert.match(output, /admin \/ district/);
+      assert.match(output, /Created the demo database/);
+      await stop(first.child);
+
+      // Count straight from the file the server wrote.
+      const storage = await createSqliteStorage(join(dataDir, 'ferry.db'));
+      try {
+        const row = await storage.queryOne<{ n: number }>('SELECT COUNT(*) AS n FROM data_value');
+        assert.ok(Number(row?.n) >= 1_000_000, `${row?.n} data values`);
+      } finally {
+        await storage.close();
+      }
+
+      const second = await npmStart(port, dataDir);
+      children.push(second.child);
+      assert.doesNotMatch(second.output(), /Created the demo database/);
+      assert.match(second.output(), /admin \/ district/);
+      assert.ok(second.readyAfterMs < 10_000, `second start took ${second.readyAfterMs} ms`);
+      await stop(second.child);
+    },
+  );
+});
