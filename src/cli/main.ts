@@ -9,6 +9,7 @@ import { importDataCommand } from './commands/import-data-command.ts';
 import { JOBS_COMMANDS } from './commands/jobs-command.ts';
 import { EXPORTS_COMMANDS } from './commands/exports-command.ts';
 import { workerCommand } from './commands/worker-command.ts';
+import { importGeoJsonCommand, importGmlCommand } from './commands/import-geometry-command.ts';
 import { FERRY_VERSION } from '../services/ferry-context.ts';
 
 /** Every command; later features add theirs here. */
@@ -22,6 +23,8 @@ export const COMMANDS: CliCommand[] = [
   importMetadataCommand,
   exportMetadataCommand,
   importDataCommand,
+  importGmlCommand,
+  importGeoJsonCommand,
 ];
 
 function printHelp(): void {
