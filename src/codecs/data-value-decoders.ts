@@ -3,6 +3,9 @@ import type { IdScheme } from '../domain/identifiers/id-scheme.ts';
 import type { InputLimits } from './input/input-limits.ts';
 import { csvDataValueDecoder } from './data-value-csv/csv-data-value-decoder.ts';
 import { jsonDataValueDecoder } from './data-value-json/json-data-value-decoder.ts';
+import { xmlDataValueDecoder } from './data-value-xml/xml-data-value-decoder.ts';
+import { adxDataValueDecoder } from './adx/adx-decoder.ts';
+import { pdfFormDecoder } from './pdf-form/pdf-form-decoder.ts';
 
 /**
  * The registry of data value decoders behind `POST /api/dataValueSets` and `ferry import data`.
@@ -40,7 +43,13 @@ export interface DataValueDecoder {
   decode(input: DataValueDecodeInput, options: DataValueDecodeOptions): AsyncIterable<DataValueItemChunk>;
 }
 
-export const DATA_VALUE_DECODERS: readonly DataValueDecoder[] = [jsonDataValueDecoder, csvDataValueDecoder];
+export const DATA_VALUE_DECODERS: readonly DataValueDecoder[] = [
+  jsonDataValueDecoder,
+  csvDataValueDecoder,
+  xmlDataValueDecoder,
+  adxDataValueDecoder,
+  pdfFormDecoder,
+];
 
 /** The decoder for a media type (`application/json; charset=utf-8` → json), or undefined. */
 export function decoderForContentType(contentType: string | undefined): DataValueDecoder | undefined {

@@ -16,6 +16,7 @@ import { registerTaskRoutes } from './routes/task-routes.ts';
 import { registerExportRoutes } from './routes/export-routes.ts';
 import { registerGeometryRoutes } from './routes/geometry-routes.ts';
 import { registerDataValueImportRoutes } from './routes/data-value-import-routes.ts';
+import { registerDataValueExportRoutes } from './routes/data-value-export-routes.ts';
 
 export interface BuildAppOptions {
   logger?: boolean;
@@ -82,6 +83,7 @@ export async function buildApp(
   await registerTaskRoutes(app, context);
   await registerExportRoutes(app, context);
   await registerDataValueImportRoutes(app, context);
+  await registerDataValueExportRoutes(app, context);
   await registerGeometryRoutes(app, context);
   await registerWebRoutes(app);
   return app;
