@@ -57,7 +57,7 @@ for (const kind of TEST_DATABASE_KINDS) {
         const response = await post('/api/metadata/gml', bomb);
         assert.equal(response.statusCode, 400);
         // Whichever limit fires first (the XML text-node cap at 1 MiB, or the ratio cap) stops it early.
-      assert.match(response.body, /compression bomb|a text node or tag is longer than/);
+        assert.match(response.body, /compression bomb|a text node or tag is longer than/);
         await assertNothingWritten();
       });
 
