@@ -242,8 +242,8 @@ export function exportFileName(request: DataValueExportRequest): string {
 
 interface Resolved {
   selection: DataValueExportSelection;
-  /** Data element UID → the requested data set it is exported under (ADX groups by data set). */
-  dataSetOfElement: Map<string, MetadataObject>;
+  /** Data element UID → the requested data sets holding it, in request order (ADX groups by data set). */
+  dataSetsOfElement: Map<string, MetadataObject[]>;
 }
 
 function identifierColumn(s: IdScheme): IdentifierColumn {
@@ -304,13 +304,15 @@ async function resolveSelection(
     input.schemeFor('dataSet'),
   );
   const elementUids = new Set<string>();
-  const dataSetOfElement = new Map<string, MetadataObject>();
+  const dataSetsOfElement = new Map<string, MetadataObject[]>();
   for (const { object } of dataSets) {
     for (const dse of Array.isArray(object.dataSetElements) ? object.dataSetElements : []) {
       const id = (dse as { dataElement?: { id?: unknown } }).dataElement?.id;
       if (typeof id !== 'string') continue;
       elementUids.add(id);
-      if (!dataSetOfElement.has(id)) dataSetOfElement.set(id, object);
+      const holders = dataSetsOfElement.get(id);
+      if (!holders) dataSetsOfElement.set(id, [object]);
+      else if (!holders.includes(object)) holders.push(object);
     }
   }
   const groups = await findAll(
@@ -395,7 +397,7 @@ async function resolveSelection(
     );
     selection.attributeOptionComboIds = combos.map((c) => c.sid);
   }
-  return { selection, dataSetOfElement };
+  return { selection, dataSetsOfElement };
 }
 
 /** Identifier maps for ATTRIBUTE schemes, which SQL can't read from the stored columns: uid → value. */
@@ -451,7 +453,7 @@ function objectIdentifier(object: MetadataObject, s: IdScheme): string {
 async function adxDisaggregations(
   context: FerryContext,
   schemes: IdSchemes,
-): Promise<Map<string, AdxDisaggregation>> {
+): Promise<{ disaggregations: Map<string, AdxDisaggregation>; categoryComboOf: Map<string, string> }> {
   const load = async (collection: string): Promise<Map<string, MetadataObject>> => {
     const map = new Map<string, MetadataObject>();
     for await (const batch of context.metadata.stream(collection)) {
@@ -468,12 +470,14 @@ async function adxDisaggregations(
   const categoryScheme = schemes.schemeFor('category');
   const optionScheme = schemes.schemeFor('categoryOption');
   const out = new Map<string, AdxDisaggregation>();
+  const categoryComboOf = new Map<string, string>();
   for (const combo of combos.values()) {
     const asCombo: AdxDisaggregation = {
       kind: 'combo',
       id: objectIdentifier(combo, schemes.schemeFor('categoryOptionCombo')),
     };
     const categoryComboId = (combo.categoryCombo as { id?: string } | undefined)?.id;
+    if (categoryComboId) categoryComboOf.set(combo.id, categoryComboId);
     if (categoryComboId === DEFAULT_CATEGORY_COMBO_UID) {
       out.set(combo.id, { kind: 'options', pairs: [] });
       continue;
@@ -497,7 +501,7 @@ async function adxDisaggregations(
     }
     out.set(combo.id, complete && canUnfold(pairs.map((p) => p[0])) ? { kind: 'options', pairs } : asCombo);
   }
-  return out;
+  return { disaggregations: out, categoryComboOf };
 }
 
 /**
@@ -506,7 +510,8 @@ async function adxDisaggregations(
  */
 async function* adxValues(
   chunks: AsyncIterable<ExportRowChunk>,
-  dataElementIdentifiers: Map<string, { dataElement: string; dataSet: string }>,
+  dataElementIdentifiers: Map<string, string>,
+  dataSetFor: (dataElementUid: string, periodIso: string, attributeOptionComboUid: string) => string,
   disaggregations: Map<string, AdxDisaggregation>,
 ): AsyncIterable<AdxExportValue[]> {
   const adxPeriods = new Map<string, string>();
@@ -540,13 +545,12 @@ async function* adxValues(
       const key = `${r[2]}\u0000${r[1]}`;
       if (key !== blockKey && block.length > 0) out.push(...flush());
       blockKey = key;
-      const element = dataElementIdentifiers.get(r[0]);
       block.push({
-        dataSet: element?.dataSet ?? '',
+        dataSet: dataSetFor(r[0], r[1], r[4]),
         orgUnit: r[2],
         period: adxPeriod(r[1]),
         attribute: disaggregation(r[4]),
-        dataElement: element?.dataElement ?? r[0],
+        dataElement: dataElementIdentifiers.get(r[0]) ?? r[0],
         disaggregation: disaggregation(r[3]),
         value: r[5],
         comment: r[6],
@@ -574,7 +578,7 @@ export async function exportDataValues(
   request: DataValueExportRequest,
   scope: DataValueExportScope = {},
 ): Promise<DataValueExport> {
-  const { selection, dataSetOfElement } = await resolveSelection(context, request, scope);
+  const { selection, dataSetsOfElement } = await resolveSelection(context, request, scope);
   const schemes = request.outputSchemes;
   const isAdx = request.format === 'adx';
   const fields: readonly ExportField[] = isAdx
@@ -624,18 +628,39 @@ export async function exportDataValues(
       text = encodeDataValuesXml(rows);
       break;
     case 'adx': {
-      const elementIdentifiers = new Map<string, { dataElement: string; dataSet: string }>();
+      const elementIdentifiers = new Map<string, string>();
       const elementObjects = await context.metadata.findBy('dataElements', 'uid', [
-        ...dataSetOfElement.keys(),
+        ...dataSetsOfElement.keys(),
       ]);
       for (const { object } of elementObjects) {
-        elementIdentifiers.set(object.id, {
-          dataElement: objectIdentifier(object, schemes.schemeFor('dataElement')),
-          dataSet: objectIdentifier(dataSetOfElement.get(object.id)!, schemes.schemeFor('dataSet')),
-        });
+        elementIdentifiers.set(object.id, objectIdentifier(object, schemes.schemeFor('dataElement')));
       }
-      const disaggregations = await adxDisaggregations(context, schemes);
-      text = encodeAdx(adxValues(rows, elementIdentifiers, disaggregations), new Date().toISOString());
+      const { disaggregations, categoryComboOf } = await adxDisaggregations(context, schemes);
+      // A value belongs to the requested data set that holds its element, has its period type and
+      // its attribute combo; the first one holding the element when none matches all three.
+      const chosen = new Map<string, string>();
+      const dataSetFor = (element: string, iso: string, aoc: string): string => {
+        const key = `${element}|${iso}|${aoc}`;
+        let id = chosen.get(key);
+        if (id === undefined) {
+          const holders = dataSetsOfElement.get(element) ?? [];
+          const periodType = parsePeriod(iso)?.type;
+          const aocCombo = categoryComboOf.get(aoc);
+          const fits = (ds: MetadataObject): boolean =>
+            ds.periodType === periodType &&
+            ((ds.categoryCombo as { id?: string } | undefined)?.id ?? DEFAULT_CATEGORY_COMBO_UID) ===
+              aocCombo;
+          const dataSet =
+            holders.find(fits) ?? holders.find((ds) => ds.periodType === periodType) ?? holders[0];
+          id = dataSet ? objectIdentifier(dataSet, schemes.schemeFor('dataSet')) : '';
+          if (chosen.size < 100_000) chosen.set(key, id);
+        }
+        return id;
+      };
+      text = encodeAdx(
+        adxValues(rows, elementIdentifiers, dataSetFor, disaggregations),
+        new Date().toISOString(),
+      );
       break;
     }
   }
