@@ -10,6 +10,8 @@ import { JOBS_COMMANDS } from './commands/jobs-command.ts';
 import { EXPORTS_COMMANDS } from './commands/exports-command.ts';
 import { workerCommand } from './commands/worker-command.ts';
 import { importGeoJsonCommand, importGmlCommand } from './commands/import-geometry-command.ts';
+import { exportDataCommand } from './commands/export-data-command.ts';
+import { formPdfCommand } from './commands/form-pdf-command.ts';
 import { FERRY_VERSION } from '../services/ferry-context.ts';
 
 /** Every command; later features add theirs here. */
@@ -23,6 +25,8 @@ export const COMMANDS: CliCommand[] = [
   importMetadataCommand,
   exportMetadataCommand,
   importDataCommand,
+  exportDataCommand,
+  formPdfCommand,
   importGmlCommand,
   importGeoJsonCommand,
 ];
