@@ -126,8 +126,11 @@ class JsonCollectionParser {
   private countedUpTo = 0;
   private line = 1;
   private lineStart = 0;
-  /** After a NEED_MORE, wait until the buffer has grown this much before retrying (amortised O(n)). */
-  private retryWhenLength = 0;
+  /**
+   * After a NEED_MORE, wait until this many characters are pending (at least double what was
+   * there) before retrying, so a huge item is re-scanned O(log n) times, not once per chunk.
+   */
+  private retryWhenPending = 0;
 
   private state: TopState = 'beforeRoot';
   private rootIsArray = false;
@@ -167,8 +170,8 @@ class JsonCollectionParser {
       this.skipWhitespace();
       throw this.error(`one value is longer than ${this.maxValueChars} characters; refused`, this.pos);
     }
-    if (!final && this.buffer.length < this.retryWhenLength) return events;
-    this.retryWhenLength = 0;
+    if (!final && this.buffer.length - this.pos < this.retryWhenPending) return events;
+    this.retryWhenPending = 0;
     for (;;) {
       const stepStart = this.pos;
       try {
@@ -180,7 +183,7 @@ class JsonCollectionParser {
         if (pending > this.maxValueChars) {
           throw this.error(`one value is longer than ${this.maxValueChars} characters; refused`, stepStart);
         }
-        this.retryWhenLength = this.buffer.length + Math.max(pending, 4096);
+        this.retryWhenPending = pending + Math.max(pending, 4096);
         break;
       }
     }
@@ -625,7 +628,9 @@ class JsonCollectionParser {
     this.countLinesTo(this.pos);
     this.bufferStart += this.pos;
     this.countedUpTo -= this.pos;
-    this.buffer = this.buffer.slice(this.pos);
+    // A copy, not a slice: a sliced string would keep the whole previous chunk alive.
+    const rest = this.buffer.slice(this.pos);
+    this.buffer = rest.length < 65536 ? copyString(rest) : rest;
     this.pos = 0;
   }
 
@@ -676,4 +681,9 @@ function controlCharacterMessage(c: number): string {
   return c === 0
     ? 'the NUL character is not allowed in text'
     : `control character ${describeChar(c)} must be escaped in a JSON string`;
+}
+
+/** A flat copy of a string that shares no memory with its source. */
+function copyString(text: string): string {
+  return text.length === 0 ? '' : Buffer.from(text, 'utf16le').toString('utf16le');
 }
