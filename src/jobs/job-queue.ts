@@ -199,10 +199,10 @@ export class WorkerPoolJobQueue implements JobQueue {
     await this.delivery.start();
     // Jobs this process held before a crash can't be running now: sweep at once.
     await this.sweep();
-    this.loopTimer = setInterval(() => this.tick(), this.options.pollIntervalMs).unref();
+    this.loopTimer = setInterval(() => this.tick(), this.options.pollIntervalMs);
     this.sweepTimer = setInterval(() => {
       this.sweep().catch((error: unknown) => this.options.log(`job lease sweep failed: ${String(error)}`));
-    }, this.options.sweepIntervalMs).unref();
+    }, this.options.sweepIntervalMs);
     this.tick();
   }
 

@@ -183,7 +183,10 @@ export class JobStore {
   }
 
   /** Extends the lease; says whether it is still held and whether someone asked to cancel. */
-  async heartbeat(id: string, token: string, leaseMs: number, db: SqlExecutor = this.storage) {
+  async heartbeat(id: string, token: string, leaseMs: number, db?: SqlExecutor): Promise<LeaseCheck> {
+    // A write with RETURNING: outside a transaction it must still take the writer's path (on
+    // SQLite, plain reads go to the reader connection).
+    if (!db) return this.storage.transaction((tx) => this.heartbeat(id, token, leaseMs, tx));
     const row = await db.queryOne<{ cancel_requested: number }>(
       `UPDATE job SET lease_expires = ? WHERE id = ? AND lease_token = ? AND status IN ${ACTIVE}
        RETURNING cancel_requested`,
@@ -203,19 +206,21 @@ export class JobStore {
     leaseMs: number,
   ): Promise<LeaseCheck> {
     const now = Date.now();
-    const row = await this.storage.queryOne<{ cancel_requested: number }>(
-      `UPDATE job SET stage = ?, processed = ?, total = ?, rows_per_second = ?, progress_updated = ?, lease_expires = ?
+    const row = await this.storage.transaction((tx) =>
+      tx.queryOne<{ cancel_requested: number }>(
+        `UPDATE job SET stage = ?, processed = ?, total = ?, rows_per_second = ?, progress_updated = ?, lease_expires = ?
        WHERE id = ? AND lease_token = ? AND status IN ${ACTIVE} RETURNING cancel_requested`,
-      [
-        progress.stage,
-        progress.processed,
-        progress.total ?? null,
-        rowsPerSecond,
-        new Date(now).toISOString(),
-        new Date(now + leaseMs).toISOString(),
-        id,
-        token,
-      ],
+        [
+          progress.stage,
+          progress.processed,
+          progress.total ?? null,
+          rowsPerSecond,
+          new Date(now).toISOString(),
+          new Date(now + leaseMs).toISOString(),
+          id,
+          token,
+        ],
+      ),
     );
     if (!row) return 'lost';
     return Number(row.cancel_requested) ? 'cancel-requested' : 'held';
@@ -410,8 +415,9 @@ export class JobStore {
   async deleteFinishedBefore(
     before: Date,
     filter: { type?: string; id?: string } = {},
-    db: SqlExecutor = this.storage,
+    db?: SqlExecutor,
   ): Promise<string[]> {
+    if (!db) return this.storage.transaction((tx) => this.deleteFinishedBefore(before, filter, tx));
     const where = [`status IN ('COMPLETED', 'FAILED', 'CANCELLED')`, 'finished < ?'];
     const params: SqlValue[] = [before.toISOString()];
     if (filter.type) {
