@@ -1,4 +1,9 @@
+import { InputError } from '../input/input-error.ts';
+import { INPUT_LIMITS } from '../input/input-limits.ts';
+
 /**
+ * The one CSV tokenizer of Ferry (data value CSV and metadata CSV).
+ *
  * An RFC 4180 record reader over text chunks: comma separated, double quotes around fields that
  * hold commas, quotes (doubled) or line breaks, CRLF or LF line ends. Most data value rows have no
  * quotes, so a line without one is split with `String.split`, which is several times faster than
@@ -32,6 +37,57 @@ export function isCsvProblem(entry: CsvEntry): entry is CsvProblem {
 export interface CsvLimits {
   maxLineChars: number;
   maxFieldChars: number;
+}
+
+/** The limits of INPUT_LIMITS: one line (record) and one field. */
+export const DEFAULT_CSV_LIMITS: CsvLimits = {
+  maxLineChars: INPUT_LIMITS.maxLineBytes,
+  maxFieldChars: INPUT_LIMITS.maxFieldChars,
+};
+
+/** `readCsvRecordBatches` one record at a time. */
+export async function* readCsvRecords(
+  text: AsyncIterable<string>,
+  fileName: string,
+  limits: CsvLimits = DEFAULT_CSV_LIMITS,
+): AsyncIterable<CsvRecord> {
+  for await (const batch of readCsvRecordBatches(text, fileName, limits)) yield* batch;
+}
+
+/**
+ * The records of a CSV text stream, for readers where one malformed record refuses the whole file
+ * (metadata CSV, an atomic import): the first problem is thrown as an InputError naming the file,
+ * line and column. Blank lines are skipped. Records come in one array per input chunk.
+ */
+export async function* readCsvRecordBatches(
+  text: AsyncIterable<string>,
+  fileName: string,
+  limits: CsvLimits = DEFAULT_CSV_LIMITS,
+): AsyncIterable<CsvRecord[]> {
+  const reader = new CsvRecordReader(limits);
+  const entries: CsvEntry[] = [];
+  const records = (): CsvRecord[] => {
+    const out: CsvRecord[] = [];
+    for (const entry of entries) {
+      if (isCsvProblem(entry)) {
+        const field =
+          entry.field !== undefined && !entry.problem.startsWith('field ') ? `field ${entry.field}: ` : '';
+        throw new InputError(fileName, `${field}${entry.problem}`, {
+          line: entry.line,
+          column: entry.column,
+        });
+      }
+      out.push(entry);
+    }
+    entries.length = 0;
+    return out;
+  };
+  for await (const chunk of text) {
+    reader.push(chunk, entries);
+    if (entries.length > 0) yield records();
+  }
+  reader.end(entries);
+  if (entries.length > 0) yield records();
 }
 
 export class CsvRecordReader {

@@ -5,7 +5,7 @@ import type {
   DataValueDecodeOptions,
 } from '../data-value-decoders.ts';
 import { decodeUtf8 } from '../input/utf8-text.ts';
-import { CsvRecordReader, isCsvProblem, type CsvEntry } from './csv-record-reader.ts';
+import { CsvRecordReader, isCsvProblem, type CsvEntry } from '../csv/csv-reader.ts';
 
 type CsvProperty =
   | 'dataElement'

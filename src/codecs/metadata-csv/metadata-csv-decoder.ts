@@ -1,7 +1,7 @@
 import type { SchemaRegistry } from '../../domain/schema/schema-types.ts';
 import type { MetadataItem } from '../metadata-json/metadata-json-decoder.ts';
 import { InputError } from '../input/input-error.ts';
-import { readCsvRows } from './csv-rows.ts';
+import { readCsvRecords } from '../csv/csv-reader.ts';
 import { uidFromSeed } from '../../domain/identifiers/uid.ts';
 
 /** DHIS2's membership class keys: two columns, the group's UID and the member's UID. */
@@ -66,7 +66,7 @@ export async function* decodeMetadataCsv(
   const grouped = new Map<string, MetadataItem>();
   let index = 0;
   let first = true;
-  for await (const row of readCsvRows(text, fileName)) {
+  for await (const row of readCsvRecords(text, fileName)) {
     if (first && firstRowIsHeader) {
       first = false;
       continue;

@@ -2,7 +2,6 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { decodeMetadataJson, type MetadataItem } from './metadata-json-decoder.ts';
-import { readCsvRows } from '../metadata-csv/csv-rows.ts';
 
 async function* chunked(text: string, size: number): AsyncIterable<string> {
   for (let i = 0; i < text.length; i += size) yield text.slice(i, i + size);
@@ -70,23 +69,5 @@ describe('decodeMetadataJson', () => {
     );
     await assert.rejects(decode('{"a": [{"x": 1}', 4), /unexpected end of input/);
     await assert.rejects(decode('[1, 2]', 4), /must be a JSON object/);
-  });
-});
-
-describe('readCsvRows', () => {
-  it('handles quotes, doubled quotes and line breaks across chunk boundaries', async () => {
-    const text = 'a,"b ""q"", c","multi\nline"\r\n\r\nx,,z\n';
-    for (const size of [1, 2, 3, 5, 100]) {
-      const rows: string[][] = [];
-      for await (const row of readCsvRows(chunked(text, size), 't.csv')) rows.push(row.fields);
-      assert.deepEqual(
-        rows,
-        [
-          ['a', 'b "q", c', 'multi\nline'],
-          ['x', '', 'z'],
-        ],
-        `chunk size ${size}`,
-      );
-    }
   });
 });
