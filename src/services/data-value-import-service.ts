@@ -86,6 +86,8 @@ export interface DataValueImportRun {
   jobId?: string;
   /** The clock, for tests of expiry days and future periods. */
   now?: Date;
+  /** Runs last inside the import transaction; a job passes its lease check here (fencing). */
+  beforeCommit?: (tx: Transaction) => Promise<void>;
 }
 
 /** Rows validated and written together; a batch is sorted into key order before writing. */
@@ -152,6 +154,7 @@ export async function importDataValues(
         }
         await importer.finish();
         if (importer.mustRollBack()) throw new RollbackForDryRunOrAtomic();
+        await run.beforeCommit?.(tx);
       })
       .catch((error: unknown) => {
         if (!(error instanceof RollbackForDryRunOrAtomic)) throw error;

@@ -9,6 +9,7 @@ import { decodeGmlFeatures, type GeometryFeature } from '../codecs/gml/gml-decod
 import { decodeGeoJsonFeatures } from '../codecs/geojson/geojson-decoder.ts';
 import { featureTypeOf, sameGeometry } from '../domain/geometry/geometry.ts';
 import type { MetadataObject, MetadataStore } from '../storage/metadata-store.ts';
+import type { SqlExecutor } from '../storage/storage.ts';
 import type {
   ErrorReport,
   ImportReport,
@@ -37,6 +38,13 @@ export interface GeoJsonImportOptions {
   orgUnitProperty: OrgUnitProperty;
 }
 
+/** How a job runs an import: cancellation, progress, and its lease check inside the transaction. */
+export interface GeometryImportRun {
+  signal?: AbortSignal;
+  progress?: (progress: { stage: string; processed: number }) => void;
+  beforeCommit?: (tx: SqlExecutor) => Promise<void>;
+}
+
 /** A feature with the identifier candidates to try, in order (GML: uid, then code, then name). */
 interface PendingFeature extends GeometryFeature {
   candidates: { column: 'uid' | 'code' | 'name'; value: string }[];
@@ -53,9 +61,10 @@ export async function importGml(
   input: GeometryImportInput,
   options: { dryRun: boolean },
   principal?: Principal,
+  run: GeometryImportRun = {},
 ): Promise<ImportReport> {
   requireImportAuthority(principal);
-  return runImport(context, input, options.dryRun, async function* (text) {
+  return runImport(context, input, options.dryRun, run, async function* (text) {
     for await (const batch of decodeGmlFeatures(text, input.fileName)) {
       yield batch.map((feature) => ({
         ...feature,
@@ -77,10 +86,11 @@ export async function importGeoJson(
   input: GeometryImportInput,
   options: GeoJsonImportOptions,
   principal?: Principal,
+  run: GeometryImportRun = {},
 ): Promise<ImportReport> {
   requireImportAuthority(principal);
   const column = options.orgUnitProperty === 'id' ? 'uid' : options.orgUnitProperty;
-  return runImport(context, input, options.dryRun, async function* (text) {
+  return runImport(context, input, options.dryRun, run, async function* (text) {
     for await (const batch of decodeGeoJsonFeatures(text, {
       fileName: input.fileName,
       geoJsonId: options.geoJsonId,
@@ -108,6 +118,7 @@ async function runImport(
   context: FerryContext,
   input: GeometryImportInput,
   dryRun: boolean,
+  run: GeometryImportRun,
   features: (text: AsyncIterable<string>) => AsyncIterable<PendingFeature[]>,
 ): Promise<ImportReport> {
   const stats = { created: 0, updated: 0, deleted: 0, ignored: 0, total: 0 };
@@ -120,11 +131,15 @@ async function runImport(
       const store = context.metadata.withExecutor(tx);
       const opened = await openInput(input.path, input.fileName);
       let pending: PendingFeature[] = [];
+      let processed = 0;
       const flush = async () => {
         const batch = pending;
         pending = [];
+        run.signal?.throwIfAborted();
         const updates = await matchBatch(store, batch, matchedBy, stats, objectReports);
         if (!dryRun && updates.length > 0) await store.saveMany('organisationUnits', updates);
+        processed += batch.length;
+        run.progress?.({ stage: 'Importing geometry', processed });
       };
       for await (const batch of features(decodeUtf8(opened.chunks, input.fileName))) {
         for (const feature of batch) {
@@ -133,6 +148,7 @@ async function runImport(
         }
       }
       await flush();
+      await run.beforeCommit?.(tx);
     });
   } catch (error) {
     if (error instanceof InputError) throw new FerryError('F1001', [error.message]);

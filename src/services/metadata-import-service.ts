@@ -55,6 +55,8 @@ export interface ImportProgress {
 export interface ImportRunOptions {
   signal?: AbortSignal;
   progress?: (progress: ImportProgress) => void;
+  /** Runs last inside the commit transaction; a job passes its lease check here (fencing). */
+  beforeCommit?: (tx: SqlExecutor) => Promise<void>;
 }
 
 type Action = 'create' | 'update' | 'delete';
@@ -888,6 +890,7 @@ class BundleImporter {
         }
       }
       for (const combo of writtenCombos) await this.replanOptionCombos(store, tx, combo);
+      await this.options.beforeCommit?.(tx);
     });
   }
 
