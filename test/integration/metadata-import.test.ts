@@ -396,8 +396,8 @@ for (const kind of TEST_DATABASE_KINDS) {
       await withDatabase(kind, async (context, db) => {
         const cases: Array<[string, string, RegExp]> = [
           ['broken.json', '{\n  "dataElements": [\n    {"id": "abc" "name": 1}\n  ]\n}', /line 3, column 18/],
-          ['dup.json', '{"dataElements": [{"id": "a", "id": "b"}]}', /duplicate property `id`/],
-          ['proto.json', '{"dataElements": [{"__proto__": {"x": 1}}]}', /`__proto__` is not allowed/],
+          ['dup.json', '{"dataElements": [{"id": "a", "id": "b"}]}', /duplicate key "id"/],
+          ['proto.json', '{"dataElements": [{"__proto__": {"x": 1}}]}', /"__proto__" is not allowed/],
           [
             'doctype.xml',
             '<?xml version="1.0"?><!DOCTYPE m [<!ENTITY x SYSTEM "file:///etc/passwd">]><metadata/>',

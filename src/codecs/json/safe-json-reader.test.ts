@@ -196,3 +196,23 @@ test('readJsonDocument parses a small whole document with the same rules', async
   );
   await assert.rejects(readJsonDocument(chunked('{"a":1,"a":2}', 5), { fileName: 'f' }), /duplicate key "a"/);
 });
+
+test("numbers: 'double' rounds like JSON.parse and still refuses out-of-range literals", async () => {
+  const literals = '0, -0.5, 12345678901234567890, 9007199254740993, 0.12345678901234567891, 1E-7';
+  const values = (await collect(`[${literals}]`, 3, { numbers: 'double' })).map((e) => e.value);
+  assert.deepEqual(values, JSON.parse(`[${literals}]`));
+  assert.match((await refusal('[1e400]', 5, { numbers: 'double' })).message, /number 1e400 is out of range/);
+});
+
+test("root: 'object' refuses a root array; firstLine offsets the lines of embedded text", async () => {
+  const error = await refusal('[{"a": 1}]', 4, { root: 'object' });
+  assert.match(error.message, /must be a JSON object/);
+  assert.deepEqual([error.line, error.column], [1, 1]);
+  assert.deepEqual(await collect('{"a": [1]}', 4, { root: 'object' }), [
+    { kind: 'item', collection: 'a', index: 0, line: 1, value: 1 },
+  ]);
+  assert.throws(
+    () => parseJsonText('{\n "a": 1,\n "a": 2}', { fileName: 'm.xml', firstLine: 40 }),
+    (thrown: unknown) => thrown instanceof InputError && thrown.line === 42 && thrown.column === 2,
+  );
+});

@@ -21,12 +21,22 @@ export type JsonCollectionEvent =
  *   double would round or overflow (`12345678901234567890`, `1e400`) is refused with its position.
  * - `text`: as the literal's source text, a string (`"value": 12` gives `'12'`, `1e400` gives
  *   `'1e400'`). For data values, which DHIS2 keeps as text and validates per value type.
+ * - `double`: as the nearest double, as `JSON.parse` and DHIS2's own Jackson reader round them
+ *   (`12345678901234567890` gives `12345678901234567000`); only out-of-range literals (`1e400`) are
+ *   refused. For metadata, whose numbers DHIS2 stores as Java doubles and ints.
  */
-export type JsonNumberMode = 'exact' | 'text';
+export type JsonNumberMode = 'exact' | 'text' | 'double';
 
 export interface JsonReadOptions {
   fileName: string;
   numbers?: JsonNumberMode;
+  /**
+   * `object` refuses a root array (formats keyed by collection name, like DHIS2 metadata);
+   * by default the root may be an object or an array.
+   */
+  root?: 'object' | 'objectOrArray';
+  /** The line number of the text's first line, when it is embedded in a larger file (XML text). */
+  firstLine?: number;
   limits?: Partial<InputLimits>;
 }
 
@@ -113,6 +123,8 @@ const BACKSLASH = 92;
 class JsonCollectionParser {
   private readonly fileName: string;
   private readonly numbersAsText: boolean;
+  private readonly numbersRounded: boolean;
+  private readonly rootMustBeObject: boolean;
   private readonly maxDepth: number;
   private readonly maxStringChars: number;
   private readonly maxValueChars: number;
@@ -124,7 +136,7 @@ class JsonCollectionParser {
   private bufferStart = 0;
   /** Lines are counted lazily up to `countedUpTo` (a buffer index). */
   private countedUpTo = 0;
-  private line = 1;
+  private line: number;
   private lineStart = 0;
   /**
    * After a NEED_MORE, wait until this many characters are pending (at least double what was
@@ -144,6 +156,9 @@ class JsonCollectionParser {
     const limits = { ...INPUT_LIMITS, ...options.limits };
     this.fileName = options.fileName;
     this.numbersAsText = options.numbers === 'text';
+    this.numbersRounded = options.numbers === 'double';
+    this.rootMustBeObject = options.root === 'object';
+    this.line = options.firstLine ?? 1;
     this.maxDepth = limits.maxNestingDepth;
     this.maxStringChars = limits.maxJsonStringChars;
     this.maxValueChars = limits.maxJsonValueChars;
@@ -207,12 +222,17 @@ class JsonCollectionParser {
       case 'beforeRoot':
         if (c === 123) {
           this.state = 'rootKeyOrEnd';
-        } else if (c === 91) {
+        } else if (c === 91 && !this.rootMustBeObject) {
           this.rootIsArray = true;
           this.currentKey = '';
           this.state = 'itemOrEnd';
         } else {
-          throw this.error('expected a JSON object or array at the start of the document', this.pos);
+          throw this.error(
+            this.rootMustBeObject
+              ? 'the document must be a JSON object'
+              : 'expected a JSON object or array at the start of the document',
+            this.pos,
+          );
         }
         this.pos++;
         return true;
@@ -590,6 +610,7 @@ class JsonCollectionParser {
     if (!Number.isFinite(value)) {
       throw this.error(`number ${raw} is out of range; send it as a string`, start);
     }
+    if (this.numbersRounded) return value;
     if (integer ? !Number.isSafeInteger(value) : significantDigits(raw) > 15 && String(value) !== raw) {
       throw this.error(`number ${raw} cannot be represented exactly; send it as a string`, start);
     }

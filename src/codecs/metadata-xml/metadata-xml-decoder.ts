@@ -2,7 +2,7 @@ import { SaxesParser, type SaxesTag } from 'saxes';
 import type { PropertyDescriptor, SchemaRegistry } from '../../domain/schema/schema-types.ts';
 import { InputError } from '../input/input-error.ts';
 import { INPUT_LIMITS } from '../input/input-limits.ts';
-import { parseStrictJson } from '../metadata-json/strict-json-parser.ts';
+import { parseJsonText } from '../json/safe-json-reader.ts';
 import type { MetadataItem } from '../metadata-json/metadata-json-decoder.ts';
 
 interface XmlNode {
@@ -180,7 +180,9 @@ function scalar(property: PropertyDescriptor, text: string, fileName: string, li
       return text.trim() === 'true' ? true : text.trim() === 'false' ? false : text;
     case 'json':
     case 'geometry':
-      return text.trim() === '' ? null : parseStrictJson(text.trim(), fileName, { line, column: 1 });
+      return text.trim() === ''
+        ? null
+        : parseJsonText(text.trim(), { fileName, numbers: 'double', firstLine: line });
     default:
       return text;
   }
