@@ -1,10 +1,10 @@
-import { SaxesParser, type SaxesTag } from 'saxes';
 import type { PropertyDescriptor, SchemaRegistry } from '../../domain/schema/schema-types.ts';
 import { InputError } from '../input/input-error.ts';
-import { INPUT_LIMITS } from '../input/input-limits.ts';
 import { parseJsonText } from '../json/safe-json-reader.ts';
+import { readXmlEventBatches, type XmlElement } from '../xml/safe-xml-reader.ts';
 import type { MetadataItem } from '../metadata-json/metadata-json-decoder.ts';
 
+/** An element with prefixes dropped from its name and attribute names, namespace declarations removed. */
 interface XmlNode {
   name: string;
   attributes: Record<string, string>;
@@ -17,87 +17,62 @@ const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
 /**
  * Reads DHIS2's DXF2 XML (`<metadata><dataElements><dataElement id=".." name="..">...`), the format
- * DHIS2 dropped in 2.39. One object per collection item is built and yielded as soon as its element
- * closes. The registry says how each child element maps to a property (reference, list, embedded
- * object, scalar). A DOCTYPE is refused outright: no entity can be declared, so none is expanded.
+ * DHIS2 dropped in 2.39, through the shared safe XML reader (DOCTYPE refused, depth, attribute and
+ * text limits, line and column). One object per collection item is built and yielded as soon as its
+ * element closes. The registry says how each child element maps to a property (reference, list,
+ * embedded object, scalar).
  */
 export async function* decodeMetadataXml(
   text: AsyncIterable<string>,
   fileName: string,
   registry: SchemaRegistry,
 ): AsyncIterable<MetadataItem> {
-  const parser = new SaxesParser({ position: true });
-  const stack: XmlNode[] = [];
-  const ready: MetadataItem[] = [];
   const indexes = new Map<string, number>();
-  let failure: Error | undefined;
-  const fail = (reason: string): never => {
-    throw new InputError(fileName, reason, { line: parser.line, column: parser.column + 1 });
-  };
-  parser.on('doctype', () => fail('a DOCTYPE or entity declaration is not allowed in metadata XML'));
-  parser.on('error', (error) => {
-    failure ??= new InputError(fileName, error.message.replace(/^\S*:\d+:\d+: /, ''), {
-      line: parser.line,
-      column: parser.column + 1,
-    });
-  });
-  parser.on('opentag', (tag: SaxesTag) => {
-    if (stack.length >= INPUT_LIMITS.maxNestingDepth)
-      fail(`nesting deeper than ${INPUT_LIMITS.maxNestingDepth} levels`);
-    const name = localName(tag.name);
-    if (stack.length === 0 && name !== 'metadata')
-      fail(`the root element must be <metadata>, not <${tag.name}>`);
-    const attributes: Record<string, string> = {};
-    for (const [key, value] of Object.entries(tag.attributes as Record<string, string>)) {
-      if (key === 'xmlns' || key.startsWith('xmlns:')) continue;
-      attributes[localName(key)] = String(value);
-    }
-    const node: XmlNode = { name, attributes, children: [], text: '', line: parser.line };
-    stack[stack.length - 1]?.children.push(node);
-    stack.push(node);
-  });
-  parser.on('text', (value) => {
-    const top = stack[stack.length - 1];
-    if (!top) return;
-    if (top.text.length + value.length > INPUT_LIMITS.maxLineBytes)
-      fail('a text node is longer than the limit');
-    top.text += value;
-  });
-  parser.on('cdata', (value) => {
-    const top = stack[stack.length - 1];
-    if (top) top.text += value;
-  });
-  parser.on('closetag', () => {
-    const node = stack.pop()!;
-    if (stack.length === 2) {
-      const wrapper = stack[1];
-      const collection = wrapper.name;
-      // DHIS2 exports carry a <system> block (and JSON a `date`); import ignores them.
-      if (collection === 'system' || collection === 'date') {
-        wrapper.children.length = 0;
-        return;
+  // <metadata> at depth 1, collection wrappers (<dataElements>) at 2, objects captured whole at 3.
+  let collection = '';
+  for await (const events of readXmlEventBatches(text, { fileName, captureDepth: 3 })) {
+    const ready: MetadataItem[] = [];
+    for (const event of events) {
+      if (event.kind === 'close') continue;
+      if (event.kind === 'open') {
+        const { depth, localName, name, line, column } = event.element;
+        if (depth === 1 && localName !== 'metadata') {
+          throw new InputError(fileName, `the root element must be <metadata>, not <${name}>`, {
+            line,
+            column,
+          });
+        }
+        if (depth === 2) collection = localName;
+        continue;
       }
-      const schema = registry.byCollection(collection);
+      // DHIS2 exports carry a <system> block (and JSON a `date`); import ignores them.
+      if (collection === 'system' || collection === 'date') continue;
+      const node = toNode(event.element);
       const index = indexes.get(collection) ?? 0;
       indexes.set(collection, index + 1);
-      const object = schema
+      const object = registry.byCollection(collection)
         ? elementToObject(registry, collection, node, fileName)
         : genericObject(node, fileName);
       ready.push({ collection, index, object, line: node.line });
-      wrapper.children.length = 0;
-    } else if (stack.length === 1) {
-      stack[0].children.length = 0;
     }
-  });
-
-  for await (const chunk of text) {
-    parser.write(chunk);
-    if (failure) throw failure;
-    yield* ready.splice(0);
+    yield* ready;
   }
-  parser.close();
-  if (failure) throw failure;
-  yield* ready.splice(0);
+}
+
+function toNode(element: XmlElement): XmlNode {
+  // Null prototype: a prefixed `x:__proto__` becomes an own key here, which elementToObject refuses.
+  const attributes = Object.create(null) as Record<string, string>;
+  for (const [key, value] of Object.entries(element.attributes)) {
+    if (key === 'xmlns' || key.startsWith('xmlns:')) continue;
+    attributes[localName(key)] = value;
+  }
+  return {
+    name: element.localName,
+    attributes,
+    children: element.children.map(toNode),
+    text: element.text,
+    line: element.line,
+  };
 }
 
 function localName(name: string): string {
