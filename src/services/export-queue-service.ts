@@ -26,6 +26,8 @@ export type ExportDestination = { type: 'download' } | { type: 'directory'; path
 export interface ExportProducerContext {
   readonly signal: AbortSignal;
   readonly format: string;
+  /** Who asked for the export (null: the CLI operator); producers check authorities and scope. */
+  readonly userUid: string | null;
   progress: JobContext['progress'];
   notify: JobContext['notify'];
 }
@@ -50,8 +52,8 @@ export interface ExportProducerOptions {
   contentType?: (format: string) => string;
   /** What was asked for, in words, for the card. */
   describe?: (params: JobParams, format: string) => string;
-  /** Checks parameters at request time; throw FerryError for bad ones. */
-  validate?: (params: JobParams, format: string) => void;
+  /** Checks parameters (and the viewer's authorities) at request time; throw FerryError for bad ones. */
+  validate?: (params: JobParams, format: string, viewer: JobViewer | null) => void;
 }
 
 interface RegisteredProducer extends Required<Omit<ExportProducerOptions, 'validate'>> {
@@ -208,7 +210,7 @@ export class ExportQueueService {
       ]);
     }
     const params = request.params ?? {};
-    producer.validate?.(params, format);
+    producer.validate?.(params, format, viewer);
     const destination = this.checkDestination(request.destination ?? { type: 'download' });
     const naturalKey = createHash('sha256')
       .update(canonicalJson({ kind: request.kind, params, format, compression, destination }))
@@ -357,6 +359,7 @@ export class ExportQueueService {
       const produced = await producer.producer(params, out, {
         signal: context.signal,
         format,
+        userUid: job.userUid,
         progress: context.progress,
         notify: context.notify,
       });

@@ -10,8 +10,8 @@ import { AuthService } from './auth-service.ts';
 import { MetadataQueryService } from './metadata-query-service.ts';
 import { OrgUnitScopeService } from './org-unit-scope-service.ts';
 import { JobService } from './job-service.ts';
-import { ExportQueueService, registerMetadataExportProducer } from './export-queue-service.ts';
-import { withoutUserSecrets } from '../domain/access/user-secrets.ts';
+import { ExportQueueService } from './export-queue-service.ts';
+import { registerFerryJobs } from './job-registrations.ts';
 
 export const FERRY_VERSION = '0.1.0';
 
@@ -53,8 +53,7 @@ export function createFerryContextFromStorage(config: FerryConfig, storage: Stor
   const auth = (authHolder.auth = new AuthService(storage, metadata, users));
   const jobs = JobService.fromEnvironment(storage, config.dataDir, config.databaseUrl);
   const exports = new ExportQueueService(jobs);
-  registerMetadataExportProducer(exports, metadata, schemaRegistry, withoutUserSecrets);
-  return {
+  const context: FerryContext = {
     config,
     storage,
     registry: schemaRegistry,
@@ -72,4 +71,7 @@ export function createFerryContextFromStorage(config: FerryConfig, storage: Stor
       await storage.close();
     },
   };
+  // Every import handler and export producer, so servers, `ferry worker` and tests run the same jobs.
+  registerFerryJobs(context);
+  return context;
 }

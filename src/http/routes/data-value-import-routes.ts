@@ -8,15 +8,18 @@ import { webMessage } from '../web-message.ts';
 import { spoolToFile } from '../../services/upload-spool.ts';
 import { importDataValues } from '../../services/data-value-import-service.ts';
 import { importSummaryHttp } from '../../domain/data-values/import-summary.ts';
-import { INPUT_LIMITS } from '../../codecs/input/input-limits.ts';
 import { decoderForContentType, DATA_VALUE_DECODERS } from '../../codecs/data-value-decoders.ts';
-import { FerryError } from '../../errors.ts';
+import { FerryError, parseBooleanParameter } from '../../errors.ts';
+import { parseDataValueImportParams } from '../../domain/data-values/data-value-import-options.ts';
+import { maxUploadBytes, requestInputName, startImportJob } from '../async-import.ts';
+import { ASYNC_IMPORT_JOB_TYPES } from '../../services/job-registrations.ts';
 
 /**
  * `POST /api/dataValueSets`: DHIS2's data value import for every format in the decoder registry,
  * picked by content type (gzip and zip bodies are recognised by their bytes). The body is spooled
  * to disk, never held in memory, then imported; the reply is DHIS2's WebMessage around the
- * ImportSummary (409 when the status is ERROR).
+ * ImportSummary (409 when the status is ERROR). With `async=true` the body is stored and a
+ * DATAVALUE_IMPORT job runs the same import in the background (DHIS2's job reply).
  */
 export async function registerDataValueImportRoutes(
   app: FastifyInstance,
@@ -32,15 +35,35 @@ export async function registerDataValueImportRoutes(
           `${contentType ?? '(none)'}; accepted: ${DATA_VALUE_DECODERS.flatMap((d) => d.contentTypes).join(', ')}`,
         ]);
       }
+      if (parseBooleanParameter('async', request.query.async, false)) {
+        // Bad parameters are refused now, not after the upload was queued.
+        try {
+          parseDataValueImportParams(request.query);
+        } catch (error) {
+          if (error instanceof Error && 'parameter' in error) {
+            const e = error as Error & { parameter: string; given: string; allowed: string };
+            throw new FerryError('F1000', [e.parameter, e.given, e.allowed]);
+          }
+          throw error;
+        }
+        return startImportJob(
+          context,
+          request,
+          reply,
+          ASYNC_IMPORT_JOB_TYPES.dataValues,
+          { ...request.query },
+          principal,
+        );
+      }
       const upload = await spoolToFile(
         request.body as Readable,
         join(context.config.dataDir, 'uploads'),
-        Math.min(context.config.bodyLimit, INPUT_LIMITS.maxUploadBytes),
+        maxUploadBytes(context),
       );
       try {
         const summary = await importDataValues(
           context,
-          { path: upload.path, fileName: 'request body', contentType },
+          { path: upload.path, fileName: requestInputName(request), contentType },
           request.query,
           principal,
         );

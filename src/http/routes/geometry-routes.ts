@@ -7,7 +7,8 @@ import { requireAuthority, requirePrincipal } from '../auth-plugin.ts';
 import { webMessage } from '../web-message.ts';
 import { FerryError, parseBooleanParameter, parseEnumParameter } from '../../errors.ts';
 import { spoolToFile } from '../../services/upload-spool.ts';
-import { INPUT_LIMITS } from '../../codecs/input/input-limits.ts';
+import { maxUploadBytes, requestInputName, startImportJob } from '../async-import.ts';
+import { ASYNC_IMPORT_JOB_TYPES, geometryReportResponse } from '../../services/job-registrations.ts';
 import {
   importGeoJson,
   importGml,
@@ -44,7 +45,7 @@ function reportMessage(report: ImportReport) {
       status,
       report.status,
       status === 200 ? undefined : 'One or more errors occurred, please see full details in import report.',
-      { response: { responseType: 'ImportReport', ...report } },
+      { response: geometryReportResponse(report) },
     ),
   };
 }
@@ -52,31 +53,33 @@ function reportMessage(report: ImportReport) {
 /**
  * Geometry import and export: `POST /api/metadata/gml` (DHIS2 §5), `POST
  * /api/organisationUnits/geometry` (DHIS2's GeoJSON import) and `GET /api/organisationUnits.geojson`.
- * Uploads are spooled to disk by the raw-body scope, never buffered by Fastify.
+ * Uploads are spooled to disk by the raw-body scope, never buffered by Fastify. `async=true` stores
+ * the upload and runs a GML_IMPORT / GEOJSON_IMPORT job instead (DHIS2's job reply).
  */
 export async function registerGeometryRoutes(app: FastifyInstance, context: FerryContext): Promise<void> {
   const withUpload = async <T>(request: FastifyRequest, work: (input: GeometryImportInput) => Promise<T>) => {
     const upload = await spoolToFile(
       request.body as Readable,
       join(context.config.dataDir, 'uploads'),
-      Math.min(context.config.bodyLimit, INPUT_LIMITS.maxUploadBytes),
+      maxUploadBytes(context),
     );
     try {
-      return await work({ path: upload.path, fileName: 'request body' });
+      return await work({ path: upload.path, fileName: requestInputName(request) });
     } finally {
       await upload.remove();
     }
   };
 
   await registerRawBodyRoutes(app, async (scope) => {
-    const gml = async (request: FastifyRequest<{ Querystring: Query }>) => {
-      const principal = requireAuthority(request, 'F_METADATA_IMPORT');
-      const dryRun = parseDryRun(request.query);
-      return withUpload(request, (input) => importGml(context, input, { dryRun }, principal));
-    };
     for (const path of ['/api/metadata/gml', '/api/metadata/gml.json']) {
       scope.post<{ Querystring: Query }>(path, async (request, reply) => {
-        const { status, body } = reportMessage(await gml(request));
+        const principal = requireAuthority(request, 'F_METADATA_IMPORT');
+        const dryRun = parseDryRun(request.query);
+        if (parseBooleanParameter('async', request.query.async, false)) {
+          return startImportJob(context, request, reply, ASYNC_IMPORT_JOB_TYPES.gml, { dryRun }, principal);
+        }
+        const report = await withUpload(request, (input) => importGml(context, input, { dryRun }, principal));
+        const { status, body } = reportMessage(report);
         return reply.status(status).send(body);
       });
     }
@@ -105,9 +108,11 @@ export async function registerGeometryRoutes(app: FastifyInstance, context: Ferr
           'not supported by Ferry yet',
         ]);
       }
-      const report = await withUpload(request, (input) =>
-        importGeoJson(context, input, { dryRun, geoJsonId, geoJsonProperty, orgUnitProperty }, principal),
-      );
+      const options = { dryRun, geoJsonId, geoJsonProperty, orgUnitProperty };
+      if (parseBooleanParameter('async', query.async, false)) {
+        return startImportJob(context, request, reply, ASYNC_IMPORT_JOB_TYPES.geoJson, options, principal);
+      }
+      const report = await withUpload(request, (input) => importGeoJson(context, input, options, principal));
       const { status, body } = reportMessage(report);
       return reply.status(status).send(body);
     });

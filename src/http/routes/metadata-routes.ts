@@ -9,7 +9,8 @@ import { requireAuthority } from '../auth-plugin.ts';
 import { webMessage } from '../web-message.ts';
 import { FerryError, parseBooleanParameter, parseEnumParameter } from '../../errors.ts';
 import { spoolToFile } from '../../services/upload-spool.ts';
-import { INPUT_LIMITS } from '../../codecs/input/input-limits.ts';
+import { maxUploadBytes, requestInputName, startImportJob } from '../async-import.ts';
+import { ASYNC_IMPORT_JOB_TYPES, metadataReportResponse } from '../../services/job-registrations.ts';
 import { importMetadata, importReportHttpStatus } from '../../services/metadata-import-service.ts';
 import {
   buildExportRequest,
@@ -111,19 +112,34 @@ export async function registerMetadataRoutes(app: FastifyInstance, context: Ferr
     scope.post<{ Querystring: Query }>('/api/metadata', async (request, reply) => {
       const principal = requireAuthority(request, 'F_METADATA_IMPORT');
       const params = parseImportParams(request.query);
+      if (params.async) {
+        const isCsv = params.format === 'csv' || /csv/i.test(request.headers['content-type'] ?? '');
+        if (isCsv && !params.classKey) throw new FerryError('F1004', ['classKey']);
+        return startImportJob(
+          context,
+          request,
+          reply,
+          ASYNC_IMPORT_JOB_TYPES.metadata,
+          { ...params },
+          principal,
+        );
+      }
       const upload = await spoolToFile(
         request.body as Readable,
         join(context.config.dataDir, 'uploads'),
-        Math.min(context.config.bodyLimit, INPUT_LIMITS.maxUploadBytes),
+        maxUploadBytes(context),
       );
       try {
         const report = await importMetadata(
           context,
-          { path: upload.path, fileName: 'request body', contentType: request.headers['content-type'] },
+          {
+            path: upload.path,
+            fileName: requestInputName(request),
+            contentType: request.headers['content-type'],
+          },
           params,
           principal,
         );
-        const { importParams: _params, ...response } = report;
         const status = importReportHttpStatus(report);
         return reply
           .status(status)
@@ -134,7 +150,7 @@ export async function registerMetadataRoutes(app: FastifyInstance, context: Ferr
               status === 200
                 ? undefined
                 : 'One or more errors occurred, please see full details in import report.',
-              { response: { responseType: 'ImportReport', ...response } },
+              { response: metadataReportResponse(report) },
             ),
           );
       } finally {

@@ -1,0 +1,82 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
+import type { FerryContext } from '../services/ferry-context.ts';
+import type { Principal } from '../domain/access/principal.ts';
+import type { JobParams, JobType } from '../jobs/job-types.ts';
+import { jobConfigurationReply } from '../services/job-service.ts';
+import { INPUT_LIMITS } from '../codecs/input/input-limits.ts';
+import { FerryError } from '../errors.ts';
+
+/** Longest file name kept; longer ones are cut (names are shown on cards and job pages). */
+const MAX_FILE_NAME = 255;
+
+/**
+ * The upload's own file name: `X-File-Name` (URI-encoded, as the web app sends it) or the
+ * `filename*` / `filename` of a `Content-Disposition` header; null when neither is there. Any
+ * directory part and control characters are dropped: the name is only ever shown, never a path.
+ */
+export function uploadFileName(headers: IncomingHttpHeaders): string | null {
+  const header = headers['x-file-name'];
+  let name: string | undefined;
+  if (typeof header === 'string' && header !== '') {
+    try {
+      name = decodeURIComponent(header);
+    } catch {
+      throw new FerryError('F1000', ['X-File-Name', header.slice(0, 100), 'a URI-encoded file name']);
+    }
+  } else {
+    const disposition = headers['content-disposition'];
+    if (typeof disposition === 'string') {
+      const extended = /filename\*\s*=\s*(?:UTF-8|utf-8)''([^;]+)/.exec(disposition);
+      const plain = /filename\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;\s]+))/.exec(disposition);
+      try {
+        name = extended
+          ? decodeURIComponent(extended[1].trim())
+          : plain
+            ? (plain[1]?.replace(/\\(.)/g, '$1') ?? plain[2])
+            : undefined;
+      } catch {
+        name = plain ? (plain[1] ?? plain[2]) : undefined;
+      }
+    }
+  }
+  if (name === undefined) return null;
+  const clean = (name.split(/[\\/]/).pop() ?? '').replace(/[\u0000-\u001f\u007f]/g, '').trim();
+  return clean === '' ? null : clean.slice(0, MAX_FILE_NAME);
+}
+
+/** The name an import's messages use for the upload: its own name, or DHIS2's "request body". */
+export function requestInputName(request: FastifyRequest): string {
+  return uploadFileName(request.headers) ?? 'request body';
+}
+
+/** The largest body an import endpoint takes (sync and async alike). */
+export function maxUploadBytes(context: FerryContext): number {
+  return Math.min(context.config.bodyLimit, INPUT_LIMITS.maxUploadBytes);
+}
+
+/**
+ * `async=true`: streams the body to the file store (content type, name, size, SHA-256), queues the
+ * job with every parameter needed to run it again, and answers with DHIS2's job reply. The reply
+ * goes out only once the upload is safely stored.
+ */
+export async function startImportJob(
+  context: FerryContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  type: JobType,
+  params: JobParams,
+  principal: Principal,
+): Promise<FastifyReply> {
+  const job = await context.jobs.submit({
+    type,
+    params,
+    viewer: principal,
+    body: request.body as Readable,
+    contentType: request.headers['content-type'] ?? 'application/octet-stream',
+    originalName: uploadFileName(request.headers),
+    maxBytes: maxUploadBytes(context),
+  });
+  return reply.header('location', `/api/system/tasks/${job.type}`).send(jobConfigurationReply(job));
+}
