@@ -14,6 +14,8 @@ import { createSqliteStorage } from '../../src/storage/dialects/sqlite/sqlite-di
  */
 const REPO = resolve(import.meta.dirname, '../..');
 const START_LIMIT_MS = 30_000;
+/** The demo's administrator (DHIS2 answers /api/system/info to logged-in users only). */
+const ADMIN = { authorization: `Basic ${Buffer.from('admin:district').toString('base64')}` };
 
 function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
@@ -57,6 +59,7 @@ async function npmStart(port: number, dataDir: string): Promise<Started> {
     }
     try {
       const response = await fetch(`http://127.0.0.1:${port}/api/system/info`, {
+        headers: ADMIN,
         signal: AbortSignal.timeout(1000),
       });
       if (response.ok) return { child, output: () => output, readyAfterMs: elapsed };
@@ -93,16 +96,13 @@ describe('npm start', () => {
       const first = await npmStart(port, dataDir);
       children.push(first.child);
       assert.ok(first.readyAfterMs < START_LIMIT_MS);
-      const info = (await (await fetch(`http://127.0.0.1:${port}/api/system/info`)).json()) as Record<
-        string,
-        unknown
-      >;
+      const infoResponse = await fetch(`http://127.0.0.1:${port}/api/system/info`, { headers: ADMIN });
+      const info = (await infoResponse.json()) as Record<string, unknown>;
       assert.equal(info.databaseKind, 'sqlite');
 
       // The acceptance check: curl -u admin:district localhost:8080/api/dataElements?fields=id,name
-      const authorization = `Basic ${Buffer.from('admin:district').toString('base64')}`;
       const response = await fetch(`http://127.0.0.1:${port}/api/dataElements?fields=id,name&paging=false`, {
-        headers: { authorization },
+        headers: ADMIN,
       });
       assert.equal(response.status, 200);
       const body = (await response.json()) as { dataElements: Array<{ id: string; name: string }> };
