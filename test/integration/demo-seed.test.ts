@@ -23,7 +23,17 @@ import {
   resetDatabase,
   seedDemoDatabase,
 } from '../../src/services/demo/demo-seeder.ts';
+import { demoDataRows } from '../../src/services/demo/demo-data-values.ts';
+import type { SqlValue } from '../../src/storage/storage.ts';
 import { DEFAULT_CATEGORY_OPTION_COMBO_UID } from '../../src/domain/category/default-category-model.ts';
+
+function compareKeys(a: readonly SqlValue[], b: readonly SqlValue[]): number {
+  for (let i = 0; i < 5; i++) {
+    const d = Number(a[i]) - Number(b[i]);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
 
 /** A small demo: the full hierarchy and metadata, but 10 facilities, so both dialects seed in seconds. */
 const SMALL: DemoOptions = { facilities: 10, seed: 'ferry-demo' };
@@ -56,6 +66,33 @@ async function dataValueFingerprint(context: FerryContext): Promise<string[]> {
 }
 
 describe('demo generator (in memory)', () => {
+  it('generates at least a million data values at full size, in primary-key order', () => {
+    const demo = generateDemoDatabase();
+    let next = 1;
+    const ids = (uids: readonly string[]) => new Map(uids.map((uid) => [uid, next++]));
+    const surrogateIds = {
+      orgUnits: ids(demo.facilities.map((f) => f.uid)),
+      periods: ids(demo.periods.map((p) => p.iso)),
+      dataElements: ids(demo.metadata.get('dataElements')!.map((o) => o.id)),
+      categoryOptionCombos: ids(demo.metadata.get('categoryOptionCombos')!.map((o) => o.id)),
+      dataSets: ids(demo.metadata.get('dataSets')!.map((o) => o.id)),
+    };
+    let count = 0;
+    let previous: SqlValue[] | undefined;
+    for (const batch of demoDataRows(demo, surrogateIds)) {
+      if (batch.table !== 'data_value') continue;
+      for (const row of batch.rows) {
+        if (previous) {
+          const order = compareKeys(previous, row);
+          assert.ok(order < 0, `row ${count} is out of key order`);
+        }
+        previous = row;
+        count++;
+      }
+    }
+    assert.ok(count >= 1_000_000, `${count} data values`);
+  });
+
   it('is deterministic: two runs give identical objects', () => {
     assert.deepEqual(generateDemoDatabase(SMALL).metadata, generateDemoDatabase(SMALL).metadata);
   });

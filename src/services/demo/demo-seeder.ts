@@ -246,6 +246,8 @@ export async function resetDatabase(storage: Storage): Promise<void> {
     const tables = await tx.query<{ name: string }>(
       `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'schema_migration'`,
     );
+    // Tables are emptied in catalog order; foreign keys are checked once, at commit, when all are empty.
+    await tx.execute('PRAGMA defer_foreign_keys = ON');
     for (const { name } of tables) await tx.execute(`DELETE FROM "${name}"`);
   });
 }
