@@ -207,10 +207,11 @@ export class WorkerPoolJobQueue implements JobQueue {
   }
 
   async cancel(jobId: string): Promise<JobRecord | undefined> {
-    const job = await this.store.storage.transaction((tx) => this.store.requestCancel(tx, jobId));
+    // Abort a job running here first: on SQLite the cancel request below waits for the writer,
+    // which a long import transaction holds until it ends, so aborting after it would come too late.
     const local = this.running.get(jobId);
     if (local && !local.controller.signal.aborted) local.controller.abort(new JobCancelledError(jobId));
-    return job;
+    return this.store.storage.transaction((tx) => this.store.requestCancel(tx, jobId));
   }
 
   live(jobId: string): LiveJobState | undefined {
