@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
 import type { CliCommand } from '../cli-command.ts';
 import { UsageError } from '../cli-command.ts';
-import { loadConfig } from '../../config.ts';
-import { createFerryContext, type FerryContext } from '../../services/ferry-context.ts';
+import { DATABASE_OPTIONS, databaseUsage, withCliContext } from '../cli-database.ts';
+import type { FerryContext } from '../../services/ferry-context.ts';
 import {
   isDatabaseEmpty,
   prepareDemoDatabase,
@@ -28,28 +28,21 @@ Creates the demo database offline: a fictional country with 1,200 facilities, fo
 two years of aggregate data (over a million values), programs, a dashboard and demo users
 (${DEMO_USERNAMES.join(', ')}; password '${DEMO_PASSWORD}'). See docs/demo.md.
 On an empty database it seeds; on the demo it does nothing; on other data it refuses.
-  --data-dir DIR       where the SQLite database lives (env FERRY_DATA_DIR, default ./data)
-  --database-url URL   use PostgreSQL instead of SQLite (env DATABASE_URL)
+${databaseUsage(23)}
   --reset              delete ALL data in the database first (every table), then seed
   --facilities N       a smaller demo with N facilities (default ${FULL_DEMO_OPTIONS.facilities})`,
   async run(args) {
     const { values } = parseArgs({
       args,
       options: {
-        'data-dir': { type: 'string' },
-        'database-url': { type: 'string' },
+        ...DATABASE_OPTIONS,
         reset: { type: 'boolean', default: false },
         facilities: { type: 'string' },
       },
       strict: true,
     });
     const options = demoOptionsFrom(values.facilities);
-    const config = loadConfig(process.env, {
-      dataDir: values['data-dir'],
-      databaseUrl: values['database-url'],
-    });
-    const context = await createFerryContext(config);
-    try {
+    return withCliContext(values, async (context) => {
       if (values.reset) {
         const empty = await isDatabaseEmpty(context.storage);
         if (!empty) {
@@ -75,9 +68,7 @@ On an empty database it seeds; on the demo it does nothing; on other data it ref
       }
       printLogin();
       return 0;
-    } finally {
-      await context.close();
-    }
+    });
   },
 };
 

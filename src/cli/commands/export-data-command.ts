@@ -4,14 +4,12 @@ import { resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { CliCommand } from '../cli-command.ts';
 import { UsageError } from '../cli-command.ts';
-import { loadConfig } from '../../config.ts';
-import { createFerryContext } from '../../services/ferry-context.ts';
+import { DATABASE_OPTIONS, databaseUsage, withCliContext } from '../cli-database.ts';
 import {
   exportDataValues,
   parseDataValueExportRequest,
   type RawQuery,
 } from '../../services/data-value-export-service.ts';
-import { isFerryError } from '../../errors.ts';
 
 export const exportDataCommand: CliCommand = {
   path: ['export', 'data'],
@@ -32,8 +30,7 @@ Writes what GET /api/dataValueSets returns, streamed from the database to FILE.
   --compression C        none (default), gzip or zip (one entry)
   --id-scheme S          UID (default; CODE for ADX), CODE, NAME or ATTRIBUTE:<uid>
   -o, --output FILE      where to write (required)
-  --data-dir DIR         SQLite data directory (env FERRY_DATA_DIR)
-  --database-url URL     PostgreSQL instead of SQLite (env DATABASE_URL)`,
+${databaseUsage(25)}`,
   async run(args) {
     const { values } = parseArgs({
       args,
@@ -52,8 +49,7 @@ Writes what GET /api/dataValueSets returns, streamed from the database to FILE.
         compression: { type: 'string' },
         'id-scheme': { type: 'string' },
         output: { type: 'string', short: 'o' },
-        'data-dir': { type: 'string' },
-        'database-url': { type: 'string' },
+        ...DATABASE_OPTIONS,
       },
     });
     if (!values.output) throw new UsageError('-o FILE is required.');
@@ -71,33 +67,24 @@ Writes what GET /api/dataValueSets returns, streamed from the database to FILE.
       compression: values.compression,
       idScheme: values['id-scheme'],
     };
-    const config = loadConfig(process.env, {
-      dataDir: values['data-dir'],
-      databaseUrl: values['database-url'],
-    });
-    const context = await createFerryContext(config);
     const output = resolve(values.output);
-    try {
-      const request = parseDataValueExportRequest(query);
-      const started = performance.now();
-      const result = await exportDataValues(context, request);
-      let bytes = 0;
-      result.body.on('data', (chunk: Buffer) => {
-        bytes += chunk.length;
-      });
-      await pipeline(result.body, createWriteStream(output));
-      const seconds = (performance.now() - started) / 1000;
-      console.log(`Wrote ${output} (${bytes} bytes, ${request.format}, ${seconds.toFixed(1)} s)`);
-      return 0;
-    } catch (error) {
-      rmSync(output, { force: true });
-      if (isFerryError(error)) {
-        console.error(`${error.code}: ${error.message}`);
-        return 1;
+    return withCliContext(values, async (context) => {
+      try {
+        const request = parseDataValueExportRequest(query);
+        const started = performance.now();
+        const result = await exportDataValues(context, request);
+        let bytes = 0;
+        result.body.on('data', (chunk: Buffer) => {
+          bytes += chunk.length;
+        });
+        await pipeline(result.body, createWriteStream(output));
+        const seconds = (performance.now() - started) / 1000;
+        console.log(`Wrote ${output} (${bytes} bytes, ${request.format}, ${seconds.toFixed(1)} s)`);
+        return 0;
+      } catch (error) {
+        rmSync(output, { force: true });
+        throw error;
       }
-      throw error;
-    } finally {
-      await context.close();
-    }
+    });
   },
 };

@@ -7,8 +7,7 @@ import { createGzip } from 'node:zlib';
 import yazl from 'yazl';
 import type { CliCommand } from '../cli-command.ts';
 import { UsageError } from '../cli-command.ts';
-import { loadConfig } from '../../config.ts';
-import { createFerryContext } from '../../services/ferry-context.ts';
+import { DATABASE_OPTIONS, databaseUsage, withCliContext } from '../cli-database.ts';
 import {
   buildExportRequest,
   streamMetadataExport,
@@ -33,8 +32,7 @@ Writes what GET /api/metadata (or GET /api/{type}/{uid}/metadata) returns, strea
   --dependencies TYPE/UID    a dependency package, e.g. dataSets/qNtxTrp56wV (json or xml)
   --fields F                 DHIS2 field selection (default :owner)
   --skip-sharing             leave sharing out
-  --data-dir DIR             SQLite data directory (env FERRY_DATA_DIR)
-  --database-url URL         PostgreSQL instead of SQLite (env DATABASE_URL)`,
+${databaseUsage(29)}`,
   async run(args) {
     const { values } = parseArgs({
       args,
@@ -47,8 +45,7 @@ Writes what GET /api/metadata (or GET /api/{type}/{uid}/metadata) returns, strea
         dependencies: { type: 'string' },
         fields: { type: 'string' },
         'skip-sharing': { type: 'boolean' },
-        'data-dir': { type: 'string' },
-        'database-url': { type: 'string' },
+        ...DATABASE_OPTIONS,
       },
     });
     if (!values.output) throw new UsageError('-o FILE is required.');
@@ -66,13 +63,8 @@ Writes what GET /api/metadata (or GET /api/{type}/{uid}/metadata) returns, strea
       if (isFerryError(error)) throw new UsageError(error.message);
       throw error;
     }
-    const config = loadConfig(process.env, {
-      dataDir: values['data-dir'],
-      databaseUrl: values['database-url'],
-    });
-    const context = await createFerryContext(config);
     const output = resolve(values.output);
-    try {
+    return withCliContext(values, async (context) => {
       let chunks: AsyncIterable<string>;
       if (values.dependencies) {
         const [collection, uid] = values.dependencies.split('/');
@@ -95,15 +87,7 @@ Writes what GET /api/metadata (or GET /api/{type}/{uid}/metadata) returns, strea
       await writeCompressed(chunks, output, format, compression);
       console.log(`Wrote ${basename(output)}`);
       return 0;
-    } catch (error) {
-      if (isFerryError(error)) {
-        console.error(`${error.code}: ${error.message}`);
-        return 1;
-      }
-      throw error;
-    } finally {
-      await context.close();
-    }
+    });
   },
 };
 

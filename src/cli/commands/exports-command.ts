@@ -4,11 +4,8 @@ import { parseArgs } from 'node:util';
 import type { CliCommand } from '../cli-command.ts';
 import { UsageError } from '../cli-command.ts';
 import type { ExportCard } from '../../services/export-queue-service.ts';
-import { DATABASE_FLAGS, withContext } from './jobs-command.ts';
-
-const HELP = `  --data-dir DIR        the SQLite data directory (env FERRY_DATA_DIR, default ./data)
-  --database-url URL    PostgreSQL instead of SQLite (env DATABASE_URL)
-  --json                print JSON instead of text`;
+import { withCliContext } from '../cli-database.ts';
+import { DATABASE_FLAGS, DATABASE_HELP } from './jobs-command.ts';
 
 function cardLine(card: ExportCard): string {
   const file = card.file
@@ -22,10 +19,10 @@ const ADMIN = { uid: '', authorities: new Set(['ALL']) };
 const listCommand: CliCommand = {
   path: ['exports', 'list'],
   summary: 'List export cards, newest first',
-  usage: `Usage: ferry exports list\n${HELP}`,
+  usage: `Usage: ferry exports list\n${DATABASE_HELP}`,
   async run(args) {
     const { values } = parseArgs({ args, options: DATABASE_FLAGS, strict: true });
-    return withContext(values, async (context) => {
+    return withCliContext(values, async (context) => {
       const cards = await context.exports.list(ADMIN);
       if (values.json) console.log(JSON.stringify(cards, null, 2));
       else for (const card of cards) console.log(cardLine(card));
@@ -37,7 +34,7 @@ const listCommand: CliCommand = {
 const getCommand: CliCommand = {
   path: ['exports', 'get'],
   summary: "Show an export's card, or save its file with --output",
-  usage: `Usage: ferry exports get <id> [--output FILE]\n${HELP}`,
+  usage: `Usage: ferry exports get <id> [--output FILE]\n${DATABASE_HELP}`,
   async run(args) {
     const { values, positionals } = parseArgs({
       args,
@@ -46,7 +43,7 @@ const getCommand: CliCommand = {
       strict: true,
     });
     if (positionals.length !== 1) throw new UsageError('Expected one export id.');
-    return withContext(values, async (context) => {
+    return withCliContext(values, async (context) => {
       if (values.output) {
         const { file } = await context.exports.file(ADMIN, positionals[0]);
         await pipeline(await file.open(), createWriteStream(values.output));
@@ -63,7 +60,7 @@ const getCommand: CliCommand = {
 const regenerateCommand: CliCommand = {
   path: ['exports', 'regenerate'],
   summary: 'Queue an export again with the same parameters; its file replaces the old one',
-  usage: `Usage: ferry exports regenerate <id>\n${HELP}`,
+  usage: `Usage: ferry exports regenerate <id>\n${DATABASE_HELP}`,
   async run(args) {
     const { values, positionals } = parseArgs({
       args,
@@ -72,7 +69,7 @@ const regenerateCommand: CliCommand = {
       strict: true,
     });
     if (positionals.length !== 1) throw new UsageError('Expected one export id.');
-    return withContext(values, async (context) => {
+    return withCliContext(values, async (context) => {
       const { card, existing } = await context.exports.regenerate(ADMIN, positionals[0]);
       console.log(
         values.json

@@ -3,11 +3,9 @@ import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { CliCommand } from '../cli-command.ts';
 import { UsageError } from '../cli-command.ts';
-import { loadConfig } from '../../config.ts';
-import { createFerryContext } from '../../services/ferry-context.ts';
+import { DATABASE_OPTIONS, databaseUsage, withCliContext } from '../cli-database.ts';
 import { importDataValues, type DataValueImportProgress } from '../../services/data-value-import-service.ts';
 import type { ImportSummary } from '../../domain/data-values/import-summary.ts';
-import { isFerryError } from '../../errors.ts';
 
 const USAGE = `Usage: ferry import data FILE [options]
 
@@ -24,8 +22,7 @@ Options:
   --skip-audit          write no audit rows
   --no-header           CSV without a header row (DHIS2's column order)
   --json                print the full ImportSummary as JSON
-  --data-dir DIR        the SQLite data directory (env FERRY_DATA_DIR, default ./data)
-  --database-url URL    use PostgreSQL instead (env DATABASE_URL)
+${databaseUsage(24)}
 
 Exit status: 0 on SUCCESS or WARNING, 1 on ERROR, 2 on bad arguments.`;
 
@@ -92,8 +89,7 @@ export const importDataCommand: CliCommand = {
         'skip-audit': { type: 'boolean' },
         'no-header': { type: 'boolean' },
         json: { type: 'boolean' },
-        'data-dir': { type: 'string' },
-        'database-url': { type: 'string' },
+        ...DATABASE_OPTIONS,
       },
     });
     if (positionals.length !== 1) throw new UsageError('Give exactly one FILE to import');
@@ -108,31 +104,22 @@ export const importDataCommand: CliCommand = {
     if (values['skip-audit']) params.skipAudit = 'true';
     if (values['no-header']) params.firstRowIsHeader = 'false';
 
-    const config = loadConfig(process.env, {
-      dataDir: values['data-dir'],
-      databaseUrl: values['database-url'],
-    });
-    const context = await createFerryContext(config);
-    try {
-      await context.storage.migrate();
-      const summary = await importDataValues(
-        context,
-        { path: file, fileName: basename(file), format: values.format },
-        params,
-        undefined,
-        { progress: values.json ? undefined : progressPrinter() },
-      );
-      if (values.json) console.log(JSON.stringify(summary, null, 2));
-      else printSummary(summary);
-      return summary.status === 'ERROR' ? 1 : 0;
-    } catch (error) {
-      if (isFerryError(error)) {
-        console.error(`${error.code}: ${error.message}`);
-        return error.status === 400 || error.status === 415 ? 2 : 1;
-      }
-      throw error;
-    } finally {
-      await context.close();
-    }
+    return withCliContext(
+      values,
+      async (context) => {
+        await context.storage.migrate();
+        const summary = await importDataValues(
+          context,
+          { path: file, fileName: basename(file), format: values.format },
+          params,
+          undefined,
+          { progress: values.json ? undefined : progressPrinter() },
+        );
+        if (values.json) console.log(JSON.stringify(summary, null, 2));
+        else printSummary(summary);
+        return summary.status === 'ERROR' ? 1 : 0;
+      },
+      (error) => (error.status === 400 || error.status === 415 ? 2 : 1),
+    );
   },
 };

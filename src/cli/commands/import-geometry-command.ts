@@ -2,58 +2,39 @@ import { parseArgs } from 'node:util';
 import { basename, resolve } from 'node:path';
 import type { CliCommand } from '../cli-command.ts';
 import { UsageError } from '../cli-command.ts';
-import { loadConfig } from '../../config.ts';
-import { createFerryContext } from '../../services/ferry-context.ts';
+import { DATABASE_OPTIONS, databaseUsage, withCliContext, type DatabaseArgs } from '../cli-database.ts';
+import type { FerryContext } from '../../services/ferry-context.ts';
 import {
   importGeoJson,
   importGml,
   ORG_UNIT_PROPERTIES,
   type OrgUnitProperty,
 } from '../../services/geometry-import-service.ts';
-import { isFerryError } from '../../errors.ts';
 import type { ImportReport } from '../../domain/metadata-import/import-report.ts';
 import { formatReport } from './import-metadata-command.ts';
 
 const COMMON_OPTIONS = {
   'dry-run': { type: 'boolean' },
   json: { type: 'boolean' },
-  'data-dir': { type: 'string' },
-  'database-url': { type: 'string' },
+  ...DATABASE_OPTIONS,
 } as const;
 
 const COMMON_USAGE = `  --dry-run              report what would change; nothing is written
   --json                 print the full ImportReport as JSON instead of the table
-  --data-dir DIR         SQLite data directory (env FERRY_DATA_DIR)
-  --database-url URL     PostgreSQL instead of SQLite (env DATABASE_URL)
+${databaseUsage(25)}
 Exit code: 0 when the status is OK or WARNING, 1 when it is ERROR or the file is refused, 2 for bad arguments.`;
 
 async function runImport(
-  values: { json?: boolean; 'data-dir'?: string; 'database-url'?: string },
+  values: DatabaseArgs & { json?: boolean },
   file: string,
-  work: (
-    context: Awaited<ReturnType<typeof createFerryContext>>,
-    input: { path: string; fileName: string },
-  ) => Promise<ImportReport>,
+  work: (context: FerryContext, input: { path: string; fileName: string }) => Promise<ImportReport>,
 ): Promise<number> {
-  const config = loadConfig(process.env, {
-    dataDir: values['data-dir'],
-    databaseUrl: values['database-url'],
-  });
-  const context = await createFerryContext(config);
   const path = resolve(file);
-  try {
+  return withCliContext(values, async (context) => {
     const report = await work(context, { path, fileName: basename(path) });
     console.log(values.json ? JSON.stringify(report, null, 2) : formatReport(report));
     return report.status === 'ERROR' ? 1 : 0;
-  } catch (error) {
-    if (isFerryError(error)) {
-      console.error(`${error.code}: ${error.message}`);
-      return 1;
-    }
-    throw error;
-  } finally {
-    await context.close();
-  }
+  });
 }
 
 export const importGmlCommand: CliCommand = {

@@ -2,8 +2,7 @@ import { parseArgs } from 'node:util';
 import { basename, resolve } from 'node:path';
 import type { CliCommand } from '../cli-command.ts';
 import { UsageError } from '../cli-command.ts';
-import { loadConfig } from '../../config.ts';
-import { createFerryContext } from '../../services/ferry-context.ts';
+import { DATABASE_OPTIONS, databaseUsage, withCliContext } from '../cli-database.ts';
 import { importMetadata, type ImportProgress } from '../../services/metadata-import-service.ts';
 import { parseImportParams } from '../../http/routes/metadata-routes.ts';
 import { isFerryError } from '../../errors.ts';
@@ -25,8 +24,7 @@ Imports metadata as POST /api/metadata does and prints DHIS2's import report as 
   --no-header            CSV without a header row (firstRowIsHeader=false)
   --report-mode M        ERRORS (default), FULL or DEBUG (with --json)
   --json                 print the full ImportReport as JSON instead of the table
-  --data-dir DIR         SQLite data directory (env FERRY_DATA_DIR)
-  --database-url URL     PostgreSQL instead of SQLite (env DATABASE_URL)
+${databaseUsage(25)}
 Exit code: 0 when the status is OK or WARNING, 1 when it is ERROR, 2 for bad arguments.`,
   async run(args) {
     const { values, positionals } = parseArgs({
@@ -44,8 +42,7 @@ Exit code: 0 when the status is OK or WARNING, 1 when it is ERROR, 2 for bad arg
         'no-header': { type: 'boolean' },
         'report-mode': { type: 'string' },
         json: { type: 'boolean' },
-        'data-dir': { type: 'string' },
-        'database-url': { type: 'string' },
+        ...DATABASE_OPTIONS,
       },
     });
     if (positionals.length !== 1) throw new UsageError('Give exactly one FILE to import.');
@@ -66,31 +63,21 @@ Exit code: 0 when the status is OK or WARNING, 1 when it is ERROR, 2 for bad arg
       if (isFerryError(error)) throw new UsageError(error.message);
       throw error;
     }
-    const config = loadConfig(process.env, {
-      dataDir: values['data-dir'],
-      databaseUrl: values['database-url'],
-    });
-    const context = await createFerryContext(config);
     const path = resolve(positionals[0]);
     const progress = createProgressBar();
-    try {
-      const report = await importMetadata(context, { path, fileName: basename(path) }, params, undefined, {
-        progress: progress.update,
-      });
-      progress.done();
+    return withCliContext(values, async (context) => {
+      let report: ImportReport;
+      try {
+        report = await importMetadata(context, { path, fileName: basename(path) }, params, undefined, {
+          progress: progress.update,
+        });
+      } finally {
+        progress.done();
+      }
       if (values.json) console.log(JSON.stringify(report, null, 2));
       else console.log(formatReport(report));
       return report.status === 'ERROR' ? 1 : 0;
-    } catch (error) {
-      progress.done();
-      if (isFerryError(error)) {
-        console.error(`${error.code}: ${error.message}`);
-        return 1;
-      }
-      throw error;
-    } finally {
-      await context.close();
-    }
+    });
   },
 };
 

@@ -1,34 +1,17 @@
 import { parseArgs } from 'node:util';
 import type { CliCommand } from '../cli-command.ts';
 import { UsageError } from '../cli-command.ts';
-import { loadConfig } from '../../config.ts';
-import { createFerryContext, type FerryContext } from '../../services/ferry-context.ts';
+import { DATABASE_OPTIONS, databaseUsage, withCliContext } from '../cli-database.ts';
 import { isFinished, type JobRecord } from '../../jobs/job-types.ts';
 
+/** The options every jobs and exports command takes. */
 export const DATABASE_FLAGS = {
-  'data-dir': { type: 'string' },
-  'database-url': { type: 'string' },
+  ...DATABASE_OPTIONS,
   json: { type: 'boolean' },
 } as const;
 
-const DATABASE_HELP = `  --data-dir DIR        the SQLite data directory (env FERRY_DATA_DIR, default ./data)
-  --database-url URL    PostgreSQL instead of SQLite (env DATABASE_URL)
+export const DATABASE_HELP = `${databaseUsage(24)}
   --json                print JSON instead of text`;
-
-/** Opens the configured database, runs `work`, closes. The CLI acts as the administrator. */
-export async function withContext(
-  values: { 'data-dir'?: string; 'database-url'?: string },
-  work: (context: FerryContext) => Promise<number>,
-): Promise<number> {
-  const context = await createFerryContext(
-    loadConfig(process.env, { dataDir: values['data-dir'], databaseUrl: values['database-url'] }),
-  );
-  try {
-    return await work(context);
-  } finally {
-    await context.close();
-  }
-}
 
 function progressText(job: JobRecord): string {
   const p = job.progress;
@@ -72,7 +55,7 @@ ${DATABASE_HELP}`,
       },
       strict: true,
     });
-    return withContext(values, async (context) => {
+    return withCliContext(values, async (context) => {
       const jobs = await context.jobs.list(
         { uid: '', authorities: new Set(['ALL']) },
         {
@@ -101,7 +84,7 @@ const showCommand: CliCommand = {
       strict: true,
     });
     const id = oneId(positionals, this.usage);
-    return withContext(values, async (context) => {
+    return withCliContext(values, async (context) => {
       const details = await context.jobs.details(null, id);
       if (values.json) {
         console.log(JSON.stringify(details, null, 2));
@@ -139,7 +122,7 @@ const cancelCommand: CliCommand = {
       strict: true,
     });
     const id = oneId(positionals, this.usage);
-    return withContext(values, async (context) => {
+    return withCliContext(values, async (context) => {
       const job = await context.jobs.cancel(null, id);
       console.log(
         job.status === 'CANCELLED'
@@ -163,7 +146,7 @@ const recreateCommand: CliCommand = {
       strict: true,
     });
     const id = oneId(positionals, this.usage);
-    return withContext(values, async (context) => {
+    return withCliContext(values, async (context) => {
       const result = await context.jobs.recreate(null, id, values.submit === true);
       if (values.json || !result.job) console.log(JSON.stringify(result, null, 2));
       else console.log(`Queued job ${result.job.id} (#${result.job.number}) recreated from ${id}`);
@@ -185,7 +168,7 @@ const tailCommand: CliCommand = {
     });
     const id = oneId(positionals, this.usage);
     const interval = Number(values['interval-ms'] ?? 1000);
-    return withContext(values, async (context) => {
+    return withCliContext(values, async (context) => {
       const seen = new Set<string>();
       let lastProgress = '';
       for (;;) {

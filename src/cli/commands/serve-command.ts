@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { CliCommand } from '../cli-command.ts';
-import { loadConfig } from '../../config.ts';
+import { DATABASE_OPTIONS, configFromArgs } from '../cli-database.ts';
 import { startServer } from '../../server.ts';
 import { demoLoginHint, prepareDemoForServe } from './demo-command.ts';
 
@@ -22,18 +22,12 @@ Starts Ferry's HTTP API and web app.
       options: {
         port: { type: 'string' },
         host: { type: 'string' },
-        'data-dir': { type: 'string' },
-        'database-url': { type: 'string' },
+        ...DATABASE_OPTIONS,
         demo: { type: 'boolean', default: false },
       },
       strict: true,
     });
-    const config = loadConfig(process.env, {
-      port: values.port,
-      host: values.host,
-      dataDir: values['data-dir'],
-      databaseUrl: values['database-url'],
-    });
+    const config = configFromArgs(values, { port: values.port, host: values.host });
     let demoPresent = false;
     const server = await startServer(config, async (context) => {
       // The demo first: it brings its own admin (admin / district), so the bootstrap below finds one.

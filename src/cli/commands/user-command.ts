@@ -1,12 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { CliCommand } from '../cli-command.ts';
 import { UsageError } from '../cli-command.ts';
-import { loadConfig } from '../../config.ts';
-import { createFerryContext } from '../../services/ferry-context.ts';
-import { isFerryError } from '../../errors.ts';
-
-const DATABASE_OPTIONS = `  --data-dir DIR        the SQLite data directory (env FERRY_DATA_DIR, default ./data)
-  --database-url URL    use PostgreSQL instead (env DATABASE_URL)`;
+import { DATABASE_OPTIONS, databaseUsage, withCliContext } from '../cli-database.ts';
 
 /** Reads a password from standard input: everything up to the first newline. */
 async function readPasswordFromStdin(): Promise<string> {
@@ -30,30 +25,6 @@ async function passwordFrom(values: { password?: string; 'password-stdin'?: bool
   return values.password;
 }
 
-/** Runs `work` on a context opened on the configured database, printing coded errors plainly. */
-async function withContext(
-  values: { 'data-dir'?: string; 'database-url'?: string },
-  work: (context: Awaited<ReturnType<typeof createFerryContext>>) => Promise<void>,
-): Promise<number> {
-  const config = loadConfig(process.env, {
-    dataDir: values['data-dir'],
-    databaseUrl: values['database-url'],
-  });
-  const context = await createFerryContext(config);
-  try {
-    await work(context);
-    return 0;
-  } catch (error) {
-    if (isFerryError(error)) {
-      console.error(`${error.code}: ${error.message}`);
-      return 1;
-    }
-    throw error;
-  } finally {
-    await context.close();
-  }
-}
-
 export const userCreateCommand: CliCommand = {
   path: ['user', 'create'],
   summary: 'Create a user (offline, on the data directory or database)',
@@ -69,7 +40,7 @@ Creates a user directly in the database; the server need not be running.
   --role ROLE           user role UID or name; repeatable
   --org-unit UID        data capture org unit; repeatable
   --view-org-unit UID   data view org unit; repeatable (default: the capture org units)
-${DATABASE_OPTIONS}`,
+${databaseUsage(24)}`,
   async run(args) {
     const { values } = parseArgs({
       args,
@@ -83,15 +54,14 @@ ${DATABASE_OPTIONS}`,
         role: { type: 'string', multiple: true },
         'org-unit': { type: 'string', multiple: true },
         'view-org-unit': { type: 'string', multiple: true },
-        'data-dir': { type: 'string' },
-        'database-url': { type: 'string' },
+        ...DATABASE_OPTIONS,
       },
       strict: true,
     });
     if (!values.username) throw new UsageError('--username is required');
     const username = values.username;
     const password = await passwordFrom(values);
-    return withContext(values, async (context) => {
+    return withCliContext(values, async (context) => {
       const user = await context.users.createUser({
         username,
         password,
@@ -103,6 +73,7 @@ ${DATABASE_OPTIONS}`,
         viewOrgUnits: values['view-org-unit'] ?? [],
       });
       console.log(`Created user ${username} (${user.id})`);
+      return 0;
     });
   },
 };
@@ -112,7 +83,7 @@ export const userSetPasswordCommand: CliCommand = {
   summary: "Set a user's password (offline); ends the user's web sessions",
   usage: `Usage: ferry user set-password --username U (--password P | --password-stdin)
 
-${DATABASE_OPTIONS}`,
+${databaseUsage(24)}`,
   async run(args) {
     const { values } = parseArgs({
       args,
@@ -120,17 +91,17 @@ ${DATABASE_OPTIONS}`,
         username: { type: 'string' },
         password: { type: 'string' },
         'password-stdin': { type: 'boolean' },
-        'data-dir': { type: 'string' },
-        'database-url': { type: 'string' },
+        ...DATABASE_OPTIONS,
       },
       strict: true,
     });
     if (!values.username) throw new UsageError('--username is required');
     const username = values.username;
     const password = await passwordFrom(values);
-    return withContext(values, async (context) => {
+    return withCliContext(values, async (context) => {
       await context.users.setPassword(username, password);
       console.log(`Password of ${username} updated`);
+      return 0;
     });
   },
 };
@@ -140,24 +111,24 @@ export const userDisableCommand: CliCommand = {
   summary: 'Disable a user (or --enable it again)',
   usage: `Usage: ferry user disable --username U [--enable]
 
-${DATABASE_OPTIONS}`,
+${databaseUsage(24)}`,
   async run(args) {
     const { values } = parseArgs({
       args,
       options: {
         username: { type: 'string' },
         enable: { type: 'boolean' },
-        'data-dir': { type: 'string' },
-        'database-url': { type: 'string' },
+        ...DATABASE_OPTIONS,
       },
       strict: true,
     });
     if (!values.username) throw new UsageError('--username is required');
     const username = values.username;
     const disabled = !values.enable;
-    return withContext(values, async (context) => {
+    return withCliContext(values, async (context) => {
       await context.users.setDisabled(username, disabled);
       console.log(`User ${username} ${disabled ? 'disabled' : 'enabled'}`);
+      return 0;
     });
   },
 };

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
 import type { CliCommand } from '../cli-command.ts';
-import { loadConfig } from '../../config.ts';
+import { DATABASE_OPTIONS, configFromArgs } from '../cli-database.ts';
 import { createFerryContext, type FerryContext } from '../../services/ferry-context.ts';
 
 /**
@@ -36,17 +36,12 @@ running when killed is retried by another worker once its lease expires.
       args,
       options: {
         concurrency: { type: 'string' },
-        'data-dir': { type: 'string' },
-        'database-url': { type: 'string' },
+        ...DATABASE_OPTIONS,
       },
       strict: true,
     });
     if (values.concurrency) process.env.FERRY_JOB_WORKERS = values.concurrency;
-    const config = loadConfig(process.env, {
-      dataDir: values['data-dir'],
-      databaseUrl: values['database-url'],
-    });
-    const context = await createFerryContext(config);
+    const context = await createFerryContext(configFromArgs(values));
     await loadJobModules(context);
     await context.jobs.start();
     const queue = await context.jobs.queue();
