@@ -4,7 +4,8 @@ import { basename } from 'node:path';
 import type { CliCommand } from '../cli-command.ts';
 import { UsageError } from '../cli-command.ts';
 import { DATABASE_OPTIONS, databaseUsage, withCliContext } from '../cli-database.ts';
-import { importDataValues, type DataValueImportProgress } from '../../services/data-value-import-service.ts';
+import { createProgressLine } from '../progress-line.ts';
+import { importDataValues } from '../../services/data-value-import-service.ts';
 import type { ImportSummary } from '../../domain/data-values/import-summary.ts';
 
 const USAGE = `Usage: ferry import data FILE [options]
@@ -54,23 +55,6 @@ function printSummary(summary: ImportSummary): void {
   }
 }
 
-/** A one-line progress display on a terminal, redrawn at most every 200 ms. */
-function progressPrinter(): ((progress: DataValueImportProgress) => void) | undefined {
-  if (!process.stderr.isTTY) return undefined;
-  const started = Date.now();
-  let last = 0;
-  return (progress) => {
-    const now = Date.now();
-    if (now - last < 200 && progress.stage !== 'Done') return;
-    last = now;
-    const seconds = Math.max(0.001, (now - started) / 1000);
-    const rate = Math.round(progress.processed / seconds).toLocaleString('en-US');
-    process.stderr.write(
-      `\r${progress.stage}: ${progress.processed.toLocaleString('en-US')} rows, ${rate} rows/s   ${progress.stage === 'Done' ? '\n' : ''}`,
-    );
-  };
-}
-
 export const importDataCommand: CliCommand = {
   path: ['import', 'data'],
   summary: 'Import a data value file (JSON, CSV, XML, ADX, PDF)',
@@ -108,13 +92,19 @@ export const importDataCommand: CliCommand = {
       values,
       async (context) => {
         await context.storage.migrate();
-        const summary = await importDataValues(
-          context,
-          { path: file, fileName: basename(file), format: values.format },
-          params,
-          undefined,
-          { progress: values.json ? undefined : progressPrinter() },
-        );
+        const progress = createProgressLine(process.stderr, 'rows');
+        let summary: ImportSummary;
+        try {
+          summary = await importDataValues(
+            context,
+            { path: file, fileName: basename(file), format: values.format },
+            params,
+            undefined,
+            { progress: values.json ? undefined : progress.update },
+          );
+        } finally {
+          progress.done();
+        }
         if (values.json) console.log(JSON.stringify(summary, null, 2));
         else printSummary(summary);
         return summary.status === 'ERROR' ? 1 : 0;

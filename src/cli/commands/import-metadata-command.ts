@@ -3,7 +3,8 @@ import { basename, resolve } from 'node:path';
 import type { CliCommand } from '../cli-command.ts';
 import { UsageError } from '../cli-command.ts';
 import { DATABASE_OPTIONS, databaseUsage, withCliContext } from '../cli-database.ts';
-import { importMetadata, type ImportProgress } from '../../services/metadata-import-service.ts';
+import { createProgressLine } from '../progress-line.ts';
+import { importMetadata } from '../../services/metadata-import-service.ts';
 import { parseImportParams } from '../../http/routes/metadata-routes.ts';
 import { isFerryError } from '../../errors.ts';
 import { allErrorReports, type ImportReport } from '../../domain/metadata-import/import-report.ts';
@@ -64,7 +65,7 @@ Exit code: 0 when the status is OK or WARNING, 1 when it is ERROR, 2 for bad arg
       throw error;
     }
     const path = resolve(positionals[0]);
-    const progress = createProgressBar();
+    const progress = createProgressLine(process.stderr, 'objects');
     return withCliContext(values, async (context) => {
       let report: ImportReport;
       try {
@@ -80,33 +81,6 @@ Exit code: 0 when the status is OK or WARNING, 1 when it is ERROR, 2 for bad arg
     });
   },
 };
-
-/** A one-line progress bar on stderr when it is a terminal; silent otherwise (pipes, CI logs). */
-export function createProgressBar(stream: NodeJS.WriteStream = process.stderr): {
-  update: (progress: ImportProgress) => void;
-  done: () => void;
-} {
-  if (!stream.isTTY) return { update: () => {}, done: () => {} };
-  let total = 0;
-  let last = 0;
-  return {
-    update(progress) {
-      if (progress.total) total = progress.total;
-      const now = Date.now();
-      if (now - last < 100 && progress.stage !== 'Done') return;
-      last = now;
-      const fraction = total > 0 ? Math.min(1, progress.processed / total) : 0;
-      const width = 30;
-      const filled = Math.round(fraction * width);
-      stream.write(
-        `\r[${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${progress.stage.padEnd(18)} ${progress.processed}/${total || '?'}`,
-      );
-    },
-    done() {
-      stream.write('\r\x1b[K');
-    },
-  };
-}
 
 /** The import report as a table: one row per type, then the first errors. */
 export function formatReport(report: ImportReport): string {
