@@ -1,11 +1,13 @@
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createSqliteStorage } from '../../src/storage/dialects/sqlite/sqlite-dialect.ts';
+import { MetadataStore } from '../../src/storage/metadata-store.ts';
+import { schemaRegistry } from '../../src/domain/schema/schema-registry.ts';
 
 /**
  * The two-command start, as a new user runs it: `npm start` on an empty data directory must answer
@@ -35,7 +37,12 @@ interface Started {
 }
 
 async function npmStart(port: number, dataDir: string): Promise<Started> {
-  const env = { ...process.env, PORT: String(port), FERRY_DATA_DIR: dataDir, HOST: '127.0.0.1' };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PORT: String(port),
+    FERRY_DATA_DIR: dataDir,
+    HOST: '127.0.0.1',
+  };
   delete env.DATABASE_URL;
   const started = Date.now();
   // Its own process group, so SIGTERM reaches npm and the server it runs.
@@ -132,4 +139,67 @@ describe('npm start', () => {
       await stop(second.child);
     },
   );
+});
+
+describe('ferry demo', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'ferry-demo-cli-'));
+  after(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  function ferry(...args: string[]): { status: number | null; output: string } {
+    const env = { ...process.env };
+    delete env.DATABASE_URL;
+    delete env.FERRY_DATA_DIR;
+    const result = spawnSync(process.execPath, [join(REPO, 'src/cli/main.ts'), ...args], {
+      cwd: REPO,
+      env,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    return { status: result.status, output: `${result.stdout}${result.stderr}` };
+  }
+
+  it('creates the demo, leaves it alone on a second run and recreates it with --reset', () => {
+    const small = ['--data-dir', join(dataDir, 'demo'), '--facilities', '5'];
+    const created = ferry('demo', ...small);
+    assert.equal(created.status, 0, created.output);
+    assert.match(created.output, /Created the demo database/);
+    assert.match(created.output, /admin \/ district/);
+
+    const again = ferry('demo', ...small);
+    assert.equal(again.status, 0, again.output);
+    assert.match(again.output, /already holds the demo database/);
+
+    const reset = ferry('demo', ...small, '--reset');
+    assert.equal(reset.status, 0, reset.output);
+    assert.match(reset.output, /Deleting all data/);
+    assert.match(reset.output, /Created the demo database/);
+  });
+
+  it('refuses to seed a database that holds other data, and changes nothing', async () => {
+    const dir = join(dataDir, 'other');
+    const storage = await createSqliteStorage(join(dir, 'ferry.db'));
+    await storage.migrate();
+    const metadata = new MetadataStore(storage, schemaRegistry);
+    await storage.transaction((tx) =>
+      metadata.withExecutor(tx).save('optionSets', [{ id: 'aaaaaaaaaaa', name: 'Mine', valueType: 'TEXT' }]),
+    );
+    await storage.close();
+
+    const refused = ferry('demo', '--data-dir', dir, '--facilities', '5');
+    assert.equal(refused.status, 1, refused.output);
+    assert.match(refused.output, /not the demo; nothing was changed/);
+
+    const reopened = await createSqliteStorage(join(dir, 'ferry.db'));
+    try {
+      assert.equal(await new MetadataStore(reopened, schemaRegistry).count('organisationUnits'), 0);
+    } finally {
+      await reopened.close();
+    }
+  });
+
+  it('rejects a bad --facilities with a usage error', () => {
+    const bad = ferry('demo', '--data-dir', join(dataDir, 'bad'), '--facilities', 'many');
+    assert.equal(bad.status, 2);
+    assert.match(bad.output, /--facilities must be a whole number/);
+  });
 });
