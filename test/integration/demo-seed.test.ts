@@ -9,7 +9,7 @@ import {
 import { createFerryContextFromStorage, type FerryContext } from '../../src/services/ferry-context.ts';
 import { loadConfig } from '../../src/config.ts';
 import type { MetadataObject } from '../../src/storage/metadata-store.ts';
-import { isEmbedded } from '../../src/domain/schema/schema-registry.ts';
+import { isEmbedded, schemaRegistry } from '../../src/domain/schema/schema-registry.ts';
 import { parsePeriod } from '../../src/domain/periods/periods.ts';
 import {
   DEMO_PASSWORD,
@@ -95,6 +95,27 @@ describe('demo generator (in memory)', () => {
 
   it('is deterministic: two runs give identical objects', () => {
     assert.deepEqual(generateDemoDatabase(SMALL).metadata, generateDemoDatabase(SMALL).metadata);
+  });
+
+  it('keeps unique properties unique within each type, as an import would require (E5003)', () => {
+    const demo = generateDemoDatabase();
+    const duplicates: string[] = [];
+    for (const [collection, objects] of demo.metadata) {
+      for (const property of schemaRegistry.byCollection(collection)!.properties) {
+        if (!property.unique) continue;
+        const seen = new Set<unknown>();
+        for (const object of objects) {
+          const value = object[property.name];
+          if (value === undefined) continue;
+          if (seen.has(value)) duplicates.push(`${collection}.${property.name} = ${String(value)}`);
+          seen.add(value);
+          if (typeof value === 'string' && property.maxLength && value.length > property.maxLength) {
+            duplicates.push(`${collection}.${property.name} longer than ${property.maxLength}: ${value}`);
+          }
+        }
+      }
+    }
+    assert.deepEqual(duplicates, []);
   });
 
   it('gives different UIDs for a different seed', () => {
