@@ -4,8 +4,6 @@ import { copyFile, rename, rm, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGzip } from 'node:zlib';
-import yazl from 'yazl';
 import type { SqlExecutor, SqlRow } from '../storage/storage.ts';
 import type { MetadataStore } from '../storage/metadata-store.ts';
 import type { SchemaRegistry } from '../domain/schema/schema-types.ts';
@@ -15,9 +13,13 @@ import { parseJson } from '../jobs/job-store.ts';
 import type { JobContext } from '../jobs/job-handlers.ts';
 import type { JobParams, JobRecord, JobStatus } from '../jobs/job-types.ts';
 import type { JobService, JobViewer } from './job-service.ts';
-
-export const EXPORT_COMPRESSIONS = ['none', 'gzip', 'zip'] as const;
-export type ExportCompression = (typeof EXPORT_COMPRESSIONS)[number];
+import {
+  attachmentDisposition,
+  compressionSuffix,
+  compressStream,
+  EXPORT_COMPRESSIONS,
+  type ExportCompression,
+} from './export-compression.ts';
 
 /** Where a finished export goes. Cloud destinations register a new `type` later. */
 export type ExportDestination = { type: 'download' } | { type: 'directory'; path: string };
@@ -114,12 +116,6 @@ export function fileSizeText(bytes: number): string {
   if (mb < 1) return `${Math.max(0.1, Math.round(mb * 10) / 10)} MB`;
   if (mb < 10) return `${Math.round(mb * 10) / 10} MB`;
   return `${Math.round(mb)} MB`;
-}
-
-/** A `Content-Disposition` that survives any file name: an ASCII fallback plus RFC 5987 `filename*`. */
-export function attachmentDisposition(fileName: string): string {
-  const fallback = fileName.replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '_');
-  return `attachment; filename="${fallback}"; filename*=UTF-8''${encodeURIComponent(fileName).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}`;
 }
 
 function canonicalJson(value: unknown): string {
@@ -347,8 +343,7 @@ export class ExportQueueService {
     const destination = jobParams.destination as ExportDestination;
     const params = (jobParams.params ?? {}) as JobParams;
     const baseName = `${producer.kind}-${job.number}.${producer.extension(format)}`;
-    const fileName =
-      compression === 'gzip' ? `${baseName}.gz` : compression === 'zip' ? `${baseName}.zip` : baseName;
+    const fileName = `${baseName}${compressionSuffix(compression)}`;
     const fileId = generateUid();
     const finalPath = files.pathFor(fileId);
     mkdirSync(join(finalPath, '..'), { recursive: true });
@@ -371,14 +366,10 @@ export class ExportQueueService {
       if (compression !== 'none') {
         await context.setPhase('COMPRESSING');
         context.progress({ stage: 'Compressing', processed: 0 });
-        if (compression === 'gzip') {
-          await pipeline(createReadStream(rawPath), createGzip(), createWriteStream(finalPath));
-        } else {
-          const zip = new yazl.ZipFile();
-          zip.addReadStream(createReadStream(rawPath), baseName);
-          zip.end();
-          await pipeline(zip.outputStream, createWriteStream(finalPath));
-        }
+        await pipeline(
+          compressStream(createReadStream(rawPath), compression, baseName),
+          createWriteStream(finalPath),
+        );
         await rm(rawPath, { force: true });
       } else {
         await rename(rawPath, finalPath);

@@ -1,10 +1,8 @@
 import { parseArgs } from 'node:util';
 import { createWriteStream } from 'node:fs';
 import { resolve, basename } from 'node:path';
-import { Readable, type Writable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGzip } from 'node:zlib';
-import yazl from 'yazl';
 import type { CliCommand } from '../cli-command.ts';
 import { UsageError } from '../cli-command.ts';
 import { DATABASE_OPTIONS, databaseUsage, withCliContext } from '../cli-database.ts';
@@ -16,8 +14,11 @@ import {
 } from '../../services/metadata-export-service.ts';
 import { dependencyExportChunks } from '../../http/routes/metadata-routes.ts';
 import { isFerryError, parseEnumParameter } from '../../errors.ts';
-
-const COMPRESSIONS = ['none', 'gzip', 'zip'] as const;
+import {
+  compressStream,
+  EXPORT_COMPRESSIONS,
+  type ExportCompression,
+} from '../../services/export-compression.ts';
 
 export const exportMetadataCommand: CliCommand = {
   path: ['export', 'metadata'],
@@ -50,13 +51,13 @@ ${databaseUsage(29)}`,
     });
     if (!values.output) throw new UsageError('-o FILE is required.');
     let format: ExportFormat;
-    let compression: (typeof COMPRESSIONS)[number];
+    let compression: ExportCompression;
     try {
       format = parseEnumParameter('--format', values.format?.toLowerCase(), EXPORT_FORMATS, 'json');
       compression = parseEnumParameter(
         '--compression',
         values.compression?.toLowerCase(),
-        COMPRESSIONS,
+        EXPORT_COMPRESSIONS,
         'none',
       );
     } catch (error) {
@@ -84,27 +85,12 @@ ${databaseUsage(29)}`,
           buildExportRequest(context.registry, query, format, values['skip-sharing'] ?? false),
         );
       }
-      await writeCompressed(chunks, output, format, compression);
+      await pipeline(
+        compressStream(Readable.from(chunks), compression, `metadata.${format}`),
+        createWriteStream(output),
+      );
       console.log(`Wrote ${basename(output)}`);
       return 0;
     });
   },
 };
-
-async function writeCompressed(
-  chunks: AsyncIterable<string>,
-  path: string,
-  format: ExportFormat,
-  compression: (typeof COMPRESSIONS)[number],
-): Promise<void> {
-  const file: Writable = createWriteStream(path);
-  const source = Readable.from(chunks);
-  if (compression === 'gzip') return pipeline(source, createGzip(), file);
-  if (compression === 'zip') {
-    const zip = new yazl.ZipFile();
-    zip.addReadStream(source, `metadata.${format}`);
-    zip.end();
-    return pipeline(zip.outputStream, file);
-  }
-  return pipeline(source, file);
-}

@@ -5,8 +5,8 @@ import {
   exportDataValues,
   parseDataValueExportRequest,
   type DataValueExportFormat,
-  type ExportCompression,
 } from '../../services/data-value-export-service.ts';
+import { attachmentDisposition, type ExportCompression } from '../../services/export-compression.ts';
 import { generateDataEntryForm } from '../../services/pdf-form-service.ts';
 
 /** URL suffixes DHIS2 maps to a format (WebMvcConfig.MEDIA_TYPE_MAP). */
@@ -31,10 +31,6 @@ function formatFromAccept(accept: string | undefined): DataValueExportFormat | u
   if (text.includes('csv')) return 'csv';
   if (text.includes('xml')) return 'xml';
   return undefined;
-}
-
-function attachmentHeader(fileName: string): string {
-  return `attachment; filename="${fileName.replace(/["\\\r\n]/g, '_')}"`;
 }
 
 /**
@@ -62,7 +58,7 @@ export async function registerDataValueExportRoutes(
             viewOrgUnitUids: isSuperuser ? undefined : principal.viewOrgUnits,
           });
           reply.header('Content-Type', result.contentType);
-          if (result.attachment) reply.header('Content-Disposition', attachmentHeader(result.fileName));
+          if (result.attachment) reply.header('Content-Disposition', attachmentDisposition(result.fileName));
           request.raw.on('close', () => {
             if (!result.body.readableEnded) result.body.destroy();
           });
@@ -88,7 +84,7 @@ export async function registerDataValueExportRoutes(
         viewOrgUnitUids: principal.authorities.has('ALL') ? undefined : principal.viewOrgUnits,
       });
       reply.header('Content-Type', 'application/pdf');
-      reply.header('Content-Disposition', attachmentHeader(form.fileName));
+      reply.header('Content-Disposition', attachmentDisposition(form.fileName));
       return reply.send(Buffer.from(form.bytes));
     },
   );

@@ -1,14 +1,13 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { Readable } from 'node:stream';
 import { join } from 'node:path';
-import { createGzip } from 'node:zlib';
-import yazl from 'yazl';
 import type { FerryContext } from '../../services/ferry-context.ts';
 import { registerRawBodyRoutes } from '../raw-body-plugin.ts';
 import { requireAuthority } from '../auth-plugin.ts';
 import { webMessage } from '../web-message.ts';
 import { FerryError, parseBooleanParameter, parseEnumParameter } from '../../errors.ts';
 import { spoolToFile } from '../../services/upload-spool.ts';
+import { compressStream } from '../../services/export-compression.ts';
 import { maxUploadBytes, requestInputName, startImportJob } from '../async-import.ts';
 import { ASYNC_IMPORT_JOB_TYPES, metadataReportResponse } from '../../services/job-registrations.ts';
 import { importMetadata, importReportHttpStatus } from '../../services/metadata-import-service.ts';
@@ -93,18 +92,13 @@ function sendExport(
   download: boolean,
 ): FastifyReply {
   const entryName = `metadata.${format}`;
-  const source = Readable.from(chunks);
+  // DHIS2's own header form (an unquoted token), which clients of /api/metadata expect.
   if (download) reply.header('Content-Disposition', `attachment; filename=${entryName}${compression}`);
-  if (compression === '.gz') {
-    return reply.type('application/gzip').send(source.pipe(createGzip()));
-  }
-  if (compression === '.zip') {
-    const zip = new yazl.ZipFile();
-    zip.addReadStream(source, entryName);
-    zip.end();
-    return reply.type('application/zip').send(zip.outputStream);
-  }
-  return reply.type(CONTENT_TYPES[format]).send(source);
+  const kind = compression === '.gz' ? 'gzip' : compression === '.zip' ? 'zip' : 'none';
+  const body = compressStream(Readable.from(chunks), kind, entryName);
+  const type =
+    kind === 'gzip' ? 'application/gzip' : kind === 'zip' ? 'application/zip' : CONTENT_TYPES[format];
+  return reply.type(type).send(body);
 }
 
 export async function registerMetadataRoutes(app: FastifyInstance, context: FerryContext): Promise<void> {
