@@ -361,19 +361,27 @@ export class WorkerPoolJobQueue implements JobQueue {
       stage: '',
     };
     let progressWrite: Promise<void> | undefined;
+    let unwritten: { progress: JobProgress; rate: number | null } | undefined;
     const flushProgress = (): Promise<void> => {
+      // The live overlay moves on every tick even while a row write waits: on SQLite a long import
+      // transaction holds the writer, and this process's readers (tasks, SSE) still see progress.
+      if (pending) {
+        const progress = pending;
+        pending = undefined;
+        const now = Date.now();
+        const seconds = (now - lastWritten.at) / 1000;
+        const rate =
+          progress.stage === lastWritten.stage && seconds > 0
+            ? Math.max(0, (progress.processed - lastWritten.processed) / seconds)
+            : null;
+        lastWritten = { at: now, processed: progress.processed, stage: progress.stage };
+        live.progress = { ...progress, rowsPerSecond: rate, updated: new Date(now).toISOString() };
+        unwritten = { progress, rate };
+      }
       if (progressWrite) return progressWrite;
-      if (!pending) return Promise.resolve();
-      const progress = pending;
-      pending = undefined;
-      const now = Date.now();
-      const seconds = (now - lastWritten.at) / 1000;
-      const rate =
-        progress.stage === lastWritten.stage && seconds > 0
-          ? Math.max(0, (progress.processed - lastWritten.processed) / seconds)
-          : null;
-      lastWritten = { at: now, processed: progress.processed, stage: progress.stage };
-      live.progress = { ...progress, rowsPerSecond: rate, updated: new Date(now).toISOString() };
+      if (!unwritten) return Promise.resolve();
+      const { progress, rate } = unwritten;
+      unwritten = undefined;
       progressWrite = store
         .writeProgress(
           job.id,
