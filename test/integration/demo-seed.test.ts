@@ -23,6 +23,7 @@ import {
   resetDatabase,
   seedDemoDatabase,
 } from '../../src/services/demo/demo-seeder.ts';
+import { importMetadataObjects } from '../../src/services/metadata-import-service.ts';
 import { demoDataRows } from '../../src/services/demo/demo-data-values.ts';
 import type { SqlValue } from '../../src/storage/storage.ts';
 import { DEFAULT_CATEGORY_OPTION_COMBO_UID } from '../../src/domain/category/default-category-model.ts';
@@ -357,6 +358,27 @@ for (const kind of TEST_DATABASE_KINDS) {
         assert.equal(await otherContext.metadata.count('organisationUnits'), 0);
       } finally {
         await other.dispose();
+      }
+    });
+
+    it("passes the metadata importer's validation as a DHIS2 metadata payload", async () => {
+      const fresh = await createTestDatabase(kind);
+      try {
+        const freshContext = createFerryContextFromStorage(
+          loadConfig({ FERRY_DATA_DIR: fresh.dataDir }),
+          fresh.storage,
+        );
+        const payload = Object.fromEntries(generateDemoDatabase(SMALL).metadata);
+        const report = await importMetadataObjects(freshContext, payload, { importMode: 'VALIDATE' });
+        const problems = report.typeReports.flatMap((t) => t.objectReports);
+        assert.deepEqual(problems, []);
+        assert.equal(report.status, 'OK');
+        assert.equal(
+          report.stats.total,
+          Object.values(payload).reduce((n, list) => n + list.length, 0),
+        );
+      } finally {
+        await fresh.dispose();
       }
     });
 
