@@ -307,13 +307,14 @@ async function renderJob(id) {
     }
     if (current.summary) summary.replaceChildren(renderSummary(current.summary));
   };
-  /** @param {any[]} list */
-  const showNotifications = (list) =>
+  /** Newest first, as `/api/jobs/{id}` gives them. @type {any[]} */
+  const notes = [...(details.notifications ?? [])];
+  const showNotifications = () =>
     notifications.replaceChildren(
-      ...list.map((n) => h('li', {}, [`${when(n.time)} ${n.level}: ${n.message}`])),
+      ...notes.map((n) => h('li', {}, [`${when(n.time)} ${n.level}: ${n.message}`])),
     );
   update(job);
-  showNotifications(details.notifications ?? []);
+  showNotifications();
   show(
     h('div', { class: 'card' }, [
       h('h1', {}, [`Job ${job.number ?? job.id}: ${job.type} `, status]),
@@ -352,14 +353,27 @@ async function renderJob(id) {
     ]),
     summary,
   );
-  liveEvents = new EventSource(`/api/jobs/${encodeURIComponent(id)}/events`);
-  liveEvents.onmessage = (event) => {
-    const data = JSON.parse(event.data);
-    const current = data.job ?? data;
-    update(current);
-    if (data.notifications) showNotifications(data.notifications);
-  };
-  liveEvents.onerror = () => liveEvents?.close();
+  // The server sends named events: `progress` {id, type, status, progress}, `notification` (one
+  // message) and `done` {id, status, summary, error}, after which it ends the stream.
+  const events = new EventSource(`/api/jobs/${encodeURIComponent(id)}/events`);
+  liveEvents = events;
+  events.addEventListener('progress', (event) =>
+    update(JSON.parse(/** @type {MessageEvent} */ (event).data)),
+  );
+  events.addEventListener('notification', (event) => {
+    const note = JSON.parse(/** @type {MessageEvent} */ (event).data);
+    if (notes.some((n) => n.uid === note.uid)) return;
+    notes.unshift(note);
+    showNotifications();
+  });
+  events.addEventListener('done', (event) => {
+    const data = JSON.parse(/** @type {MessageEvent} */ (event).data);
+    update(data);
+    if (data.error) summary.append(h('p', { class: 'error', role: 'alert' }, [data.error]));
+    // Closed here, or EventSource would reconnect once the server ends the stream.
+    events.close();
+  });
+  events.onerror = () => events.close();
 }
 
 // --- Exports -----------------------------------------------------------------------------------
@@ -374,7 +388,7 @@ async function renderExports() {
   const format = h(
     'select',
     { name: 'format' },
-    ['json', 'xml', 'csv'].map((f) => h('option', { value: f }, [f])),
+    ['json', 'xml', 'csv', 'adx'].map((f) => h('option', { value: f }, [f])),
   );
   const compression = h(
     'select',
@@ -417,16 +431,18 @@ async function renderExports() {
           statusBadge(card.status),
         ]),
         h('p', { class: 'muted' }, [
-          `Asked ${when(card.created)} by ${card.requestedBy ?? card.userName ?? ''}; format ${card.format ?? ''}`,
+          `Asked ${when(card.created)} by ${card.requestedBy ?? ''}; format ${card.format ?? ''}`,
         ]),
-        card.downloadUrl || card.fileName
-          ? h('p', {}, [
-              h('a', { href: card.downloadUrl ?? `/api/exports/${card.id}/file` }, [
-                card.fileName ?? 'Download',
-              ]),
-              card.fileSize ? ` (${card.fileSize} bytes)` : '',
+        card.file
+          ? h('p', { class: 'export-file' }, [
+              card.file.downloadUrl
+                ? h('a', { href: card.file.downloadUrl }, [card.file.name])
+                : `${card.file.name}${card.file.expired ? ' (expired: regenerate it)' : ''}`,
+              ` (${card.file.sizeText})`,
+              card.file.expires && !card.file.expired ? `, kept until ${when(card.file.expires)}` : '',
             ])
           : null,
+        card.error ? h('p', { class: 'error' }, [card.error]) : null,
         h(
           'button',
           {
