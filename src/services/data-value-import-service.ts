@@ -140,19 +140,27 @@ export async function importDataValues(
     const opened = await openInput(source.path, source.fileName);
     await context.storage
       .transaction(async (tx) => {
-        await importer.begin(tx);
-        const items = decoder.decode(
-          { path: source.path, fileName: source.fileName, chunks: opened.chunks },
-          { firstRowIsHeader: options.firstRowIsHeader, limits: { ...INPUT_LIMITS } },
-        );
-        for await (const chunk of items) {
-          if (isItemArray(chunk)) {
-            for (const item of chunk) await importer.accept(item);
-          } else {
-            await importer.accept(chunk);
+        try {
+          await importer.begin(tx);
+          const items = decoder.decode(
+            { path: source.path, fileName: source.fileName, chunks: opened.chunks },
+            { firstRowIsHeader: options.firstRowIsHeader, limits: { ...INPUT_LIMITS } },
+          );
+          for await (const chunk of items) {
+            // accept() returns a promise only when a batch is full: no await (and microtask) per row.
+            if (isItemArray(chunk)) {
+              for (const item of chunk) {
+                const flushing = importer.accept(item);
+                if (flushing) await flushing;
+              }
+            } else {
+              await importer.accept(chunk);
+            }
           }
+          await importer.finish();
+        } finally {
+          await importer.end();
         }
-        await importer.finish();
         if (importer.mustRollBack()) throw new RollbackForDryRunOrAtomic();
         await run.beforeCommit?.(tx);
       })
@@ -201,8 +209,33 @@ interface ResolvedValue extends DataValueKey {
   insignificantZero: boolean;
   storedBy: string;
   created: string;
-  /** For conflict messages: the identifiers as the file gave them. */
-  label: string;
+  /** For conflict messages (built only when one is reported): the identifiers as the file gave them. */
+  input: DataValueInput;
+  header: DataValueSetHeader;
+  cocText: string;
+}
+
+function labelOf(entry: ResolvedValue): string {
+  const { input, header } = entry;
+  return [
+    input.dataElement ?? '',
+    input.period ?? header.period ?? '',
+    input.orgUnit ?? header.orgUnit ?? '',
+    entry.cocText,
+    input.attributeOptionCombo ?? header.attributeOptionCombo ?? DEFAULT_CATEGORY_OPTION_COMBO_UID,
+  ].join('/');
+}
+
+interface TimelinessProblem {
+  code: DataValueConflictCode;
+  args: string[];
+}
+
+/** A period of the file with its stored id, and whether each data set is open for it. */
+interface ResolvedPeriod {
+  id: number;
+  period: Period;
+  timeliness: Map<DataSetInfo, TimelinessProblem | null>;
 }
 
 /** What one header (file defaults and schemes) resolves to; rows under it share it. */
@@ -247,17 +280,16 @@ class DataValueImporter {
   private preheat: DataValueImportPreheat | undefined;
   /** When nothing was stored before this import, no row can exist: the look-ups are skipped. */
   private tableWasEmpty = false;
+  /** Secondary indexes dropped for a load into an empty table, re-created at the end. */
+  private deferredIndexes: string[] = [];
+  private restorePageCache: (() => Promise<void>) | undefined;
 
   private header: DataValueSetHeader = {};
   private readonly headerContexts = new Map<DataValueSetHeader, HeaderContext>();
   private pendingItems: Array<Extract<DataValueItem, { kind: 'value' }>> = [];
   private pendingHeaders: DataValueSetHeader[] = [];
-  private readonly periodCache = new Map<string, { id: number; period: Period } | null>();
+  private readonly periodCache = new Map<string, ResolvedPeriod | null>();
   private readonly scopeCache = new Map<number, boolean>();
-  private readonly timelinessCache = new Map<
-    string,
-    { code: DataValueConflictCode; args: string[] } | null
-  >();
   private dataSetComplete = 'false';
   private dryRun: boolean;
 
@@ -287,10 +319,13 @@ class DataValueImporter {
     this.periods = new PeriodStore(tx);
     this.preheat = await DataValueImportPreheat.load(this.store);
     this.tableWasEmpty = await this.store.isEmpty();
+    this.restorePageCache = await this.store.limitPageCache();
+    if (this.tableWasEmpty) this.deferredIndexes = await this.store.dropSecondaryIndexes();
     this.progress('Importing data values');
   }
 
-  async accept(item: DataValueItem): Promise<void> {
+  /** Takes one decoded item; returns a promise only when it filled a batch that is being written. */
+  accept(item: DataValueItem): Promise<void> | undefined {
     switch (item.kind) {
       case 'header':
         this.header = item.header;
@@ -316,7 +351,7 @@ class DataValueImporter {
       case 'value':
         this.pendingItems.push(item);
         this.pendingHeaders.push(this.header);
-        if (this.pendingItems.length >= BATCH_SIZE) await this.flush();
+        if (this.pendingItems.length >= BATCH_SIZE) return this.flush();
         return;
     }
   }
@@ -324,7 +359,15 @@ class DataValueImporter {
   async finish(): Promise<void> {
     await this.flush();
     await this.registerCompletion();
+    // A rollback restores them anyway.
+    if (!this.mustRollBack()) await this.store!.createIndexes(this.deferredIndexes);
     this.progress('Done');
+  }
+
+  /** Undoes connection settings; called inside the transaction whether the import worked or not. */
+  async end(): Promise<void> {
+    await this.restorePageCache?.();
+    this.restorePageCache = undefined;
   }
 
   mustRollBack(): boolean {
@@ -445,7 +488,7 @@ class DataValueImporter {
     const ids = await this.periods!.idsFor(wanted.keys());
     for (const [text, period] of wanted) {
       const id = ids.get(text);
-      this.periodCache.set(text, id === undefined ? null : { id, period });
+      this.periodCache.set(text, id === undefined ? null : { id, period, timeliness: new Map() });
     }
   }
 
@@ -460,14 +503,11 @@ class DataValueImporter {
   }
 
   /** E7640 (past expiry days) or E7641 (after the latest open future period) for one data set. */
-  private timelinessFor(
-    dataSet: DataSetInfo,
-    period: Period,
-  ): { code: DataValueConflictCode; args: string[] } | null {
-    const key = `${dataSet.sid}:${period.iso}`;
-    const cached = this.timelinessCache.get(key);
+  private timelinessFor(dataSet: DataSetInfo, resolved: ResolvedPeriod): TimelinessProblem | null {
+    const cached = resolved.timeliness.get(dataSet);
     if (cached !== undefined) return cached;
-    let problem: { code: DataValueConflictCode; args: string[] } | null = null;
+    const period = resolved.period;
+    let problem: TimelinessProblem | null = null;
     const endDay = parseDay(period.endDate) ?? 0;
     if (dataSet.expiryDays > 0 && this.todayDay > endDay + dataSet.expiryDays) {
       problem = { code: 'E7640', args: [period.iso, dataSet.uid] };
@@ -478,7 +518,7 @@ class DataValueImporter {
         problem = { code: 'E7641', args: [period.iso, latest.iso, dataSet.uid] };
       }
     }
-    this.timelinessCache.set(key, problem);
+    resolved.timeliness.set(dataSet, problem);
     return problem;
   }
 
@@ -604,12 +644,16 @@ class DataValueImporter {
         'dataElement',
       );
     }
-    const candidates = dataSet ? [dataSet] : dataElement.dataSets;
-    if (candidates.length > 0) {
-      let first: { code: DataValueConflictCode; args: string[] } | null = null;
+    if (dataSet) {
+      const problem = this.timelinessFor(dataSet, period);
+      if (problem)
+        return fail(problem.code, problem.args, { period: periodText, dataElement: deText }, 'period');
+    } else if (dataElement.dataSets.length > 0) {
+      // Open in any of the element's data sets is enough; otherwise the first one's problem.
+      let first: TimelinessProblem | null = null;
       let open = false;
-      for (const candidate of candidates) {
-        const problem = this.timelinessFor(candidate, period.period);
+      for (const candidate of dataElement.dataSets) {
+        const problem = this.timelinessFor(candidate, period);
         if (!problem) {
           open = true;
           break;
@@ -661,7 +705,9 @@ class DataValueImporter {
         value !== null && isInsignificantZero(dataElement.valueType, value, dataElement.zeroIsSignificant),
       storedBy: input.storedBy ?? this.username,
       created: input.created && !Number.isNaN(Date.parse(input.created)) ? input.created : this.now,
-      label: `${deText}/${periodText}/${ouText}/${cocText}/${aocGiven ?? DEFAULT_CATEGORY_OPTION_COMBO_UID}`,
+      input,
+      header,
+      cocText,
     };
   }
 
@@ -710,7 +756,8 @@ class DataValueImporter {
           entry.attributeOptionCombo,
         )
       ) {
-        this.conflicts.add('E8128', entry.index, [entry.label], { dataValue: entry.label }, 'dataValue');
+        const label = labelOf(entry);
+        this.conflicts.add('E8128', entry.index, [label], { dataValue: label }, 'dataValue');
         this.conflicts.reject(entry.index);
         this.counts.ignored++;
         continue;
@@ -736,13 +783,8 @@ class DataValueImporter {
     const rows: DataValueRow[] = [];
     const audits: DataValueAuditRow[] = [];
     const reject = (entry: ResolvedValue, code: 'E7650' | 'E7651'): void => {
-      this.conflicts.add(
-        code,
-        entry.index,
-        [entry.label, strategy],
-        { dataValue: entry.label },
-        'importStrategy',
-      );
+      const label = labelOf(entry);
+      this.conflicts.add(code, entry.index, [label, strategy], { dataValue: label }, 'importStrategy');
       this.conflicts.reject(entry.index);
       this.counts.ignored++;
     };
@@ -810,11 +852,12 @@ class DataValueImporter {
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i];
       if (clashed.has(i)) {
+        const label = labelOf(entry);
         this.conflicts.add(
           'E7650',
           entry.index,
-          [entry.label, 'skipExistingCheck'],
-          { dataValue: entry.label },
+          [label, 'skipExistingCheck'],
+          { dataValue: label },
           'skipExistingCheck',
         );
         this.conflicts.reject(entry.index);

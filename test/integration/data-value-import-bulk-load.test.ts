@@ -1,0 +1,105 @@
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { appendFileSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadConfig } from '../../src/config.ts';
+import { createFerryContextFromStorage, type FerryContext } from '../../src/services/ferry-context.ts';
+import { importDataValues } from '../../src/services/data-value-import-service.ts';
+import {
+  createTestDatabase,
+  skipReasonFor,
+  TEST_DATABASE_KINDS,
+  type TestDatabase,
+} from '../support/test-databases.ts';
+import { loadGeneratedMetadata, writeGeneratedCsv } from '../support/generated-data-values.ts';
+import type { Storage } from '../../src/storage/storage.ts';
+
+/**
+ * The bulk-load path: several batches into an empty table (secondary indexes dropped during the
+ * load and rebuilt), duplicates across batches, a re-import, and an atomic failure that must leave
+ * the schema as it was.
+ */
+const VALUES = 25_000;
+
+async function dataValueIndexes(storage: Storage): Promise<string[]> {
+  const rows =
+    storage.kind === 'sqlite'
+      ? await storage.query<{ name: string }>(
+          "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'data_value' AND sql IS NOT NULL",
+        )
+      : await storage.query<{ name: string }>(
+          "SELECT indexname AS name FROM pg_indexes WHERE tablename = 'data_value' AND indexname <> 'data_value_pkey' AND schemaname = current_schema()",
+        );
+  return rows.map((r) => r.name).sort();
+}
+
+async function count(storage: Storage, table: string): Promise<number> {
+  const row = await storage.queryOne<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`);
+  return Number(row?.n);
+}
+
+for (const kind of TEST_DATABASE_KINDS) {
+  describe(`data value bulk load (${kind})`, { skip: skipReasonFor(kind) }, () => {
+    let db: TestDatabase;
+    let context: FerryContext;
+    let file: string;
+    let indexesBefore: string[];
+
+    before(async () => {
+      db = await createTestDatabase(kind);
+      context = createFerryContextFromStorage(loadConfig({}, { dataDir: db.dataDir }), db.storage);
+      await loadGeneratedMetadata(db.storage, VALUES);
+      file = join(db.dataDir, 'bulk.csv');
+      await writeGeneratedCsv(file, VALUES);
+      // The first value again (two batches later) and one from the middle again.
+      const lines = readFileSync(file, 'utf8').split('\n');
+      appendFileSync(file, `${lines[1]}\n${lines[12_345]}\n`);
+      indexesBefore = await dataValueIndexes(db.storage);
+      assert.deepEqual(indexesBefore, ['data_value_data_element', 'data_value_last_updated']);
+    });
+    after(async () => {
+      await db?.dispose();
+    });
+
+    const source = () => ({ path: file, fileName: 'bulk.csv', format: 'csv' });
+
+    it('an atomic import that fails writes nothing and keeps the indexes', async () => {
+      const summary = await importDataValues(context, source(), { atomic: 'true' }, undefined);
+      assert.equal(summary.status, 'ERROR');
+      assert.equal(await count(db.storage, 'data_value'), 0);
+      assert.equal(await count(db.storage, 'data_value_audit'), 0);
+      assert.deepEqual(await dataValueIndexes(db.storage), indexesBefore);
+    });
+
+    it('imports every batch, flags duplicates across batches, rebuilds the indexes', async () => {
+      const summary = await importDataValues(context, source(), {}, undefined);
+      assert.equal(summary.status, 'WARNING');
+      assert.deepEqual(summary.importCount, { imported: VALUES, updated: 0, ignored: 2, deleted: 0 });
+      assert.deepEqual(
+        summary.conflicts.map((c) => [c.errorCode, c.indexes]),
+        [
+          ['E8128', [VALUES]],
+          ['E8128', [VALUES + 1]],
+        ],
+      );
+      assert.deepEqual(summary.rejectedIndexes, [VALUES, VALUES + 1]);
+      assert.equal(await count(db.storage, 'data_value'), VALUES);
+      assert.equal(await count(db.storage, 'data_value_audit'), VALUES);
+      assert.deepEqual(await dataValueIndexes(db.storage), indexesBefore);
+      if (kind === 'sqlite') {
+        // The import's smaller page cache is undone on the writer connection.
+        const cache = await db.storage.transaction((tx) =>
+          tx.queryOne<{ cache_size: number }>('PRAGMA cache_size'),
+        );
+        assert.equal(Number(cache?.cache_size), -65536);
+      }
+    });
+
+    it('re-importing ignores every value and still flags the duplicates', async () => {
+      const summary = await importDataValues(context, source(), {}, undefined);
+      assert.deepEqual(summary.importCount, { imported: 0, updated: 0, ignored: VALUES + 2, deleted: 0 });
+      assert.deepEqual(summary.rejectedIndexes, [VALUES, VALUES + 1]);
+      assert.equal(await count(db.storage, 'data_value_audit'), VALUES);
+    });
+  });
+}
