@@ -7,13 +7,18 @@ import {
   TEST_DATABASE_KINDS,
   type TestDatabase,
 } from '../support/test-databases.ts';
-import { contextFor, ORG_UNITS, ROLES, seedAccessFixtures } from '../support/access-fixtures.ts';
+import {
+  contextFor,
+  ORG_UNITS,
+  ROLES,
+  seedAccessFixtures,
+  basicAuth,
+  BO_CLERK,
+  createBoClerk,
+} from '../support/access-fixtures.ts';
 import { buildApp } from '../../src/http/build-app.ts';
 import { requireAuthority } from '../../src/http/auth-plugin.ts';
 import type { FerryContext } from '../../src/services/ferry-context.ts';
-
-const basic = (username: string, password: string) =>
-  `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
 
 function assertWebMessage(response: LightMyRequestResponse, status: number, errorCode: string): void {
   assert.equal(response.statusCode, status, response.body);
@@ -28,23 +33,15 @@ for (const kind of TEST_DATABASE_KINDS) {
     let db: TestDatabase;
     let context: FerryContext;
     let app: FastifyInstance;
-    const admin = basic('admin', 'district');
-    const clerk = basic('bo.clerk', 'clerk-password');
+    const admin = basicAuth('admin', 'district');
+    const clerk = basicAuth(BO_CLERK.username, BO_CLERK.password);
 
     before(async () => {
       db = await createTestDatabase(kind);
       context = contextFor(db.storage, db.dataDir);
       await seedAccessFixtures(db.storage, context.metadata);
       await context.users.ensureAdmin({ password: 'district' });
-      await context.users.createUser({
-        id: 'clerkUser01',
-        username: 'bo.clerk',
-        password: 'clerk-password',
-        firstName: 'Bo',
-        surname: 'Clerk',
-        roles: [ROLES.reader],
-        orgUnits: [ORG_UNITS.bo],
-      });
+      await createBoClerk(context);
       // A user as a DHIS2 metadata file might carry it, password included.
       await context.metadata.save('users', [
         {
@@ -116,11 +113,11 @@ for (const kind of TEST_DATABASE_KINDS) {
     it('refuses wrong passwords and unknown users alike', async () => {
       const wrong = await app.inject({
         url: '/api/me',
-        headers: { authorization: basic('bo.clerk', 'nope-nope') },
+        headers: { authorization: basicAuth('bo.clerk', 'nope-nope') },
       });
       const unknown = await app.inject({
         url: '/api/me',
-        headers: { authorization: basic('ghost', 'nope-nope') },
+        headers: { authorization: basicAuth('ghost', 'nope-nope') },
       });
       assertWebMessage(wrong, 401, 'F1101');
       assertWebMessage(unknown, 401, 'F1101');
@@ -331,7 +328,7 @@ for (const kind of TEST_DATABASE_KINDS) {
         password: 'leaver-password',
         roles: [ROLES.reader],
       });
-      const leaver = basic('leaver', 'leaver-password');
+      const leaver = basicAuth('leaver', 'leaver-password');
       assert.equal(
         (await app.inject({ url: '/api/me', headers: { authorization: leaver } })).statusCode,
         200,

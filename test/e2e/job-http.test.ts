@@ -10,21 +10,24 @@ import {
   TEST_DATABASE_KINDS,
   type TestDatabase,
 } from '../support/test-databases.ts';
-import { contextFor, ROLES, ORG_UNITS, seedAccessFixtures } from '../support/access-fixtures.ts';
+import {
+  contextFor,
+  seedAccessFixtures,
+  basicAuth,
+  BO_CLERK,
+  createBoClerk,
+} from '../support/access-fixtures.ts';
 import { buildApp } from '../../src/http/build-app.ts';
 import type { FerryContext } from '../../src/services/ferry-context.ts';
 import { jobConfigurationReply } from '../../src/services/job-service.ts';
-
-const basic = (username: string, password: string) =>
-  `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
 
 for (const kind of TEST_DATABASE_KINDS) {
   describe(`jobs, tasks and exports over HTTP on ${kind}`, { skip: skipReasonFor(kind) }, () => {
     let db: TestDatabase;
     let context: FerryContext;
     let app: FastifyInstance;
-    const admin = basic('admin', 'district');
-    const clerk = basic('bo.clerk', 'clerk-password');
+    const admin = basicAuth('admin', 'district');
+    const clerk = basicAuth(BO_CLERK.username, BO_CLERK.password);
     let release: () => void = () => {};
 
     before(async () => {
@@ -32,15 +35,7 @@ for (const kind of TEST_DATABASE_KINDS) {
       context = contextFor(db.storage, db.dataDir);
       await seedAccessFixtures(db.storage, context.metadata);
       await context.users.ensureAdmin({ password: 'district' });
-      await context.users.createUser({
-        id: 'clerkUser01',
-        username: 'bo.clerk',
-        password: 'clerk-password',
-        firstName: 'Bo',
-        surname: 'Clerk',
-        roles: [ROLES.reader],
-        orgUnits: [ORG_UNITS.bo],
-      });
+      await createBoClerk(context);
       let gate = Promise.resolve();
       context.jobs.registerHandler('TEST_UPLOAD', async (job, ctx) => {
         await gate;

@@ -13,12 +13,12 @@ import {
   TEST_DATABASE_KINDS,
   type TestDatabase,
 } from '../support/test-databases.ts';
-import { contextFor } from '../support/access-fixtures.ts';
+import { contextFor, ADMIN_AUTH } from '../support/access-fixtures.ts';
 import { buildApp } from '../../src/http/build-app.ts';
 import type { FerryContext } from '../../src/services/ferry-context.ts';
 
 const FIXTURES = new URL('../../../shared/fixtures/dhis2/', import.meta.url).pathname;
-const admin = `Basic ${Buffer.from('admin:district').toString('base64')}`;
+const admin = ADMIN_AUTH;
 const run = promisify(execFile);
 
 for (const kind of TEST_DATABASE_KINDS) {

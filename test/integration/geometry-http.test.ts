@@ -12,17 +12,15 @@ import {
   TEST_DATABASE_KINDS,
   type TestDatabase,
 } from '../support/test-databases.ts';
-import { contextFor, ORG_UNITS, ROLES, seedAccessFixtures } from '../support/access-fixtures.ts';
+import { contextFor, ORG_UNITS, ROLES, seedAccessFixtures, basicAuth } from '../support/access-fixtures.ts';
 import { buildApp } from '../../src/http/build-app.ts';
 import type { FerryContext } from '../../src/services/ferry-context.ts';
 import { GEOMETRY_ORG_UNITS, GML2 } from './geometry-fixtures.ts';
 
 const run = promisify(execFile);
 const MALICIOUS_GML = '/work/shared/fixtures/dhis2/gml/testMaliciousGmlPayload.gml';
-const basic = (user: string, password: string) =>
-  `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
-const admin = basic('admin', 'district');
-const reader = basic('geo.reader', 'reader-password-1');
+const admin = basicAuth('admin', 'district');
+const reader = basicAuth('geo.reader', 'reader-password-1');
 
 async function ogrinfoAvailable(): Promise<boolean> {
   try {

@@ -8,12 +8,12 @@ import {
   TEST_DATABASE_KINDS,
   type TestDatabase,
 } from '../support/test-databases.ts';
-import { contextFor } from '../support/access-fixtures.ts';
+import { contextFor, ADMIN_AUTH } from '../support/access-fixtures.ts';
 import { buildApp } from '../../src/http/build-app.ts';
 import type { FerryContext } from '../../src/services/ferry-context.ts';
 import { GEOMETRY_ORG_UNITS, GML2 } from './geometry-fixtures.ts';
 
-const admin = `Basic ${Buffer.from('admin:district').toString('base64')}`;
+const admin = ADMIN_AUTH;
 
 for (const kind of TEST_DATABASE_KINDS) {
   describe(

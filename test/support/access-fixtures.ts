@@ -82,3 +82,24 @@ export async function seedAccessFixtures(storage: Storage, metadata: MetadataSto
 export function contextFor(storage: Storage, dataDir: string): FerryContext {
   return createFerryContextFromStorage(loadConfig({}, { dataDir }), storage);
 }
+
+/** An HTTP Basic `Authorization` header value. */
+export function basicAuth(username: string, password: string): string {
+  return `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
+}
+
+/** The administrator every HTTP test creates with `ensureAdmin({ password: 'district' })`. */
+export const ADMIN_AUTH = basicAuth('admin', 'district');
+
+/** The clerk of the access fixtures: the reader role, capturing in Bo only. */
+export const BO_CLERK = { id: 'clerkUser01', username: 'bo.clerk', password: 'clerk-password' } as const;
+
+export async function createBoClerk(context: FerryContext): Promise<void> {
+  await context.users.createUser({
+    ...BO_CLERK,
+    firstName: 'Bo',
+    surname: 'Clerk',
+    roles: [ROLES.reader],
+    orgUnits: [ORG_UNITS.bo],
+  });
+}
