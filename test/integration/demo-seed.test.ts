@@ -361,6 +361,27 @@ for (const kind of TEST_DATABASE_KINDS) {
       }
     });
 
+    it('seeds once when two starts race on one empty database', async () => {
+      const fresh = await createTestDatabase(kind);
+      try {
+        const freshContext = createFerryContextFromStorage(
+          loadConfig({ FERRY_DATA_DIR: fresh.dataDir }),
+          fresh.storage,
+        );
+        const outcomes = await Promise.all([
+          prepareDemoDatabase(freshContext, SMALL),
+          prepareDemoDatabase(freshContext, SMALL),
+        ]);
+        assert.deepEqual(outcomes.map((o) => o.outcome).sort(), ['present', 'seeded']);
+        const stored = await fresh.storage.queryOne<{ n: number | string }>(
+          'SELECT COUNT(*) AS n FROM data_value',
+        );
+        assert.equal(Number(stored?.n), dataValues);
+      } finally {
+        await fresh.dispose();
+      }
+    });
+
     it("passes the metadata importer's validation as a DHIS2 metadata payload", async () => {
       const fresh = await createTestDatabase(kind);
       try {

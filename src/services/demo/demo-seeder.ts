@@ -38,6 +38,16 @@ export interface DemoSeedProgress {
   dataValues: number;
 }
 
+/** PostgreSQL advisory lock key held while seeding (migrations hold 4711). */
+const DEMO_SEED_LOCK = 4712;
+
+/** The database was not empty when the seed's transaction began: something else wrote to it first. */
+export class DatabaseNotEmptyError extends Error {
+  constructor() {
+    super('The database is not empty: the demo is only seeded into an empty database');
+  }
+}
+
 /** Whether the database holds no metadata and no data at all (a fresh install). */
 export async function isDatabaseEmpty(db: SqlExecutor): Promise<boolean> {
   const metadata = await db.queryOne('SELECT 1 AS present FROM metadata_object LIMIT 1');
@@ -69,6 +79,10 @@ export async function seedDemoDatabase(
   // If the transaction fails first, its error is the one to report, not a hash's.
   passwordHashes.catch(() => {});
   const counts = await context.storage.transaction(async (tx) => {
+    // Two processes starting on one empty database (two `npm start`s, a server and `ferry demo`):
+    // the second waits here, then finds the demo and leaves it alone.
+    if (tx.kind === 'postgres') await tx.execute('SELECT pg_advisory_xact_lock(?)', [DEMO_SEED_LOCK]);
+    if (!(await isDatabaseEmpty(tx))) throw new DatabaseNotEmptyError();
     onProgress({ stage: 'metadata', dataValues: 0 });
     const metadataObjects = await saveDemoMetadata(tx, context, demo);
     const periods = await periodIds(tx, demo.periods);
@@ -201,7 +215,12 @@ export async function prepareDemoDatabase(
   onProgress?: (progress: DemoSeedProgress) => void,
 ): Promise<DemoPreparation> {
   if (await isDatabaseEmpty(context.storage)) {
-    return { outcome: 'seeded', summary: await seedDemoDatabase(context, options, onProgress) };
+    try {
+      return { outcome: 'seeded', summary: await seedDemoDatabase(context, options, onProgress) };
+    } catch (error) {
+      // Another process seeded (or wrote) first; decide again from what is there now.
+      if (!(error instanceof DatabaseNotEmptyError)) throw error;
+    }
   }
   if (!(await hasDemoDatabase(context.metadata))) return { outcome: 'other-data' };
   await restoreMissingDemoPasswords(context, options);
