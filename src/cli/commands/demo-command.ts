@@ -49,7 +49,9 @@ ${databaseUsage(23)}
           console.log(`Deleting all data in ${context.storage.description} ...`);
           await resetDatabase(context.storage);
         }
-        reportSeeded(await seedDemoDatabase(context, options, printProgress));
+        const summary = await seedDemoDatabase(context, options, printProgress);
+        reportSeeded(summary);
+        printUsers(summary);
         printLogin();
         return 0;
       }
@@ -65,6 +67,7 @@ ${databaseUsage(23)}
         console.log(`${context.storage.description} already holds the demo database (--reset recreates it).`);
       } else {
         reportSeeded(preparation.summary);
+        printUsers(preparation.summary);
       }
       printLogin();
       return 0;
@@ -95,6 +98,15 @@ function reportSeeded(summary: DemoSeedSummary): void {
       `${summary.completeRegistrations.toLocaleString('en')} complete registrations ` +
       `in ${(summary.milliseconds / 1000).toFixed(1)} s.`,
   );
+}
+
+/** The demo users with their roles and org unit scopes, for `ferry demo` to show after seeding. */
+function printUsers(summary: DemoSeedSummary): void {
+  const width = Math.max(...summary.demo.users.map((u) => u.username.length));
+  console.log(`Demo users (password '${DEMO_PASSWORD}'):`);
+  for (const user of summary.demo.users) {
+    console.log(`  ${user.username.padEnd(width)}  ${user.role}; ${user.scope}`);
+  }
 }
 
 function printLogin(): void {
