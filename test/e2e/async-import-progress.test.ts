@@ -91,7 +91,7 @@ async function followEvents(baseUrl: string, id: string) {
 
 /**
  * Polls DHIS2's task endpoint and records each new LOOP (progress) message with the time the server
- * gave it. Polling every 200 ms may skip a message, so a gap here can only overstate the real one.
+ * gave it. Polling every 100 ms may skip a message, so a gap here can only overstate the real one.
  */
 async function followTasks(server: Server, id: string) {
   const changes: { at: number; message: string }[] = [];
@@ -111,7 +111,7 @@ async function followTasks(server: Server, id: string) {
       last = notes[0].message;
       changes.push({ at: Date.parse(notes[0].time), message: last });
     }
-    await sleep(200);
+    await sleep(100);
   }
 }
 
