@@ -1,0 +1,171 @@
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../src/http/build-app.ts';
+import type { FerryContext } from '../../src/services/ferry-context.ts';
+import { importDataValues } from '../../src/services/data-value-import-service.ts';
+import {
+  createTestDatabase,
+  skipReasonFor,
+  TEST_DATABASE_KINDS,
+  type TestDatabase,
+} from '../support/test-databases.ts';
+import { AGGREGATE_E2E_DIR, loadAggregateE2eMetadata } from '../support/aggregate-metadata.ts';
+import { ADMIN_AUTH, basicAuth, contextFor } from '../support/access-fixtures.ts';
+
+const QUERY = 'dataSet=VEM58nY22sO&orgUnit=ImspTQPwCqd&children=true&startDate=2019-01-01&endDate=2019-12-31';
+const BADJIA = 'YuQRtpLP10I';
+const VIEWER = { id: 'viewerUser1', username: 'badjia.viewer', password: 'Viewer-password-1' };
+
+for (const kind of TEST_DATABASE_KINDS) {
+  describe(`data value export over HTTP (${kind})`, { skip: skipReasonFor(kind) }, () => {
+    let db: TestDatabase;
+    let context: FerryContext;
+    let app: FastifyInstance;
+
+    before(async () => {
+      db = await createTestDatabase(kind);
+      context = contextFor(db.storage, db.dataDir);
+      await context.users.ensureAdmin({ password: 'district' });
+      await loadAggregateE2eMetadata(db.storage);
+      const summary = await importDataValues(
+        context,
+        { path: join(AGGREGATE_E2E_DIR, '03_dataValues_bulk.json'), fileName: 'bulk.json', format: 'json' },
+        {},
+        undefined,
+      );
+      assert.equal(summary.status, 'SUCCESS');
+      await context.metadata.save('userRoles', [
+        { id: 'roleExport1', name: 'Data exporter', authorities: ['F_EXPORT_DATA'] },
+      ]);
+      await context.users.createUser({
+        ...VIEWER,
+        firstName: 'Badjia',
+        surname: 'Viewer',
+        roles: ['roleExport1'],
+        orgUnits: [BADJIA],
+      });
+      app = await buildApp(context);
+    });
+    after(async () => {
+      await app?.close();
+      await db?.dispose();
+    });
+
+    it('streams CSV with DHIS2 header, and JSON by default', async () => {
+      const csv = await app.inject({
+        url: `/api/dataValueSets.csv?${QUERY}`,
+        headers: { authorization: ADMIN_AUTH },
+      });
+      assert.equal(csv.statusCode, 200);
+      assert.match(String(csv.headers['content-type']), /application\/csv/);
+      const lines = csv.body.trim().split('\n');
+      assert.equal(
+        lines[0],
+        'dataelement,period,orgunit,categoryoptioncombo,attributeoptioncombo,value,storedby,lastupdated,comment,followup,deleted',
+      );
+      assert.equal(lines.length, 1 + 222);
+      const json = await app.inject({
+        url: `/api/dataValueSets?${QUERY}`,
+        headers: { authorization: ADMIN_AUTH },
+      });
+      assert.equal(json.statusCode, 200);
+      assert.equal((JSON.parse(json.body) as { dataValues: unknown[] }).dataValues.length, 222);
+      const xml = await app.inject({
+        url: `/api/dataValueSets?${QUERY}`,
+        headers: { authorization: ADMIN_AUTH, accept: 'application/xml' },
+      });
+      assert.match(xml.body, /^<\?xml[^>]*>\n<dataValueSet xmlns="http:\/\/dhis2.org\/schema\/dxf\/2.0">/);
+    });
+
+    it('compresses with DHIS2 file names', async () => {
+      const gz = await app.inject({
+        url: `/api/dataValueSets.json.gz?${QUERY}`,
+        headers: { authorization: ADMIN_AUTH },
+      });
+      assert.equal(gz.statusCode, 200);
+      assert.match(
+        String(gz.headers['content-disposition']),
+        /^attachment; filename="dataValues_2019-01-01_2019-12-31\.json\.gz"/,
+      );
+      const parsed = JSON.parse(gunzipSync(gz.rawPayload).toString('utf8')) as { dataValues: unknown[] };
+      assert.equal(parsed.dataValues.length, 222);
+      const zip = await app.inject({
+        url: `/api/dataValueSets.csv.zip?${QUERY}&attachment=district.csv`,
+        headers: { authorization: ADMIN_AUTH },
+      });
+      assert.match(
+        String(zip.headers['content-disposition']),
+        /^attachment; filename="district_2019-01-01_2019-12-31\.csv\.zip"/,
+      );
+      assert.deepEqual([...zip.rawPayload.subarray(0, 4)], [0x50, 0x4b, 0x03, 0x04]);
+      assert.ok(zip.rawPayload.includes(Buffer.from('district_2019-01-01_2019-12-31.csv')));
+    });
+
+    it("answers incomplete requests with DHIS2's E2001-E2008", async () => {
+      const cases: Array<[string, string]> = [
+        ['orgUnit=ImspTQPwCqd&period=201912', 'E2001'],
+        ['dataSet=VEM58nY22sO&orgUnit=ImspTQPwCqd', 'E2002'],
+        [
+          'dataSet=VEM58nY22sO&orgUnit=ImspTQPwCqd&period=201912&startDate=2019-01-01&endDate=2019-02-01',
+          'E2003',
+        ],
+        ['dataSet=VEM58nY22sO&orgUnit=ImspTQPwCqd&startDate=2019-12-01&endDate=2019-01-01', 'E2004'],
+        ['dataSet=VEM58nY22sO&orgUnit=ImspTQPwCqd&lastUpdatedDuration=10x', 'E2005'],
+        ['dataSet=VEM58nY22sO&period=201912', 'E2006'],
+        ['dataSet=VEM58nY22sO&period=201912&orgUnitGroup=x&children=true&orgUnit=ImspTQPwCqd', 'E2007'],
+        ['dataSet=VEM58nY22sO&orgUnit=ImspTQPwCqd&period=201912&limit=-1', 'E2009'],
+      ];
+      for (const [query, code] of cases) {
+        const response = await app.inject({
+          url: `/api/dataValueSets.json?${query}`,
+          headers: { authorization: ADMIN_AUTH },
+        });
+        assert.equal(response.statusCode, 409, query);
+        assert.equal((JSON.parse(response.body) as { errorCode: string }).errorCode, code, query);
+      }
+      const unknown = await app.inject({
+        url: '/api/dataValueSets.json?dataSet=NoSuchSet01&orgUnit=ImspTQPwCqd&period=201912',
+        headers: { authorization: ADMIN_AUTH },
+      });
+      assert.equal(unknown.statusCode, 409);
+      assert.match(unknown.body, /dataSet `NoSuchSet01` does not exist/);
+    });
+
+    it('exports only what the user may view, and needs F_EXPORT_DATA', async () => {
+      const auth = basicAuth(VIEWER.username, VIEWER.password);
+      const outside = await app.inject({
+        url: `/api/dataValueSets.csv?${QUERY}`,
+        headers: { authorization: auth },
+      });
+      assert.equal(outside.statusCode, 409);
+      assert.equal((JSON.parse(outside.body) as { errorCode: string }).errorCode, 'E2012');
+      const inside = await app.inject({
+        url: `/api/dataValueSets.csv?dataSet=VEM58nY22sO&orgUnit=${BADJIA}&children=true&period=201912`,
+        headers: { authorization: auth },
+      });
+      assert.equal(inside.statusCode, 200);
+      // The bulk file's values are all at Bo, above Badjia: none of them is visible from Badjia.
+      assert.equal(inside.body.trim().split('\n').length, 1);
+      const anonymous = await app.inject({ url: `/api/dataValueSets.csv?${QUERY}` });
+      assert.equal(anonymous.statusCode, 401);
+    });
+
+    it('serves a fillable PDF form', async () => {
+      const response = await app.inject({
+        url: '/api/dataSets/VEM58nY22sO/form.pdf?orgUnit=DiszpKrYNg8&period=201912',
+        headers: { authorization: ADMIN_AUTH },
+      });
+      assert.equal(response.statusCode, 200);
+      assert.equal(response.headers['content-type'], 'application/pdf');
+      assert.equal(response.rawPayload.subarray(0, 5).toString(), '%PDF-');
+      const missing = await app.inject({
+        url: '/api/dataSets/NoSuchSet01/form.pdf',
+        headers: { authorization: ADMIN_AUTH },
+      });
+      assert.equal(missing.statusCode, 404);
+    });
+  });
+}
