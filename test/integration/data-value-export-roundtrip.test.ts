@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { text } from 'node:stream/consumers';
 import { loadConfig } from '../../src/config.ts';
 import { createFerryContextFromStorage, type FerryContext } from '../../src/services/ferry-context.ts';
 import { importDataValues } from '../../src/services/data-value-import-service.ts';
@@ -117,6 +118,49 @@ for (const kind of TEST_DATABASE_KINDS) {
         }
       });
     }
+
+    it('writes text holding separators, quotes and line breaks intact (row-by-row fallback)', async () => {
+      const awkward = 'unit\x1fsep \x1erecord, "quoted"\nnext line';
+      const target = await source.storage.queryOne<{ de: number; comment: string | null }>(
+        'SELECT MIN(data_element_id) AS de FROM data_value',
+      );
+      const before = await source.storage.query<Record<string, unknown>>(
+        'SELECT org_unit_id, period_id, category_option_combo_id, comment FROM data_value WHERE data_element_id = ?',
+        [Number(target!.de)],
+      );
+      await source.storage.execute('UPDATE data_value SET comment = ? WHERE data_element_id = ?', [
+        awkward,
+        Number(target!.de),
+      ]);
+      try {
+        for (const format of ['csv', 'json'] as const) {
+          const request = parseDataValueExportRequest(EXPORT_QUERY, { format });
+          const body = await text((await exportDataValues(context, request)).body);
+          if (format === 'json') {
+            const parsed = JSON.parse(body) as { dataValues: Array<{ comment?: string }> };
+            assert.equal(parsed.dataValues.length, 231);
+            assert.ok(parsed.dataValues.some((v) => v.comment === awkward));
+          } else {
+            assert.ok(body.includes('"unit\x1fsep \x1erecord, ""quoted""\nnext line"'));
+          }
+        }
+      } finally {
+        for (const row of before) {
+          await source.storage.execute(
+            `UPDATE data_value SET comment = ? WHERE data_element_id = ? AND org_unit_id = ? AND period_id = ?
+               AND category_option_combo_id = ?`,
+            [
+              row.comment as string | null,
+              Number(target!.de),
+              Number(row.org_unit_id),
+              Number(row.period_id),
+              Number(row.category_option_combo_id),
+            ],
+          );
+        }
+        assert.deepEqual(await snapshot(source.storage), expected);
+      }
+    });
 
     it('names files as DHIS2 does', async () => {
       const request = parseDataValueExportRequest(EXPORT_QUERY, { format: 'csv', compression: 'zip' });
