@@ -69,11 +69,19 @@ for (const kind of TEST_DATABASE_KINDS) {
       await db?.dispose();
     });
 
-    it('leaves only ping and login open, and challenges with Basic', async () => {
+    it('leaves only ping, system info and login open, and challenges with Basic', async () => {
       assert.equal((await app.inject({ url: '/api/system/ping' })).statusCode, 200);
       const info = await app.inject({ url: '/api/system/info' });
-      assertWebMessage(info, 401, 'F1100');
-      assert.match(String(info.headers['www-authenticate']), /^Basic realm="Ferry"/);
+      assert.equal(info.statusCode, 200);
+      assert.deepEqual(Object.keys(info.json()).sort(), [
+        'databaseKind',
+        'serverDate',
+        'systemName',
+        'version',
+      ]);
+      const schemas = await app.inject({ url: '/api/schemas' });
+      assertWebMessage(schemas, 401, 'F1100');
+      assert.match(String(schemas.headers['www-authenticate']), /^Basic realm="Ferry"/);
       const xhr = await app.inject({ url: '/api/me', headers: { 'x-requested-with': 'XMLHttpRequest' } });
       assertWebMessage(xhr, 401, 'F1100');
       assert.equal(xhr.headers['www-authenticate'], undefined, 'no browser dialog for the web app');

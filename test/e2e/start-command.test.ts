@@ -16,7 +16,7 @@ import { schemaRegistry } from '../../src/domain/schema/schema-registry.ts';
  */
 const REPO = resolve(import.meta.dirname, '../..');
 const START_LIMIT_MS = 30_000;
-/** The demo's administrator (DHIS2 answers /api/system/info to logged-in users only). */
+/** The demo's administrator. */
 const ADMIN = { authorization: `Basic ${Buffer.from('admin:district').toString('base64')}` };
 
 function freePort(): Promise<number> {
