@@ -829,7 +829,9 @@ class DataValueImporter {
       }
     }
     if (this.dryRun) return;
-    await this.store!.upsert(rows);
+    // Into an empty table every written row is a create the key set let through once.
+    if (this.tableWasEmpty) await this.store!.insertFresh(rows);
+    else await this.store!.upsert(rows);
     if (!this.options.skipAudit) await this.store!.insertAudits(audits);
   }
 

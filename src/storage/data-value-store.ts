@@ -64,6 +64,8 @@ const KEY_COLUMNS =
   'org_unit_id, period_id, data_element_id, category_option_combo_id, attribute_option_combo_id';
 const ROW_COLUMNS = `${KEY_COLUMNS}, value, stored_by, created, last_updated, comment, follow_up, deleted`;
 const AUDIT_COLUMNS = `${KEY_COLUMNS}, audit_type, previous_value, new_value, modified_by, created, job_id`;
+const ROW_COLUMN_LIST = ROW_COLUMNS.split(', ');
+const AUDIT_COLUMN_LIST = AUDIT_COLUMNS.split(', ');
 const UPSERT_SET =
   'value = excluded.value, stored_by = excluded.stored_by, last_updated = excluded.last_updated, ' +
   'comment = excluded.comment, follow_up = excluded.follow_up, deleted = excluded.deleted';
@@ -253,6 +255,20 @@ export class DataValueStore {
     return result;
   }
 
+  /**
+   * Rows known to be new: the table was empty when the import began and the import's key set let
+   * each key through once. PostgreSQL takes them by COPY (bench, 300,000 values: the unnest
+   * INSERT spent 3.3 s here); SQLite's multi-row insert is already its fastest path.
+   */
+  async insertFresh(rows: readonly DataValueRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    if (this.db.copyRows) {
+      await this.db.copyRows('data_value', ROW_COLUMN_LIST, rowTuples(rows));
+      return;
+    }
+    await this.upsert(rows);
+  }
+
   /** Inserts new rows and replaces existing ones (all but `created`), in one pass. */
   async upsert(rows: readonly DataValueRow[]): Promise<void> {
     if (rows.length === 0) return;
@@ -355,6 +371,10 @@ export class DataValueStore {
 
   async insertAudits(rows: readonly DataValueAuditRow[]): Promise<void> {
     if (rows.length === 0) return;
+    if (this.db.copyRows) {
+      await this.db.copyRows('data_value_audit', AUDIT_COLUMN_LIST, auditTuples(rows));
+      return;
+    }
     if (this.db.kind === 'postgres') {
       await this.db.execute(
         `INSERT INTO data_value_audit (${AUDIT_COLUMNS})
@@ -490,4 +510,26 @@ function rowArrays(rows: readonly DataValueRow[]): SqlValue[] {
     column(rows, (r) => (r.followUp ? 1 : 0)),
     column(rows, (r) => (r.deleted ? 1 : 0)),
   ];
+}
+
+function* rowTuples(rows: readonly DataValueRow[]): Iterable<SqlValue[]> {
+  for (const r of rows) yield rowParams(r);
+}
+
+function* auditTuples(rows: readonly DataValueAuditRow[]): Iterable<SqlValue[]> {
+  for (const r of rows) {
+    yield [
+      r.orgUnit,
+      r.period,
+      r.dataElement,
+      r.categoryOptionCombo,
+      r.attributeOptionCombo,
+      r.auditType,
+      r.previousValue,
+      r.newValue,
+      r.modifiedBy,
+      r.created,
+      r.jobId,
+    ];
+  }
 }

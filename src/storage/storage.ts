@@ -30,6 +30,12 @@ export interface SqlExecutor {
    * statement in a loop on SQLite, multi-row statements on PostgreSQL. `sql` inserts one row.
    */
   executeMany(sql: string, rows: readonly (readonly SqlValue[])[]): Promise<void>;
+  /**
+   * PostgreSQL only (absent on SQLite): `COPY table (columns) FROM STDIN`, the bulk path, several
+   * times faster than INSERT for large batches. Rows are plain values; the dialect encodes them.
+   * A constraint violation fails the whole statement.
+   */
+  copyRows?(table: string, columns: readonly string[], rows: Iterable<readonly SqlValue[]>): Promise<void>;
 }
 
 /** What `Storage.transaction` hands its callback. Nested transactions are savepoints. */

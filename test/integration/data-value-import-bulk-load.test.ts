@@ -1,6 +1,6 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config.ts';
 import { createFerryContextFromStorage, type FerryContext } from '../../src/services/ferry-context.ts';
@@ -100,6 +100,48 @@ for (const kind of TEST_DATABASE_KINDS) {
       assert.deepEqual(summary.importCount, { imported: 0, updated: 0, ignored: VALUES + 2, deleted: 0 });
       assert.deepEqual(summary.rejectedIndexes, [VALUES, VALUES + 1]);
       assert.equal(await count(db.storage, 'data_value_audit'), VALUES);
+    });
+  });
+}
+
+for (const kind of TEST_DATABASE_KINDS) {
+  describe(`data value bulk load, text that needs escaping (${kind})`, { skip: skipReasonFor(kind) }, () => {
+    let db: TestDatabase;
+    let context: FerryContext;
+
+    before(async () => {
+      db = await createTestDatabase(kind);
+      context = createFerryContextFromStorage(loadConfig({}, { dataDir: db.dataDir }), db.storage);
+      await loadGeneratedMetadata(db.storage, 10);
+    });
+    after(async () => {
+      await db?.dispose();
+    });
+
+    it('stores tabs, line breaks, backslashes and a literal \\N exactly (COPY on PostgreSQL)', async () => {
+      const comment = 'tab\there\nnew line\r\nback\\slash \\N end';
+      const storedBy = 'who\\N';
+      const file = join(db.dataDir, 'escapes.csv');
+      writeFileSync(
+        file,
+        'dataelement,period,orgunit,categoryoptioncombo,attributeoptioncombo,value,storedby,lastupdated,comment\n' +
+          `GenDe000000,202301,GenOu000000,GenCoc0000A,HllvX50cXC0,7,"${storedBy}",,"${comment}"\n`,
+      );
+      const summary = await importDataValues(
+        context,
+        { path: file, fileName: 'escapes.csv', format: 'csv' },
+        {},
+        undefined,
+      );
+      assert.deepEqual(summary.importCount, { imported: 1, updated: 0, ignored: 0, deleted: 0 });
+      const row = await db.storage.queryOne<{ comment: string; stored_by: string; value: string }>(
+        'SELECT comment, stored_by, value FROM data_value',
+      );
+      assert.deepEqual({ ...row }, { comment, stored_by: storedBy, value: '7' });
+      const audit = await db.storage.queryOne<{ new_value: string; audit_type: string }>(
+        'SELECT new_value, audit_type FROM data_value_audit',
+      );
+      assert.deepEqual({ ...audit }, { new_value: '7', audit_type: 'CREATE' });
     });
   });
 }

@@ -1,6 +1,34 @@
 import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { once } from 'node:events';
+import { finished } from 'node:stream/promises';
 import type { SqlExecutor, SqlRow, SqlValue, Storage, Transaction } from '../../storage.ts';
 import { runMigrations } from '../../migrations/migrate.ts';
+
+/** COPY data is sent in writes of about this many characters (one per row would be slow). */
+const COPY_CHUNK_CHARS = 256 * 1024;
+
+/** One row in COPY's text format: tab-separated, `\N` for NULL, backslash escapes. */
+function copyLine(row: readonly SqlValue[]): string {
+  let line = '';
+  for (let i = 0; i < row.length; i++) {
+    const value = row[i];
+    if (i > 0) line += '\t';
+    if (value === null) line += '\\N';
+    else if (typeof value === 'string') line += COPY_SPECIAL.test(value) ? escapeCopy(value) : value;
+    else if (typeof value === 'number' || typeof value === 'bigint') line += String(value);
+    else line += `\\\\x${Buffer.from(value).toString('hex')}`;
+  }
+  return line + '\n';
+}
+
+const COPY_SPECIAL = /[\\\n\r\t]/;
+
+function escapeCopy(value: string): string {
+  return value.replace(/[\\\n\r\t]/g, (c) =>
+    c === '\\' ? '\\\\' : c === '\n' ? '\\n' : c === '\r' ? '\\r' : '\\t',
+  );
+}
 
 /** PostgreSQL's limit on bind parameters in one statement. */
 const MAX_BIND_PARAMETERS = 65_535;
@@ -141,6 +169,30 @@ class PostgresExecutor implements SqlExecutor {
     batchSize = 1000,
   ): AsyncIterable<T[]> {
     yield* streamWithCursor<T>(this.client, this.sql(sql), params, batchSize, this instanceof PostgresTx);
+  }
+
+  async copyRows(
+    table: string,
+    columns: readonly string[],
+    rows: Iterable<readonly SqlValue[]>,
+  ): Promise<void> {
+    const connection = 'release' in this.client ? this.client : await (this.client as pg.Pool).connect();
+    try {
+      const copy = connection.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`));
+      const done = finished(copy);
+      let text = '';
+      for (const row of rows) {
+        text += copyLine(row);
+        if (text.length >= COPY_CHUNK_CHARS) {
+          if (!copy.write(text)) await once(copy, 'drain');
+          text = '';
+        }
+      }
+      copy.end(text);
+      await done;
+    } finally {
+      if (connection !== this.client) (connection as pg.PoolClient).release();
+    }
   }
 
   async executeMany(sql: string, rows: readonly (readonly SqlValue[])[]): Promise<void> {
