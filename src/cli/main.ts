@@ -32,7 +32,10 @@ export const COMMANDS: CliCommand[] = [
 ];
 
 function printHelp(): void {
-  const lines = COMMANDS.map((c) => `  ferry ${c.path.join(' ').padEnd(24)} ${c.summary}`);
+  const order = ['serve', 'demo', 'import', 'export', 'form', 'jobs', 'exports', 'worker', 'user'];
+  const rank = (c: CliCommand) => (order.indexOf(c.path[0]) + 1 || order.length + 1) * 100;
+  const sorted = COMMANDS.map((c, i) => ({ c, key: rank(c) + i })).sort((a, b) => a.key - b.key);
+  const lines = sorted.map(({ c }) => `  ferry ${c.path.join(' ').padEnd(24)} ${c.summary}`);
   console.log(`Ferry ${FERRY_VERSION}: health data import, export and exchange.
 
 Usage: ferry <command> [options]
