@@ -90,8 +90,13 @@ export interface DataValueImportRun {
   beforeCommit?: (tx: Transaction) => Promise<void>;
 }
 
-/** Rows validated and written together; a batch is sorted into key order before writing. */
-const BATCH_SIZE = 10_000;
+/**
+ * Rows validated and written together; a batch is sorted into key order before writing. A batch's
+ * objects outlive a few young-generation collections, so a large batch is promoted wholesale and
+ * swells the old generation: 10,000 took 1,000,000 CSV values to 329 MB peak RSS, 2,000 to 253 MB,
+ * and ran no slower (1.93 → 1.66 s CPU for 300,000).
+ */
+const BATCH_SIZE = 2_000;
 
 class RollbackForDryRunOrAtomic extends Error {}
 
