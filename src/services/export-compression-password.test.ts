@@ -13,7 +13,7 @@ function source(): Readable {
 }
 
 async function readOnlyEntry(bytes: Buffer, password: string): Promise<{ name: string; text: string }> {
-  const reader = new ZipReader(new BlobReader(new Blob([bytes])), { useWebWorkers: false });
+  const reader = new ZipReader(new BlobReader(new Blob([new Uint8Array(bytes)])), { useWebWorkers: false });
   try {
     const entries = await reader.getEntries();
     assert.equal(entries.length, 1);
