@@ -167,6 +167,8 @@ export const METADATA_SCHEMAS: readonly SchemaDescriptor[] = [
     klass: `${P}dataset.DataSetElement`,
     identifiable: false,
     embeddedOnly: true,
+    // DHIS2's datasetelement unique key (datasetid, dataelementid).
+    uniqueTogether: [['dataSet', 'dataElement']],
     properties: [
       ref('dataSet', 'dataSets', { owner: false }),
       ref('dataElement', 'dataElements', { required: true }),
@@ -212,6 +214,7 @@ export const METADATA_SCHEMAS: readonly SchemaDescriptor[] = [
     klass: `${P}trackedentity.TrackedEntityTypeAttribute`,
     embeddedOnly: true,
     nameRule: 'optional',
+    uniqueTogether: [['trackedEntityType', 'trackedEntityAttribute']],
     properties: [
       ref('trackedEntityAttribute', 'trackedEntityAttributes', { required: true }),
       ref('trackedEntityType', 'trackedEntityTypes', { owner: false }),
@@ -305,6 +308,8 @@ export const METADATA_SCHEMAS: readonly SchemaDescriptor[] = [
     singular: 'option',
     klass: `${P}option.Option`,
     nameRule: 'required',
+    // Codes are unique per option set, not per type (two sets may both have MEDIUM); migration 4.
+    uniqueTogether: [['optionSet', 'code']],
     properties: [
       str('code', { required: true, maxLength: 230 }),
       ref('optionSet', 'optionSets', { owner: false }),
@@ -480,6 +485,8 @@ export const METADATA_SCHEMAS: readonly SchemaDescriptor[] = [
     singular: 'categoryOptionCombo',
     klass: `${P}category.CategoryOptionCombo`,
     nameRule: 'optional',
+    // One option combo per set of options in a combo, whatever the order of the options.
+    uniqueTogether: [['categoryCombo', 'categoryOptions']],
     properties: [
       ref('categoryCombo', 'categoryCombos', { required: true }),
       refs('categoryOptions', 'categoryOptions'),
@@ -698,6 +705,8 @@ export const METADATA_SCHEMAS: readonly SchemaDescriptor[] = [
     singular: 'section',
     klass: `${P}dataset.Section`,
     nameRule: 'required',
+    // DHIS2's key_sectionnamedataset.
+    uniqueTogether: [['dataSet', 'name']],
     properties: [
       ref('dataSet', 'dataSets', { required: true }),
       int('sortOrder'),
@@ -899,6 +908,7 @@ export const METADATA_SCHEMAS: readonly SchemaDescriptor[] = [
     singular: 'programTrackedEntityAttribute',
     klass: `${P}program.ProgramTrackedEntityAttribute`,
     nameRule: 'optional',
+    uniqueTogether: [['program', 'trackedEntityAttribute']],
     properties: [
       ref('program', 'programs', { owner: false }),
       ref('trackedEntityAttribute', 'trackedEntityAttributes', { required: true }),
@@ -967,6 +977,7 @@ export const METADATA_SCHEMAS: readonly SchemaDescriptor[] = [
     singular: 'programStageDataElement',
     klass: `${P}program.ProgramStageDataElement`,
     nameRule: 'optional',
+    uniqueTogether: [['programStage', 'dataElement']],
     properties: [
       ref('programStage', 'programStages', { owner: false }),
       ref('dataElement', 'dataElements', { required: true }),

@@ -75,7 +75,11 @@ export interface SchemaDescriptor {
   readonly dependents?: ReadonlyArray<{ collection: string; property: string }>;
   /** Types whose objects a dependency export may be asked for (`/api/{collection}/{uid}/metadata`). */
   readonly dependencyExport?: boolean;
-  /** Properties whose combination is unique (E5005), e.g. org unit level's `level`. */
+  /**
+   * Properties whose combination is unique (E5005 in a file, E5003 against the database), e.g. a data
+   * set element's data set and data element. On embedded items, a reference to the holder's type
+   * defaults to the holder; an inverse reference (an option's set) is derived from the owning side.
+   */
   readonly uniqueTogether?: readonly (readonly string[])[];
 }
 
