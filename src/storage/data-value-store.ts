@@ -207,20 +207,27 @@ export class DataValueStore {
       let end = start + 1;
       while (end < keys.length && keys[end].orgUnit === orgUnit && keys[end].period === period) end++;
       if (end - start >= RANGE_LOOKUP_MIN) {
+        // Stored rows and keys are both in (data element, option combo, attribute option combo)
+        // order within the run: a merge join, no per-row map or string key.
         const rows = await this.db.query<StoredRow & { de: number; coc: number; aoc: number }>(
           `SELECT data_element_id AS de, category_option_combo_id AS coc, attribute_option_combo_id AS aoc,
                   value, comment, follow_up, deleted
-             FROM data_value WHERE org_unit_id = ? AND period_id = ?`,
+             FROM data_value WHERE org_unit_id = ? AND period_id = ?
+            ORDER BY data_element_id, category_option_combo_id, attribute_option_combo_id`,
           [orgUnit, period],
         );
-        if (rows.length > 0) {
-          const byOperand = new Map<string, StoredRow>();
-          for (const row of rows) byOperand.set(`${row.de}:${row.coc}:${row.aoc}`, row);
-          for (let i = start; i < end; i++) {
-            const k = keys[i];
-            const row = byOperand.get(`${k.dataElement}:${k.categoryOptionCombo}:${k.attributeOptionCombo}`);
-            if (row) result[i] = toStored(row);
+        let r = 0;
+        for (let i = start; i < end && r < rows.length; i++) {
+          const k = keys[i];
+          let order = 0;
+          while (r < rows.length) {
+            const row = rows[r];
+            order =
+              row.de - k.dataElement || row.coc - k.categoryOptionCombo || row.aoc - k.attributeOptionCombo;
+            if (order >= 0) break;
+            r++;
           }
+          if (r < rows.length && order === 0) result[i] = toStored(rows[r]);
         }
       } else {
         for (let i = start; i < end; i++) {
