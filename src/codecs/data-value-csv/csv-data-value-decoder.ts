@@ -5,6 +5,7 @@ import type {
   DataValueDecodeOptions,
 } from '../data-value-decoders.ts';
 import { decodeUtf8 } from '../input/utf8-text.ts';
+import { sliceText } from '../data-value-text-slices.ts';
 import { CsvRecordReader, isCsvProblem, type CsvEntry } from '../csv/csv-reader.ts';
 
 type CsvProperty =
@@ -137,9 +138,6 @@ function toInput(fields: string[], m: ColumnMap): DataValueInput {
   };
 }
 
-/** Text handed to the record reader at a time. */
-const SLICE_CHARS = 64 * 1024;
-
 /**
  * Reads DHIS2 data value CSV: by header names (any order, DHIS2's names and aliases), or by DHIS2's
  * positional column order when `firstRowIsHeader=false`. Yields one array of items per chunk of
@@ -181,13 +179,9 @@ export async function* decodeDataValueCsv(
     entries.length = 0;
     return items;
   };
-  for await (const chunk of decodeUtf8(input.chunks, input.fileName)) {
-    // A 1 MB read holds ~17,000 rows; handing them on a slice at a time keeps the rows alive at
-    // once (and promoted to the old generation) to about a thousand.
-    for (let start = 0; start < chunk.length; start += SLICE_CHARS) {
-      reader.push(chunk.length <= SLICE_CHARS ? chunk : chunk.slice(start, start + SLICE_CHARS), entries);
-      if (entries.length > 0) yield convert();
-    }
+  for await (const chunk of sliceText(decodeUtf8(input.chunks, input.fileName))) {
+    reader.push(chunk, entries);
+    if (entries.length > 0) yield convert();
   }
   reader.end(entries);
   if (entries.length > 0) yield convert();

@@ -9,6 +9,7 @@ import type {
   DataValueDecodeOptions,
 } from '../data-value-decoders.ts';
 import { decodeUtf8 } from '../input/utf8-text.ts';
+import { sliceText } from '../data-value-text-slices.ts';
 import { readJsonCollectionBatches, type JsonValue } from '../json/safe-json-reader.ts';
 
 const HEADER_STRING_PROPERTIES = [
@@ -106,7 +107,7 @@ export async function* decodeDataValueJson(
   options: DataValueDecodeOptions,
 ): AsyncIterable<readonly DataValueItem[]> {
   const header: DataValueSetHeader = {};
-  const text = decodeUtf8(input.chunks, input.fileName);
+  const text = sliceText(decodeUtf8(input.chunks, input.fileName));
   for await (const events of readJsonCollectionBatches(text, {
     fileName: input.fileName,
     numbers: 'text',
