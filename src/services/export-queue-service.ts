@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, mkdirSync } from 'node:fs';
 import { copyFile, rename, rm, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
-import type { Writable } from 'node:stream';
+import { PassThrough, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { SqlExecutor, SqlRow } from '../storage/storage.ts';
 import type { MetadataStore } from '../storage/metadata-store.ts';
@@ -10,16 +10,27 @@ import type { SchemaRegistry } from '../domain/schema/schema-types.ts';
 import { generateUid } from '../domain/identifiers/uid.ts';
 import { FerryError } from '../errors.ts';
 import { parseJson } from '../jobs/job-store.ts';
-import type { JobContext } from '../jobs/job-handlers.ts';
-import type { JobParams, JobRecord, JobStatus } from '../jobs/job-types.ts';
+import {
+  isTransientError,
+  JobFailedError,
+  LeaseLostError,
+  TransientJobError,
+  type JobContext,
+} from '../jobs/job-handlers.ts';
+import { isFinished, type JobParams, type JobRecord, type JobStatus } from '../jobs/job-types.ts';
 import type { JobService, JobViewer } from './job-service.ts';
 import {
   attachmentDisposition,
   compressionSuffix,
   compressStream,
   EXPORT_COMPRESSIONS,
+  EXPORT_ENCRYPTION,
+  exportPasswordProblem,
   type ExportCompression,
 } from './export-compression.ts';
+
+/** Attempts per export job (the first run and two retries with backoff). */
+const EXPORT_MAX_ATTEMPTS = 3;
 
 /** Where a finished export goes. Cloud destinations register a new `type` later. */
 export type ExportDestination = { type: 'download' } | { type: 'directory'; path: string };
@@ -69,7 +80,11 @@ export interface ExportRequest {
   params?: JobParams;
   format?: string;
   compression?: string;
-  password?: string;
+  /**
+   * Protects the file: a zip whose entry is AES-256 encrypted. Held only in this process's memory
+   * until the job has produced the file; never stored, logged or shown (see docs/security.md).
+   */
+  password?: string | null;
   destination?: ExportDestination;
 }
 
@@ -87,6 +102,10 @@ export interface ExportCard {
   description: string;
   format: string;
   compression: ExportCompression;
+  /** Whether the file is a password-protected zip; the password itself is never kept. */
+  passwordProtected: boolean;
+  /** `AES-256` for a protected file, null otherwise. */
+  encryption: string | null;
   destination: ExportDestination;
   requestedBy: string | null;
   progress: JobRecord['progress'];
@@ -137,6 +156,17 @@ function canonicalJson(value: unknown): string {
 export class ExportQueueService {
   private readonly jobs: JobService;
   private readonly producers = new Map<string, RegisteredProducer>();
+  /**
+   * Passwords of protected exports queued by this process, by job id, kept until their job has
+   * produced the file or finished otherwise. Never written anywhere: a restart loses them.
+   */
+  private readonly passwords = new Map<string, string>();
+  /**
+   * Keys the deduplication of protected requests: an HMAC of the request and its password, so two
+   * requests differing only in the password get two jobs, while the stored key reveals nothing
+   * that could be brute-forced offline (the key never leaves this process).
+   */
+  private readonly dedupeSecret = randomBytes(32);
 
   constructor(jobs: JobService) {
     this.jobs = jobs;
@@ -161,10 +191,10 @@ export class ExportQueueService {
     this.producers.set(kind, registered);
     this.jobs.registerHandler(
       registered.jobType,
-      (job, context) => this.run(job.id, registered, job.params, context),
+      (job, context) => this.run(job.id, registered, job.params, context, job.attempt),
       {
         queue: 'export',
-        maxAttempts: 3,
+        maxAttempts: EXPORT_MAX_ATTEMPTS,
         completionMessage: (summary) => {
           const s = summary as { fileName?: string; size?: number } | null;
           return {
@@ -189,7 +219,10 @@ export class ExportQueueService {
     const format = request.format ?? producer.formats[0];
     if (!producer.formats.includes(format))
       throw new FerryError('F1000', ['format', format, producer.formats.join(', ')]);
-    const compression = (request.compression ?? 'none') as ExportCompression;
+    const password = request.password ?? undefined;
+    if (password !== undefined) this.checkPasswordRequest(password, request.compression);
+    const compression = (request.compression ??
+      (password !== undefined ? 'zip' : 'none')) as ExportCompression;
     if (!EXPORT_COMPRESSIONS.includes(compression)) {
       throw new FerryError('F1000', [
         'compression',
@@ -197,60 +230,134 @@ export class ExportQueueService {
         EXPORT_COMPRESSIONS.join(', '),
       ]);
     }
-    if (request.password) {
-      // No encrypting zip writer yet (yazl has none); refusing beats writing an unprotected file.
-      throw new FerryError('F1000', [
-        'password',
-        '***',
-        'none (password-protected archives are not supported yet)',
-      ]);
-    }
     const params = request.params ?? {};
     producer.validate?.(params, format, viewer);
     const destination = this.checkDestination(request.destination ?? { type: 'download' });
+    // A protected file belongs to whoever knows its password: its requester. So protected
+    // requests never share a natural key (file replacement on regenerate) with another user's.
+    const protection =
+      password !== undefined ? { encryption: EXPORT_ENCRYPTION, requestedBy: viewer?.uid ?? null } : {};
     const naturalKey = createHash('sha256')
-      .update(canonicalJson({ kind: request.kind, params, format, compression, destination }))
+      .update(canonicalJson({ kind: request.kind, params, format, compression, destination, ...protection }))
       .digest('hex');
+    const dedupeKey =
+      password === undefined
+        ? naturalKey
+        : createHmac('sha256', this.dedupeSecret)
+            .update(naturalKey)
+            .update('\0')
+            .update(password)
+            .digest('hex');
+    if (password !== undefined) await this.forgetFinishedPasswords();
     const queue = await this.jobs.queue();
-    const outcome = await this.jobs.storage.transaction(async (tx) => {
-      if (tx.kind === 'postgres') await tx.execute('SELECT pg_advisory_xact_lock(hashtext(?))', [naturalKey]);
-      const existing = await queue.store.findActiveByDedupeKey(tx, naturalKey);
-      if (existing) return { id: existing.id, existing: true };
-      const job = await queue.enqueue(tx, {
-        type: producer.jobType,
-        params: { kind: request.kind, format, compression, destination, params },
-        userUid: viewer?.uid ?? null,
-        dedupeKey: naturalKey,
-      });
-      await tx.execute(
-        `INSERT INTO export_job (job_id, kind, format, compression, destination, description, natural_key)
+    let heldFor: string | undefined;
+    const outcome = await this.jobs.storage
+      .transaction(async (tx) => {
+        if (tx.kind === 'postgres')
+          await tx.execute('SELECT pg_advisory_xact_lock(hashtext(?))', [dedupeKey]);
+        const existing = await queue.store.findActiveByDedupeKey(tx, dedupeKey);
+        if (existing) return { id: existing.id, existing: true };
+        const job = await queue.enqueue(tx, {
+          type: producer.jobType,
+          params: {
+            kind: request.kind,
+            format,
+            compression,
+            destination,
+            params,
+            ...(password !== undefined ? { encryption: EXPORT_ENCRYPTION } : {}),
+          },
+          userUid: viewer?.uid ?? null,
+          dedupeKey,
+        });
+        // Held before the commit makes the job claimable, so a worker never finds it missing.
+        if (password !== undefined) {
+          heldFor = job.id;
+          this.passwords.set(job.id, password);
+        }
+        await tx.execute(
+          `INSERT INTO export_job (job_id, kind, format, compression, destination, description, natural_key)
          VALUES (?, ?, ?, ?, ?, ?, ?)`,
-        [
-          job.id,
-          request.kind,
-          format,
-          compression,
-          JSON.stringify(destination),
-          producer.describe(params, format),
-          naturalKey,
-        ],
-      );
-      return { id: job.id, existing: false };
-    });
+          [
+            job.id,
+            request.kind,
+            format,
+            compression,
+            JSON.stringify(destination),
+            producer.describe(params, format),
+            naturalKey,
+          ],
+        );
+        return { id: job.id, existing: false };
+      })
+      .catch((error: unknown) => {
+        if (heldFor) this.passwords.delete(heldFor);
+        throw error;
+      });
     queue.wake();
     return { card: await this.card(viewer, outcome.id), existing: outcome.existing };
   }
 
-  /** A new job with the same parameters; its file replaces the old one's when it completes. */
-  async regenerate(viewer: JobViewer | null, id: string): Promise<{ card: ExportCard; existing: boolean }> {
+  /**
+   * A new job with the same parameters; its file replaces the old one's when it completes. A
+   * password-protected export needs its password again (it was never stored); it may be a new one.
+   */
+  async regenerate(
+    viewer: JobViewer | null,
+    id: string,
+    options: { password?: string | null } = {},
+  ): Promise<{ card: ExportCard; existing: boolean }> {
     const old = await this.card(viewer, id);
+    const password = options.password ?? undefined;
+    if (old.passwordProtected && password === undefined) {
+      throw new FerryError('F1004', [
+        `password (export ${old.jobNumber} is password-protected and its password is not stored)`,
+      ]);
+    }
+    if (!old.passwordProtected && password !== undefined) {
+      throw new FerryError('F1000', [
+        'password',
+        '(hidden)',
+        `none: export ${old.jobNumber} is not password-protected; request a new export with a password`,
+      ]);
+    }
     return this.request(viewer, {
       kind: old.kind,
       params: old.params,
       format: old.format,
       compression: old.compression,
       destination: old.destination,
+      ...(password !== undefined ? { password } : {}),
     });
+  }
+
+  /** Password rules, checked before anything is queued. Errors never echo the password. */
+  private checkPasswordRequest(password: unknown, compression: string | undefined): void {
+    const problem = exportPasswordProblem(password);
+    if (problem) throw new FerryError('F1000', ['password', '(hidden)', problem]);
+    if (compression !== undefined && compression !== 'zip') {
+      throw new FerryError('F1000', [
+        'compression',
+        String(compression),
+        'zip (or leave it out) when a password is given: only a zip archive can be encrypted, gzip has no encryption',
+      ]);
+    }
+    if (this.jobs.config.workers <= 0) {
+      throw new FerryError('F1300', [
+        'Password-protected exports are produced by the server that accepts the request (the password is ' +
+          'held only in its memory), and this server runs no workers (FERRY_JOB_WORKERS=0)',
+      ]);
+    }
+  }
+
+  /** Drops held passwords whose job finished without running here (cancelled while queued, failed by a sweep). */
+  private async forgetFinishedPasswords(): Promise<void> {
+    if (this.passwords.size === 0) return;
+    const store = (await this.jobs.queue()).store;
+    for (const id of [...this.passwords.keys()]) {
+      const job = await store.get(id);
+      if (!job || isFinished(job.status)) this.passwords.delete(id);
+    }
   }
 
   async list(viewer: JobViewer, limit = 50): Promise<ExportCard[]> {
@@ -335,9 +442,48 @@ export class ExportQueueService {
     producer: RegisteredProducer,
     jobParams: JobParams,
     context: JobContext,
+    attempt: number,
+  ): Promise<unknown> {
+    const protectedExport = jobParams.encryption !== undefined;
+    try {
+      const summary = await this.produce(jobId, producer, jobParams, context, attempt);
+      this.passwords.delete(jobId);
+      return summary;
+    } catch (error) {
+      // Kept only for a retry that may still run here; a lost lease leaves the job to its new owner.
+      const retryComing =
+        (isTransientError(error) && attempt < EXPORT_MAX_ATTEMPTS) || error instanceof LeaseLostError;
+      if (protectedExport && !retryComing) this.passwords.delete(jobId);
+      throw error;
+    }
+  }
+
+  /**
+   * A protected export's password, from this process's memory. Missing means the server that
+   * accepted the request restarted, or another node claimed the job: a retry (with backoff) gives
+   * the holder a chance to take it, and the last attempt fails saying what to do.
+   */
+  private passwordFor(job: JobRecord, attempt: number): string {
+    const password = this.passwords.get(job.id);
+    if (password !== undefined) return password;
+    const message =
+      `Export ${job.number} is password-protected and this server does not hold its password: a password ` +
+      'is kept only in the memory of the server that accepted the request, never stored, so a restart (or ' +
+      `another node taking the job) loses it. Regenerate the export with its password (POST /api/exports/${job.id}/regenerate)`;
+    if (attempt < EXPORT_MAX_ATTEMPTS) throw new TransientJobError(message);
+    throw new JobFailedError(message);
+  }
+
+  private async produce(
+    jobId: string,
+    producer: RegisteredProducer,
+    jobParams: JobParams,
+    context: JobContext,
+    attempt: number,
   ): Promise<unknown> {
     const files = this.jobs.files;
     const job = await this.jobs.get(null, jobId);
+    const password = jobParams.encryption !== undefined ? this.passwordFor(job, attempt) : undefined;
     const format = String(jobParams.format);
     const compression = jobParams.compression as ExportCompression;
     const destination = jobParams.destination as ExportDestination;
@@ -348,22 +494,46 @@ export class ExportQueueService {
     const finalPath = files.pathFor(fileId);
     mkdirSync(join(finalPath, '..'), { recursive: true });
     const rawPath = `${finalPath}.raw`;
+    const producerContext: ExportProducerContext = {
+      signal: context.signal,
+      format,
+      userUid: job.userUid,
+      progress: context.progress,
+      notify: context.notify,
+    };
     try {
-      context.progress({ stage: 'Producing', processed: 0 });
-      const out = createWriteStream(rawPath, { flags: 'w' });
-      const produced = await producer.producer(params, out, {
-        signal: context.signal,
-        format,
-        userUid: job.userUid,
-        progress: context.progress,
-        notify: context.notify,
-      });
-      await new Promise<void>((resolveEnd, reject) => {
-        out.once('error', reject);
-        out.end(resolveEnd);
-      });
-      context.signal.throwIfAborted();
-      if (compression !== 'none') {
+      let produced: unknown;
+      if (password !== undefined) {
+        // Produced straight into the encrypting zip writer: the plaintext never reaches the disk.
+        context.progress({ stage: 'Producing and encrypting', processed: 0 });
+        const plain = new PassThrough();
+        const written = pipeline(
+          compressStream(plain, 'zip', baseName, { password }),
+          createWriteStream(finalPath),
+        );
+        try {
+          produced = await producer.producer(params, plain, producerContext);
+          plain.end();
+        } catch (error) {
+          plain.destroy(error instanceof Error ? error : new Error(String(error)));
+          await written.catch(() => {});
+          throw error;
+        }
+        await written;
+        context.signal.throwIfAborted();
+      } else {
+        context.progress({ stage: 'Producing', processed: 0 });
+        const out = createWriteStream(rawPath, { flags: 'w' });
+        produced = await producer.producer(params, out, producerContext);
+        await new Promise<void>((resolveEnd, reject) => {
+          out.once('error', reject);
+          out.end(resolveEnd);
+        });
+        context.signal.throwIfAborted();
+      }
+      if (password !== undefined) {
+        // Already a protected zip.
+      } else if (compression !== 'none') {
         await context.setPhase('COMPRESSING');
         context.progress({ stage: 'Compressing', processed: 0 });
         await pipeline(
@@ -466,6 +636,8 @@ function toCard(job: JobRecord, row: SqlRow): ExportCard {
     description: row.description as string,
     format: row.format as string,
     compression: row.compression as ExportCompression,
+    passwordProtected: job.params.encryption !== undefined,
+    encryption: typeof job.params.encryption === 'string' ? job.params.encryption : null,
     destination,
     requestedBy: job.userUid,
     progress: job.progress,

@@ -11,7 +11,10 @@ function cardLine(card: ExportCard): string {
   const file = card.file
     ? `${card.file.name} ${card.file.sizeText}${card.file.expired ? ' (expired)' : ` until ${card.file.expires}`}`
     : '-';
-  return [`#${card.jobNumber}`.padEnd(6), card.id, card.status.padEnd(11), card.description, file].join('  ');
+  const description = card.passwordProtected
+    ? `${card.description} [password-protected, ${card.encryption}]`
+    : card.description;
+  return [`#${card.jobNumber}`.padEnd(6), card.id, card.status.padEnd(11), description, file].join('  ');
 }
 
 const ADMIN = { uid: '', authorities: new Set(['ALL']) };
@@ -70,6 +73,15 @@ const regenerateCommand: CliCommand = {
     });
     if (positionals.length !== 1) throw new UsageError('Expected one export id.');
     return withCliContext(values, async (context) => {
+      const old = await context.exports.card(ADMIN, positionals[0]);
+      if (old.passwordProtected) {
+        // The password would live only in this short-lived process, which runs no workers.
+        console.error(
+          `Export #${old.jobNumber} is password-protected: regenerate it through the server, ` +
+            `POST /api/exports/${old.id}/regenerate with {"password": "..."} (passwords are never stored).`,
+        );
+        return 1;
+      }
       const { card, existing } = await context.exports.regenerate(ADMIN, positionals[0]);
       console.log(
         values.json

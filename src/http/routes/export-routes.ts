@@ -45,9 +45,18 @@ export async function registerExportRoutes(app: FastifyInstance, context: FerryC
     return reply.send(await file.open());
   });
 
+  // A password-protected export's password comes again in the body, `{"password": "..."}`: it was never stored.
   app.post('/api/exports/:id/regenerate', async (request, reply) => {
     const { id } = request.params as { id: string };
-    const { card, existing } = await exports.regenerate(jobViewer(request), id);
+    const body = request.body as { password?: unknown } | undefined | null;
+    if (body !== undefined && body !== null && (typeof body !== 'object' || Array.isArray(body))) {
+      throw new FerryError('F1001', ['expected a JSON object or no body']);
+    }
+    const password = body?.password;
+    if (password !== undefined && password !== null && typeof password !== 'string') {
+      throw new FerryError('F1000', ['password', '(hidden)', 'a string']);
+    }
+    const { card, existing } = await exports.regenerate(jobViewer(request), id, { password });
     reply.status(existing ? 200 : 201);
     return card;
   });
