@@ -3,14 +3,13 @@ import type { SchemaDescriptor, SchemaRegistry } from '../domain/schema/schema-t
 import type { MetadataFilter, MetadataObject } from '../storage/metadata-store.ts';
 import type { Principal } from '../domain/access/principal.ts';
 import { principalHasAuthority } from '../domain/access/principal.ts';
-import { withoutUserSecrets } from '../domain/access/user-secrets.ts';
 import { FerryError } from '../errors.ts';
 import { parseFieldSelection, type FieldSelection } from '../domain/metadata-query/field-selection.ts';
 import { parseMetadataFilter } from '../domain/metadata-query/metadata-filter.ts';
 import { SHARING_PROPERTIES } from '../domain/metadata-import/import-params.ts';
 import { DXF2_NAMESPACE, escapeXml, objectToXml } from '../codecs/metadata-xml/metadata-xml-encoder.ts';
 import { csvHeader, objectToCsvRows } from '../codecs/metadata-csv/metadata-csv-encoder.ts';
-import { isReference } from '../domain/schema/schema-registry.ts';
+import { asFerryError, MetadataProjector } from './metadata-projection.ts';
 
 export const EXPORT_FORMATS = ['json', 'xml', 'csv'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -49,7 +48,9 @@ export function buildExportRequest(
   format: ExportFormat,
   skipSharing: boolean,
 ): MetadataExportRequest {
-  const fields = parseFieldSelection(typeof query.fields === 'string' ? query.fields : DEFAULT_EXPORT_FIELDS);
+  const fields = asFerryError(() =>
+    parseFieldSelection(typeof query.fields === 'string' ? query.fields : DEFAULT_EXPORT_FIELDS),
+  );
   const rawFilters = query.filter;
   const filters = (Array.isArray(rawFilters) ? rawFilters : rawFilters === undefined ? [] : [rawFilters]).map(
     String,
@@ -77,59 +78,27 @@ export function requireExportAuthority(principal: Principal | undefined): void {
   }
 }
 
-/** One object as exported: the field selection applied, sharing dropped on request, secrets never. */
-export function exportedObject(
-  registry: SchemaRegistry,
-  schema: SchemaDescriptor,
-  object: MetadataObject,
+/**
+ * Objects as exported: the field selection applied at every nesting level by the same projector as
+ * `GET /api/{collection}`, sharing dropped on request, user secrets never. The cache of referenced
+ * objects lives for one batch, so an export's memory does not grow with the table.
+ */
+export async function exportedObjects(
+  context: FerryContext,
+  collection: string,
+  objects: readonly MetadataObject[],
   fields: FieldSelection,
   skipSharing: boolean,
-): Record<string, unknown> {
-  const source = schema.collection === 'users' ? withoutUserSecrets(object) : object;
-  let out: Record<string, unknown>;
-  if (fields.all) {
-    out = { ...source };
-  } else {
-    out = {};
-    if (fields.owner) Object.assign(out, ownedProperties(registry, schema, source));
-    for (const name of fields.fields.keys()) {
-      if (source[name] !== undefined) out[name] = source[name];
-    }
+): Promise<Record<string, unknown>[]> {
+  const projected = await new MetadataProjector(context.metadata, context.registry).project(
+    collection,
+    objects,
+    fields,
+  );
+  if (skipSharing) {
+    for (const out of projected) for (const name of [...SHARING_PROPERTIES, 'user']) delete out[name];
   }
-  for (const name of fields.excluded) delete out[name];
-  if (skipSharing) for (const name of [...SHARING_PROPERTIES, 'user']) delete out[name];
-  return out;
-}
-
-/**
- * DHIS2's `:owner` selection: the properties the registry describes, minus the inverse side of
- * associations, recursing into embedded objects. Display state a file carried (displayName, access)
- * is stored verbatim but not exported by default.
- */
-function ownedProperties(
-  registry: SchemaRegistry,
-  schema: SchemaDescriptor,
-  source: Record<string, unknown>,
-): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const property of schema.properties) {
-    const value = source[property.name];
-    if (value === undefined) continue;
-    if (isReference(property) && property.owner === false && property.name !== 'user') continue;
-    const itemSchema = property.itemSchema ? registry.byCollection(property.itemSchema) : undefined;
-    if (itemSchema && Array.isArray(value)) {
-      out[property.name] = value.map((item) =>
-        item && typeof item === 'object'
-          ? ownedProperties(registry, itemSchema, item as Record<string, unknown>)
-          : item,
-      );
-    } else if (itemSchema && value && typeof value === 'object') {
-      out[property.name] = ownedProperties(registry, itemSchema, value as Record<string, unknown>);
-    } else {
-      out[property.name] = value;
-    }
-  }
-  return out;
+  return projected;
 }
 
 /** Filters of `filter=` that apply to a type; a type lacking a filtered property matches nothing. */
@@ -179,13 +148,17 @@ export async function* encodeMetadata(
   if (request.format === 'json') {
     yield `{"system":${JSON.stringify({ version: context.version, date, product: 'Ferry' })}`;
     for (const collection of request.collections) {
-      const schema = registry.byCollection(collection)!;
       let first = true;
       for await (const batch of batches(collection)) {
         if (batch.length === 0) continue;
-        const parts = batch.map((o) =>
-          JSON.stringify(exportedObject(registry, schema, o, request.fields, request.skipSharing)),
+        const objects = await exportedObjects(
+          context,
+          collection,
+          batch,
+          request.fields,
+          request.skipSharing,
         );
+        const parts = objects.map((o) => JSON.stringify(o));
         yield `${first ? `,${JSON.stringify(collection)}:[` : ','}${parts.join(',')}`;
         first = false;
       }
@@ -197,17 +170,17 @@ export async function* encodeMetadata(
   if (request.format === 'xml') {
     yield `<?xml version="1.0" encoding="UTF-8"?>\n<metadata xmlns="${DXF2_NAMESPACE}"><system><version>${escapeXml(context.version)}</version><date>${date}</date></system>`;
     for (const collection of request.collections) {
-      const schema = registry.byCollection(collection)!;
       let first = true;
       for await (const batch of batches(collection)) {
         if (batch.length === 0) continue;
-        const parts = batch.map((o) =>
-          objectToXml(
-            registry,
-            collection,
-            exportedObject(registry, schema, o, request.fields, request.skipSharing),
-          ),
+        const objects = await exportedObjects(
+          context,
+          collection,
+          batch,
+          request.fields,
+          request.skipSharing,
         );
+        const parts = objects.map((o) => objectToXml(registry, collection, o));
         yield `${first ? `<${collection}>` : ''}${parts.join('')}`;
         first = false;
       }

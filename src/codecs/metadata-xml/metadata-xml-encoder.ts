@@ -48,12 +48,14 @@ export function objectToXml(
     const tag = property.name;
     switch (property.kind) {
       case 'reference':
-        children.push(`<${tag}${referenceAttributes(value)}/>`);
+        children.push(referenceToXml(registry, property.target!, tag, value));
         break;
       case 'references': {
         if (!Array.isArray(value)) break;
         const item = registry.byCollection(property.target!)?.singular ?? 'item';
-        children.push(`<${tag}>${value.map((r) => `<${item}${referenceAttributes(r)}/>`).join('')}</${tag}>`);
+        children.push(
+          `<${tag}>${value.map((r) => referenceToXml(registry, property.target!, item, r)).join('')}</${tag}>`,
+        );
         break;
       }
       case 'embeddedList': {
@@ -94,6 +96,19 @@ export function objectToXml(
   }
   const singular = schema.singular;
   return `<${singular}${attributes.join('')}>${children.join('')}</${singular}>`;
+}
+
+/**
+ * A reference as `<tag id=".."/>`; a reference a nested field selection expanded
+ * (`categoryCombo[id,name,categories[id]]`) as an element of the target type, named `tag`.
+ */
+function referenceToXml(registry: SchemaRegistry, target: string, tag: string, value: unknown): string {
+  const expanded =
+    value !== null && typeof value === 'object' && Object.keys(value).some((key) => key !== 'id');
+  if (!expanded) return `<${tag}${referenceAttributes(value)}/>`;
+  return objectToXml(registry, target, value as Record<string, unknown>)
+    .replace(/^<\w+/, `<${tag}`)
+    .replace(/<\/\w+>$/, `</${tag}>`);
 }
 
 function referenceAttributes(value: unknown): string {
