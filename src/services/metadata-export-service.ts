@@ -132,7 +132,8 @@ export async function* streamMetadataExport(
     }
     const filters = filtersFor(schema, request.filters);
     if (!filters) return;
-    yield (await context.metadata.list(collection, { filters })).objects;
+    for await (const batch of context.metadata.streamMatching(collection, filters))
+      yield batch.map((r) => r.object);
   };
   yield* encodeMetadata(context, request, batches);
 }

@@ -89,6 +89,30 @@ export class MetadataStore {
     }
   }
 
+  /**
+   * The objects of a type that match `filters`, in sid order, one keyset page (`sid > last`) at a
+   * time: a filtered export streams like an unfiltered one, without holding a cursor open between
+   * pages and without OFFSET.
+   */
+  async *streamMatching(
+    collection: string,
+    filters: readonly MetadataFilter[],
+    batchSize = 1000,
+  ): AsyncIterable<StoredMetadataObject[]> {
+    const { where, params } = this.whereClause(collection, filters);
+    let after = 0;
+    for (;;) {
+      const rows = await this.db.query<{ sid: number; body: unknown }>(
+        `SELECT sid, body FROM metadata_object WHERE ${where} AND sid > ? ORDER BY sid LIMIT ?`,
+        [...params, after, batchSize],
+      );
+      if (rows.length === 0) return;
+      after = Number(rows[rows.length - 1].sid);
+      yield rows.map((row) => ({ sid: Number(row.sid), object: decodeBody(row.body) }));
+      if (rows.length < batchSize) return;
+    }
+  }
+
   async list(
     collection: string,
     query: MetadataListQuery = {},

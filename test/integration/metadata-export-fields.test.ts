@@ -172,5 +172,42 @@ for (const kind of TEST_DATABASE_KINDS) {
         );
       });
     });
+
+    it('streams filtered exports in keyset batches, in sid order, across batch boundaries', async () => {
+      await withDatabase(kind, async (context) => {
+        const options = Array.from({ length: 25 }, (_, i) => ({
+          id: `opt${String(i).padStart(8, '0')}`,
+          name: `${i % 2 === 0 ? 'Even' : 'Odd'} ${i}`,
+          code: `C${i}`,
+        }));
+        const report = await importMetadataObjects(context, { options });
+        assert.equal(report.status, 'OK', JSON.stringify(allErrorReports(report)));
+
+        const batches: string[][] = [];
+        for await (const batch of context.metadata.streamMatching(
+          'options',
+          [{ property: 'name', operator: 'startsWith', value: 'Even' }],
+          4,
+        ))
+          batches.push(batch.map((r) => r.object.id));
+        assert.deepEqual(
+          batches.map((b) => b.length),
+          [4, 4, 4, 1],
+        );
+        assert.deepEqual(
+          batches.flat(),
+          options.filter((_, i) => i % 2 === 0).map((o) => o.id),
+        );
+
+        const exported = await exportJson(context, {
+          options: 'true',
+          fields: 'id',
+          filter: 'name:^like:Odd',
+        });
+        assert.equal(exported.options.length, 12);
+        const none = await exportJson(context, { options: 'true', filter: 'name:eq:nothing' });
+        assert.equal(none.options, undefined);
+      });
+    });
   });
 }
