@@ -333,6 +333,31 @@ for (const kind of TEST_DATABASE_KINDS) {
       }
     });
 
+    it('fails a protected export on a server that does not hold its password, saying how to regenerate it', async () => {
+      await h.context.jobs.stop();
+      // A second server on the same database: it never saw the request, so it has no password.
+      const other = createFerryContextFromStorage(loadConfig({}, { dataDir: h.db.dataDir }), h.db.storage);
+      try {
+        const reply = await requestExport({ ...dataValueRequest, format: 'json', password: PASSWORD });
+        assert.equal(reply.statusCode, 201, reply.body);
+        const id = reply.json<ExportCard>().id;
+        // The last attempt: earlier ones are retried with backoff in case the holder takes the job.
+        await h.db.storage.execute('UPDATE job SET attempts = 2 WHERE id = ?', [id]);
+        await other.jobs.start();
+        const job = await waitFinished(other, id);
+        assert.equal(job.status, 'FAILED');
+        assert.match(job.error ?? '', /does not hold its password/);
+        assert.match(job.error ?? '', new RegExp(`/api/exports/${id}/regenerate`));
+        const card = (
+          await h.app.inject({ url: `/api/exports/${id}`, headers: { authorization: ADMIN } })
+        ).json<ExportCard>();
+        assert.equal(card.file, null, 'no file was written');
+      } finally {
+        await other.jobs.stop();
+        await h.context.jobs.start();
+      }
+    });
+
     it('regenerates a protected export only with its password, and the new file opens with the new one', async () => {
       const { card } = await produce({ ...dataValueRequest, password: PASSWORD });
       const missing = await h.app.inject({
