@@ -58,6 +58,28 @@ describe('compressStream with a password (AES-256 zip)', () => {
     );
   });
 
+  it('stops reading the source when the reader of the archive goes away (no producer left hanging)', async () => {
+    let produced = 0;
+    const endless = new Readable({
+      read() {
+        produced += 65536;
+        this.push(Buffer.alloc(65536, 'a'));
+      },
+    });
+    const zipped = compressStream(endless, 'zip', 'x.csv', { password: PASSWORD });
+    for await (const _chunk of zipped) break; // destroys the archive stream after its first chunk
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('the source was never destroyed')), 5000);
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      if (endless.destroyed) done();
+      else endless.once('close', done);
+    });
+    assert.ok(produced < 64 * 1024 * 1024, 'backpressure held the source back');
+  });
+
   it('checks the password rules', () => {
     assert.equal(exportPasswordProblem('x'.repeat(EXPORT_PASSWORD_MIN_LENGTH)), undefined);
     assert.match(exportPasswordProblem('short') ?? '', /at least 8 characters/);

@@ -102,9 +102,11 @@ function encryptedZipStream(
     useWebWorkers: false,
     ...(options.level !== undefined ? { level: options.level } : {}),
   });
-  const fail = (error: unknown) => {
-    source.destroy();
-    if (!out.destroyed) out.destroy(error instanceof Error ? error : new Error(String(error)));
+  const fail = (cause: unknown) => {
+    const error = cause instanceof Error ? cause : new Error(String(cause));
+    // With the error, so a producer waiting for 'drain' on `source` is woken by 'error' instead of hanging.
+    if (!source.destroyed) source.destroy(error);
+    if (!out.destroyed) out.destroy(error);
   };
   source.once('error', fail);
   // Object-mode sources (Readable.from over strings) yield strings; zip.js reads bytes only.

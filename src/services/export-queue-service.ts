@@ -511,6 +511,9 @@ export class ExportQueueService {
           compressStream(plain, 'zip', baseName, { password }),
           createWriteStream(finalPath),
         );
+        // A write failure while the producer still runs must not surface as an unhandled rejection;
+        // it reaches the producer as an error on `plain` and is rethrown by the await below.
+        written.catch(() => {});
         try {
           produced = await producer.producer(params, plain, producerContext);
           plain.end();
