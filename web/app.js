@@ -395,6 +395,14 @@ async function renderExports() {
     { name: 'compression' },
     ['zip', 'gzip', 'none'].map((c) => h('option', { value: c }, [c])),
   );
+  // Optional: makes the file an AES-256 zip. Sent in the body only, never kept by the server.
+  const exportPassword = h('input', {
+    name: 'exportPassword',
+    type: 'password',
+    autocomplete: 'new-password',
+    minlength: '8',
+    placeholder: 'optional, 8+ characters',
+  });
   const form = h(
     'form',
     {
@@ -402,11 +410,13 @@ async function renderExports() {
       onsubmit: async (event) => {
         event.preventDefault();
         try {
+          const password = /** @type {HTMLInputElement} */ (exportPassword).value;
           await postJson('/api/exports', {
             kind: /** @type {HTMLSelectElement} */ (kind).value,
             format: /** @type {HTMLSelectElement} */ (format).value,
-            compression: /** @type {HTMLSelectElement} */ (compression).value,
+            compression: password ? 'zip' : /** @type {HTMLSelectElement} */ (compression).value,
             params: {},
+            ...(password ? { password } : {}),
           });
           await renderExports();
         } catch (error) {
@@ -419,6 +429,7 @@ async function renderExports() {
       h('label', {}, ['What ', kind]),
       h('label', {}, ['Format ', format]),
       h('label', {}, ['Compression ', compression]),
+      h('label', {}, ['Password ', exportPassword]),
       h('button', { type: 'submit' }, ['Queue export']),
     ],
   );
@@ -432,6 +443,7 @@ async function renderExports() {
         ]),
         h('p', { class: 'muted' }, [
           `Asked ${when(card.created)} by ${card.requestedBy ?? ''}; format ${card.format ?? ''}`,
+          card.passwordProtected ? `; password-protected (${card.encryption ?? 'AES-256'})` : '',
         ]),
         card.file
           ? h('p', { class: 'export-file' }, [
@@ -443,23 +455,40 @@ async function renderExports() {
             ])
           : null,
         card.error ? h('p', { class: 'error' }, [card.error]) : null,
-        h(
-          'button',
-          {
-            type: 'button',
-            class: 'secondary',
-            onclick: async () => {
-              await api(`/api/exports/${encodeURIComponent(card.id)}/regenerate`, { method: 'POST' }).catch(
-                showError,
-              );
-              await renderExports();
-            },
-          },
-          ['Regenerate'],
-        ),
+        ...regenerateControls(card),
       ]),
     ),
   );
+}
+
+/** Regenerate; a password-protected export asks for its password again (the server never kept it). */
+function regenerateControls(/** @type {any} */ card) {
+  const url = `/api/exports/${encodeURIComponent(card.id)}/regenerate`;
+  const password = card.passwordProtected
+    ? h('input', {
+        type: 'password',
+        autocomplete: 'new-password',
+        minlength: '8',
+        'aria-label': 'Password for the regenerated file',
+        placeholder: 'password',
+      })
+    : null;
+  const button = h(
+    'button',
+    {
+      type: 'button',
+      class: 'secondary',
+      onclick: async () => {
+        const request = password
+          ? postJson(url, { password: /** @type {HTMLInputElement} */ (password).value })
+          : api(url, { method: 'POST' });
+        await request.catch(showError);
+        await renderExports();
+      },
+    },
+    ['Regenerate'],
+  );
+  return password ? [password, button] : [button];
 }
 
 // --- Routing -----------------------------------------------------------------------------------
