@@ -287,6 +287,12 @@ class DataValueImporter {
   private tableWasEmpty = false;
   /** Secondary indexes dropped for a load into an empty table, re-created at the end. */
   private deferredIndexes: string[] = [];
+  /**
+   * Loading into an empty SQLite table: every row written is a create, so the audit rows are
+   * written once at the end from the table itself (one INSERT ... SELECT in SQLite's C code)
+   * instead of bound row by row from JS.
+   */
+  private auditCreatesAtEnd = false;
   private restorePageCache: (() => Promise<void>) | undefined;
 
   private header: DataValueSetHeader = {};
@@ -326,6 +332,11 @@ class DataValueImporter {
     this.tableWasEmpty = await this.store.isEmpty();
     this.restorePageCache = await this.store.limitPageCache();
     if (this.tableWasEmpty) this.deferredIndexes = await this.store.dropSecondaryIndexes();
+    this.auditCreatesAtEnd =
+      this.tableWasEmpty &&
+      !this.options.skipAudit &&
+      !this.options.skipExistingCheck &&
+      this.store.canAuditStoredAsCreated();
     this.progress('Importing data values');
   }
 
@@ -365,7 +376,12 @@ class DataValueImporter {
     await this.flush();
     await this.registerCompletion();
     // A rollback restores them anyway.
-    if (!this.mustRollBack()) await this.store!.createIndexes(this.deferredIndexes);
+    if (!this.mustRollBack()) {
+      if (this.auditCreatesAtEnd) {
+        await this.store!.auditStoredAsCreated(this.username, this.now, this.run.jobId ?? null);
+      }
+      await this.store!.createIndexes(this.deferredIndexes);
+    }
     this.progress('Done');
   }
 
@@ -820,7 +836,7 @@ class DataValueImporter {
       if (!live) {
         this.counts.imported++;
         rows.push(this.row(entry, entry.value, entry.comment, entry.followUp, false));
-        audits.push(this.audit(entry, 'CREATE', null, entry.value));
+        if (!this.auditCreatesAtEnd) audits.push(this.audit(entry, 'CREATE', null, entry.value));
       } else if (
         existing.value === entry.value &&
         existing.comment === entry.comment &&
@@ -837,7 +853,7 @@ class DataValueImporter {
     // Into an empty table every written row is a create the key set let through once.
     if (this.tableWasEmpty) await this.store!.insertFresh(rows);
     else await this.store!.upsert(rows);
-    if (!this.options.skipAudit) await this.store!.insertAudits(audits);
+    if (!this.options.skipAudit && !this.auditCreatesAtEnd) await this.store!.insertAudits(audits);
   }
 
   /** `skipExistingCheck`: no look-up; new values are inserted and a clash becomes a conflict. */

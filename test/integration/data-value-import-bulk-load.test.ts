@@ -85,6 +85,16 @@ for (const kind of TEST_DATABASE_KINDS) {
       assert.deepEqual(summary.rejectedIndexes, [VALUES, VALUES + 1]);
       assert.equal(await count(db.storage, 'data_value'), VALUES);
       assert.equal(await count(db.storage, 'data_value_audit'), VALUES);
+      const audited = await db.storage.queryOne<{ n: number }>(
+        `SELECT COUNT(*) AS n FROM data_value_audit a JOIN data_value d
+            ON d.org_unit_id = a.org_unit_id AND d.period_id = a.period_id
+           AND d.data_element_id = a.data_element_id
+           AND d.category_option_combo_id = a.category_option_combo_id
+           AND d.attribute_option_combo_id = a.attribute_option_combo_id
+         WHERE a.audit_type = 'CREATE' AND a.previous_value IS NULL AND a.new_value = d.value
+           AND a.modified_by = 'ferry-cli' AND a.created = d.last_updated AND a.job_id IS NULL`,
+      );
+      assert.equal(Number(audited?.n), VALUES);
       assert.deepEqual(await dataValueIndexes(db.storage), indexesBefore);
       if (kind === 'sqlite') {
         // The import's smaller page cache is undone on the writer connection.
@@ -92,6 +102,27 @@ for (const kind of TEST_DATABASE_KINDS) {
           tx.queryOne<{ cache_size: number }>('PRAGMA cache_size'),
         );
         assert.equal(Number(cache?.cache_size), -65536);
+      }
+    });
+
+    it('skipExistingCheck into an empty table audits each value once', async () => {
+      const fresh = await createTestDatabase(kind);
+      try {
+        const freshContext = createFerryContextFromStorage(
+          loadConfig({}, { dataDir: fresh.dataDir }),
+          fresh.storage,
+        );
+        await loadGeneratedMetadata(fresh.storage, VALUES);
+        const summary = await importDataValues(
+          freshContext,
+          source(),
+          { skipExistingCheck: 'true' },
+          undefined,
+        );
+        assert.equal(summary.importCount.imported, VALUES);
+        assert.equal(await count(fresh.storage, 'data_value_audit'), VALUES);
+      } finally {
+        await fresh.dispose();
       }
     });
 
