@@ -98,6 +98,9 @@ export interface DataValueImportRun {
  */
 const BATCH_SIZE = 2_000;
 
+/** CREATE audit rows written by one statement at the end of a load into an empty table. */
+const AUDIT_CHUNK_ROWS = 100_000;
+
 class RollbackForDryRunOrAtomic extends Error {}
 
 /** A problem with the whole file: the import stops, nothing is written, the status is ERROR. */
@@ -377,12 +380,28 @@ class DataValueImporter {
     await this.registerCompletion();
     // A rollback restores them anyway.
     if (!this.mustRollBack()) {
-      if (this.auditCreatesAtEnd) {
-        await this.store!.auditStoredAsCreated(this.username, this.now, this.run.jobId ?? null);
-      }
+      if (this.auditCreatesAtEnd) await this.auditStoredAsCreated();
       await this.store!.createIndexes(this.deferredIndexes);
     }
     this.progress('Done');
+  }
+
+  /**
+   * The CREATE audit rows of a load into an empty table, by ranges of org units of about
+   * AUDIT_CHUNK_ROWS values: SQLite statements block the event loop, and a server must keep
+   * answering (and a job reporting progress) during the end of a multi-million-value import.
+   */
+  private async auditStoredAsCreated(): Promise<void> {
+    const orgUnits = this.keys.orgUnitIds().sort((a, b) => a - b);
+    if (orgUnits.length === 0) return;
+    const perOrgUnit = Math.max(1, this.counts.imported / orgUnits.length);
+    const step = Math.max(1, Math.floor(AUDIT_CHUNK_ROWS / perOrgUnit));
+    for (let i = 0; i < orgUnits.length; i += step) {
+      const range = { from: orgUnits[i], to: orgUnits[Math.min(i + step, orgUnits.length) - 1] };
+      await this.store!.auditStoredAsCreated(this.username, this.now, this.run.jobId ?? null, range);
+      this.progress('Importing data values');
+      await new Promise((resolve) => setImmediate(resolve));
+    }
   }
 
   /** Undoes connection settings; called inside the transaction whether the import worked or not. */

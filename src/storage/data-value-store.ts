@@ -382,7 +382,7 @@ export class DataValueStore {
   }
 
   /**
-   * A CREATE audit row for every stored value, in one statement. Only right when the import that
+   * A CREATE audit row for every stored value of a range of org units, in one statement. Only right when the import that
    * calls it created every row of the table: it began on an empty table, and on SQLite its write
    * transaction excludes every other writer (on PostgreSQL, rows committed by others meanwhile
    * would be visible to the statement, so it is not offered there).
@@ -391,11 +391,13 @@ export class DataValueStore {
     modifiedBy: string | null,
     created: string,
     jobId: string | null,
+    orgUnits: { from: number; to: number },
   ): Promise<void> {
     await this.db.execute(
       `INSERT INTO data_value_audit (${AUDIT_COLUMNS})
-       SELECT ${KEY_COLUMNS}, 'CREATE', NULL, value, ?, ?, ? FROM data_value`,
-      [modifiedBy, created, jobId],
+       SELECT ${KEY_COLUMNS}, 'CREATE', NULL, value, ?, ?, ? FROM data_value
+        WHERE org_unit_id >= ? AND org_unit_id <= ?`,
+      [modifiedBy, created, jobId, orgUnits.from, orgUnits.to],
     );
   }
 

@@ -39,6 +39,11 @@ export class DataValueKeySet {
     return this.count;
   }
 
+  /** The org unit ids of the keys added, in no particular order. */
+  orgUnitIds(): number[] {
+    return [...this.orgUnits.keys()];
+  }
+
   /** Bytes held by the slot table (what grows with the file). */
   get tableBytes(): number {
     return this.groups.byteLength + this.blocks.byteLength + this.masks.byteLength;
