@@ -353,10 +353,11 @@ for (const kind of TEST_DATABASE_KINDS) {
     });
 
     it('cancels a running atomic data value import and leaves the database as it was', async () => {
-      const big = await harness(kind, (db) => loadGeneratedMetadata(db.storage, 300_000));
+      // Big enough to still be running after the first progress flush (1 s) at ~250,000 values/s.
+      const big = await harness(kind, (db) => loadGeneratedMetadata(db.storage, 1_000_000));
       try {
         const file = join(big.db.dataDir, 'values.csv');
-        await writeGeneratedCsv(file, 300_000);
+        await writeGeneratedCsv(file, 1_000_000);
         const reply = await big.app.inject({
           method: 'POST',
           url: '/api/dataValueSets?async=true&atomic=true',
