@@ -49,7 +49,7 @@ export async function openInput(
       chunks: limitExpansion(stream, fileName, compressedSize, effective),
     };
   }
-  return { compression: 'none', chunks: createReadStream(path, { highWaterMark: 1024 * 1024 }) };
+  return { compression: 'none', chunks: createReadStream(path, { highWaterMark: 64 * 1024 }) };
 }
 
 async function readHead(path: string, bytes: number): Promise<Uint8Array> {
