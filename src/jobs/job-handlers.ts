@@ -165,8 +165,12 @@ export class LeaseLostError extends Error {
 
 /** The abort reason when a user cancels a running job. */
 export class JobCancelledError extends Error {
-  constructor(jobId: string) {
+  /** What the job did before it stopped, when that is kept (a non-atomic import's written batches). */
+  readonly summary?: unknown;
+
+  constructor(jobId: string, summary?: unknown) {
     super(`Job ${jobId} was cancelled`);
+    this.summary = summary;
   }
 }
 

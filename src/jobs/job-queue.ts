@@ -487,7 +487,10 @@ export class WorkerPoolJobQueue implements JobQueue {
     }
     await store.storage.transaction(async (tx) => {
       if (reason instanceof JobCancelledError) {
-        if (await store.finish(tx, job.id, token, { status: 'CANCELLED', error: 'Cancelled by user' })) {
+        const summary = error instanceof JobCancelledError ? error.summary : undefined;
+        if (
+          await store.finish(tx, job.id, token, { status: 'CANCELLED', error: 'Cancelled by user', summary })
+        ) {
           await store.addNotification(tx, job.id, 'WARN', 'Job cancelled', true);
         }
         return;

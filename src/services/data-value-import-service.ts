@@ -154,18 +154,23 @@ export async function importDataValues(
             { path: source.path, fileName: source.fileName, chunks: opened.chunks },
             { firstRowIsHeader: options.firstRowIsHeader, limits: { ...INPUT_LIMITS } },
           );
-          for await (const chunk of items) {
-            // accept() returns a promise only when a batch is full: no await (and microtask) per row.
-            if (isItemArray(chunk)) {
-              for (const item of chunk) {
-                const flushing = importer.accept(item);
-                if (flushing) await flushing;
+          try {
+            for await (const chunk of items) {
+              // accept() returns a promise only when a batch is full: no await (and microtask) per row.
+              if (isItemArray(chunk)) {
+                for (const item of chunk) {
+                  const flushing = importer.accept(item);
+                  if (flushing) await flushing;
+                }
+              } else {
+                await importer.accept(chunk);
               }
-            } else {
-              await importer.accept(chunk);
             }
+            await importer.finish();
+          } catch (error) {
+            if (!importer.keepsFinishedBatchesOn(error)) throw error;
+            await importer.finishCancelled();
           }
-          await importer.finish();
         } finally {
           await importer.end();
         }
@@ -182,7 +187,21 @@ export async function importDataValues(
     }
     throw error;
   }
+  if (importer.wasCancelled) throw new ImportCancelledError(importer.summary());
   return importer.summary();
+}
+
+/**
+ * A non-atomic import cancelled while running: the batches written before the cancel are
+ * committed, and `summary` counts exactly them (issue: "with the finished batches counted").
+ */
+export class ImportCancelledError extends Error {
+  readonly summary: ImportSummary;
+
+  constructor(summary: ImportSummary) {
+    super(summary.description);
+    this.summary = summary;
+  }
 }
 
 function isItemArray(chunk: DataValueItem | readonly DataValueItem[]): chunk is readonly DataValueItem[] {
@@ -296,6 +315,8 @@ class DataValueImporter {
    * instead of bound row by row from JS.
    */
   private auditCreatesAtEnd = false;
+  /** Set when a non-atomic import was cancelled and its finished batches kept. */
+  wasCancelled = false;
   private restorePageCache: (() => Promise<void>) | undefined;
 
   private header: DataValueSetHeader = {};
@@ -404,6 +425,25 @@ class DataValueImporter {
     }
   }
 
+  /**
+   * Whether a cancel keeps what was written: only for a non-atomic, non-dry-run import stopped by
+   * its own signal. The batch being gathered is dropped, unprocessed and uncounted.
+   */
+  keepsFinishedBatchesOn(error: unknown): boolean {
+    const signal = this.run.signal;
+    return !this.options.atomic && !this.dryRun && signal?.aborted === true && error === signal.reason;
+  }
+
+  /** Ends a cancelled import so that its finished batches commit whole: audit rows and indexes. */
+  async finishCancelled(): Promise<void> {
+    this.wasCancelled = true;
+    this.pendingItems = [];
+    this.pendingHeaders = [];
+    if (this.auditCreatesAtEnd) await this.auditStoredAsCreated();
+    await this.store!.createIndexes(this.deferredIndexes);
+    this.progress('Cancelled');
+  }
+
   /** Undoes connection settings; called inside the transaction whether the import worked or not. */
   async end(): Promise<void> {
     await this.restorePageCache?.();
@@ -423,14 +463,20 @@ class DataValueImporter {
     const counts: ImportCount = atomicFailure
       ? { imported: 0, updated: 0, ignored: this.processed, deleted: 0 }
       : { ...this.counts };
-    const status = atomicFailure ? 'ERROR' : this.conflicts.size > 0 ? 'WARNING' : 'SUCCESS';
+    const status = atomicFailure
+      ? 'ERROR'
+      : this.conflicts.size > 0 || this.wasCancelled
+        ? 'WARNING'
+        : 'SUCCESS';
     const description = atomicFailure
       ? `Import was not done: the import is atomic and ${this.conflicts.rejectedCount} of ${this.processed} values have conflicts; nothing was written`
-      : this.dryRun
-        ? 'Dry run: nothing was written; the counts are what the import would do'
-        : status === 'SUCCESS'
-          ? 'Import process completed successfully'
-          : 'Import process completed with conflicts';
+      : this.wasCancelled
+        ? `Import was cancelled after ${this.processed} values; the values before the cancel were written and are counted here, the rest of the file was not read`
+        : this.dryRun
+          ? 'Dry run: nothing was written; the counts are what the import would do'
+          : status === 'SUCCESS'
+            ? 'Import process completed successfully'
+            : 'Import process completed with conflicts';
     const summary: ImportSummary = {
       responseType: 'ImportSummary',
       status,

@@ -10,7 +10,8 @@ import { hasAuthority, type Authority } from '../domain/access/authorities.ts';
 import { FerryError } from '../errors.ts';
 import { isValidUid } from '../domain/identifiers/uid.ts';
 import { importMetadata } from './metadata-import-service.ts';
-import { importDataValues } from './data-value-import-service.ts';
+import { importDataValues, ImportCancelledError } from './data-value-import-service.ts';
+import { JobCancelledError } from '../jobs/job-handlers.ts';
 import { importGeoJson, importGml, type GeoJsonImportOptions } from './geometry-import-service.ts';
 import {
   exportDataValues,
@@ -112,7 +113,11 @@ function registerImportHandlers(context: FerryContext): void {
       job.params,
       await principalOf(context, job.userUid),
       { ...runOptions(ctx), jobId: job.id },
-    );
+    ).catch((error: unknown) => {
+      // A non-atomic import keeps its finished batches: the job is CANCELLED with their summary.
+      if (error instanceof ImportCancelledError) throw new JobCancelledError(job.id, error.summary);
+      throw error;
+    });
     ctx.notify('INFO', 'Import done');
     return summary;
   });
