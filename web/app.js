@@ -290,6 +290,17 @@ async function renderJob(id) {
   const details = await api(`/api/jobs/${encodeURIComponent(id)}`);
   const job = details.job ?? details;
   const progressBar = h('progress', { max: '1', value: '0' });
+  const cancelButton = h(
+    'button',
+    {
+      type: 'button',
+      class: 'secondary',
+      onclick: async () => {
+        await api(`/api/jobs/${encodeURIComponent(id)}/cancel`, { method: 'POST' }).catch(showError);
+      },
+    },
+    ['Cancel'],
+  );
   const progressText = h('p', { id: 'progress-text', class: 'muted' });
   const status = h('span', { id: 'job-status' }, [statusBadge(job.status)]);
   const notifications = h('ul', { id: 'notifications' });
@@ -297,6 +308,12 @@ async function renderJob(id) {
   /** @param {any} current */
   const update = (current) => {
     status.replaceChildren(statusBadge(current.status));
+    const finished = ['COMPLETED', 'FAILED', 'CANCELLED'].includes(current.status);
+    cancelButton.hidden = finished;
+    if (current.status === 'COMPLETED') {
+      progressBar.setAttribute('max', '1');
+      progressBar.setAttribute('value', '1');
+    }
     const progress = current.progress;
     if (progress) {
       if (progress.total) {
@@ -321,17 +338,7 @@ async function renderJob(id) {
       h('p', { class: 'muted' }, [`Created ${when(job.created)}`]),
       progressBar,
       progressText,
-      h(
-        'button',
-        {
-          type: 'button',
-          class: 'secondary',
-          onclick: async () => {
-            await api(`/api/jobs/${encodeURIComponent(id)}/cancel`, { method: 'POST' }).catch(showError);
-          },
-        },
-        ['Cancel'],
-      ),
+      cancelButton,
       ' ',
       h(
         'button',
