@@ -2,7 +2,7 @@ import { createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import type { CliCommand } from '../cli-command.ts';
-import { UsageError } from '../cli-command.ts';
+import { parseArgsWithOneId } from '../cli-command.ts';
 import type { ExportCard } from '../../services/export-queue-service.ts';
 import { withCliContext } from '../cli-database.ts';
 import { DATABASE_FLAGS, DATABASE_HELP } from './jobs-command.ts';
@@ -39,21 +39,19 @@ const getCommand: CliCommand = {
   summary: "Show an export's card, or save its file with --output",
   usage: `Usage: ferry exports get <id> [--output FILE]\n${DATABASE_HELP}`,
   async run(args) {
-    const { values, positionals } = parseArgs({
+    const { values, id } = parseArgsWithOneId(
       args,
-      options: { ...DATABASE_FLAGS, output: { type: 'string', short: 'o' } },
-      allowPositionals: true,
-      strict: true,
-    });
-    if (positionals.length !== 1) throw new UsageError('Expected one export id.');
+      { ...DATABASE_FLAGS, output: { type: 'string', short: 'o' } },
+      'Expected one export id.',
+    );
     return withCliContext(values, async (context) => {
       if (values.output) {
-        const { file } = await context.exports.file(ADMIN, positionals[0]);
+        const { file } = await context.exports.file(ADMIN, id);
         await pipeline(await file.open(), createWriteStream(values.output));
         console.log(`Saved ${file.size} bytes to ${values.output} (sha256 ${file.sha256})`);
         return 0;
       }
-      const card = await context.exports.card(ADMIN, positionals[0]);
+      const card = await context.exports.card(ADMIN, id);
       console.log(values.json ? JSON.stringify(card, null, 2) : cardLine(card));
       return 0;
     });
@@ -65,15 +63,9 @@ const regenerateCommand: CliCommand = {
   summary: 'Queue an export again with the same parameters; its file replaces the old one',
   usage: `Usage: ferry exports regenerate <id>\n${DATABASE_HELP}`,
   async run(args) {
-    const { values, positionals } = parseArgs({
-      args,
-      options: DATABASE_FLAGS,
-      allowPositionals: true,
-      strict: true,
-    });
-    if (positionals.length !== 1) throw new UsageError('Expected one export id.');
+    const { values, id } = parseArgsWithOneId(args, DATABASE_FLAGS, 'Expected one export id.');
     return withCliContext(values, async (context) => {
-      const old = await context.exports.card(ADMIN, positionals[0]);
+      const old = await context.exports.card(ADMIN, id);
       if (old.passwordProtected) {
         // The password would live only in this short-lived process, which runs no workers.
         console.error(
@@ -82,7 +74,7 @@ const regenerateCommand: CliCommand = {
         );
         return 1;
       }
-      const { card, existing } = await context.exports.regenerate(ADMIN, positionals[0]);
+      const { card, existing } = await context.exports.regenerate(ADMIN, id);
       console.log(
         values.json
           ? JSON.stringify(card, null, 2)

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { CliCommand } from '../cli-command.ts';
-import { UsageError } from '../cli-command.ts';
+import { parseArgsWithOneId } from '../cli-command.ts';
 import { DATABASE_OPTIONS, databaseUsage, withCliContext } from '../cli-database.ts';
 import { isFinished, type JobRecord } from '../../jobs/job-types.ts';
 
@@ -31,11 +31,6 @@ export function jobLine(job: JobRecord): string {
     job.userUid ?? '-',
     progressText(job),
   ].join('  ');
-}
-
-function oneId(positionals: string[], usage: string): string {
-  if (positionals.length !== 1) throw new UsageError(`Expected one job id.\n${usage}`);
-  return positionals[0];
 }
 
 const listCommand: CliCommand = {
@@ -77,13 +72,7 @@ const showCommand: CliCommand = {
   summary: 'Show one job: parameters, input file, progress, notifications, summary',
   usage: `Usage: ferry jobs show <id>\n${DATABASE_HELP}`,
   async run(args) {
-    const { values, positionals } = parseArgs({
-      args,
-      options: DATABASE_FLAGS,
-      allowPositionals: true,
-      strict: true,
-    });
-    const id = oneId(positionals, this.usage);
+    const { values, id } = parseArgsWithOneId(args, DATABASE_FLAGS, `Expected one job id.\n${this.usage}`);
     return withCliContext(values, async (context) => {
       const details = await context.jobs.details(null, id);
       if (values.json) {
@@ -115,13 +104,7 @@ const cancelCommand: CliCommand = {
   summary: 'Cancel a queued or running job',
   usage: `Usage: ferry jobs cancel <id>\n${DATABASE_HELP}`,
   async run(args) {
-    const { values, positionals } = parseArgs({
-      args,
-      options: DATABASE_FLAGS,
-      allowPositionals: true,
-      strict: true,
-    });
-    const id = oneId(positionals, this.usage);
+    const { values, id } = parseArgsWithOneId(args, DATABASE_FLAGS, `Expected one job id.\n${this.usage}`);
     return withCliContext(values, async (context) => {
       const job = await context.jobs.cancel(null, id);
       console.log(
@@ -139,13 +122,11 @@ const recreateCommand: CliCommand = {
   summary: "Print a past job's parameters, or queue it again with --submit",
   usage: `Usage: ferry jobs recreate <id> [--submit]\n${DATABASE_HELP}`,
   async run(args) {
-    const { values, positionals } = parseArgs({
+    const { values, id } = parseArgsWithOneId(
       args,
-      options: { ...DATABASE_FLAGS, submit: { type: 'boolean' } },
-      allowPositionals: true,
-      strict: true,
-    });
-    const id = oneId(positionals, this.usage);
+      { ...DATABASE_FLAGS, submit: { type: 'boolean' } },
+      `Expected one job id.\n${this.usage}`,
+    );
     return withCliContext(values, async (context) => {
       const result = await context.jobs.recreate(null, id, values.submit === true);
       if (values.json || !result.job) console.log(JSON.stringify(result, null, 2));
@@ -160,13 +141,11 @@ const tailCommand: CliCommand = {
   summary: "Follow a job's progress and notifications until it finishes",
   usage: `Usage: ferry jobs tail <id> [--interval-ms N]\n${DATABASE_HELP}`,
   async run(args) {
-    const { values, positionals } = parseArgs({
+    const { values, id } = parseArgsWithOneId(
       args,
-      options: { ...DATABASE_FLAGS, 'interval-ms': { type: 'string' } },
-      allowPositionals: true,
-      strict: true,
-    });
-    const id = oneId(positionals, this.usage);
+      { ...DATABASE_FLAGS, 'interval-ms': { type: 'string' } },
+      `Expected one job id.\n${this.usage}`,
+    );
     const interval = Number(values['interval-ms'] ?? 1000);
     return withCliContext(values, async (context) => {
       const seen = new Set<string>();
