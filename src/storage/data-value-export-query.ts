@@ -1,20 +1,13 @@
 import type { SqlExecutor, SqlValue } from './storage.ts';
-import {
-  FIELD_SEPARATOR,
-  ROW_SEPARATOR,
-  type ExportField,
-  type ExportRowChunk,
-} from '../domain/data-values/exported-data-values.ts';
+import type { ExportField, ExportRowChunk } from '../domain/data-values/exported-data-values.ts';
 
 /**
- * The read side of aggregate data value export: one streaming query over `data_value`, joined to
- * `metadata_object` and `period` so that every identifier comes out already written under the
- * requested scheme, in primary-key order.
+ * The read side of aggregate data value export: one streaming query over `data_value` in
+ * primary-key order, with every identifier written under the requested scheme.
  *
- * Rows travel as "packed" text: fields joined by US (0x1F) and rows by RS (0x1E), which SQLite
- * builds in C with `group_concat`, one string per chunk. Building one JS string per chunk instead of
- * an object with a dozen properties per row is what makes a million values a second possible on
- * node:sqlite (see bench/data-value-export-bench.ts). PostgreSQL streams plain rows from a cursor.
+ * On SQLite the rows come as arrays of plain columns and integer ids (no object per row, no
+ * join per identifier); each distinct id is looked up once. PostgreSQL streams rows from a cursor
+ * with the identifiers joined in SQL.
  */
 
 /**
@@ -49,7 +42,7 @@ export interface ExportColumns {
   attributeOptionCombo: IdentifierColumn;
 }
 
-/** Rows per chunk: ~100 KB of text, small enough for flat memory, large enough to amortise a query. */
+/** Rows per chunk: ~300 KB of text, small enough for flat memory, large enough to amortise a write. */
 const CHUNK_ROWS = 5000;
 const KEY_COLUMNS = [
   'org_unit_id',
@@ -93,20 +86,6 @@ function fieldExpression(field: ExportField, columns: ExportColumns): string {
     case 'deleted':
       return "CASE WHEN dv.deleted = 0 THEN 'false' ELSE 'true' END";
   }
-}
-
-/** Fields whose text comes from users (or from code/name identifiers) and may hold a separator. */
-function freeTextExpressions(columns: ExportColumns): string[] {
-  const out = ["COALESCE(dv.value, '')", "COALESCE(dv.stored_by, '')", "COALESCE(dv.comment, '')"];
-  if (columns.dataElement !== 'uid') out.push(identifierExpression('de', columns.dataElement));
-  if (columns.orgUnit !== 'uid') out.push(identifierExpression('ou', columns.orgUnit));
-  if (columns.categoryOptionCombo !== 'uid') {
-    out.push(identifierExpression('coc', columns.categoryOptionCombo));
-  }
-  if (columns.attributeOptionCombo !== 'uid') {
-    out.push(identifierExpression('aoc', columns.attributeOptionCombo));
-  }
-  return out;
 }
 
 function placeholders(values: readonly unknown[]): string {
@@ -187,8 +166,8 @@ export function streamExportRows(
   selection: DataValueExportSelection,
   columns: ExportColumns,
 ): AsyncIterable<ExportRowChunk> {
-  return db.kind === 'sqlite'
-    ? streamPackedChunks(db, selection, columns)
+  return db.streamArrays
+    ? streamArrayChunks(db as Parameters<typeof streamArrayChunks>[0], selection, columns)
     : streamCursorRows(db, selection, columns);
 }
 
@@ -211,68 +190,115 @@ async function* streamCursorRows(
   }
 }
 
+type IdentifierField = 'dataElement' | 'orgUnit' | 'categoryOptionCombo' | 'attributeOptionCombo';
+
 /**
- * SQLite: keyset chunks. A cheap index-only query finds the key of the chunk's last row (an OFFSET
- * bounded to one chunk, not OFFSET paging); the chunk query then packs the rows between the two
- * keys. A chunk whose user text contains a separator is fetched again row by row.
+ * Text of each surrogate id under one identifier column, loaded once per distinct id: a million
+ * values reference a few thousand objects, so joining `metadata_object` per row in SQL (four
+ * B-tree searches a row) cost most of the export's time.
  */
-async function* streamPackedChunks(
-  db: SqlExecutor,
+class IdentifierTexts {
+  private readonly texts: Array<string | null> = [];
+  private readonly db: SqlExecutor;
+  private readonly sql: string;
+
+  constructor(db: SqlExecutor, sql: string) {
+    this.db = db;
+    this.sql = sql;
+  }
+
+  /** The text, or null when no object has this id (the row is left out, as the join did). */
+  get(id: number): string | null | undefined {
+    return this.texts[id];
+  }
+
+  async load(id: number): Promise<string | null> {
+    const row = await this.db.queryOne<{ text: string }>(this.sql, [id]);
+    const text = row ? String(row.text) : null;
+    this.texts[id] = text;
+    return text;
+  }
+}
+
+/**
+ * SQLite: one statement over the whole selection in primary-key order, rows as arrays of the five
+ * key ids followed by the plain fields. Identifiers and period codes are mapped in JS from
+ * per-id arrays. Each batch can be joined straight into an encoder's text (`joined`).
+ */
+async function* streamArrayChunks(
+  db: SqlExecutor & { streamArrays: NonNullable<SqlExecutor['streamArrays']> },
   selection: DataValueExportSelection,
   columns: ExportColumns,
 ): AsyncIterable<ExportRowChunk> {
   const where = whereClause(selection, true);
-  const keyJoins = [
+  const filterJoins = [
     where.needsOrgUnit ? 'JOIN metadata_object ou ON ou.sid = dv.org_unit_id' : '',
     where.needsPeriod ? 'JOIN period p ON p.period_id = dv.period_id' : '',
   ].join(' ');
-  const after = `(${PK}) > (?, ?, ?, ?, ?)`;
-  const upTo = `(${PK}) <= (?, ?, ?, ?, ?)`;
-  const keySql = `SELECT ${KEY_COLUMNS.map((c) => `dv.${c} AS ${c}`).join(', ')} FROM data_value dv ${keyJoins}
-    WHERE ${where.sql} AND ${after} ORDER BY ${PK} LIMIT 1 OFFSET ${CHUNK_ROWS - 1}`;
-  const packedExpression = columns.fields
-    .map((f) => fieldExpression(f, columns))
-    .join(` || '${FIELD_SEPARATOR}' || `);
-  const clash = freeTextExpressions(columns)
-    .map((e) => `instr(${e}, '${FIELD_SEPARATOR}') + instr(${e}, '${ROW_SEPARATOR}')`)
-    .join(' + ');
-  const chunkSql = (bounded: boolean): string =>
-    `SELECT group_concat(f, '${ROW_SEPARATOR}') AS packed, COUNT(*) AS n, MAX(clash) AS clash FROM (
-       SELECT ${packedExpression} AS f, ${clash} AS clash ${FULL_JOINS}
-       WHERE ${where.sql} AND ${after}${bounded ? ` AND ${upTo}` : ''} ORDER BY ${PK})`;
-  const rowsSql = (bounded: boolean): string =>
-    `SELECT ${columns.fields.map((f, i) => `${fieldExpression(f, columns)} AS f${i}`).join(', ')} ${FULL_JOINS}
-       WHERE ${where.sql} AND ${after}${bounded ? ` AND ${upTo}` : ''} ORDER BY ${PK}`;
-  const width = columns.fields.length;
-  let key: SqlValue[] = [-1, -1, -1, -1, -1];
-  for (;;) {
-    const last = await db.queryOne<Record<string, number>>(keySql, [...where.params, ...key]);
-    const upper = last ? KEY_COLUMNS.map((c) => Number(last[c])) : undefined;
-    const bounds = upper ? [...where.params, ...key, ...upper] : [...where.params, ...key];
-    const chunk = await db.queryOne<{ packed: string | null; n: number; clash: number | null }>(
-      chunkSql(upper !== undefined),
-      bounds,
+  const lookup = (column: IdentifierColumn): IdentifierTexts =>
+    new IdentifierTexts(
+      db,
+      `SELECT ${identifierExpression('m', column)} AS text FROM metadata_object m WHERE m.sid = ?`,
     );
-    const count = Number(chunk?.n ?? 0);
-    if (count > 0 && chunk?.packed != null) {
-      if (Number(chunk.clash ?? 0) === 0) {
-        const packed = chunk.packed;
-        yield {
-          count,
-          packed,
-          rows: () => packed.split(ROW_SEPARATOR).map((row) => row.split(FIELD_SEPARATOR)),
-        };
-      } else {
-        const fetched = await db.query<Record<string, unknown>>(rowsSql(upper !== undefined), bounds);
-        const rows = fetched.map((row) => {
-          const out = new Array<string>(width);
-          for (let i = 0; i < width; i++) out[i] = String(row[`f${i}`] ?? '');
-          return out;
-        });
-        yield { count: rows.length, rows: () => rows };
+  const periods = new IdentifierTexts(db, 'SELECT iso AS text FROM period WHERE period_id = ?');
+  const keyTexts: readonly IdentifierTexts[] = [
+    lookup(columns.orgUnit),
+    periods,
+    lookup(columns.dataElement),
+    lookup(columns.categoryOptionCombo),
+    lookup(columns.attributeOptionCombo),
+  ];
+  const KEY_OF: Partial<Record<ExportField, number>> = {
+    orgUnit: 0,
+    period: 1,
+    dataElement: 2,
+    categoryOptionCombo: 3,
+    attributeOptionCombo: 4,
+  };
+  // Per output field, its index in the selected row (keys first, then the plain fields).
+  const plainFields = columns.fields.filter((f) => KEY_OF[f] === undefined);
+  const plan = columns.fields.map((f) => KEY_OF[f] ?? 5 + plainFields.indexOf(f));
+  const select = [
+    ...KEY_COLUMNS.map((c) => `dv.${c}`),
+    ...plainFields.map((f) => fieldExpression(f, columns)),
+  ].join(', ');
+  const sql = `SELECT ${select} FROM data_value dv ${filterJoins} WHERE ${where.sql} ORDER BY ${PK}`;
+  const width = plan.length;
+  // Fields whose text may need escaping by an encoder: user text, and codes or names.
+  const unsafeSources = columns.fields.flatMap((f, i) => {
+    const identifier = KEY_OF[f] !== undefined && f !== 'period' && columns[f as IdentifierField] !== 'uid';
+    return f === 'value' || f === 'storedBy' || f === 'comment' || identifier ? [plan[i]] : [];
+  });
+  for await (const batch of db.streamArrays(sql, where.params, CHUNK_ROWS)) {
+    let count = 0;
+    for (const raw of batch) {
+      for (let k = 0; k < 5; k++) {
+        const texts = keyTexts[k];
+        const id = raw[k] as number;
+        let text = texts.get(id);
+        if (text === undefined) text = await texts.load(id);
+        raw[k] = text;
       }
+      if (raw[0] === null || raw[1] === null || raw[2] === null || raw[3] === null || raw[4] === null) {
+        continue;
+      }
+      batch[count++] = raw;
     }
-    if (!upper) return;
-    key = upper;
+    if (count === 0) continue;
+    batch.length = count;
+    yield {
+      count,
+      rows: () => batch.map((raw) => plan.map((source) => String(raw[source]))),
+      joined(fieldSeparator, rowSeparator, unsafe) {
+        let out = '';
+        for (const raw of batch) {
+          for (const source of unsafeSources) if (unsafe.test(raw[source] as string)) return undefined;
+          out += raw[plan[0]] as string;
+          for (let f = 1; f < width; f++) out += `${fieldSeparator}${raw[plan[f]] as string}`;
+          out += rowSeparator;
+        }
+        return out;
+      },
+    };
   }
 }

@@ -1,8 +1,4 @@
-import {
-  FIELD_SEPARATOR,
-  ROW_SEPARATOR,
-  type ExportRowChunk,
-} from '../../domain/data-values/exported-data-values.ts';
+import type { ExportRowChunk } from '../../domain/data-values/exported-data-values.ts';
 
 /** DHIS2's CSV export header (`CsvDataValueSetWriter.HEADER_ROW`, `DataExportOutput.CSV_HEADER_ROW`). */
 export const CSV_EXPORT_HEADER =
@@ -16,17 +12,17 @@ export function csvField(text: string): string {
 }
 
 /**
- * Writes rows with the fields of `CSV_EXPORT_FIELDS` as DHIS2's CSV. A packed chunk with nothing to
- * quote (the usual case: UIDs, numbers, timestamps) becomes CSV by two native replacements, with no
- * per-row work at all.
+ * Writes rows with the fields of `CSV_EXPORT_FIELDS` as DHIS2's CSV. A chunk with nothing to quote
+ * (the usual case: UIDs, numbers, timestamps) is joined straight into CSV text by its source, with
+ * no array per row.
  */
 export async function* encodeDataValuesCsv(chunks: AsyncIterable<ExportRowChunk>): AsyncIterable<string> {
   yield `${CSV_EXPORT_HEADER}\n`;
   for await (const chunk of chunks) {
     if (chunk.count === 0) continue;
-    const packed = chunk.packed;
-    if (packed !== undefined && !NEEDS_QUOTES.test(packed)) {
-      yield `${packed.replaceAll(FIELD_SEPARATOR, ',').replaceAll(ROW_SEPARATOR, '\n')}\n`;
+    const joined = chunk.joined?.(',', '\n', NEEDS_QUOTES);
+    if (joined !== undefined) {
+      yield joined;
       continue;
     }
     let out = '';

@@ -39,19 +39,16 @@ export const CSV_EXPORT_FIELDS: readonly ExportField[] = [
 /** Every field, in DHIS2's JSON and XML attribute order. */
 export const FULL_EXPORT_FIELDS: readonly ExportField[] = EXPORT_FIELDS;
 
-/** Separators of packed rows: ASCII unit and record separators, which no identifier contains. */
-export const FIELD_SEPARATOR = '\x1f';
-export const ROW_SEPARATOR = '\x1e';
-
 /**
- * A chunk of exported rows. `packed`, when present, holds the rows as text, fields joined by
- * FIELD_SEPARATOR and rows by ROW_SEPARATOR, and is guaranteed free of separators inside fields;
- * `rows()` gives them split. Booleans are `true`/`false`; absent text is the empty string.
+ * A chunk of exported rows: `rows()` gives each row's fields. Booleans are `true`/`false`; absent
+ * text is the empty string. `joined`, when the source offers it, writes the whole chunk as one
+ * string without an array per row: fields joined by `fieldSeparator`, each row ended by
+ * `rowSeparator`, or undefined when some field's text matches `unsafe` (the caller must escape it).
  */
 export interface ExportRowChunk {
   readonly count: number;
-  readonly packed?: string;
   rows(): string[][];
+  joined?(fieldSeparator: string, rowSeparator: string, unsafe: RegExp): string | undefined;
 }
 
 /** Set-level information an encoder may write in its header. */

@@ -84,6 +84,24 @@ class SqliteConnection implements SqlExecutor {
     if (batch.length > 0) yield batch;
   }
 
+  async *streamArrays(
+    sql: string,
+    params: readonly SqlValue[] = [],
+    batchSize = 1000,
+  ): AsyncIterable<unknown[][]> {
+    const statement = this.db.prepare(sql);
+    statement.setReturnArrays(true);
+    let batch: unknown[][] = [];
+    for (const row of statement.iterate(...toInputs(params))) {
+      batch.push(row as unknown as unknown[]);
+      if (batch.length >= batchSize) {
+        yield batch;
+        batch = [];
+      }
+    }
+    if (batch.length > 0) yield batch;
+  }
+
   async executeMany(sql: string, rows: readonly (readonly SqlValue[])[]): Promise<void> {
     const statement = this.prepared(sql);
     for (const row of rows) statement.run(...toInputs(row));
@@ -118,6 +136,10 @@ class SqliteStorage implements Storage {
 
   stream<T = SqlRow>(sql: string, params?: readonly SqlValue[], batchSize?: number): AsyncIterable<T[]> {
     return this.reader.stream<T>(sql, params, batchSize);
+  }
+
+  streamArrays(sql: string, params?: readonly SqlValue[], batchSize?: number): AsyncIterable<unknown[][]> {
+    return this.reader.streamArrays(sql, params, batchSize);
   }
 
   execute(sql: string, params?: readonly SqlValue[]): Promise<{ changes: number }> {
