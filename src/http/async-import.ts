@@ -1,11 +1,13 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
+import { join } from 'node:path';
 import type { FerryContext } from '../services/ferry-context.ts';
 import type { Principal } from '../domain/access/principal.ts';
 import type { JobParams, JobType } from '../jobs/job-types.ts';
 import { jobConfigurationReply } from '../services/job-service.ts';
 import { INPUT_LIMITS } from '../codecs/input/input-limits.ts';
+import { spoolToFile } from '../services/upload-spool.ts';
 import { FerryError } from '../errors.ts';
 
 /** Longest file name kept; longer ones are cut (names are shown on cards and job pages). */
@@ -54,6 +56,39 @@ export function requestInputName(request: FastifyRequest): string {
 /** The largest body an import endpoint takes (sync and async alike). */
 export function maxUploadBytes(context: FerryContext): number {
   return Math.min(context.config.bodyLimit, INPUT_LIMITS.maxUploadBytes);
+}
+
+/** A synchronous import's body once it is spooled to a temporary file. */
+export interface SpooledRequestBody {
+  path: string;
+  /** How the import's messages name the upload (see `requestInputName`). */
+  fileName: string;
+  contentType: string | undefined;
+}
+
+/**
+ * Spools the request body to a file under the data directory (never into memory), runs `work` on it,
+ * and removes the file however `work` ends.
+ */
+export async function withSpooledBody<T>(
+  context: FerryContext,
+  request: FastifyRequest,
+  work: (body: SpooledRequestBody) => Promise<T>,
+): Promise<T> {
+  const upload = await spoolToFile(
+    request.body as Readable,
+    join(context.config.dataDir, 'uploads'),
+    maxUploadBytes(context),
+  );
+  try {
+    return await work({
+      path: upload.path,
+      fileName: requestInputName(request),
+      contentType: request.headers['content-type'],
+    });
+  } finally {
+    await upload.remove();
+  }
 }
 
 /**

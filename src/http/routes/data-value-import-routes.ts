@@ -1,17 +1,14 @@
 import type { FastifyInstance } from 'fastify';
-import type { Readable } from 'node:stream';
-import { join } from 'node:path';
 import type { FerryContext } from '../../services/ferry-context.ts';
 import { registerRawBodyRoutes } from '../raw-body-plugin.ts';
 import { requireAuthority } from '../auth-plugin.ts';
 import { webMessage } from '../web-message.ts';
-import { spoolToFile } from '../../services/upload-spool.ts';
 import { importDataValues } from '../../services/data-value-import-service.ts';
 import { importSummaryHttp } from '../../domain/data-values/import-summary.ts';
 import { decoderForContentType, DATA_VALUE_DECODERS } from '../../codecs/data-value-decoders.ts';
 import { FerryError, parseBooleanParameter } from '../../errors.ts';
 import { parseDataValueImportParams } from '../../domain/data-values/data-value-import-options.ts';
-import { maxUploadBytes, requestInputName, startImportJob } from '../async-import.ts';
+import { startImportJob, withSpooledBody } from '../async-import.ts';
 import { ASYNC_IMPORT_JOB_TYPES } from '../../services/job-registrations.ts';
 
 /**
@@ -55,15 +52,10 @@ export async function registerDataValueImportRoutes(
           principal,
         );
       }
-      const upload = await spoolToFile(
-        request.body as Readable,
-        join(context.config.dataDir, 'uploads'),
-        maxUploadBytes(context),
-      );
-      try {
+      return withSpooledBody(context, request, async (body) => {
         const summary = await importDataValues(
           context,
-          { path: upload.path, fileName: requestInputName(request), contentType },
+          { path: body.path, fileName: body.fileName, contentType },
           request.query,
           principal,
         );
@@ -71,9 +63,7 @@ export async function registerDataValueImportRoutes(
         return reply
           .status(http.httpStatusCode)
           .send(webMessage(http.httpStatusCode, http.status, http.message, { response: summary }));
-      } finally {
-        await upload.remove();
-      }
+      });
     });
   });
 }

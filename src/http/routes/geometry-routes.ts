@@ -1,20 +1,13 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { Readable } from 'node:stream';
-import { join } from 'node:path';
 import type { FerryContext } from '../../services/ferry-context.ts';
 import { registerRawBodyRoutes } from '../raw-body-plugin.ts';
 import { requireAuthority, requirePrincipal } from '../auth-plugin.ts';
 import { webMessage } from '../web-message.ts';
 import { FerryError, parseBooleanParameter, parseEnumParameter } from '../../errors.ts';
-import { spoolToFile } from '../../services/upload-spool.ts';
-import { maxUploadBytes, requestInputName, startImportJob } from '../async-import.ts';
+import { startImportJob, withSpooledBody } from '../async-import.ts';
 import { ASYNC_IMPORT_JOB_TYPES, geometryReportResponse } from '../../services/job-registrations.ts';
-import {
-  importGeoJson,
-  importGml,
-  ORG_UNIT_PROPERTIES,
-  type GeometryImportInput,
-} from '../../services/geometry-import-service.ts';
+import { importGeoJson, importGml, ORG_UNIT_PROPERTIES } from '../../services/geometry-import-service.ts';
 import { exportOrgUnitGeoJson } from '../../services/geometry-export-service.ts';
 import type { ImportReport } from '../../domain/metadata-import/import-report.ts';
 
@@ -57,19 +50,6 @@ function reportMessage(report: ImportReport) {
  * the upload and runs a GML_IMPORT / GEOJSON_IMPORT job instead (DHIS2's job reply).
  */
 export async function registerGeometryRoutes(app: FastifyInstance, context: FerryContext): Promise<void> {
-  const withUpload = async <T>(request: FastifyRequest, work: (input: GeometryImportInput) => Promise<T>) => {
-    const upload = await spoolToFile(
-      request.body as Readable,
-      join(context.config.dataDir, 'uploads'),
-      maxUploadBytes(context),
-    );
-    try {
-      return await work({ path: upload.path, fileName: requestInputName(request) });
-    } finally {
-      await upload.remove();
-    }
-  };
-
   await registerRawBodyRoutes(app, async (scope) => {
     for (const path of ['/api/metadata/gml', '/api/metadata/gml.json']) {
       scope.post<{ Querystring: Query }>(path, async (request, reply) => {
@@ -78,7 +58,9 @@ export async function registerGeometryRoutes(app: FastifyInstance, context: Ferr
         if (parseBooleanParameter('async', request.query.async, false)) {
           return startImportJob(context, request, reply, ASYNC_IMPORT_JOB_TYPES.gml, { dryRun }, principal);
         }
-        const report = await withUpload(request, (input) => importGml(context, input, { dryRun }, principal));
+        const report = await withSpooledBody(context, request, (input) =>
+          importGml(context, input, { dryRun }, principal),
+        );
         const { status, body } = reportMessage(report);
         return reply.status(status).send(body);
       });
@@ -112,7 +94,9 @@ export async function registerGeometryRoutes(app: FastifyInstance, context: Ferr
       if (parseBooleanParameter('async', query.async, false)) {
         return startImportJob(context, request, reply, ASYNC_IMPORT_JOB_TYPES.geoJson, options, principal);
       }
-      const report = await withUpload(request, (input) => importGeoJson(context, input, options, principal));
+      const report = await withSpooledBody(context, request, (input) =>
+        importGeoJson(context, input, options, principal),
+      );
       const { status, body } = reportMessage(report);
       return reply.status(status).send(body);
     });

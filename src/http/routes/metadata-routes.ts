@@ -1,14 +1,12 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { Readable } from 'node:stream';
-import { join } from 'node:path';
 import type { FerryContext } from '../../services/ferry-context.ts';
 import { registerRawBodyRoutes } from '../raw-body-plugin.ts';
 import { requireAuthority } from '../auth-plugin.ts';
 import { webMessage } from '../web-message.ts';
 import { FerryError, parseBooleanParameter, parseEnumParameter } from '../../errors.ts';
-import { spoolToFile } from '../../services/upload-spool.ts';
 import { compressStream } from '../../services/export-compression.ts';
-import { maxUploadBytes, requestInputName, startImportJob } from '../async-import.ts';
+import { startImportJob, withSpooledBody } from '../async-import.ts';
 import { ASYNC_IMPORT_JOB_TYPES, metadataReportResponse } from '../../services/job-registrations.ts';
 import { importMetadata, importReportHttpStatus } from '../../services/metadata-import-service.ts';
 import {
@@ -118,22 +116,8 @@ export async function registerMetadataRoutes(app: FastifyInstance, context: Ferr
           principal,
         );
       }
-      const upload = await spoolToFile(
-        request.body as Readable,
-        join(context.config.dataDir, 'uploads'),
-        maxUploadBytes(context),
-      );
-      try {
-        const report = await importMetadata(
-          context,
-          {
-            path: upload.path,
-            fileName: requestInputName(request),
-            contentType: request.headers['content-type'],
-          },
-          params,
-          principal,
-        );
+      return withSpooledBody(context, request, async (spooled) => {
+        const report = await importMetadata(context, spooled, params, principal);
         const status = importReportHttpStatus(report);
         return reply
           .status(status)
@@ -147,9 +131,7 @@ export async function registerMetadataRoutes(app: FastifyInstance, context: Ferr
               { response: metadataReportResponse(report) },
             ),
           );
-      } finally {
-        await upload.remove();
-      }
+      });
     });
   });
 
