@@ -16,6 +16,22 @@ async function readPasswordFromStdin(): Promise<string> {
   return text.split(/\r?\n/, 1)[0];
 }
 
+/** The options naming a user and giving its new password, taken by `user create` and `user set-password`. */
+const CREDENTIAL_OPTIONS = {
+  username: { type: 'string' },
+  password: { type: 'string' },
+  'password-stdin': { type: 'boolean' },
+} as const;
+
+async function credentialsFrom(values: {
+  username?: string;
+  password?: string;
+  'password-stdin'?: boolean;
+}): Promise<{ username: string; password: string }> {
+  if (!values.username) throw new UsageError('--username is required');
+  return { username: values.username, password: await passwordFrom(values) };
+}
+
 async function passwordFrom(values: { password?: string; 'password-stdin'?: boolean }): Promise<string> {
   if (values.password !== undefined && values['password-stdin']) {
     throw new UsageError('Give either --password or --password-stdin, not both');
@@ -45,9 +61,7 @@ ${databaseUsage(24)}`,
     const { values } = parseArgs({
       args,
       options: {
-        username: { type: 'string' },
-        password: { type: 'string' },
-        'password-stdin': { type: 'boolean' },
+        ...CREDENTIAL_OPTIONS,
         'first-name': { type: 'string' },
         surname: { type: 'string' },
         email: { type: 'string' },
@@ -58,9 +72,7 @@ ${databaseUsage(24)}`,
       },
       strict: true,
     });
-    if (!values.username) throw new UsageError('--username is required');
-    const username = values.username;
-    const password = await passwordFrom(values);
+    const { username, password } = await credentialsFrom(values);
     return withCliContext(values, async (context) => {
       const user = await context.users.createUser({
         username,
@@ -88,16 +100,12 @@ ${databaseUsage(24)}`,
     const { values } = parseArgs({
       args,
       options: {
-        username: { type: 'string' },
-        password: { type: 'string' },
-        'password-stdin': { type: 'boolean' },
+        ...CREDENTIAL_OPTIONS,
         ...DATABASE_OPTIONS,
       },
       strict: true,
     });
-    if (!values.username) throw new UsageError('--username is required');
-    const username = values.username;
-    const password = await passwordFrom(values);
+    const { username, password } = await credentialsFrom(values);
     return withCliContext(values, async (context) => {
       await context.users.setPassword(username, password);
       console.log(`Password of ${username} updated`);
