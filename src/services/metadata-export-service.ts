@@ -146,47 +146,31 @@ export async function* encodeMetadata(
 ): AsyncIterable<string> {
   const registry = context.registry;
   const date = new Date().toISOString();
+  const exportedBatches = async function* (collection: string): AsyncIterable<Record<string, unknown>[]> {
+    for await (const batch of batches(collection)) {
+      if (batch.length === 0) continue;
+      yield await exportedObjects(context, collection, batch, request.fields, request.skipSharing);
+    }
+  };
   if (request.format === 'json') {
     yield `{"system":${JSON.stringify({ version: context.version, date, product: 'Ferry' })}`;
-    for (const collection of request.collections) {
-      let first = true;
-      for await (const batch of batches(collection)) {
-        if (batch.length === 0) continue;
-        const objects = await exportedObjects(
-          context,
-          collection,
-          batch,
-          request.fields,
-          request.skipSharing,
-        );
-        const parts = objects.map((o) => JSON.stringify(o));
-        yield `${first ? `,${JSON.stringify(collection)}:[` : ','}${parts.join(',')}`;
-        first = false;
-      }
-      if (!first) yield ']';
-    }
+    yield* encodeCollections(request.collections, exportedBatches, {
+      open: (collection) => `,${JSON.stringify(collection)}:[`,
+      separator: ',',
+      object: (_collection, o) => JSON.stringify(o),
+      close: () => ']',
+    });
     yield '}\n';
     return;
   }
   if (request.format === 'xml') {
     yield `<?xml version="1.0" encoding="UTF-8"?>\n<metadata xmlns="${DXF2_NAMESPACE}"><system><version>${escapeXml(context.version)}</version><date>${date}</date></system>`;
-    for (const collection of request.collections) {
-      let first = true;
-      for await (const batch of batches(collection)) {
-        if (batch.length === 0) continue;
-        const objects = await exportedObjects(
-          context,
-          collection,
-          batch,
-          request.fields,
-          request.skipSharing,
-        );
-        const parts = objects.map((o) => objectToXml(registry, collection, o));
-        yield `${first ? `<${collection}>` : ''}${parts.join('')}`;
-        first = false;
-      }
-      if (!first) yield `</${collection}>`;
-    }
+    yield* encodeCollections(request.collections, exportedBatches, {
+      open: (collection) => `<${collection}>`,
+      separator: '',
+      object: (collection, o) => objectToXml(registry, collection, o),
+      close: (collection) => `</${collection}>`,
+    });
     yield '</metadata>\n';
     return;
   }
@@ -196,6 +180,32 @@ export async function* encodeMetadata(
   for await (const batch of batches(collection)) {
     const lookups = await csvLookups(context, collection, batch);
     yield batch.map((o) => objectToCsvRows(schema, o, lookups)).join('');
+  }
+}
+
+/** How JSON and XML wrap each collection and write its objects. */
+interface CollectionEncoding {
+  open(collection: string): string;
+  /** Between two objects, also between two batches. */
+  separator: string;
+  object(collection: string, object: Record<string, unknown>): string;
+  close(collection: string): string;
+}
+
+/** Each collection that has objects, opened, its objects written batch by batch, and closed; empty ones are left out. */
+async function* encodeCollections(
+  collections: readonly string[],
+  exportedBatches: (collection: string) => AsyncIterable<Record<string, unknown>[]>,
+  encoding: CollectionEncoding,
+): AsyncIterable<string> {
+  for (const collection of collections) {
+    let first = true;
+    for await (const objects of exportedBatches(collection)) {
+      const parts = objects.map((o) => encoding.object(collection, o));
+      yield `${first ? encoding.open(collection) : encoding.separator}${parts.join(encoding.separator)}`;
+      first = false;
+    }
+    if (!first) yield encoding.close(collection);
   }
 }
 
