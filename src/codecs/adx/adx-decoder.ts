@@ -12,22 +12,8 @@ import type {
 } from '../data-value-decoders.ts';
 import { decodeUtf8 } from '../input/utf8-text.ts';
 import { childByLocalName, readXmlEventBatches, type XmlElement } from '../xml/safe-xml-reader.ts';
-
-/** Group attributes with a meaning of their own; any other attribute is a category of the attribute combo. */
-const GROUP_ATTRIBUTES = new Set(['dataSet', 'orgUnit', 'period', 'completeDate', 'attributeOptionCombo']);
-/** Data value attributes with a meaning of their own; any other is a category of the element's combo. */
-const VALUE_ATTRIBUTES = new Set([
-  'dataElement',
-  'value',
-  'categoryOptionCombo',
-  'comment',
-  'followup',
-  'followUp',
-  'deleted',
-  'storedBy',
-  'created',
-  'lastUpdated',
-]);
+import { readValueAndFlagAttributes } from '../data-value-set-properties.ts';
+import { ADX_GROUP_ATTRIBUTES, ADX_VALUE_ATTRIBUTES } from './adx-attributes.ts';
 
 /** Namespace declarations and prefixed attributes (`xsi:schemaLocation`) are not categories. */
 function isCategoryAttribute(name: string): boolean {
@@ -65,7 +51,7 @@ function readGroup(attributes: Record<string, string>): GroupState {
     const options: Record<string, string> = {};
     let any = false;
     for (const [name, value] of Object.entries(attributes)) {
-      if (GROUP_ATTRIBUTES.has(name) || !isCategoryAttribute(name)) continue;
+      if (ADX_GROUP_ATTRIBUTES.has(name) || !isCategoryAttribute(name)) continue;
       options[name] = value;
       any = true;
     }
@@ -80,12 +66,8 @@ function readValue(element: XmlElement, group: GroupState): DataValueInput {
   if (at.dataElement !== undefined) input.dataElement = at.dataElement;
   // The annotation carries the value of text data elements (their `value` attribute is a placeholder).
   const annotation = childByLocalName(element, 'annotation');
-  const value = annotation !== undefined ? annotation.text : at.value;
-  input.value = value === undefined || value === '' ? null : value;
+  readValueAndFlagAttributes(at, annotation !== undefined ? annotation.text : at.value, input);
   if (at.comment !== undefined && at.comment !== '') input.comment = at.comment;
-  const followUp = at.followUp ?? at.followup;
-  if (followUp !== undefined) input.followUp = followUp;
-  if (at.deleted !== undefined) input.deleted = at.deleted;
   if (at.storedBy !== undefined) input.storedBy = at.storedBy;
   if (at.created !== undefined) input.created = at.created;
   if (at.lastUpdated !== undefined) input.lastUpdated = at.lastUpdated;
@@ -95,7 +77,7 @@ function readValue(element: XmlElement, group: GroupState): DataValueInput {
     const options: Record<string, string> = {};
     let any = false;
     for (const [name, optionValue] of Object.entries(at)) {
-      if (VALUE_ATTRIBUTES.has(name) || !isCategoryAttribute(name)) continue;
+      if (ADX_VALUE_ATTRIBUTES.has(name) || !isCategoryAttribute(name)) continue;
       options[name] = optionValue;
       any = true;
     }

@@ -1,4 +1,5 @@
 import { escapeXmlAttribute as a, escapeXmlText } from '../xml/xml-escape.ts';
+import { ADX_GROUP_ATTRIBUTES, ADX_VALUE_ATTRIBUTES } from './adx-attributes.ts';
 
 export const ADX_NAMESPACE = 'urn:ihe:qrph:adx:2015';
 
@@ -28,23 +29,7 @@ export interface AdxExportValue {
 /** An XML Name usable as an attribute (ADX's category attributes), without a colon. */
 const XML_ATTRIBUTE_NAME = /^[A-Za-z_][A-Za-z0-9._-]*$/;
 /** Attribute names ADX gives a meaning of its own; a category coded like this can't be unfolded. */
-const RESERVED = new Set([
-  'dataSet',
-  'orgUnit',
-  'period',
-  'completeDate',
-  'attributeOptionCombo',
-  'dataElement',
-  'value',
-  'categoryOptionCombo',
-  'comment',
-  'followup',
-  'followUp',
-  'deleted',
-  'storedBy',
-  'created',
-  'lastUpdated',
-]);
+const RESERVED: ReadonlySet<string> = new Set([...ADX_GROUP_ATTRIBUTES, ...ADX_VALUE_ATTRIBUTES]);
 
 /** Whether every category identifier can stand as an ADX attribute name. */
 export function canUnfold(categories: readonly string[]): boolean {

@@ -11,22 +11,7 @@ import type {
 import { decodeUtf8 } from '../input/utf8-text.ts';
 import { sliceText } from '../data-value-text-slices.ts';
 import { readJsonCollectionBatches, type JsonValue } from '../json/safe-json-reader.ts';
-
-const HEADER_STRING_PROPERTIES = [
-  'dataSet',
-  'completeDate',
-  'period',
-  'orgUnit',
-  'attributeOptionCombo',
-  'idScheme',
-  'dataSetIdScheme',
-  'dataElementIdScheme',
-  'orgUnitIdScheme',
-  'categoryOptionComboIdScheme',
-  'attributeOptionComboIdScheme',
-  'categoryIdScheme',
-  'categoryOptionIdScheme',
-] as const;
+import { DATA_VALUE_SET_HEADER_PROPERTIES } from '../data-value-set-properties.ts';
 
 const VALUE_STRING_PROPERTIES = [
   'dataElement',
@@ -121,7 +106,7 @@ export async function* decodeDataValueJson(
           if (event.value === true || event.value === 'true') header.dryRun = true;
           else if (event.value === false || event.value === 'false') header.dryRun = false;
           items.push({ kind: 'header', header: { ...header } });
-        } else if ((HEADER_STRING_PROPERTIES as readonly string[]).includes(name)) {
+        } else if ((DATA_VALUE_SET_HEADER_PROPERTIES as readonly string[]).includes(name)) {
           const value = scalarText(event.value);
           if (value !== undefined) (header as Record<string, string>)[name] = value;
           items.push({ kind: 'header', header: { ...header } });

@@ -10,22 +10,10 @@ import type {
 } from '../data-value-decoders.ts';
 import { decodeUtf8 } from '../input/utf8-text.ts';
 import { readXmlEventBatches } from '../xml/safe-xml-reader.ts';
-
-const HEADER_ATTRIBUTES = [
-  'dataSet',
-  'completeDate',
-  'period',
-  'orgUnit',
-  'attributeOptionCombo',
-  'idScheme',
-  'dataSetIdScheme',
-  'dataElementIdScheme',
-  'orgUnitIdScheme',
-  'categoryOptionComboIdScheme',
-  'attributeOptionComboIdScheme',
-  'categoryIdScheme',
-  'categoryOptionIdScheme',
-] as const;
+import {
+  DATA_VALUE_SET_HEADER_PROPERTIES,
+  readValueAndFlagAttributes,
+} from '../data-value-set-properties.ts';
 
 const VALUE_ATTRIBUTES = [
   'dataElement',
@@ -41,7 +29,7 @@ const VALUE_ATTRIBUTES = [
 
 function readHeader(attributes: Record<string, string>): DataValueSetHeader {
   const header: DataValueSetHeader = {};
-  for (const name of HEADER_ATTRIBUTES) {
+  for (const name of DATA_VALUE_SET_HEADER_PROPERTIES) {
     const value = attributes[name];
     if (value !== undefined && value !== '') header[name] = value;
   }
@@ -56,12 +44,7 @@ function readValue(attributes: Record<string, string>): DataValueInput {
     const value = attributes[name];
     if (value !== undefined && value !== '') input[name] = value;
   }
-  const value = attributes.value;
-  input.value = value === undefined || value === '' ? null : value;
-  // DXF2 spells it followUp; DHIS2's older writers and JSON habits give followup.
-  const followUp = attributes.followUp ?? attributes.followup;
-  if (followUp !== undefined) input.followUp = followUp;
-  if (attributes.deleted !== undefined) input.deleted = attributes.deleted;
+  readValueAndFlagAttributes(attributes, attributes.value, input);
   return input;
 }
 
