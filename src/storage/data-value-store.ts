@@ -429,21 +429,7 @@ export class DataValueStore {
       11,
       '',
       rows,
-      (r, params) => {
-        params.push(
-          r.orgUnit,
-          r.period,
-          r.dataElement,
-          r.categoryOptionCombo,
-          r.attributeOptionCombo,
-          r.auditType,
-          r.previousValue,
-          r.newValue,
-          r.modifiedBy,
-          r.created,
-          r.jobId,
-        );
-      },
+      pushAuditParams,
     );
   }
 
@@ -548,20 +534,26 @@ function* rowTuples(rows: readonly DataValueRow[]): Iterable<SqlValue[]> {
   for (const r of rows) yield rowParams(r);
 }
 
+function pushAuditParams(r: DataValueAuditRow, params: SqlValue[]): void {
+  params.push(
+    r.orgUnit,
+    r.period,
+    r.dataElement,
+    r.categoryOptionCombo,
+    r.attributeOptionCombo,
+    r.auditType,
+    r.previousValue,
+    r.newValue,
+    r.modifiedBy,
+    r.created,
+    r.jobId,
+  );
+}
+
 function* auditTuples(rows: readonly DataValueAuditRow[]): Iterable<SqlValue[]> {
   for (const r of rows) {
-    yield [
-      r.orgUnit,
-      r.period,
-      r.dataElement,
-      r.categoryOptionCombo,
-      r.attributeOptionCombo,
-      r.auditType,
-      r.previousValue,
-      r.newValue,
-      r.modifiedBy,
-      r.created,
-      r.jobId,
-    ];
+    const params: SqlValue[] = [];
+    pushAuditParams(r, params);
+    yield params;
   }
 }
