@@ -107,7 +107,7 @@ function whereClause(
   let needsOrgUnit = false;
   let needsPeriod = false;
   // SQLite: a unary `+` keeps the planner off the secondary indexes (data element, last updated),
-  // so chunks are read by a primary-key range instead of an index scan and a sort per chunk.
+  // so the rows are read by one primary-key scan, already in order, instead of an index scan and a sort.
   const column = (name: string): string => (keyOrdered ? `+${name}` : name);
   const inList = (column: string, ids: readonly number[]): void => {
     if (ids.length > MAX_IN_LIST) throw new Error(`Too many ids in one export filter (${ids.length})`);
