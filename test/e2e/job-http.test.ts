@@ -44,7 +44,12 @@ for (const kind of TEST_DATABASE_KINDS) {
           for await (const chunk of await job.inputFile.open()) bytes += (chunk as Buffer).length;
         ctx.progress({ stage: 'Importing', processed: bytes, total: bytes });
         if (job.params.block) {
-          await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve()));
+          // The cancel may land before this line (while the input is read): an 'abort' listener
+          // added to an already aborted signal never fires.
+          await new Promise<void>((resolve) => {
+            if (ctx.signal.aborted) resolve();
+            else ctx.signal.addEventListener('abort', () => resolve(), { once: true });
+          });
           ctx.signal.throwIfAborted();
         }
         return { status: 'SUCCESS', importCount: { imported: bytes, updated: 0, ignored: 0, deleted: 0 } };
