@@ -12,6 +12,7 @@ import { createFerryContextFromStorage } from '../src/services/ferry-context.ts'
 import { importDataValues } from '../src/services/data-value-import-service.ts';
 import { loadMetadataPayloads } from '../test/support/aggregate-metadata.ts';
 import { DEFAULT_CATEGORY_OPTION_COMBO_UID } from '../src/domain/category/default-category-model.ts';
+import { readXmlEventBatches } from '../src/codecs/xml/safe-xml-reader.ts';
 
 /**
  * Data value import throughput: a generated file (UID scheme) into an empty database with full
@@ -36,6 +37,12 @@ const DATA_ELEMENTS = 50;
 const COMBO_UID = 'BenchCombo1';
 const COC_UIDS = ['BenchCoc001', 'BenchCoc002'];
 const DATA_SET_UID = 'BenchDSet01';
+/** ADX reads codes by default, so every object an ADX file names has one. */
+const CATEGORY_CODE = 'BENCH_CAT';
+const OPTION_CODES = ['BENCH_A', 'BENCH_B'];
+const DATA_SET_CODE = 'BENCH_DS';
+const ouCode = (i: number): string => `OU_${i}`;
+const deCode = (i: number): string => `DE_${i}`;
 
 const uid = (prefix: string, i: number): string => `${prefix}${String(i).padStart(11 - prefix.length, '0')}`;
 
@@ -51,6 +58,7 @@ function benchMetadata(values: number): Record<string, unknown> {
   for (let i = 0; i < orgUnits; i++) {
     units.push({
       id: uid('O', i),
+      code: ouCode(i),
       name: `Facility ${i}`,
       shortName: `F${i}`,
       openingDate: '1970-01-01',
@@ -59,6 +67,7 @@ function benchMetadata(values: number): Record<string, unknown> {
   }
   const dataElements = Array.from({ length: DATA_ELEMENTS }, (_, i) => ({
     id: uid('D', i),
+    code: deCode(i),
     name: `Bench element ${i}`,
     shortName: `BE${i}`,
     valueType: 'INTEGER_ZERO_OR_POSITIVE',
@@ -69,12 +78,13 @@ function benchMetadata(values: number): Record<string, unknown> {
   }));
   return {
     categoryOptions: [
-      { id: 'BenchOptA01', name: 'Bench A', shortName: 'A' },
-      { id: 'BenchOptB01', name: 'Bench B', shortName: 'B' },
+      { id: 'BenchOptA01', code: OPTION_CODES[0], name: 'Bench A', shortName: 'A' },
+      { id: 'BenchOptB01', code: OPTION_CODES[1], name: 'Bench B', shortName: 'B' },
     ],
     categories: [
       {
         id: 'BenchCateg1',
+        code: CATEGORY_CODE,
         name: 'Bench category',
         shortName: 'BC',
         dataDimensionType: 'DISAGGREGATION',
@@ -108,6 +118,7 @@ function benchMetadata(values: number): Record<string, unknown> {
     dataSets: [
       {
         id: DATA_SET_UID,
+        code: DATA_SET_CODE,
         name: 'Bench data set',
         shortName: 'BDS',
         periodType: 'Monthly',
@@ -121,29 +132,57 @@ function benchMetadata(values: number): Record<string, unknown> {
   };
 }
 
-/** Writes the file rows in the order a DHIS2 export has them (org unit, period, element, combo). */
-async function writeValues(path: string, values: number, format: 'csv' | 'json'): Promise<void> {
+type BenchFormat = 'csv' | 'json' | 'xml' | 'adx';
+
+const FILE_HEADS: Record<BenchFormat, string> = {
+  csv: 'dataelement,period,orgunit,categoryoptioncombo,attributeoptioncombo,value\n',
+  json: '{"dataValues":[\n',
+  xml: '<?xml version="1.0" encoding="UTF-8"?>\n<dataValueSet xmlns="http://dhis2.org/schema/dxf/2.0">\n',
+  adx: '<?xml version="1.0" encoding="UTF-8"?>\n<adx xmlns="urn:ihe:qrph:adx:2015">\n',
+};
+const FILE_TAILS: Record<BenchFormat, string> = {
+  csv: '',
+  json: '\n]}\n',
+  xml: '</dataValueSet>\n',
+  adx: '</adx>\n',
+};
+
+/** `202401` → `2024-01-01/P1M`, the ADX form of a monthly period. */
+const adxPeriod = (iso: string): string => `${iso.slice(0, 4)}-${iso.slice(4)}-01/P1M`;
+
+/**
+ * Writes the file rows in the order a DHIS2 export has them (org unit, period, element, combo).
+ * CSV, JSON and XML name everything by UID; ADX by code (its default scheme), one group per org
+ * unit and period with the disaggregation as a category attribute.
+ */
+async function writeValues(path: string, values: number, format: BenchFormat): Promise<void> {
   if (existsSync(path)) return;
   const partial = `${path}.partial`;
   const out = createWriteStream(partial, { highWaterMark: 1024 * 1024 });
-  let buffer =
-    format === 'csv'
-      ? 'dataelement,period,orgunit,categoryoptioncombo,attributeoptioncombo,value\n'
-      : '{"dataValues":[\n';
+  let buffer = FILE_HEADS[format];
   let n = 0;
   const { orgUnits } = shape(values);
   outer: for (let o = 0; o < orgUnits; o++) {
     const ou = uid('O', o);
     for (const pe of PERIODS) {
+      if (format === 'adx') {
+        if (n >= values) break outer;
+        buffer += `<group orgUnit="${ouCode(o)}" period="${adxPeriod(pe)}" dataSet="${DATA_SET_CODE}">\n`;
+      }
       for (let d = 0; d < DATA_ELEMENTS; d++) {
         const de = uid('D', d);
-        for (const coc of COC_UIDS) {
-          if (n >= values) break outer;
+        for (let c = 0; c < COC_UIDS.length; c++) {
+          if (n >= values) break;
+          const coc = COC_UIDS[c];
           const value = String(((n * 7919) % 1000) + 1);
           if (format === 'csv') {
             buffer += `${de},${pe},${ou},${coc},${DEFAULT_CATEGORY_OPTION_COMBO_UID},${value}\n`;
-          } else {
+          } else if (format === 'json') {
             buffer += `${n > 0 ? ',\n' : ''}{"dataElement":"${de}","period":"${pe}","orgUnit":"${ou}","categoryOptionCombo":"${coc}","attributeOptionCombo":"${DEFAULT_CATEGORY_OPTION_COMBO_UID}","value":"${value}"}`;
+          } else if (format === 'xml') {
+            buffer += `<dataValue dataElement="${de}" period="${pe}" orgUnit="${ou}" categoryOptionCombo="${coc}" attributeOptionCombo="${DEFAULT_CATEGORY_OPTION_COMBO_UID}" value="${value}"/>\n`;
+          } else {
+            buffer += `<dataValue dataElement="${deCode(d)}" ${CATEGORY_CODE}="${OPTION_CODES[c]}" value="${value}"/>\n`;
           }
           n++;
           if (buffer.length > 1 << 20) {
@@ -152,23 +191,25 @@ async function writeValues(path: string, values: number, format: 'csv' | 'json')
           }
         }
       }
+      if (format === 'adx') buffer += '</group>\n';
     }
   }
-  if (format === 'json') buffer += '\n]}\n';
+  buffer += FILE_TAILS[format];
   out.end(buffer);
   await once(out, 'finish');
   renameSync(partial, path);
 }
 
-async function inputFile(env: BenchEnvironment, values: number, format: 'csv' | 'json'): Promise<string> {
-  const path = join(env.outDir, `data-values-${values}.${format}`);
+async function inputFile(env: BenchEnvironment, values: number, format: BenchFormat): Promise<string> {
+  const path = join(env.outDir, `data-values-${values}.${format === 'adx' ? 'adx.xml' : format}`);
   await writeValues(path, values, format);
   return path;
 }
 
 /** A migrated SQLite database holding the bench metadata, copied afresh for each case. */
 async function sqliteWithMetadata(env: BenchEnvironment, values: number, name: string): Promise<string> {
-  const template = join(env.outDir, `metadata-${values}.db`);
+  // v2: the metadata gained codes (for ADX); an older cached template lacks them.
+  const template = join(env.outDir, `metadata-v2-${values}.db`);
   if (!existsSync(template)) {
     const building = `${template}.building`;
     rmSync(building, { force: true });
@@ -272,6 +313,91 @@ function jsonFloorSqlite(env: BenchEnvironment, values: number): BenchCase['prep
   };
 }
 
+/**
+ * Raw floor for an XML format: the shared safe XML reader's event batches (the parse every XML
+ * import pays for), attributes of each value element into prepared inserts into a bare table.
+ */
+function xmlFloorSqlite(env: BenchEnvironment, values: number, format: 'xml' | 'adx'): BenchCase['prepare'] {
+  return async () => {
+    const file = await inputFile(env, values, format);
+    const path = join(env.outDir, `scratch-floor-${format}.db`);
+    for (const suffix of ['', '-wal', '-shm']) rmSync(path + suffix, { force: true });
+    const db = new DatabaseSync(path);
+    db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;');
+    db.exec('CREATE TABLE raw (de TEXT, pe TEXT, ou TEXT, coc TEXT, aoc TEXT, value TEXT)');
+    return async () => {
+      const insert = db.prepare('INSERT INTO raw VALUES (?, ?, ?, ?, ?, ?)');
+      let rows = 0;
+      let group: Record<string, string> = {};
+      db.exec('BEGIN');
+      const text = createReadStream(file, {
+        encoding: 'utf8',
+        highWaterMark: 1 << 20,
+      }) as AsyncIterable<string>;
+      for await (const events of readXmlEventBatches(text, {
+        fileName: file,
+        captureDepth: format === 'xml' ? 2 : 3,
+      })) {
+        for (const event of events) {
+          if (event.kind === 'open' && event.element.depth === 2) group = event.element.attributes;
+          if (event.kind !== 'element' || event.element.localName !== 'dataValue') continue;
+          const a = event.element.attributes;
+          if (format === 'xml') {
+            insert.run(
+              a.dataElement,
+              a.period,
+              a.orgUnit,
+              a.categoryOptionCombo,
+              a.attributeOptionCombo,
+              a.value,
+            );
+          } else {
+            insert.run(a.dataElement, group.period, group.orgUnit, a[CATEGORY_CODE], null, a.value);
+          }
+          rows++;
+        }
+      }
+      db.exec('COMMIT');
+      db.close();
+      return { items: rows };
+    };
+  };
+}
+
+/** Floor, import and large-file cases of one XML format. */
+function xmlFormatCases(format: 'xml' | 'adx', label: string): BenchCase[] {
+  return [
+    {
+      name: `floor-${format}-sqlite`,
+      description: `raw floor: the safe XML reader's events, prepared INSERT into a bare SQLite table (${label})`,
+      prepare: (env) => xmlFloorSqlite(env, env.values, format)(env),
+    },
+    {
+      name: `${format}-import-sqlite`,
+      description: `${label} import into an empty SQLite database, full validation, audit`,
+      floor: `floor-${format}-sqlite`,
+      target: 150_000,
+      async prepare(env) {
+        const file = await inputFile(env, env.values, format);
+        const storage = await createSqliteStorage(await sqliteWithMetadata(env, env.values, format));
+        return importInto(storage, file, format);
+      },
+    },
+    {
+      name: `${format}-import-sqlite-large`,
+      description: `${label} import of the large file (memory: peak RSS must stay under 300 MB)`,
+      large: true,
+      async prepare(env) {
+        const file = await inputFile(env, env.largeValues, format);
+        const storage = await createSqliteStorage(
+          await sqliteWithMetadata(env, env.largeValues, `${format}-large`),
+        );
+        return importInto(storage, file, format);
+      },
+    },
+  ];
+}
+
 async function freshPostgres(url: string): Promise<Storage> {
   const schema = 'ferry_bench';
   const admin = new pg.Client({ connectionString: url });
@@ -334,6 +460,8 @@ export const benchCases: BenchCase[] = [
       return importInto(storage, file, 'json');
     },
   },
+  ...xmlFormatCases('xml', 'DXF2 XML'),
+  ...xmlFormatCases('adx', 'ADX (CODE scheme)'),
   {
     name: 'floor-csv-postgres',
     description:
