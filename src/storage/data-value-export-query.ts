@@ -238,6 +238,45 @@ const STORED_COLUMNS: Readonly<Record<ExportField, string>> = {
 const NULLABLE_TEXT: ReadonlySet<ExportField> = new Set(['value', 'storedBy', 'comment']);
 
 /**
+ * The selection with org unit subtrees and date ranges turned into id lists, when they are small
+ * enough: SQLite then seeks each org unit's rows by primary key instead of joining `metadata_object`
+ * and `period` for every row of the scan (a quarter of the read's time).
+ */
+async function withResolvedRanges(
+  db: SqlExecutor,
+  selection: DataValueExportSelection,
+): Promise<DataValueExportSelection> {
+  let resolved = selection;
+  const prefixes = selection.orgUnitPathPrefixes ?? [];
+  if (prefixes.length > 0) {
+    const ids = new Set(selection.orgUnitIds ?? []);
+    for (const prefix of prefixes) {
+      const rows = await db.query<{ sid: number }>(
+        `SELECT sid FROM metadata_object WHERE substr(path, 1, ${prefix.length}) = ? LIMIT ${MAX_IN_LIST + 1}`,
+        [prefix],
+      );
+      for (const row of rows) ids.add(Number(row.sid));
+      if (ids.size > MAX_IN_LIST) break;
+    }
+    if (ids.size <= MAX_IN_LIST) {
+      resolved = { ...resolved, orgUnitIds: [...ids].sort((a, b) => a - b), orgUnitPathPrefixes: [] };
+    }
+  }
+  if (selection.startDate !== undefined || selection.endDate !== undefined) {
+    const rows = await db.query<{ id: number }>(
+      `SELECT period_id AS id FROM period WHERE start_date >= ? AND end_date <= ? LIMIT ${MAX_IN_LIST + 1}`,
+      [selection.startDate ?? '', selection.endDate ?? '\uffff'],
+    );
+    if (rows.length <= MAX_IN_LIST) {
+      const chosen = selection.periodIds ? new Set(selection.periodIds) : undefined;
+      const periodIds = rows.map((r) => Number(r.id)).filter((id) => !chosen || chosen.has(id));
+      resolved = { ...resolved, periodIds, startDate: undefined, endDate: undefined };
+    }
+  }
+  return resolved;
+}
+
+/**
  * SQLite: one statement over the whole selection in primary-key order, rows as arrays of the five
  * key ids followed by the plain fields. Identifiers and period codes are mapped in JS from
  * per-id arrays. Each batch can be joined straight into an encoder's text (`joined`).
@@ -247,11 +286,7 @@ async function* streamArrayChunks(
   selection: DataValueExportSelection,
   columns: ExportColumns,
 ): AsyncIterable<ExportRowChunk> {
-  const where = whereClause(selection, true);
-  const filterJoins = [
-    where.needsOrgUnit ? 'JOIN metadata_object ou ON ou.sid = dv.org_unit_id' : '',
-    where.needsPeriod ? 'JOIN period p ON p.period_id = dv.period_id' : '',
-  ].join(' ');
+  const resolved = await withResolvedRanges(db, selection);
   const lookup = (column: IdentifierColumn): IdentifierTexts =>
     new IdentifierTexts(
       db,
@@ -281,14 +316,24 @@ async function* streamArrayChunks(
     .join(', ');
   const nullableSources = plainFields.flatMap((f, i) => (NULLABLE_TEXT.has(f) ? [5 + i] : []));
   const flagSources = plainFields.flatMap((f, i) => (f === 'followUp' || f === 'deleted' ? [5 + i] : []));
-  const sql = `SELECT ${select} FROM data_value dv ${filterJoins} WHERE ${where.sql} ORDER BY ${PK}`;
+  const statement = (part: DataValueExportSelection): { sql: string; params: SqlValue[] } => {
+    const where = whereClause(part, true);
+    const filterJoins = [
+      where.needsOrgUnit ? 'JOIN metadata_object ou ON ou.sid = dv.org_unit_id' : '',
+      where.needsPeriod ? 'JOIN period p ON p.period_id = dv.period_id' : '',
+    ].join(' ');
+    return {
+      sql: `SELECT ${select} FROM data_value dv ${filterJoins} WHERE ${where.sql} ORDER BY ${PK}`,
+      params: where.params,
+    };
+  };
   const width = plan.length;
   // Fields whose text may need escaping by an encoder: user text, and codes or names.
   const unsafeSources = columns.fields.flatMap((f, i) => {
     const identifier = KEY_OF[f] !== undefined && f !== 'period' && columns[f as IdentifierField] !== 'uid';
     return f === 'value' || f === 'storedBy' || f === 'comment' || identifier ? [plan[i]] : [];
   });
-  for await (const batch of db.streamArrays(sql, where.params, CHUNK_ROWS)) {
+  for await (const batch of arrayBatches(db, resolved, statement)) {
     let count = 0;
     for (const raw of batch) {
       for (let k = 0; k < 5; k++) {
@@ -311,15 +356,64 @@ async function* streamArrayChunks(
       count,
       rows: () => batch.map((raw) => plan.map((source) => String(raw[source]))),
       joined(fieldSeparator, rowSeparator, unsafe) {
-        let out = '';
-        for (const raw of batch) {
+        // One line per row, joined once: a flat string, cheaper to encode than one grown by `+=`.
+        const lines = new Array<string>(count);
+        for (let r = 0; r < count; r++) {
+          const raw = batch[r];
           for (const source of unsafeSources) if (unsafe.test(raw[source] as string)) return undefined;
-          out += raw[plan[0]] as string;
-          for (let f = 1; f < width; f++) out += `${fieldSeparator}${raw[plan[f]] as string}`;
-          out += rowSeparator;
+          let line = raw[plan[0]] as string;
+          for (let f = 1; f < width; f++) line += fieldSeparator + (raw[plan[f]] as string);
+          lines[r] = line;
         }
-        return out;
+        lines.push('');
+        return lines.join(rowSeparator);
       },
     };
+  }
+}
+
+/** Org units read per statement are chosen so that one read holds about this many rows. */
+const GROUP_ROWS = 5000;
+/** A read that reaches this many rows is dropped and its org units streamed instead. */
+const GROUP_CAP = 4 * GROUP_ROWS;
+const MAX_GROUP_UNITS = 512;
+
+/**
+ * Raw rows in primary-key order. With the org units listed (no subtree left to join), they are
+ * read a few org units at a time, each group by one `queryArrays` call: about a quarter faster than
+ * `streamArrays`, which crosses into SQLite once per row. The group size follows the rows per org
+ * unit seen so far, and a group that would hold more than `GROUP_CAP` rows is streamed instead, so
+ * memory stays bounded however the values are spread.
+ */
+async function* arrayBatches(
+  db: SqlExecutor & { streamArrays: NonNullable<SqlExecutor['streamArrays']> },
+  selection: DataValueExportSelection,
+  statement: (part: DataValueExportSelection) => { sql: string; params: SqlValue[] },
+): AsyncIterable<unknown[][]> {
+  const listed = selection.orgUnitIds ?? [];
+  if (!db.queryArrays || listed.length === 0 || (selection.orgUnitPathPrefixes ?? []).length > 0) {
+    const whole = statement(selection);
+    yield* db.streamArrays(whole.sql, whole.params, CHUNK_ROWS);
+    return;
+  }
+  // Ascending, so that groups read one after another keep the primary-key order.
+  const ids = [...new Set(listed)].sort((a, b) => a - b);
+  let size = 1;
+  for (let start = 0; start < ids.length;) {
+    const group = ids.slice(start, start + size);
+    start += group.length;
+    // Padded with repeats to a power of two: a handful of statement texts, each prepared once.
+    while (group.length < size) group.push(group[group.length - 1]);
+    const part = statement({ ...selection, orgUnitIds: group });
+    const rows = await db.queryArrays(`${part.sql} LIMIT ${GROUP_CAP}`, part.params);
+    if (rows.length >= GROUP_CAP) {
+      yield* db.streamArrays(part.sql, part.params, CHUNK_ROWS);
+    } else if (rows.length > 0) {
+      yield rows;
+    }
+    const perUnit = Math.max(1, rows.length / size);
+    // Growing by doubling at most: org units without values (upper levels) say little about the next ones.
+    const fitting = 2 ** Math.max(0, Math.floor(Math.log2(GROUP_ROWS / perUnit)));
+    size = Math.min(MAX_GROUP_UNITS, 2 * size, fitting);
   }
 }

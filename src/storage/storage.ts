@@ -31,6 +31,11 @@ export interface SqlExecutor {
    */
   streamArrays?(sql: string, params?: readonly SqlValue[], batchSize?: number): AsyncIterable<unknown[][]>;
   /**
+   * SQLite only: `query` with each row as an array, for results small enough to hold (bound them
+   * with LIMIT). One call per statement instead of one per row as `streamArrays` makes.
+   */
+  queryArrays?(sql: string, params?: readonly SqlValue[]): Promise<unknown[][]>;
+  /**
    * The same statement run for many parameter rows, as fast as the dialect can: a prepared
    * statement in a loop on SQLite, multi-row statements on PostgreSQL. `sql` inserts one row.
    */

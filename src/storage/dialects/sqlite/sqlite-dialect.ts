@@ -33,6 +33,7 @@ function openConnection(path: string): DatabaseSync {
 class SqliteConnection implements SqlExecutor {
   readonly kind = 'sqlite' as const;
   private readonly statements = new Map<string, StatementSync>();
+  private readonly arrayStatements = new Map<string, StatementSync>();
   readonly db: DatabaseSync;
 
   constructor(db: DatabaseSync) {
@@ -102,6 +103,18 @@ class SqliteConnection implements SqlExecutor {
     if (batch.length > 0) yield batch;
   }
 
+  async queryArrays(sql: string, params: readonly SqlValue[] = []): Promise<unknown[][]> {
+    // A statement of its own: a cached one may be shared with callers that read objects.
+    let statement = this.arrayStatements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      statement.setReturnArrays(true);
+      if (this.arrayStatements.size > 100) this.arrayStatements.clear();
+      this.arrayStatements.set(sql, statement);
+    }
+    return statement.all(...toInputs(params)) as unknown as unknown[][];
+  }
+
   async executeMany(sql: string, rows: readonly (readonly SqlValue[])[]): Promise<void> {
     const statement = this.prepared(sql);
     for (const row of rows) statement.run(...toInputs(row));
@@ -140,6 +153,10 @@ class SqliteStorage implements Storage {
 
   streamArrays(sql: string, params?: readonly SqlValue[], batchSize?: number): AsyncIterable<unknown[][]> {
     return this.reader.streamArrays(sql, params, batchSize);
+  }
+
+  queryArrays(sql: string, params?: readonly SqlValue[]): Promise<unknown[][]> {
+    return this.reader.queryArrays(sql, params);
   }
 
   execute(sql: string, params?: readonly SqlValue[]): Promise<{ changes: number }> {
