@@ -280,8 +280,8 @@ async function withResolvedRanges(
 }
 
 /**
- * SQLite: one statement over the whole selection in primary-key order, rows as arrays of the five
- * key ids followed by the plain fields. Identifiers and period codes are mapped in JS from
+ * SQLite: the selection in primary-key order (see `arrayBatches`), rows as arrays of the stored
+ * columns in output order, keys as integer ids. Identifiers and period codes are mapped in JS from
  * per-id arrays. Each batch can be joined straight into an encoder's text (`joined`).
  */
 async function* streamArrayChunks(
@@ -310,15 +310,21 @@ async function* streamArrayChunks(
     categoryOptionCombo: 3,
     attributeOptionCombo: 4,
   };
-  // Per output field, its index in the selected row (keys first, then the plain fields).
-  const plainFields = columns.fields.filter((f) => KEY_OF[f] === undefined);
-  const plan = columns.fields.map((f) => KEY_OF[f] ?? 5 + plainFields.indexOf(f));
+  // Columns in output order, so that a mapped row is the output row and joins with one `join`;
+  // key columns no field asks for come last, still needed to leave out rows whose object is gone.
+  const width = columns.fields.length;
+  const selected = [
+    ...columns.fields,
+    ...(Object.keys(KEY_OF) as ExportField[]).filter((f) => !columns.fields.includes(f)),
+  ];
   // Stored columns as they are: COALESCE and CASE per row cost SQLite more than the JS below.
-  const select = [...KEY_COLUMNS, ...plainFields.map((f) => STORED_COLUMNS[f])]
-    .map((c) => `dv.${c}`)
-    .join(', ');
-  const nullableSources = plainFields.flatMap((f, i) => (NULLABLE_TEXT.has(f) ? [5 + i] : []));
-  const flagSources = plainFields.flatMap((f, i) => (f === 'followUp' || f === 'deleted' ? [5 + i] : []));
+  const select = selected.map((f) => `dv.${STORED_COLUMNS[f]}`).join(', ');
+  const positionsOf = (test: (f: ExportField) => boolean): number[] =>
+    selected.flatMap((f, i) => (test(f) ? [i] : []));
+  const keyPositions = positionsOf((f) => KEY_OF[f] !== undefined);
+  const keyTextsAt = keyPositions.map((i) => keyTexts[KEY_OF[selected[i]] as number]);
+  const nullableSources = positionsOf((f) => NULLABLE_TEXT.has(f));
+  const flagSources = positionsOf((f) => f === 'followUp' || f === 'deleted');
   const statement = (
     part: DataValueExportSelection,
     seekPeriods: boolean,
@@ -333,24 +339,22 @@ async function* streamArrayChunks(
       params: where.params,
     };
   };
-  const width = plan.length;
   // Fields whose text may need escaping by an encoder: user text, and codes or names.
   const unsafeSources = columns.fields.flatMap((f, i) => {
     const identifier = KEY_OF[f] !== undefined && f !== 'period' && columns[f as IdentifierField] !== 'uid';
-    return f === 'value' || f === 'storedBy' || f === 'comment' || identifier ? [plan[i]] : [];
+    return f === 'value' || f === 'storedBy' || f === 'comment' || identifier ? [i] : [];
   });
   for await (const batch of arrayBatches(db, resolved, statement)) {
     let count = 0;
-    for (const raw of batch) {
-      for (let k = 0; k < 5; k++) {
-        const texts = keyTexts[k];
-        const id = raw[k] as number;
+    rows: for (const raw of batch) {
+      for (let k = 0; k < keyPositions.length; k++) {
+        const position = keyPositions[k];
+        const texts = keyTextsAt[k];
+        const id = raw[position] as number;
         let text = texts.get(id);
         if (text === undefined) text = await texts.load(id);
-        raw[k] = text;
-      }
-      if (raw[0] === null || raw[1] === null || raw[2] === null || raw[3] === null || raw[4] === null) {
-        continue;
+        if (text === null) continue rows;
+        raw[position] = text;
       }
       for (const i of nullableSources) if (raw[i] === null) raw[i] = '';
       for (const i of flagSources) raw[i] = raw[i] === 0 ? 'false' : 'true';
@@ -360,7 +364,12 @@ async function* streamArrayChunks(
     batch.length = count;
     yield {
       count,
-      rows: () => batch.map((raw) => plan.map((source) => String(raw[source]))),
+      rows: () =>
+        batch.map((raw) => {
+          const row = new Array<string>(width);
+          for (let f = 0; f < width; f++) row[f] = String(raw[f]);
+          return row;
+        }),
       joined(fieldSeparator, rowSeparator, unsafe) {
         // One line per row, joined once: a flat string, cheaper to encode than one grown by `+=`.
         const lines = new Array<string>(count);
@@ -374,9 +383,8 @@ async function* streamArrayChunks(
             if (unsafe.test(field)) return undefined;
             lastSafe[u] = field;
           }
-          let line = raw[plan[0]] as string;
-          for (let f = 1; f < width; f++) line += fieldSeparator + (raw[plan[f]] as string);
-          lines[r] = line;
+          // Every field is text by now; `join` writes the line flat in one allocation.
+          lines[r] = (raw.length === width ? raw : raw.slice(0, width)).join(fieldSeparator);
         }
         lines.push('');
         return lines.join(rowSeparator);
