@@ -7,6 +7,7 @@ import type {
 import { decodeUtf8 } from '../input/utf8-text.ts';
 import { sliceText } from '../data-value-text-slices.ts';
 import { CsvRecordReader, isCsvProblem, type CsvEntry } from '../csv/csv-reader.ts';
+import { CSV_EXPORT_FIELDS } from '../../domain/data-values/exported-data-values.ts';
 
 type CsvProperty =
   | 'dataElement'
@@ -22,20 +23,11 @@ type CsvProperty =
   | 'deleted'
   | 'created';
 
-/** DHIS2's column order (`CsvDataValueSetWriter.HEADER_ROW`), used when `firstRowIsHeader=false`. */
-export const CSV_POSITIONAL_COLUMNS: readonly CsvProperty[] = [
-  'dataElement',
-  'period',
-  'orgUnit',
-  'categoryOptionCombo',
-  'attributeOptionCombo',
-  'value',
-  'storedBy',
-  'lastUpdated',
-  'comment',
-  'followUp',
-  'deleted',
-];
+/**
+ * DHIS2's column order (`CsvDataValueSetWriter.HEADER_ROW`), used when `firstRowIsHeader=false`:
+ * the same columns, in the same order, as Ferry's CSV export writes.
+ */
+export const CSV_POSITIONAL_COLUMNS: readonly CsvProperty[] = CSV_EXPORT_FIELDS;
 
 /**
  * Header names accepted, compared in lower case: DHIS2's export header, its 2.43 record component
