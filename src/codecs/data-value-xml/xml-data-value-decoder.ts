@@ -9,23 +9,12 @@ import type {
   DataValueDecodeOptions,
 } from '../data-value-decoders.ts';
 import { decodeUtf8 } from '../input/utf8-text.ts';
+import { sliceText } from '../data-value-text-slices.ts';
 import { readXmlEventBatches } from '../xml/safe-xml-reader.ts';
 import {
   DATA_VALUE_SET_HEADER_PROPERTIES,
   readValueAndFlagAttributes,
 } from '../data-value-set-properties.ts';
-
-const VALUE_ATTRIBUTES = [
-  'dataElement',
-  'period',
-  'orgUnit',
-  'categoryOptionCombo',
-  'attributeOptionCombo',
-  'storedBy',
-  'created',
-  'lastUpdated',
-  'comment',
-] as const;
 
 function readHeader(attributes: Record<string, string>): DataValueSetHeader {
   const header: DataValueSetHeader = {};
@@ -38,12 +27,31 @@ function readHeader(attributes: Record<string, string>): DataValueSetHeader {
   return header;
 }
 
+/**
+ * One `<dataValue>`'s attributes as an input; an absent or empty attribute is left out. Read one
+ * by one rather than through a list of names: this runs once per value, and every input then gets
+ * its properties in the same order (one object shape for the importer).
+ */
 function readValue(attributes: Record<string, string>): DataValueInput {
   const input: DataValueInput = {};
-  for (const name of VALUE_ATTRIBUTES) {
-    const value = attributes[name];
-    if (value !== undefined && value !== '') input[name] = value;
-  }
+  let text = attributes.dataElement;
+  if (text !== undefined && text !== '') input.dataElement = text;
+  text = attributes.period;
+  if (text !== undefined && text !== '') input.period = text;
+  text = attributes.orgUnit;
+  if (text !== undefined && text !== '') input.orgUnit = text;
+  text = attributes.categoryOptionCombo;
+  if (text !== undefined && text !== '') input.categoryOptionCombo = text;
+  text = attributes.attributeOptionCombo;
+  if (text !== undefined && text !== '') input.attributeOptionCombo = text;
+  text = attributes.storedBy;
+  if (text !== undefined && text !== '') input.storedBy = text;
+  text = attributes.created;
+  if (text !== undefined && text !== '') input.created = text;
+  text = attributes.lastUpdated;
+  if (text !== undefined && text !== '') input.lastUpdated = text;
+  text = attributes.comment;
+  if (text !== undefined && text !== '') input.comment = text;
   readValueAndFlagAttributes(attributes, attributes.value, input);
   return input;
 }
@@ -57,7 +65,9 @@ export async function* decodeDataValueXml(
   input: DataValueDecodeInput,
   options: DataValueDecodeOptions,
 ): AsyncIterable<readonly DataValueItem[]> {
-  const text = decodeUtf8(input.chunks, input.fileName);
+  // Fed 64 KB at a time, like the CSV and JSON decoders: a whole read's worth of element and input
+  // objects would otherwise be alive at once and outlive young-generation collections.
+  const text = sliceText(decodeUtf8(input.chunks, input.fileName));
   let index = 0;
   let sawRoot = false;
   for await (const events of readXmlEventBatches(text, {
