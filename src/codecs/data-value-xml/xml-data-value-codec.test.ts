@@ -109,4 +109,28 @@ describe('CSV data value encoder', () => {
     const csv = await collect(encodeDataValuesCsv(chunks([row])));
     assert.equal(csv.split('\n')[1], 'de,202401,ou,coc,aoc,"1,5",admin,2024-01-02,"say ""hi""",false,false');
   });
+  it('reads a file longer than one 64 KB slice: no value lost or split at a slice edge', async () => {
+    const lines = ['<dataValueSet xmlns="http://dhis2.org/schema/dxf/2.0">'];
+    for (let n = 0; n < 3000; n++) {
+      lines.push(
+        `<dataValue dataElement="de${n}" period="202401" orgUnit="ou${n % 7}" value="${n}" comment="c${n}"/>`,
+      );
+    }
+    lines.push('</dataValueSet>');
+    const text = lines.join('\n');
+    assert.ok(text.length > 3 * 64 * 1024);
+    const values = (await decode(text)).filter((item) => item.kind === 'value');
+    assert.equal(values.length, 3000);
+    values.forEach((item, n) => {
+      assert.deepEqual(item.value, {
+        dataElement: `de${n}`,
+        period: '202401',
+        orgUnit: `ou${n % 7}`,
+        comment: `c${n}`,
+        value: String(n),
+      });
+      assert.equal(item.position.line, n + 2);
+      assert.equal(item.position.column, 1);
+    });
+  });
 });
