@@ -240,15 +240,21 @@ function importInto(storage: Storage, path: string, format: string) {
   };
 }
 
+/** A fresh scratch SQLite file with the bare six-column table every raw floor inserts into. */
+function openFloorTable(env: BenchEnvironment, fileName: string): DatabaseSync {
+  const path = join(env.outDir, fileName);
+  for (const suffix of ['', '-wal', '-shm']) rmSync(path + suffix, { force: true });
+  const db = new DatabaseSync(path);
+  db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;');
+  db.exec('CREATE TABLE raw (de TEXT, pe TEXT, ou TEXT, coc TEXT, aoc TEXT, value TEXT)');
+  return db;
+}
+
 /** Raw floor: split lines, prepared INSERT of the six text fields into a table with no index. */
 function csvFloorSqlite(env: BenchEnvironment, values: number): BenchCase['prepare'] {
   return async () => {
     const file = await inputFile(env, values, 'csv');
-    const path = join(env.outDir, 'scratch-floor.db');
-    for (const suffix of ['', '-wal', '-shm']) rmSync(path + suffix, { force: true });
-    const db = new DatabaseSync(path);
-    db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;');
-    db.exec('CREATE TABLE raw (de TEXT, pe TEXT, ou TEXT, coc TEXT, aoc TEXT, value TEXT)');
+    const db = openFloorTable(env, 'scratch-floor.db');
     return async () => {
       const insert = db.prepare('INSERT INTO raw VALUES (?, ?, ?, ?, ?, ?)');
       let rows = 0;
@@ -279,11 +285,7 @@ function csvFloorSqlite(env: BenchEnvironment, values: number): BenchCase['prepa
 function jsonFloorSqlite(env: BenchEnvironment, values: number): BenchCase['prepare'] {
   return async () => {
     const file = await inputFile(env, values, 'json');
-    const path = join(env.outDir, 'scratch-floor-json.db');
-    for (const suffix of ['', '-wal', '-shm']) rmSync(path + suffix, { force: true });
-    const db = new DatabaseSync(path);
-    db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;');
-    db.exec('CREATE TABLE raw (de TEXT, pe TEXT, ou TEXT, coc TEXT, aoc TEXT, value TEXT)');
+    const db = openFloorTable(env, 'scratch-floor-json.db');
     return async () => {
       const insert = db.prepare('INSERT INTO raw VALUES (?, ?, ?, ?, ?, ?)');
       let rows = 0;
@@ -320,11 +322,7 @@ function jsonFloorSqlite(env: BenchEnvironment, values: number): BenchCase['prep
 function xmlFloorSqlite(env: BenchEnvironment, values: number, format: 'xml' | 'adx'): BenchCase['prepare'] {
   return async () => {
     const file = await inputFile(env, values, format);
-    const path = join(env.outDir, `scratch-floor-${format}.db`);
-    for (const suffix of ['', '-wal', '-shm']) rmSync(path + suffix, { force: true });
-    const db = new DatabaseSync(path);
-    db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;');
-    db.exec('CREATE TABLE raw (de TEXT, pe TEXT, ou TEXT, coc TEXT, aoc TEXT, value TEXT)');
+    const db = openFloorTable(env, `scratch-floor-${format}.db`);
     return async () => {
       const insert = db.prepare('INSERT INTO raw VALUES (?, ?, ?, ?, ?, ?)');
       let rows = 0;
