@@ -8,6 +8,7 @@ import {
   parseDataValueExportRequest,
 } from '../../src/services/data-value-export-service.ts';
 import { uidFromSeed } from '../../src/domain/identifiers/uid.ts';
+import { expectedExportCsv } from '../support/export-csv-oracle.ts';
 import {
   createTestDatabase,
   skipReasonFor,
@@ -28,8 +29,6 @@ const BIG_SID = 15;
 const ELEMENTS = 60;
 const COMBOS = 30;
 const DATA_SET = uidFromSeed('grouped-read-data-set');
-const HEADER =
-  'dataelement,period,orgunit,categoryoptioncombo,attributeoptioncombo,value,storedby,lastupdated,comment,followup,deleted';
 const ou = (sid: number): string => uidFromSeed(`grouped-read-ou-${sid}`);
 
 function valueCount(sid: number): number {
@@ -86,52 +85,17 @@ break' ELSE CAST(i AS TEXT) END,
   }
 }
 
-function quoted(field: string): string {
-  return /[",\r\n]/.test(field) ? `"${field.replaceAll('"', '""')}"` : field;
-}
-
 /** The expected CSV, read with plain joins over the given org units and periods. */
-async function expectedCsv(
+function expectedCsv(
   db: TestDatabase,
   orgUnitSids: number[],
   periodIds: number[],
   limit?: number,
 ): Promise<string> {
-  const rows = await db.storage.query<Record<string, unknown>>(
-    `SELECT de.uid AS de, p.iso AS pe, ou.uid AS ou, coc.uid AS coc, aoc.uid AS aoc, dv.value AS value,
-            dv.stored_by AS stored_by, dv.last_updated AS last_updated, dv.comment AS comment,
-            dv.follow_up AS follow_up, dv.deleted AS deleted
-       FROM data_value dv
-       JOIN metadata_object de ON de.sid = dv.data_element_id
-       JOIN period p ON p.period_id = dv.period_id
-       JOIN metadata_object ou ON ou.sid = dv.org_unit_id
-       JOIN metadata_object coc ON coc.sid = dv.category_option_combo_id
-       JOIN metadata_object aoc ON aoc.sid = dv.attribute_option_combo_id
-      WHERE dv.deleted = 0 AND dv.org_unit_id IN (${orgUnitSids.join(', ')})
-        AND dv.period_id IN (${periodIds.join(', ')})
-      ORDER BY dv.org_unit_id, dv.period_id, dv.data_element_id, dv.category_option_combo_id,
-               dv.attribute_option_combo_id`,
-  );
-  const lines = rows
-    .slice(0, limit ?? rows.length)
-    .map((r) =>
-      [
-        r.de,
-        r.pe,
-        r.ou,
-        r.coc,
-        r.aoc,
-        r.value ?? '',
-        r.stored_by ?? '',
-        r.last_updated,
-        r.comment ?? '',
-        Number(r.follow_up) === 0 ? 'false' : 'true',
-        Number(r.deleted) === 0 ? 'false' : 'true',
-      ]
-        .map((f) => quoted(String(f)))
-        .join(','),
-    );
-  return `${[HEADER, ...lines].join('\n')}\n`;
+  return expectedExportCsv(db.storage, {
+    where: `dv.org_unit_id IN (${orgUnitSids.join(', ')}) AND dv.period_id IN (${periodIds.join(', ')})`,
+    limit,
+  });
 }
 
 for (const kind of TEST_DATABASE_KINDS) {

@@ -16,6 +16,7 @@ import {
   type TestDatabase,
 } from '../support/test-databases.ts';
 import { AGGREGATE_E2E_DIR, loadAggregateE2eMetadata } from '../support/aggregate-metadata.ts';
+import { expectedExportCsv } from '../support/export-csv-oracle.ts';
 
 const BULK = join(AGGREGATE_E2E_DIR, '03_dataValues_bulk.json');
 const EXPORT_QUERY = {
@@ -25,50 +26,13 @@ const EXPORT_QUERY = {
   startDate: '2018-01-01',
   endDate: '2019-12-31',
 };
-const HEADER =
-  'dataelement,period,orgunit,categoryoptioncombo,attributeoptioncombo,value,storedby,lastupdated,comment,followup,deleted';
-
-function quoted(field: string): string {
-  return /[",\r\n]/.test(field) ? `"${field.replaceAll('"', '""')}"` : field;
-}
 
 /** The CSV an export under `column` must write, read with plain joins: the oracle for the export. */
-async function expectedCsv(db: TestDatabase, column: 'code' | 'name', limit?: number): Promise<string> {
-  const id = (alias: string): string => `COALESCE(${alias}.${column}, ${alias}.uid)`;
-  const rows = await db.storage.query<Record<string, unknown>>(
-    `SELECT ${id('de')} AS de, p.iso AS pe, ${id('ou')} AS ou, ${id('coc')} AS coc, ${id('aoc')} AS aoc,
-            dv.value AS value, dv.stored_by AS stored_by, dv.last_updated AS last_updated,
-            dv.comment AS comment, dv.follow_up AS follow_up, dv.deleted AS deleted
-       FROM data_value dv
-       JOIN metadata_object de ON de.sid = dv.data_element_id
-       JOIN period p ON p.period_id = dv.period_id
-       JOIN metadata_object ou ON ou.sid = dv.org_unit_id
-       JOIN metadata_object coc ON coc.sid = dv.category_option_combo_id
-       JOIN metadata_object aoc ON aoc.sid = dv.attribute_option_combo_id
-      WHERE dv.deleted = 0
-      ORDER BY dv.org_unit_id, dv.period_id, dv.data_element_id, dv.category_option_combo_id,
-               dv.attribute_option_combo_id`,
-  );
-  const lines = rows
-    .slice(0, limit ?? rows.length)
-    .map((r) =>
-      [
-        r.de,
-        r.pe,
-        r.ou,
-        r.coc,
-        r.aoc,
-        r.value ?? '',
-        r.stored_by ?? '',
-        r.last_updated,
-        r.comment ?? '',
-        Number(r.follow_up) === 0 ? 'false' : 'true',
-        Number(r.deleted) === 0 ? 'false' : 'true',
-      ]
-        .map((f) => quoted(String(f)))
-        .join(','),
-    );
-  return `${[HEADER, ...lines].join('\n')}\n`;
+function expectedCsv(db: TestDatabase, column: 'code' | 'name', limit?: number): Promise<string> {
+  return expectedExportCsv(db.storage, {
+    identifier: (alias) => `COALESCE(${alias}.${column}, ${alias}.uid)`,
+    limit,
+  });
 }
 
 for (const kind of TEST_DATABASE_KINDS) {
