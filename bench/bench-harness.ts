@@ -18,6 +18,8 @@ export interface BenchCase {
   readonly floor?: string;
   /** Target items/s from the issue, printed beside the result (pass/fail is for humans). */
   readonly target?: number;
+  /** Target peak RSS in MB from the issue, printed beside the result. */
+  readonly peakRssTargetMb?: number;
   /** Cases skipped unless `--large` is given (multi-million-row memory runs). */
   readonly large?: boolean;
   /** Why the case can't run here (e.g. no PostgreSQL URL), or undefined. */
@@ -57,5 +59,6 @@ export interface BenchResult {
   note?: string;
   floor?: string;
   target?: number;
+  peakRssTargetMb?: number;
   skipped?: string;
 }

@@ -385,6 +385,7 @@ function xmlFormatCases(format: 'xml' | 'adx', label: string): BenchCase[] {
       name: `${format}-import-sqlite-large`,
       description: `${label} import of the large file (memory: peak RSS must stay under 300 MB)`,
       large: true,
+      peakRssTargetMb: 300,
       async prepare(env) {
         const file = await inputFile(env, env.largeValues, format);
         const storage = await createSqliteStorage(
@@ -518,6 +519,7 @@ export const benchCases: BenchCase[] = [
     name: 'csv-import-sqlite-large',
     description: 'CSV import of the large file (memory: peak RSS must stay under 300 MB)',
     large: true,
+    peakRssTargetMb: 300,
     async prepare(env) {
       const file = await inputFile(env, env.largeValues, 'csv');
       const storage = await createSqliteStorage(await sqliteWithMetadata(env, env.largeValues, 'csv-large'));
@@ -528,6 +530,7 @@ export const benchCases: BenchCase[] = [
     name: 'json-import-sqlite-large',
     description: 'JSON import of the large file (memory: peak RSS must stay under 300 MB)',
     large: true,
+    peakRssTargetMb: 300,
     async prepare(env) {
       const file = await inputFile(env, env.largeValues, 'json');
       const storage = await createSqliteStorage(await sqliteWithMetadata(env, env.largeValues, 'json-large'));

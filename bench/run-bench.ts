@@ -64,6 +64,7 @@ async function main(): Promise<void> {
     .map((f) => basename(f, '-bench.ts'))
     .sort();
   const [onlyModule, onlyCase] = (values.only ?? '').split(':');
+  console.log(`node ${process.version}, NODE_OPTIONS=${process.env.NODE_OPTIONS ?? '(none)'}`);
   const results: BenchResult[] = [];
   for (const module of modules) {
     if (onlyModule && module !== onlyModule) continue;
@@ -75,6 +76,7 @@ async function main(): Promise<void> {
         description: benchCase.description,
         floor: benchCase.floor,
         target: benchCase.target,
+        peakRssTargetMb: benchCase.peakRssTargetMb,
       };
       const skipped =
         benchCase.large && !values.large ? 'large case: pass --large' : benchCase.skipReason?.();
@@ -83,8 +85,8 @@ async function main(): Promise<void> {
         console.log(`${module}:${benchCase.name}  skipped (${skipped})`);
         continue;
       }
+      // The child inherits NODE_OPTIONS: under npm that is the flags of .npmrc, the ones Ferry runs with.
       const args = [
-        '--max-semi-space-size=32',
         join(BENCH_DIR, 'run-bench.ts'),
         '--child',
         `${module}:${benchCase.name}`,
@@ -119,9 +121,12 @@ async function main(): Promise<void> {
       const target = result.target
         ? `  target ${format(result.target)}/s ${result.itemsPerSecond >= result.target ? 'met' : 'NOT met'}`
         : '';
+      const memoryTarget = result.peakRssTargetMb
+        ? `  peak RSS target < ${result.peakRssTargetMb} MB ${result.peakRssMb < result.peakRssTargetMb ? 'met' : 'NOT met'}`
+        : '';
       console.log(
         `${module}:${result.name}  ${format(result.items)} in ${result.seconds.toFixed(2)} s = ` +
-          `${format(result.itemsPerSecond)}/s  peak RSS ${result.peakRssMb.toFixed(0)} MB${ratio}${target}` +
+          `${format(result.itemsPerSecond)}/s  peak RSS ${result.peakRssMb.toFixed(0)} MB${ratio}${target}${memoryTarget}` +
           `${result.note ? `  (${result.note})` : ''}`,
       );
     }

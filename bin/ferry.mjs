@@ -1,5 +1,6 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=16
 // Ferry runs its TypeScript sources directly, which needs Node.js 24 (type stripping and node:sqlite).
+// The V8 flag matches .npmrc's node-options (docs/architecture.md, "Runtime flags").
 const [major] = process.versions.node.split('.').map(Number);
 if (major < 24) {
   console.error(
