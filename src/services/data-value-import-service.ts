@@ -97,6 +97,8 @@ export interface DataValueImportRun {
  * and ran no slower (1.93 → 1.66 s CPU for 300,000).
  */
 const BATCH_SIZE = 2_000;
+/** Rows gathered from several batches into one write on PostgreSQL (see `rowsPerWrite`). */
+const POSTGRES_ROWS_PER_WRITE = 10_000;
 
 /** CREATE audit rows written by one statement at the end of a load into an empty table. */
 const AUDIT_CHUNK_ROWS = 100_000;
@@ -307,6 +309,19 @@ class DataValueImporter {
   private preheat: DataValueImportPreheat | undefined;
   /** When nothing was stored before this import, no row can exist: the look-ups are skipped. */
   private tableWasEmpty = false;
+  /** The previous batch's write while it runs (see startWrite). */
+  private writing: Promise<void> | undefined;
+  /** Validated rows (and their audit rows) not yet sent to the database. */
+  private unwrittenRows: DataValueRow[] = [];
+  private unwrittenAudits: DataValueAuditRow[] = [];
+  /**
+   * How many rows to gather before writing. SQLite writes each batch as it comes: larger batches
+   * only cost memory there (5,000-value batches: 5M JSON import 225 → 291 MB peak RSS). On
+   * PostgreSQL each write is a COPY or statement with a fixed cost in round trips and executor
+   * start-up: 10,000 rows a write took 1,000,000 values from 6.3 s to 4.1 s (bench
+   * csv-import-postgres).
+   */
+  private rowsPerWrite = 0;
   /** Secondary indexes dropped for a load into an empty table, re-created at the end. */
   private deferredIndexes: string[] = [];
   /**
@@ -354,6 +369,7 @@ class DataValueImporter {
     this.periods = new PeriodStore(tx);
     this.preheat = await DataValueImportPreheat.load(this.store);
     this.tableWasEmpty = await this.store.isEmpty();
+    this.rowsPerWrite = tx.kind === 'postgres' ? POSTGRES_ROWS_PER_WRITE : 0;
     this.restorePageCache = await this.store.limitPageCache();
     if (this.tableWasEmpty) this.deferredIndexes = await this.store.dropSecondaryIndexes();
     this.auditCreatesAtEnd =
@@ -398,6 +414,8 @@ class DataValueImporter {
 
   async finish(): Promise<void> {
     await this.flush();
+    await this.writeUnwritten();
+    await this.writeFinished();
     await this.registerCompletion();
     // A rollback restores them anyway.
     if (!this.mustRollBack()) {
@@ -439,6 +457,9 @@ class DataValueImporter {
     this.wasCancelled = true;
     this.pendingItems = [];
     this.pendingHeaders = [];
+    // The batches validated before the cancel were counted: they must land.
+    await this.writeUnwritten();
+    await this.writeFinished();
     if (this.auditCreatesAtEnd) await this.auditStoredAsCreated();
     await this.store!.createIndexes(this.deferredIndexes);
     this.progress('Cancelled');
@@ -446,6 +467,9 @@ class DataValueImporter {
 
   /** Undoes connection settings; called inside the transaction whether the import worked or not. */
   async end(): Promise<void> {
+    // On a failure the last write may still be running; the connection must be idle to roll back.
+    await this.writing?.catch(() => undefined);
+    this.writing = undefined;
     await this.restorePageCache?.();
     this.restorePageCache = undefined;
   }
@@ -915,10 +939,50 @@ class DataValueImporter {
       }
     }
     if (this.dryRun) return;
-    // Into an empty table every written row is a create the key set let through once.
-    if (this.tableWasEmpty) await this.store!.insertFresh(rows);
-    else await this.store!.upsert(rows);
-    if (!this.options.skipAudit && !this.auditCreatesAtEnd) await this.store!.insertAudits(audits);
+    for (const row of rows) this.unwrittenRows.push(row);
+    for (const audit of audits) this.unwrittenAudits.push(audit);
+    if (this.unwrittenRows.length >= this.rowsPerWrite) await this.writeUnwritten();
+  }
+
+  /** Sends the gathered rows and their audit rows (see `rowsPerWrite`). */
+  private async writeUnwritten(): Promise<void> {
+    const rows = this.unwrittenRows;
+    const audits = this.unwrittenAudits;
+    this.unwrittenRows = [];
+    this.unwrittenAudits = [];
+    // An atomic import with a conflict rolls back: nothing more needs sending.
+    if ((rows.length === 0 && audits.length === 0) || this.mustRollBack()) return;
+    const store = this.store!;
+    const fresh = this.tableWasEmpty;
+    const writeAudits = !this.options.skipAudit && !this.auditCreatesAtEnd;
+    await this.startWrite(async () => {
+      // Into an empty table every written row is a create the key set let through once.
+      if (fresh) await store.insertFresh(rows);
+      else await store.upsert(rows);
+      if (writeAudits) await store.insertAudits(audits);
+    });
+  }
+
+  /**
+   * Starts writing a batch without waiting for it, once the previous batch's write has finished.
+   * On PostgreSQL the server writes batch N while this process decodes and validates batch N + 1
+   * (two cores busy instead of taking turns); SQLite's statements run on this thread, so there it
+   * changes nothing. Batches never share a key (the key set lets each through once), so the order
+   * of a write and the next batch's look-up does not matter; the connection runs them in order.
+   */
+  private async startWrite(write: () => Promise<void>): Promise<void> {
+    await this.writeFinished();
+    const writing = write();
+    // Rejections are taken by writeFinished(); until then this keeps them from being unhandled.
+    writing.catch(() => undefined);
+    this.writing = writing;
+  }
+
+  /** Waits for the batch being written; its error, if any, is thrown here. */
+  private async writeFinished(): Promise<void> {
+    const writing = this.writing;
+    this.writing = undefined;
+    await writing;
   }
 
   /** `skipExistingCheck`: no look-up; new values are inserted and a clash becomes a conflict. */

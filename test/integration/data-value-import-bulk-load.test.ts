@@ -38,6 +38,34 @@ async function count(storage: Storage, table: string): Promise<number> {
   return Number(row?.n);
 }
 
+/**
+ * Makes the database refuse to store one row (a trigger, on either dialect): the import's write
+ * fails on the server partway through the file, as a full disk or a constraint would.
+ */
+async function refuseRow(storage: Storage, orgUnitUid: string, value: string): Promise<() => Promise<void>> {
+  const orgUnit = await storage.queryOne<{ sid: number }>(
+    "SELECT sid FROM metadata_object WHERE type = 'organisationUnits' AND uid = ?",
+    [orgUnitUid],
+  );
+  const sid = Number(orgUnit?.sid);
+  assert.ok(sid > 0);
+  if (storage.kind === 'sqlite') {
+    await storage.executeScript(
+      `CREATE TRIGGER refuse_row BEFORE INSERT ON data_value
+         WHEN NEW.org_unit_id = ${sid} AND NEW.value = '${value}'
+       BEGIN SELECT RAISE(ABORT, 'refused by test trigger'); END`,
+    );
+    return () => storage.executeScript('DROP TRIGGER refuse_row');
+  }
+  await storage.executeScript(
+    `CREATE FUNCTION refuse_row() RETURNS trigger LANGUAGE plpgsql AS $$
+     BEGIN RAISE EXCEPTION 'refused by test trigger'; END $$;
+     CREATE TRIGGER refuse_row BEFORE INSERT ON data_value FOR EACH ROW
+       WHEN (NEW.org_unit_id = ${sid} AND NEW.value = '${value}') EXECUTE FUNCTION refuse_row()`,
+  );
+  return () => storage.executeScript('DROP TRIGGER refuse_row ON data_value; DROP FUNCTION refuse_row()');
+}
+
 for (const kind of TEST_DATABASE_KINDS) {
   describe(`data value bulk load (${kind})`, { skip: skipReasonFor(kind) }, () => {
     let db: TestDatabase;
@@ -66,6 +94,21 @@ for (const kind of TEST_DATABASE_KINDS) {
     it('an atomic import that fails writes nothing and keeps the indexes', async () => {
       const summary = await importDataValues(context, source(), { atomic: 'true' }, undefined);
       assert.equal(summary.status, 'ERROR');
+      assert.equal(await count(db.storage, 'data_value'), 0);
+      assert.equal(await count(db.storage, 'data_value_audit'), 0);
+      assert.deepEqual(await dataValueIndexes(db.storage), indexesBefore);
+    });
+
+    it('a write the database refuses late in the file ends the import with nothing written', async () => {
+      // Row 15,000 lies in the second PostgreSQL write (10,000 rows each; its failure surfaces when
+      // the third starts, after more batches were validated) and in the eighth SQLite batch.
+      const [, , orgUnit, , , value] = readFileSync(file, 'utf8').split('\n')[15_001].split(',');
+      const allow = await refuseRow(db.storage, orgUnit, value);
+      try {
+        await assert.rejects(importDataValues(context, source(), {}, undefined), /refused by test trigger/);
+      } finally {
+        await allow();
+      }
       assert.equal(await count(db.storage, 'data_value'), 0);
       assert.equal(await count(db.storage, 'data_value_audit'), 0);
       assert.deepEqual(await dataValueIndexes(db.storage), indexesBefore);
