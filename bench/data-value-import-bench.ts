@@ -516,6 +516,20 @@ export const benchCases: BenchCase[] = [
     },
   },
   {
+    name: 'csv-reimport-postgres',
+    description: 'the same CSV again into PostgreSQL: every value looked up, identical, all ignored',
+    floor: 'floor-csv-postgres',
+    skipReason: noPostgres,
+    async prepare(env) {
+      const file = await inputFile(env, env.values, 'csv');
+      const storage = await freshPostgres(env.postgresUrl!);
+      await loadMetadataPayloads(storage, [benchMetadata(env.values)]);
+      const context = createFerryContextFromStorage(loadConfig({}, { dataDir: '/tmp' }), storage);
+      await importDataValues(context, { path: file, fileName: file, format: 'csv' }, {}, undefined);
+      return importInto(storage, file, 'csv');
+    },
+  },
+  {
     name: 'csv-import-sqlite-large',
     description: 'CSV import of the large file (memory: peak RSS must stay under 300 MB)',
     large: true,
