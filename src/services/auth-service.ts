@@ -22,7 +22,7 @@ import type { UserService } from './user-service.ts';
 export interface AuthServiceOptions {
   /** How long a verified Basic username/password pair is trusted without running scrypt again. */
   credentialCacheMs?: number;
-  /** How long a resolved principal (user, roles, scope) is reused. */
+  /** How long a resolved principal (user, roles, scope, user groups) is reused. */
   principalCacheMs?: number;
   /** Web session lifetime (absolute, not sliding). */
   sessionLifetimeMs?: number;
@@ -222,9 +222,11 @@ export class AuthService {
       if (refusal) throw new FerryError('F1105', [refusal]);
       const roleIds = referenceIds(user.userRoles);
       const roles = roleIds.length > 0 ? await this.metadata.findBy('userRoles', 'uid', roleIds) : [];
+      const groups = await this.metadata.referrerUids('users', user.id, 'userGroups', 'users');
       principal = buildPrincipal(
         user,
         roles.map((r) => r.object),
+        groups,
       );
       this.remember(this.principals, userUid, { principal, until: this.now() + this.principalCacheMs });
     }

@@ -275,6 +275,26 @@ export class MetadataStore {
     );
   }
 
+  /**
+   * UIDs of the objects of `sourceCollection` whose `property` refers to one object (the groups whose
+   * `users` hold a user): the indexed look-up by target, narrowed in SQL, never every referrer.
+   */
+  async referrerUids(
+    collection: string,
+    uid: string,
+    sourceCollection: string,
+    property: string,
+  ): Promise<string[]> {
+    const rows = await this.db.query<{ uid: string }>(
+      `SELECT DISTINCT o.uid AS uid
+         FROM metadata_reference r JOIN metadata_object o ON o.sid = r.source_sid
+        WHERE r.target_type = ? AND r.target_uid = ? AND r.property = ? AND o.type = ?
+        ORDER BY o.uid`,
+      [collection, uid, property, sourceCollection],
+    );
+    return rows.map((r) => r.uid);
+  }
+
   /** Every (property, target) reference an object makes, walking embedded objects as the registry says. */
   referencesOf(
     collection: string,

@@ -1,6 +1,7 @@
 import { effectiveViewScope } from './org-unit-scope.ts';
 import { hasAuthority, type Authority } from './authorities.ts';
 import { withoutUserSecrets } from './user-secrets.ts';
+import type { SharingSubject } from './data-sharing.ts';
 
 type MetadataObject = Record<string, unknown> & { id: string };
 
@@ -16,6 +17,12 @@ export interface Principal {
   readonly captureOrgUnits: readonly string[];
   /** Data view scope: `dataViewOrganisationUnits`, or the capture scope when that is empty. */
   readonly viewOrgUnits: readonly string[];
+  /**
+   * The user groups the user is a member of: groups whose `users` list the user. That list is the
+   * owning side in DHIS2 (a user's own `userGroups` is derived from it and may be stale in a file),
+   * so only it grants group sharing.
+   */
+  readonly userGroupUids: readonly string[];
 }
 
 /** UIDs of a `[{id}]` reference list, skipping anything malformed. */
@@ -29,7 +36,11 @@ export function referenceIds(value: unknown): string[] {
   return out;
 }
 
-export function buildPrincipal(user: MetadataObject, roles: readonly Record<string, unknown>[]): Principal {
+export function buildPrincipal(
+  user: MetadataObject,
+  roles: readonly Record<string, unknown>[],
+  userGroupUids: readonly string[] = [],
+): Principal {
   const authorities = new Set<string>();
   for (const role of roles) {
     if (Array.isArray(role.authorities)) {
@@ -44,6 +55,16 @@ export function buildPrincipal(user: MetadataObject, roles: readonly Record<stri
     authorities,
     captureOrgUnits,
     viewOrgUnits: effectiveViewScope(captureOrgUnits, referenceIds(user.dataViewOrganisationUnits)),
+    userGroupUids: [...new Set(userGroupUids)],
+  };
+}
+
+/** The principal as a sharing check sees it: user, groups, and whether it holds ALL. */
+export function sharingSubjectOf(principal: Principal): SharingSubject {
+  return {
+    userUid: principal.uid,
+    userGroupUids: principal.userGroupUids,
+    superuser: principal.authorities.has('ALL'),
   };
 }
 
