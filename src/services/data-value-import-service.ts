@@ -341,6 +341,8 @@ class DataValueImporter {
   private readonly periodCache = new Map<string, ResolvedPeriod | null>();
   private readonly scopeCache = new Map<number, boolean>();
   private dataSetComplete = 'false';
+  /** Completions a header asked for and that were refused with a conflict. */
+  private completionsRefused = 0;
   private dryRun: boolean;
 
   constructor(
@@ -416,7 +418,7 @@ class DataValueImporter {
     await this.flush();
     await this.writeUnwritten();
     await this.writeFinished();
-    await this.registerCompletion();
+    await this.registerCompletion(this.header);
     // A rollback restores them anyway.
     if (!this.mustRollBack()) {
       if (this.auditCreatesAtEnd) await this.auditStoredAsCreated();
@@ -493,7 +495,7 @@ class DataValueImporter {
         ? 'WARNING'
         : 'SUCCESS';
     const description = atomicFailure
-      ? `Import was not done: the import is atomic and ${this.conflicts.rejectedCount} of ${this.processed} values have conflicts; nothing was written`
+      ? `Import was not done: the import is atomic and ${this.conflicts.rejectedCount} of ${this.processed} values have conflicts${this.completionsRefused > 0 ? ' and the data set completion was refused' : ''}; nothing was written`
       : this.wasCancelled
         ? `Import was cancelled after ${this.processed} values; the values before the cancel were written and are counted here, the rest of the file was not read`
         : this.dryRun
@@ -600,6 +602,17 @@ class DataValueImporter {
       const id = ids.get(text);
       this.periodCache.set(text, id === undefined ? null : { id, period, timeliness: new Map() });
     }
+  }
+
+  /** One period, from the cache the values filled or else stored now (a header's period). */
+  private async periodFor(text: string): Promise<ResolvedPeriod | null> {
+    const cached = this.periodCache.get(text);
+    if (cached !== undefined) return cached;
+    const period = parsePeriod(text);
+    const id = period ? (await this.periods!.idsFor([text])).get(text) : undefined;
+    const resolved = period && id !== undefined ? { id, period, timeliness: new Map() } : null;
+    this.periodCache.set(text, resolved);
+    return resolved;
   }
 
   private inScope(orgUnit: OrgUnitInfo): boolean {
@@ -1068,36 +1081,53 @@ class DataValueImporter {
 
   /**
    * `completeDate` in the file's header registers its data set as complete for the header's org
-   * unit, period and attribute option combo (DHIS2 clamps a future date to today).
+   * unit, period and attribute option combo (DHIS2 clamps a future date to today). The header is
+   * checked as a value would be: each refusal is a conflict with property `completeDate` (no row
+   * index) and nothing is registered. DHIS2 2.42 checks neither the capture scope nor the expiry
+   * here; Ferry does, so a clerk cannot complete another district's form or a locked period.
    */
-  private async registerCompletion(): Promise<void> {
-    const header = this.header;
+  private async registerCompletion(header: DataValueSetHeader): Promise<void> {
     const completeDate = header.completeDate;
-    if (!completeDate || completeDate === 'false') return;
+    if (completeDate === undefined || completeDate === '' || completeDate.toLowerCase() === 'false') return;
     if (this.options.atomic && this.conflicts.size > 0) return;
+    const refuse = (code: DataValueConflictCode, args: string[], objects: Record<string, string>): void => {
+      this.conflicts.add(code, undefined, args, objects, 'completeDate');
+      this.completionsRefused++;
+    };
+    let date = completeDate.toLowerCase() === 'true' ? this.today : completeDate.slice(0, 10);
+    if (parseDay(date) === undefined) return refuse('F7104', [completeDate], { completeDate });
+    if (date > this.today) date = this.today;
+
     const ctx = await this.contextFor(header);
+    const dataSet = ctx.dataSet;
+    if (!dataSet) return refuse('F7103', ['dataSet'], {});
     const periodText = header.period;
+    if (periodText === undefined) return refuse('F7103', ['period'], { dataSet: dataSet.uid });
     const ouText = header.orgUnit;
-    if (!ctx.dataSet || !periodText || !ouText) return;
-    const period = parsePeriod(periodText);
+    if (ouText === undefined) return refuse('F7103', ['orgUnit'], { dataSet: dataSet.uid });
+    const period = await this.periodFor(periodText);
+    if (!period) return refuse('E7611', [periodText], { period: periodText });
     const orgUnit = ctx.orgUnits.get(ouText);
-    if (!period || !orgUnit) return;
+    if (!orgUnit) return refuse('E7603', [ouText], { orgUnit: ouText, dataSet: dataSet.uid });
+    if (!this.inScope(orgUnit)) return refuse('E7617', [ouText, this.username], { orgUnit: ouText });
+
     const aocText = header.attributeOptionCombo ?? DEFAULT_CATEGORY_OPTION_COMBO_UID;
     const aoc =
       header.attributeOptionCombo === undefined
         ? this.preheat!.optionCombos.under(UID_SCHEME).get(aocText)
         : ctx.attributeOptionCombos.get(aocText);
-    if (!aoc) return;
-    let date = completeDate === 'true' ? this.today : completeDate.slice(0, 10);
-    if (parseDay(date) === undefined) return;
-    if (date > this.today) date = this.today;
-    const periodId = (await this.periods!.idsFor([periodText])).get(periodText);
-    if (periodId === undefined) return;
+    if (!aoc) return refuse('E7604', [aocText], { attributeOptionCombo: aocText, dataSet: dataSet.uid });
+    if (aoc.uid !== DEFAULT_CATEGORY_OPTION_COMBO_UID && aoc.categoryComboUid !== dataSet.categoryComboUid) {
+      return refuse('E7635', [aocText, dataSet.uid], { attributeOptionCombo: aocText, dataSet: dataSet.uid });
+    }
+    const problem = this.timelinessFor(dataSet, period);
+    if (problem) return refuse(problem.code, problem.args, { period: periodText, dataSet: dataSet.uid });
+
     this.dataSetComplete = date;
     if (this.dryRun) return;
     await this.store!.registerComplete({
-      dataSet: ctx.dataSet.sid,
-      period: periodId,
+      dataSet: dataSet.sid,
+      period: period.id,
       orgUnit: orgUnit.sid,
       attributeOptionCombo: aoc.sid,
       completedDate: date,

@@ -4,6 +4,10 @@
  */
 export const DATA_VALUE_CONFLICTS = {
   E7600: 'Data set not found or not accessible: `{0}`',
+  /** The header's org unit, when completing its data set (DHIS2's data-set-level code). */
+  E7603: 'Org unit not found or not accessible: `{0}`',
+  /** The header's attribute option combo, when completing its data set. */
+  E7604: 'Attribute option combo not found or not accessible: `{0}`',
   E7610: 'Data element not found or not accessible: `{0}`',
   E7611: 'Period not valid: `{0}`',
   E7612: 'Organisation unit not found or not accessible: `{0}`',
@@ -26,6 +30,10 @@ export const DATA_VALUE_CONFLICTS = {
   E8128: 'Data value appears more than once in the file: `{0}`',
   /** A row that could not be read (CSV quoting, field limits, a JSON value of the wrong shape). */
   F7100: 'Malformed row: {0}',
+  /** `completeDate` without the data set, period or org unit it completes (DHIS2: no code, same words). */
+  F7103: 'Must be provided to complete data set: `{0}`',
+  /** `completeDate` that is neither a date, `true` nor `false` (DHIS2 fails the whole import). */
+  F7104: 'Complete date is not a date (YYYY-MM-DD), `true` or `false`: `{0}`',
 } as const;
 
 export type DataValueConflictCode = keyof typeof DATA_VALUE_CONFLICTS;
