@@ -34,8 +34,9 @@ export async function registerDataValueImportRoutes(
       }
       if (parseBooleanParameter('async', request.query.async, false)) {
         // Bad parameters are refused now, not after the upload was queued.
+        let skipAudit: boolean;
         try {
-          parseDataValueImportParams(request.query);
+          skipAudit = parseDataValueImportParams(request.query).skipAudit;
         } catch (error) {
           if (error instanceof Error && 'parameter' in error) {
             const e = error as Error & { parameter: string; given: string; allowed: string };
@@ -43,6 +44,8 @@ export async function registerDataValueImportRoutes(
           }
           throw error;
         }
+        // So is a skipAudit the user may not ask for: the job would only fail with it (F1102).
+        if (skipAudit) requireAuthority(request, 'F_SKIP_DATA_IMPORT_AUDIT');
         return startImportJob(
           context,
           request,
