@@ -281,6 +281,12 @@ interface HeaderContext {
 
 const TRUE_TEXTS = new Set(['true', 'TRUE', 'True', '1']);
 
+/** `completeDate` of a header: a date or `true` asks to register completion; absent or `false` not. */
+function asksForCompletion(header: DataValueSetHeader): boolean {
+  const completeDate = header.completeDate;
+  return completeDate !== undefined && completeDate !== '' && completeDate.toLowerCase() !== 'false';
+}
+
 function flag(value: string | boolean | undefined): boolean | undefined {
   if (value === undefined) return undefined;
   if (typeof value === 'boolean') return value;
@@ -340,6 +346,9 @@ class DataValueImporter {
   private pendingHeaders: DataValueSetHeader[] = [];
   private readonly periodCache = new Map<string, ResolvedPeriod | null>();
   private readonly scopeCache = new Map<number, boolean>();
+  /** The last header of each data value set that asks for completion, in file order. */
+  private readonly completionHeaders: DataValueSetHeader[] = [];
+  /** The date of the last completion registered (DHIS2 has one header, so one date, per file). */
   private dataSetComplete = 'false';
   /** Completions a header asked for and that were refused with a conflict. */
   private completionsRefused = 0;
@@ -386,6 +395,11 @@ class DataValueImporter {
   accept(item: DataValueItem): Promise<void> | undefined {
     switch (item.kind) {
       case 'header':
+        // A header refining the set in force replaces it as the set's completion (see DataValueItem).
+        if (!item.group && this.completionHeaders[this.completionHeaders.length - 1] === this.header) {
+          this.completionHeaders.pop();
+        }
+        if (asksForCompletion(item.header)) this.completionHeaders.push(item.header);
         this.header = item.header;
         if (item.header.dryRun === true) this.dryRun = true;
         return;
@@ -418,7 +432,7 @@ class DataValueImporter {
     await this.flush();
     await this.writeUnwritten();
     await this.writeFinished();
-    await this.registerCompletion(this.header);
+    for (const header of this.completionHeaders) await this.registerCompletion(header);
     // A rollback restores them anyway.
     if (!this.mustRollBack()) {
       if (this.auditCreatesAtEnd) await this.auditStoredAsCreated();
@@ -1087,8 +1101,7 @@ class DataValueImporter {
    * here; Ferry does, so a clerk cannot complete another district's form or a locked period.
    */
   private async registerCompletion(header: DataValueSetHeader): Promise<void> {
-    const completeDate = header.completeDate;
-    if (completeDate === undefined || completeDate === '' || completeDate.toLowerCase() === 'false') return;
+    const completeDate = header.completeDate!;
     if (this.options.atomic && this.conflicts.size > 0) return;
     const refuse = (code: DataValueConflictCode, args: string[], objects: Record<string, string>): void => {
       this.conflicts.add(code, undefined, args, objects, 'completeDate');
@@ -1111,11 +1124,27 @@ class DataValueImporter {
     if (!orgUnit) return refuse('E7603', [ouText], { orgUnit: ouText, dataSet: dataSet.uid });
     if (!this.inScope(orgUnit)) return refuse('E7617', [ouText, this.username], { orgUnit: ouText });
 
-    const aocText = header.attributeOptionCombo ?? DEFAULT_CATEGORY_OPTION_COMBO_UID;
-    const aoc =
-      header.attributeOptionCombo === undefined
-        ? this.preheat!.optionCombos.under(UID_SCHEME).get(aocText)
-        : ctx.attributeOptionCombos.get(aocText);
+    // Resolved as the header's values resolve theirs: ADX category attributes, else the combo's id.
+    let aoc: OptionComboInfo | undefined;
+    let aocText: string;
+    if (header.attributeOptions) {
+      const found = this.comboByOptions(
+        dataSet.categoryComboUid,
+        header.attributeOptions,
+        ctx.categoryOptions,
+      );
+      if (typeof found === 'string') {
+        return refuse('E7604', [found], { attributeOptionCombo: found, dataSet: dataSet.uid });
+      }
+      aoc = found;
+      aocText = found.uid;
+    } else {
+      aocText = header.attributeOptionCombo ?? DEFAULT_CATEGORY_OPTION_COMBO_UID;
+      aoc =
+        header.attributeOptionCombo === undefined
+          ? this.preheat!.optionCombos.under(UID_SCHEME).get(aocText)
+          : ctx.attributeOptionCombos.get(aocText);
+    }
     if (!aoc) return refuse('E7604', [aocText], { attributeOptionCombo: aocText, dataSet: dataSet.uid });
     if (aoc.uid !== DEFAULT_CATEGORY_OPTION_COMBO_UID && aoc.categoryComboUid !== dataSet.categoryComboUid) {
       return refuse('E7635', [aocText, dataSet.uid], { attributeOptionCombo: aocText, dataSet: dataSet.uid });

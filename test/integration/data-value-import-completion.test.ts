@@ -33,6 +33,10 @@ const NGELEHUN = 'CmplNgelhn1';
 const DE = 'CmplDeNum01';
 const DATA_SET = 'CmplDSet001'; // Monthly, no expiry
 const LOCKED_DATA_SET = 'CmplLockDS1'; // Monthly, 10 expiry days, no future periods
+const MECH_DATA_SET = 'CmplMechDS1'; // Monthly, attribute combo MECH_COMBO
+const MECH_COMBO = 'CmplMechCC1';
+const PEPFAR_AOC = 'CmplAocPepf';
+const USAID_AOC = 'CmplAocUsad';
 
 function completionMetadata(): Record<string, unknown> {
   const orgUnit = (id: string, name: string, parent?: string) => ({
@@ -55,7 +59,45 @@ function completionMetadata(): Record<string, unknown> {
     ...extra,
     ...STAMP,
   });
+  const option = (id: string, code: string) => ({ id, code, name: code, shortName: code, ...STAMP });
   return {
+    categoryOptions: [option('CmplOptPepf', 'PEPFAR'), option('CmplOptUsad', 'USAID')],
+    categories: [
+      {
+        id: 'CmplCatMech',
+        code: 'Mechanism',
+        name: 'Mechanism',
+        shortName: 'Mechanism',
+        dataDimensionType: 'ATTRIBUTE',
+        categoryOptions: [{ id: 'CmplOptPepf' }, { id: 'CmplOptUsad' }],
+        ...STAMP,
+      },
+    ],
+    categoryCombos: [
+      {
+        id: MECH_COMBO,
+        name: 'Mechanism',
+        dataDimensionType: 'ATTRIBUTE',
+        categories: [{ id: 'CmplCatMech' }],
+        ...STAMP,
+      },
+    ],
+    categoryOptionCombos: [
+      {
+        id: PEPFAR_AOC,
+        name: 'PEPFAR',
+        categoryCombo: { id: MECH_COMBO },
+        categoryOptions: [{ id: 'CmplOptPepf' }],
+        ...STAMP,
+      },
+      {
+        id: USAID_AOC,
+        name: 'USAID',
+        categoryCombo: { id: MECH_COMBO },
+        categoryOptions: [{ id: 'CmplOptUsad' }],
+        ...STAMP,
+      },
+    ],
     organisationUnits: [
       orgUnit(SIERRA, 'Sierra'),
       orgUnit(BO, 'Bo', SIERRA),
@@ -78,6 +120,7 @@ function completionMetadata(): Record<string, unknown> {
     dataSets: [
       dataSet(DATA_SET, 'Completion monthly', {}),
       dataSet(LOCKED_DATA_SET, 'Completion locked', { expiryDays: 10, openFuturePeriods: 0 }),
+      dataSet(MECH_DATA_SET, 'Completion by mechanism', { categoryCombo: { id: MECH_COMBO } }),
     ],
   };
 }
@@ -287,6 +330,76 @@ for (const kind of TEST_DATABASE_KINDS) {
       assert.deepEqual(await registrations(), [
         { ds: LOCKED_DATA_SET, pe: '202406', ou: NGELEHUN, aoc: 'HllvX50cXC0', completed_date: '2024-06-15' },
       ]);
+    });
+
+    it('ADX: registers every group with a completeDate, each with the attribute option combo its category attributes name', async () => {
+      const adx = `<adx xmlns="urn:ihe:qrph:adx:2015">
+  <group dataSet="${DATA_SET}" orgUnit="NGELEHUN" period="2024-05-01/P1M" completeDate="2024-06-01">
+    <dataValue dataElement="CMPL_DE" value="11"/>
+  </group>
+  <group dataSet="${MECH_DATA_SET}" orgUnit="NGELEHUN" period="2024-05-01/P1M" Mechanism="PEPFAR" completeDate="2024-06-02">
+    <dataValue dataElement="CMPL_DE" value="12"/>
+  </group>
+  <group dataSet="${MECH_DATA_SET}" orgUnit="NGELEHUN" period="2024-05-01/P1M" Mechanism="USAID">
+    <dataValue dataElement="CMPL_DE" value="13"/>
+  </group>
+  <group dataSet="${MECH_DATA_SET}" orgUnit="NGELEHUN" period="2024-04-01/P1M" attributeOptionCombo="${USAID_AOC}" completeDate="2024-06-03"/>
+  <group dataSet="${DATA_SET}" orgUnit="BADJIA" period="2024-04-01/P1M" completeDate="2024-06-04"/>
+</adx>`;
+      const summary = await importFile(adx, 'values.adx.xml', 'application/adx+xml', {
+        attributeOptionComboIdScheme: 'UID',
+      });
+      assert.equal(summary.status, 'SUCCESS', JSON.stringify(summary.conflicts));
+      assert.equal(summary.importCount.imported + summary.importCount.updated, 3);
+      // The last completion registered, in file order (DHIS2 reports the one header it reads).
+      assert.equal(summary.dataSetComplete, '2024-06-04');
+      assert.deepEqual(
+        (await registrations()).map((r) => [r.ds, r.pe, r.ou, r.aoc, r.completed_date].join('|')).sort(),
+        [
+          `${DATA_SET}|202404|${BADJIA}|HllvX50cXC0|2024-06-04`,
+          `${DATA_SET}|202405|${NGELEHUN}|HllvX50cXC0|2024-06-01`,
+          `${MECH_DATA_SET}|202404|${NGELEHUN}|${USAID_AOC}|2024-06-03`,
+          `${MECH_DATA_SET}|202405|${NGELEHUN}|${PEPFAR_AOC}|2024-06-02`,
+        ],
+      );
+    });
+
+    it('ADX: a refused group completion is reported and the other groups still complete', async () => {
+      const adx = `<adx xmlns="urn:ihe:qrph:adx:2015">
+  <group dataSet="${DATA_SET}" orgUnit="BO" period="2024-05-01/P1M" completeDate="2024-06-01"/>
+  <group dataSet="${MECH_DATA_SET}" orgUnit="NGELEHUN" period="2024-05-01/P1M" Mechanism="NO_SUCH" completeDate="2024-06-02"/>
+  <group dataSet="${DATA_SET}" orgUnit="NGELEHUN" period="2024-05-01/P1M" completeDate="2024-06-03"/>
+</adx>`;
+      const summary = await importFile(adx, 'values.adx.xml', 'application/adx+xml', {}, CLERK);
+      assert.equal(summary.status, 'WARNING');
+      assert.equal(summary.dataSetComplete, '2024-06-03');
+      assert.deepEqual(
+        completionConflicts(summary).map((c) => [c.errorCode, c.object]),
+        [
+          ['E7617', 'BO'],
+          ['E7604', 'Mechanism=NO_SUCH'],
+        ],
+      );
+      assert.deepEqual(
+        (await registrations()).map((r) => [r.ds, r.ou, r.completed_date]),
+        [[DATA_SET, NGELEHUN, '2024-06-03']],
+      );
+    });
+
+    it('JSON: root properties read one by one make one data value set, completed once', async () => {
+      const summary = await importJson({
+        completeDate: '2024-06-05',
+        dataSet: DATA_SET,
+        period: '202405',
+        dataValues: [{ dataElement: DE, orgUnit: NGELEHUN, value: '7' }],
+        orgUnit: NGELEHUN,
+      });
+      assert.equal(summary.status, 'SUCCESS', JSON.stringify(summary.conflicts));
+      assert.equal(summary.dataSetComplete, '2024-06-05');
+      assert.deepEqual(
+        (await registrations()).map((r) => [r.ds, r.pe, r.ou]),
+        [[DATA_SET, '202405', NGELEHUN]],
+      );
     });
 
     it('atomic: a refused completion fails the import and writes nothing', async () => {

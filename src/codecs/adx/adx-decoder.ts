@@ -55,7 +55,10 @@ function readGroup(attributes: Record<string, string>): GroupState {
       options[name] = value;
       any = true;
     }
-    if (any) state.attributeOptions = options;
+    if (any) {
+      state.attributeOptions = options;
+      header.attributeOptions = options;
+    }
   }
   return state;
 }
@@ -123,7 +126,7 @@ export async function* decodeAdx(
           sawRoot = true;
         } else if (element.depth === 2 && element.localName === 'group') {
           group = readGroup(element.attributes);
-          items.push({ kind: 'header', header: group.header });
+          items.push({ kind: 'header', header: group.header, group: true });
         }
       } else if (event.kind === 'close') {
         if (event.depth === 2) group = undefined;

@@ -29,6 +29,8 @@ export interface DataValueSetHeader {
   period?: string;
   orgUnit?: string;
   attributeOptionCombo?: string;
+  /** ADX: the group's category → option attributes, naming its attribute option combo. */
+  attributeOptions?: Record<string, string>;
   dryRun?: boolean;
   idScheme?: string;
   dataSetIdScheme?: string;
@@ -48,10 +50,12 @@ export interface SourcePosition {
 }
 
 /**
- * A decoder's stream: headers (ADX has one per group), values, and issues (a malformed row is an
- * issue, not a crash; a fatal issue ends the stream).
+ * A decoder's stream: headers, values, and issues (a malformed row is an issue, not a crash; a fatal
+ * issue ends the stream). A header replaces the one before it. With `group: true` it starts a data
+ * value set of its own (an ADX `<group>`); otherwise it refines the set in force (a JSON file's root
+ * properties arrive one at a time, each as a header with everything read so far).
  */
 export type DataValueItem =
-  | { kind: 'header'; header: DataValueSetHeader }
+  | { kind: 'header'; header: DataValueSetHeader; group?: boolean }
   | { kind: 'value'; position: SourcePosition; value: DataValueInput }
   | { kind: 'issue'; position?: SourcePosition; message: string; fatal?: boolean; property?: string };
