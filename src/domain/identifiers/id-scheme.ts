@@ -78,10 +78,17 @@ export class IdSchemes {
     return this.specific.get(typeKey) ?? this.givenGeneral ?? UID_SCHEME;
   }
 
-  /** A copy in which `other`'s schemes win over this one's (a file's own schemes over the query's). */
+  /**
+   * A copy in which `other`'s schemes win over this one's (a file's own schemes over the query's).
+   * A general scheme in `other` stands for every type it names no scheme for, so it beats this
+   * one's specific schemes too: DHIS2 2.42 reads a file's `orgUnitIdScheme` as its own
+   * `orgUnitIdScheme` or else its `idScheme` (`DataValueSet.getOrgUnitIdSchemeProperty`), and uses
+   * that before anything the query says (`DefaultDataValueSetService.createIdScheme`).
+   */
   overriddenBy(other: IdSchemes | undefined): IdSchemes {
     if (!other) return this;
-    const merged: Record<string, IdScheme> = Object.fromEntries(this.specific);
+    const merged: Record<string, IdScheme> =
+      other.givenGeneral === undefined ? Object.fromEntries(this.specific) : {};
     for (const [key, value] of other.specific) merged[key] = value;
     return new IdSchemes(other.givenGeneral ?? this.givenGeneral, merged);
   }
