@@ -6,6 +6,7 @@ import { UsageError } from '../cli-command.ts';
 import { DATABASE_OPTIONS, databaseUsage, withCliContext } from '../cli-database.ts';
 import { createProgressLine } from '../progress-line.ts';
 import { importDataValues } from '../../services/data-value-import-service.ts';
+import { watchBytesRead } from '../../codecs/input/open-input.ts';
 import type { ImportSummary } from '../../domain/data-values/import-summary.ts';
 
 const USAGE = `Usage: ferry import data FILE [options]
@@ -29,7 +30,13 @@ Exit status: 0 on SUCCESS or WARNING, 1 on ERROR, 2 on bad arguments.`;
 
 const MAX_CONFLICTS_SHOWN = 10;
 
-function printSummary(summary: ImportSummary): void {
+/** Rows the import went through and how long it took, for the rate under the summary. */
+interface ImportPace {
+  rows: number;
+  seconds: number;
+}
+
+function printSummary(summary: ImportSummary, pace: ImportPace): void {
   const c = summary.importCount;
   const rows: Array<[string, string | number]> = [
     ['Status', summary.status],
@@ -40,6 +47,13 @@ function printSummary(summary: ImportSummary): void {
     ['Conflicts', summary.conflicts.length],
   ];
   if (summary.dataSetComplete !== 'false') rows.push(['Data set complete', summary.dataSetComplete]);
+  if (pace.rows > 0) {
+    const rate = Math.round(pace.rows / Math.max(0.001, pace.seconds)).toLocaleString('en-US');
+    rows.push([
+      'Rows read',
+      `${pace.rows.toLocaleString('en-US')} in ${pace.seconds.toFixed(1)} s (${rate} rows/s)`,
+    ]);
+  }
   for (const [label, value] of rows) console.log(`${label.padEnd(18)} ${value}`);
   console.log(summary.description);
   if (summary.conflicts.length > 0) {
@@ -92,7 +106,11 @@ export const importDataCommand: CliCommand = {
       values,
       async (context) => {
         await context.storage.migrate();
-        const progress = createProgressLine(process.stderr, 'rows');
+        // --json keeps stderr quiet too: its output is for programs.
+        const progress = values.json ? undefined : createProgressLine(process.stderr, 'rows');
+        const pace: ImportPace = { rows: 0, seconds: 0 };
+        const started = performance.now();
+        const unwatch = progress ? watchBytesRead(file, progress.bytes) : () => {};
         let summary: ImportSummary;
         try {
           summary = await importDataValues(
@@ -100,13 +118,20 @@ export const importDataCommand: CliCommand = {
             { path: file, fileName: basename(file), format: values.format },
             params,
             undefined,
-            { progress: values.json ? undefined : progress.update },
+            {
+              progress: (update) => {
+                pace.rows = update.processed;
+                progress?.update(update);
+              },
+            },
           );
         } finally {
-          progress.done();
+          unwatch();
+          progress?.done();
         }
+        pace.seconds = (performance.now() - started) / 1000;
         if (values.json) console.log(JSON.stringify(summary, null, 2));
-        else printSummary(summary);
+        else printSummary(summary, pace);
         return summary.status === 'ERROR' ? 1 : 0;
       },
       (error) => (error.status === 400 || error.status === 415 ? 2 : 1),

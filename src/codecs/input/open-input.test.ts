@@ -1,14 +1,14 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { constants, createGzip, gzipSync } from 'node:zlib';
 import yazl from 'yazl';
-import { openInput } from './open-input.ts';
+import { openInput, watchBytesRead } from './open-input.ts';
 import { InputError } from './input-error.ts';
 import { decodeUtf8 } from './utf8-text.ts';
 
@@ -178,4 +178,37 @@ test('a 1 GiB zip bomb is refused by the ratio limit with flat memory', async ()
   assert.match(error.message, /compression bomb/);
   assert.ok(ms < 10_000, `took ${ms} ms`);
   assert.ok(rssGrowthMiB < 100, `memory grew by ${rssGrowthMiB} MiB`);
+});
+
+test('a watcher sees the bytes read from the file on disk, up to its size, until unwatched', async () => {
+  const text = `${'{"dataValues":[]}'.padEnd(300_000, ' ')}\n`;
+  const paths = [
+    await file(text),
+    await file(gzipSync(Buffer.from(text))),
+    await zipFile([{ name: 'dataValues.json', data: Buffer.from(text) }]),
+  ];
+  for (const path of paths) {
+    const size = (await stat(path)).size;
+    const reports: Array<[number, number]> = [];
+    // A relative path names the same file: what the CLI is given is what the service opens.
+    const unwatch = watchBytesRead(relative(process.cwd(), path), (read, total) =>
+      reports.push([read, total]),
+    );
+    try {
+      assert.equal((await readAll(path)).text, text);
+    } finally {
+      unwatch();
+    }
+    assert.ok(reports.length > 0, path);
+    assert.ok(
+      reports.every(
+        ([read, total], i) => total === size && read <= size && (i === 0 || read >= reports[i - 1][0]),
+      ),
+      `${path}: ${JSON.stringify(reports)}`,
+    );
+    assert.equal(reports.at(-1)?.[0], size, path);
+    const after = reports.length;
+    await readAll(path);
+    assert.equal(reports.length, after, 'no reports once unwatched');
+  }
 });

@@ -1,5 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
+import { resolve as resolvePath } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
 import yauzl from 'yauzl';
@@ -22,6 +23,28 @@ const EMPTY_ZIP_MAGIC = [0x50, 0x4b, 0x05, 0x06];
 /** Archives inside an archive are never expanded (no recursion into bombs). */
 const NESTED_ARCHIVE = /\.(zip|gz|gzip|tgz|bz2|xz|7z|rar|tar)$/i;
 
+/** Bytes of a file read so far, and its size on disk (for gzip and zip: of the compressed file). */
+export type BytesReadListener = (bytesRead: number, fileSize: number) => void;
+
+/**
+ * The listeners `watchBytesRead` registered, by absolute path. The import services take a path
+ * and open it here, so this is the one place that sees the reads; a server registers none.
+ */
+const bytesReadListeners = new Map<string, BytesReadListener>();
+
+/**
+ * Calls `listener` as openInput reads `path`, until the returned function is called: the command
+ * line draws its progress bar from it against the file size (an import reports no row total, and
+ * counting the rows first would read the file twice).
+ */
+export function watchBytesRead(path: string, listener: BytesReadListener): () => void {
+  const key = resolvePath(path);
+  bytesReadListeners.set(key, listener);
+  return () => {
+    if (bytesReadListeners.get(key) === listener) bytesReadListeners.delete(key);
+  };
+}
+
 /**
  * Opens an uploaded file (already spooled to disk) for reading, unwrapping gzip or zip detected by
  * magic bytes as DHIS2 does, whatever the name or content type says. Expanded size and ratio are
@@ -35,21 +58,48 @@ export async function openInput(
   const effective = { ...INPUT_LIMITS, ...limits };
   const head = await readHead(path, 4);
   const compressedSize = (await stat(path)).size;
+  const onBytesRead = bytesReadListeners.get(resolvePath(path));
   if (startsWith(head, GZIP_MAGIC)) {
-    const gunzip = createReadStream(path, { highWaterMark: 1024 * 1024 }).pipe(
-      createGunzip({ chunkSize: 256 * 1024 }),
-    );
+    const file = createReadStream(path, { highWaterMark: 1024 * 1024 });
+    const gunzip = file.pipe(createGunzip({ chunkSize: 256 * 1024 }));
+    if (onBytesRead) {
+      // A second 'data' listener beside pipe's: it sees every chunk and leaves pausing to pipe.
+      let read = 0;
+      file.on('data', (chunk) => onBytesRead((read += chunk.length), compressedSize));
+    }
     return { compression: 'gzip', chunks: limitExpansion(gunzip, fileName, compressedSize, effective) };
   }
   if (startsWith(head, ZIP_MAGIC) || startsWith(head, EMPTY_ZIP_MAGIC)) {
-    const { stream, entryName } = await openSingleZipEntry(path, fileName, effective);
-    return {
-      compression: 'zip',
-      entryName,
-      chunks: limitExpansion(stream, fileName, compressedSize, effective),
-    };
+    const { stream, entryName, uncompressedSize } = await openSingleZipEntry(path, fileName, effective);
+    let chunks = limitExpansion(stream, fileName, compressedSize, effective);
+    if (onBytesRead) {
+      // yauzl reads the archive itself; the share of the entry expanded, applied to the file size,
+      // stands in for the compressed bytes read (the entry is nearly all of a one-entry archive).
+      const share = uncompressedSize > 0 ? compressedSize / uncompressedSize : 0;
+      chunks = reportReads(chunks, (expanded) =>
+        onBytesRead(Math.min(compressedSize, Math.round(expanded * share)), compressedSize),
+      );
+    }
+    return { compression: 'zip', entryName, chunks };
   }
-  return { compression: 'none', chunks: createReadStream(path, { highWaterMark: 64 * 1024 }) };
+  const file = createReadStream(path, { highWaterMark: 64 * 1024 });
+  if (!onBytesRead) return { compression: 'none', chunks: file };
+  return {
+    compression: 'none',
+    chunks: reportReads(file, (read) => onBytesRead(read, compressedSize)),
+  };
+}
+
+/** `chunks` unchanged, calling `report` with the bytes passed through so far before each one. */
+async function* reportReads(
+  chunks: AsyncIterable<Uint8Array>,
+  report: (bytes: number) => void,
+): AsyncIterable<Uint8Array> {
+  let bytes = 0;
+  for await (const chunk of chunks) {
+    report((bytes += chunk.length));
+    yield chunk;
+  }
 }
 
 async function readHead(path: string, bytes: number): Promise<Uint8Array> {
@@ -104,7 +154,7 @@ function openSingleZipEntry(
   path: string,
   fileName: string,
   limits: InputLimits,
-): Promise<{ stream: Readable; entryName: string }> {
+): Promise<{ stream: Readable; entryName: string; uncompressedSize: number }> {
   return new Promise((resolve, reject) => {
     yauzl.open(path, { lazyEntries: true, autoClose: true, strictFileNames: true }, (openError, zip) => {
       if (openError || !zip) {
@@ -159,7 +209,7 @@ function openSingleZipEntry(
             );
             return;
           }
-          resolve({ stream, entryName: entry.fileName });
+          resolve({ stream, entryName: entry.fileName, uncompressedSize: entry.uncompressedSize });
         });
       });
       zip.readEntry();
