@@ -39,6 +39,12 @@ export interface OptionComboInfo {
   categoryComboUid: string | undefined;
 }
 
+export interface CategoryInfo {
+  uid: string;
+  /** Uids of the category's options. */
+  options: ReadonlySet<string>;
+}
+
 export interface CategoryComboInfo {
   uid: string;
   /** Sorted option uids → option combo. */
@@ -106,7 +112,7 @@ export class DataValueImportPreheat {
   readonly dataElements: IdentifierIndex<DataElementInfo>;
   readonly dataSets: IdentifierIndex<DataSetInfo>;
   readonly optionCombos: IdentifierIndex<OptionComboInfo>;
-  readonly categories: IdentifierIndex<{ uid: string; options: string[] }>;
+  readonly categories: IdentifierIndex<CategoryInfo>;
   readonly categoryOptions: IdentifierIndex<{ uid: string }>;
   readonly categoryCombos: Map<string, CategoryComboInfo>;
   private orgUnitIndex: IdentifierIndex<OrgUnitInfo> | undefined;
@@ -119,7 +125,7 @@ export class DataValueImportPreheat {
       dataElements: IdentifierIndex<DataElementInfo>;
       dataSets: IdentifierIndex<DataSetInfo>;
       optionCombos: IdentifierIndex<OptionComboInfo>;
-      categories: IdentifierIndex<{ uid: string; options: string[] }>;
+      categories: IdentifierIndex<CategoryInfo>;
       categoryOptions: IdentifierIndex<{ uid: string }>;
       categoryCombos: Map<string, CategoryComboInfo>;
     },
@@ -223,7 +229,7 @@ export class DataValueImportPreheat {
       categories: new IdentifierIndex(
         categories.map((ids) => ({
           ids,
-          info: { uid: ids.uid, options: refIds(ids.body?.categoryOptions) },
+          info: { uid: ids.uid, options: new Set(refIds(ids.body?.categoryOptions)) },
         })),
       ),
       categoryOptions: new IdentifierIndex(categoryOptions.map((ids) => ({ ids, info: { uid: ids.uid } }))),

@@ -21,7 +21,7 @@ import {
 import { DataValueKeySet } from '../domain/data-values/data-value-key-set.ts';
 import { DEFAULT_CATEGORY_OPTION_COMBO_UID } from '../domain/category/default-category-model.ts';
 import { optionSetKey } from '../domain/category/category-option-combos.ts';
-import { IdSchemes, UID_SCHEME } from '../domain/identifiers/id-scheme.ts';
+import { formatIdScheme, IdSchemes, UID_SCHEME } from '../domain/identifiers/id-scheme.ts';
 import { parsePeriod, periodContaining, nextPeriod, type Period } from '../domain/periods/periods.ts';
 import { parseDay } from '../domain/periods/calendar-days.ts';
 import { isInScope } from '../domain/access/org-unit-scope.ts';
@@ -47,6 +47,7 @@ import type { Transaction } from '../storage/storage.ts';
 import { FerryError } from '../errors.ts';
 import {
   DataValueImportPreheat,
+  type CategoryInfo,
   type DataElementInfo,
   type DataSetInfo,
   type OptionComboInfo,
@@ -275,8 +276,34 @@ interface HeaderContext {
   categoryOptionCombos: Map<string, OptionComboInfo>;
   attributeOptionCombos: Map<string, OptionComboInfo>;
   categoryOptions: Map<string, { uid: string }>;
+  categories: Map<string, CategoryInfo>;
+  /** The category id scheme, for conflict messages. */
+  categoryScheme: string;
   dataSet: DataSetInfo | undefined;
   dataSetText: string | undefined;
+}
+
+/**
+ * Why `{category: option}` pairs name no option combo: a category not found (F7101), an option not
+ * of its category (F7102), or (code undefined) options that make no combo of the category combo,
+ * which the caller reports with its own "not found" code.
+ */
+interface ComboMiss {
+  code: 'F7101' | 'F7102' | undefined;
+  args: string[];
+  objects: Record<string, string>;
+}
+
+function isComboMiss(found: OptionComboInfo | ComboMiss): found is ComboMiss {
+  return !('sid' in found);
+}
+
+function missConflict(
+  miss: ComboMiss,
+  notFound: DataValueConflictCode,
+  comboType: 'categoryOptionCombo' | 'attributeOptionCombo',
+): [DataValueConflictCode, Record<string, string>] {
+  return miss.code ? [miss.code, miss.objects] : [notFound, { [comboType]: miss.args[0] }];
 }
 
 const TRUE_TEXTS = new Set(['true', 'TRUE', 'True', '1']);
@@ -345,6 +372,14 @@ class DataValueImporter {
   private pendingItems: Array<Extract<DataValueItem, { kind: 'value' }>> = [];
   private pendingHeaders: DataValueSetHeader[] = [];
   private readonly periodCache = new Map<string, ResolvedPeriod | null>();
+  private lastComboByOptions:
+    | {
+        options: Record<string, string>;
+        categoryComboUid: string | undefined;
+        ctx: HeaderContext;
+        result: OptionComboInfo | ComboMiss;
+      }
+    | undefined;
   private readonly scopeCache = new Map<number, boolean>();
   /** The last header of each data value set that asks for completion, in file order. */
   private readonly completionHeaders: DataValueSetHeader[] = [];
@@ -590,6 +625,8 @@ class DataValueImporter {
       categoryOptionCombos: preheat.optionCombos.under(schemes.schemeFor('categoryOptionCombo')),
       attributeOptionCombos: preheat.optionCombos.under(schemes.schemeFor('attributeOptionCombo')),
       categoryOptions: preheat.categoryOptions.under(schemes.schemeFor('categoryOption')),
+      categories: preheat.categories.under(schemes.schemeFor('category')),
+      categoryScheme: formatIdScheme(schemes.schemeFor('category')),
       dataSet,
       dataSetText,
     };
@@ -659,26 +696,58 @@ class DataValueImporter {
     return problem;
   }
 
-  /** The combo for DHIS2 2.43 / ADX `{category: option}` disaggregation within a category combo. */
+  /**
+   * The combo for ADX / DHIS2 2.43 `{category: option}` disaggregation within a category combo:
+   * each category named under `categoryIdScheme`, each option under `categoryOptionIdScheme` and
+   * one of its category's. The last answer is kept: an ADX group's values share one options object.
+   */
   private comboByOptions(
     categoryComboUid: string | undefined,
     options: Record<string, string>,
-    categoryOptions: Map<string, { uid: string }>,
-  ): OptionComboInfo | string {
+    ctx: HeaderContext,
+  ): OptionComboInfo | ComboMiss {
+    const last = this.lastComboByOptions;
+    if (last && last.options === options && last.categoryComboUid === categoryComboUid && last.ctx === ctx) {
+      return last.result;
+    }
+    const result = this.findComboByOptions(categoryComboUid, options, ctx);
+    this.lastComboByOptions = { options, categoryComboUid, ctx, result };
+    return result;
+  }
+
+  private findComboByOptions(
+    categoryComboUid: string | undefined,
+    options: Record<string, string>,
+    ctx: HeaderContext,
+  ): OptionComboInfo | ComboMiss {
     const optionUids: string[] = [];
-    for (const [category, option] of Object.entries(options)) {
-      const resolved = categoryOptions.get(option);
-      if (!resolved) return `${category}=${option}`;
+    for (const category in options) {
+      const option = options[category];
+      const resolvedCategory = ctx.categories.get(category);
+      if (!resolvedCategory) {
+        return {
+          code: 'F7101',
+          args: [category, ctx.categoryScheme],
+          objects: { category },
+        };
+      }
+      const resolved = ctx.categoryOptions.get(option);
+      if (!resolved || !resolvedCategory.options.has(resolved.uid)) {
+        return {
+          code: 'F7102',
+          args: [option, category],
+          objects: { categoryOption: option, category },
+        };
+      }
       optionUids.push(resolved.uid);
     }
     const combo = categoryComboUid ? this.preheat!.categoryCombos.get(categoryComboUid) : undefined;
     const found = combo?.combos.get(optionSetKey(optionUids));
-    return (
-      found ??
-      Object.entries(options)
-        .map(([c, o]) => `${c}=${o}`)
-        .join(',')
-    );
+    if (found) return found;
+    const text = Object.entries(options)
+      .map(([c, o]) => `${c}=${o}`)
+      .join(',');
+    return { code: undefined, args: [text], objects: {} };
   }
 
   /**
@@ -720,9 +789,10 @@ class DataValueImporter {
     let coc: OptionComboInfo | undefined;
     let cocText: string;
     if (input.categoryOptions) {
-      const found = this.comboByOptions(elementCombo, input.categoryOptions, ctx.categoryOptions);
-      if (typeof found === 'string') {
-        return fail('E7613', [found], { categoryOptionCombo: found }, 'categoryOptionCombo');
+      const found = this.comboByOptions(elementCombo, input.categoryOptions, ctx);
+      if (isComboMiss(found)) {
+        const [code, objects] = missConflict(found, 'E7613', 'categoryOptionCombo');
+        return fail(code, found.args, objects, 'categoryOptionCombo');
       }
       coc = found;
       cocText = found.uid;
@@ -747,9 +817,10 @@ class DataValueImporter {
     const attributeOptions = input.attributeOptions;
     const aocGiven = input.attributeOptionCombo ?? header.attributeOptionCombo;
     if (attributeOptions) {
-      const found = this.comboByOptions(dataSet?.categoryComboUid, attributeOptions, ctx.categoryOptions);
-      if (typeof found === 'string') {
-        return fail('E7615', [found], { attributeOptionCombo: found }, 'attributeOptionCombo');
+      const found = this.comboByOptions(dataSet?.categoryComboUid, attributeOptions, ctx);
+      if (isComboMiss(found)) {
+        const [code, objects] = missConflict(found, 'E7615', 'attributeOptionCombo');
+        return fail(code, found.args, objects, 'attributeOptionCombo');
       }
       aoc = found;
     } else {
@@ -1128,13 +1199,10 @@ class DataValueImporter {
     let aoc: OptionComboInfo | undefined;
     let aocText: string;
     if (header.attributeOptions) {
-      const found = this.comboByOptions(
-        dataSet.categoryComboUid,
-        header.attributeOptions,
-        ctx.categoryOptions,
-      );
-      if (typeof found === 'string') {
-        return refuse('E7604', [found], { attributeOptionCombo: found, dataSet: dataSet.uid });
+      const found = this.comboByOptions(dataSet.categoryComboUid, header.attributeOptions, ctx);
+      if (isComboMiss(found)) {
+        const [code, objects] = missConflict(found, 'E7604', 'attributeOptionCombo');
+        return refuse(code, found.args, { ...objects, dataSet: dataSet.uid });
       }
       aoc = found;
       aocText = found.uid;

@@ -377,7 +377,7 @@ for (const kind of TEST_DATABASE_KINDS) {
         completionConflicts(summary).map((c) => [c.errorCode, c.object]),
         [
           ['E7617', 'BO'],
-          ['E7604', 'Mechanism=NO_SUCH'],
+          ['F7102', 'NO_SUCH'],
         ],
       );
       assert.deepEqual(

@@ -30,6 +30,10 @@ export const DATA_VALUE_CONFLICTS = {
   E8128: 'Data value appears more than once in the file: `{0}`',
   /** A row that could not be read (CSV quoting, field limits, a JSON value of the wrong shape). */
   F7100: 'Malformed row: {0}',
+  /** ADX / 2.43 JSON `{category: option}`: no category by that identifier under `categoryIdScheme`. */
+  F7101: 'Category not found: `{0}` (categoryIdScheme {1})',
+  /** ADX / 2.43 JSON `{category: option}`: the option (under `categoryOptionIdScheme`) is not one of the category's. */
+  F7102: 'Category option: `{0}` is not an option of category: `{1}`',
   /** `completeDate` without the data set, period or org unit it completes (DHIS2: no code, same words). */
   F7103: 'Must be provided to complete data set: `{0}`',
   /** `completeDate` that is neither a date, `true` nor `false` (DHIS2 fails the whole import). */
