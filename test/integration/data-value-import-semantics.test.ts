@@ -736,11 +736,10 @@ for (const kind of TEST_DATABASE_KINDS) {
       {
         todo:
           'Ferry checks capture scope (E7617) before the option combos (E7613/E7615), and the data set ' +
-          'constraints (E7633/E7634/E7635, E7640/E7641) before the value (E7619), comment (E7620) and ' +
-          'option (E7621); DHIS2 2.42 registers E7613, E7615, E7617, E7619, E7620, E7621, then the constraints',
+          'constraints (E7633/E7634/E7635, E7640/E7641) before the value (E7619) and comment (E7620); ' +
+          'DHIS2 2.42 registers E7613, E7615, E7617, E7619, E7620, then the constraints',
       },
       async () => {
-        const optionElement = 'vbZ5LGNfGyy'; // TEXT with the option set TA_YES / TA_NO
         // Not a number, and an attribute option combo of another combo: E7619 comes first.
         const valueFirst = await importJson(
           {
@@ -756,18 +755,6 @@ for (const kind of TEST_DATABASE_KINDS) {
           },
           { dataSet: ATTRIBUTED_DATA_SET },
         );
-        // Not an option, and a comment too long: the comment (E7620) is checked before the options.
-        const commentFirst = await importJson({
-          dataValues: [
-            {
-              dataElement: optionElement,
-              period: '1301',
-              orgUnit: OU,
-              value: 'MAYBE',
-              comment: 'c'.repeat(50_001),
-            },
-          ],
-        });
         // An unknown category option combo outside the capture scope: E7613 comes before E7617.
         const path = join(h.db.dataDir, `semantics-${++fileNumber}.csv`);
         writeFileSync(path, HEADER + row(DE_NUMBER, '1301', '1', 'noSuchCoc01', DEFAULT, 'g8upMTyEZGZ'));
@@ -783,8 +770,8 @@ for (const kind of TEST_DATABASE_KINDS) {
           },
         );
         assert.deepEqual(
-          [valueFirst, commentFirst, comboFirst].map((summary) => summary.conflicts.map((c) => c.errorCode)),
-          [['E7619'], ['E7620'], ['E7613']],
+          [valueFirst, comboFirst].map((summary) => summary.conflicts.map((c) => c.errorCode)),
+          [['E7619'], ['E7613']],
         );
       },
     );
