@@ -25,8 +25,19 @@ import {
 import { parsePeriod } from '../domain/periods/periods.ts';
 import { toAdxPeriod } from '../domain/periods/adx-period.ts';
 import { isInScope } from '../domain/access/org-unit-scope.ts';
-import { DEFAULT_CATEGORY_COMBO_UID } from '../domain/category/default-category-model.ts';
 import {
+  canDataRead,
+  canDataReadOptionCombo,
+  categoryOptionUidsOf,
+  type SharingSubject,
+} from '../domain/access/data-sharing.ts';
+import { sharingSubjectOf, type Principal } from '../domain/access/principal.ts';
+import {
+  DEFAULT_CATEGORY_COMBO_UID,
+  DEFAULT_CATEGORY_OPTION_COMBO_UID,
+} from '../domain/category/default-category-model.ts';
+import {
+  MAX_IN_LIST,
   streamExportRows,
   type DataValueExportSelection,
   type ExportColumns,
@@ -87,9 +98,20 @@ export interface DataValueExportRequest {
 
 export type RawQuery = Record<string, unknown>;
 
-/** Who is exporting: only what the view scope allows leaves. Undefined: the operator (CLI), no limit. */
+/**
+ * Who is exporting: only what the view scope and data sharing allow leaves. Each part undefined:
+ * the operator (CLI) or a superuser, no limit.
+ */
 export interface DataValueExportScope {
   viewOrgUnitUids?: readonly string[];
+  /** Data sets and attribute option combos must be data-readable by this subject (E2010, E2011). */
+  sharing?: SharingSubject;
+}
+
+/** The scope of a signed-in user's export; none for a superuser (ALL) or the operator (no principal). */
+export function dataValueExportScope(principal: Principal | undefined): DataValueExportScope {
+  if (!principal || principal.authorities.has('ALL')) return {};
+  return { viewOrgUnitUids: principal.viewOrgUnits, sharing: sharingSubjectOf(principal) };
 }
 
 export interface DataValueExport {
@@ -303,6 +325,32 @@ async function resolveSelection(
     request.dataSets,
     input.schemeFor('dataSet'),
   );
+  const sharing = scope.sharing?.superuser ? undefined : scope.sharing;
+  // DHIS2's order (decideAccess): data sets (E2010), attribute option combos (E2011), org units (E2012).
+  for (const { object } of dataSets) {
+    if (sharing && !canDataRead(object, sharing)) throw new FerryError('E2010', [object.id]);
+  }
+  const combos = await findAll(
+    context,
+    'categoryOptionCombos',
+    'attributeOptionCombo',
+    request.attributeOptionCombos,
+    input.schemeFor('attributeOptionCombo'),
+  );
+  if (sharing && combos.length > 0) {
+    const optionUids = [...new Set(combos.flatMap(({ object }) => categoryOptionUidsOf(object)))];
+    const options = new Map(
+      (await context.metadata.findBy('categoryOptions', 'uid', optionUids)).map((o) => [
+        o.object.id,
+        o.object,
+      ]),
+    );
+    for (const { object } of combos) {
+      if (!canDataReadOptionCombo(object, (uid) => options.get(uid), sharing)) {
+        throw new FerryError('E2011', [object.id]);
+      }
+    }
+  }
   const elementUids = new Set<string>();
   const dataSetsOfElement = new Map<string, MetadataObject[]>();
   for (const { object } of dataSets) {
@@ -388,16 +436,64 @@ async function resolveSelection(
     selection.periodIds = rows.map((r) => Number(r.period_id));
   }
   if (request.attributeOptionCombos.length > 0) {
-    const combos = await findAll(
-      context,
-      'categoryOptionCombos',
-      'attributeOptionCombo',
-      request.attributeOptionCombos,
-      input.schemeFor('attributeOptionCombo'),
-    );
     selection.attributeOptionComboIds = combos.map((c) => c.sid);
+  } else if (sharing) {
+    // As DHIS2 2.43 does: without explicit combos, values whose combo the user may not read are left
+    // out rather than refused. Worked out once per request, over category options and their combos.
+    const unreadable = await unreadableAttributeOptionCombos(context, sharing);
+    if (unreadable.length > MAX_IN_LIST) {
+      const readable = await readableOptionComboIds(context, unreadable);
+      if (readable.length > MAX_IN_LIST) {
+        throw new FerryError('F1300', [
+          `${unreadable.length} attribute option combos are not data-readable by this user; name the ones to export with attributeOptionCombo`,
+        ]);
+      }
+      selection.attributeOptionComboIds = readable;
+    } else if (unreadable.length > 0) {
+      selection.excludedAttributeOptionComboIds = unreadable;
+    }
   }
   return { selection, dataSetsOfElement };
+}
+
+/**
+ * Surrogate ids of the option combos holding a category option the subject may not data-read: the
+ * options are read once, and only the closed ones are looked up in `metadata_reference`. Usually
+ * none are closed, and the export's query is then the same as a superuser's.
+ */
+async function unreadableAttributeOptionCombos(
+  context: FerryContext,
+  subject: SharingSubject,
+): Promise<number[]> {
+  const closed: string[] = [];
+  for await (const batch of context.metadata.stream('categoryOptions')) {
+    for (const { object } of batch) if (!canDataRead(object, subject)) closed.push(object.id);
+  }
+  const out = new Set<number>();
+  for (let i = 0; i < closed.length; i += 500) {
+    const chunk = closed.slice(i, i + 500);
+    const rows = await context.storage.query<{ sid: number; uid: string }>(
+      `SELECT DISTINCT o.sid AS sid, o.uid AS uid
+         FROM metadata_reference r JOIN metadata_object o ON o.sid = r.source_sid
+        WHERE r.target_type = 'categoryOptions' AND r.property = 'categoryOptions'
+          AND o.type = 'categoryOptionCombos' AND r.target_uid IN (${chunk.map(() => '?').join(', ')})`,
+      chunk,
+    );
+    for (const row of rows) if (row.uid !== DEFAULT_CATEGORY_OPTION_COMBO_UID) out.add(Number(row.sid));
+  }
+  return [...out].sort((a, b) => a - b);
+}
+
+/** Every option combo's surrogate id except `unreadable`'s: the smaller list when most are closed. */
+async function readableOptionComboIds(
+  context: FerryContext,
+  unreadable: readonly number[],
+): Promise<number[]> {
+  const closed = new Set(unreadable);
+  const rows = await context.storage.query<{ sid: number }>(
+    `SELECT sid FROM metadata_object WHERE type = 'categoryOptionCombos' ORDER BY sid`,
+  );
+  return rows.map((r) => Number(r.sid)).filter((sid) => !closed.has(sid));
 }
 
 /** Identifier maps for ATTRIBUTE schemes, which SQL can't read from the stored columns: uid → value. */

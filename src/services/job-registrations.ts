@@ -14,6 +14,7 @@ import { importDataValues, ImportCancelledError } from './data-value-import-serv
 import { JobCancelledError } from '../jobs/job-handlers.ts';
 import { importGeoJson, importGml, type GeoJsonImportOptions } from './geometry-import-service.ts';
 import {
+  dataValueExportScope,
   exportDataValues,
   parseDataValueExportRequest,
   DATA_VALUE_EXPORT_FORMATS,
@@ -304,9 +305,7 @@ function registerExportProducers(context: FerryContext): void {
         format: ctx.format as DataValueExportFormat,
         compression: 'none',
       });
-      const result = await exportDataValues(context, request, {
-        viewOrgUnitUids: principal && !principal.authorities.has('ALL') ? principal.viewOrgUnits : undefined,
-      });
+      const result = await exportDataValues(context, request, dataValueExportScope(principal));
       try {
         const bytes = await copyTo(result.body, out, ctx.signal, (processed) =>
           ctx.progress({ stage: 'Writing data values (bytes)', processed }),

@@ -3,6 +3,7 @@ import { FerryError } from '../errors.ts';
 import type { MetadataObject } from '../storage/metadata-store.ts';
 import { parsePeriod } from '../domain/periods/periods.ts';
 import { isInScope } from '../domain/access/org-unit-scope.ts';
+import { canDataRead, type SharingSubject } from '../domain/access/data-sharing.ts';
 import { DEFAULT_CATEGORY_COMBO_UID } from '../domain/category/default-category-model.ts';
 import { encodePdfForm, type PdfFormRow } from '../codecs/pdf-form/pdf-form-encoder.ts';
 
@@ -11,7 +12,10 @@ export interface DataEntryFormRequest {
   dataSet: string;
   orgUnit?: string;
   period?: string;
+  /** The user's data view scope; undefined: no limit (operator, superuser). */
   viewOrgUnitUids?: readonly string[];
+  /** The data set must be data-readable by this subject (E2010); undefined: no check. */
+  sharing?: SharingSubject;
 }
 
 export interface DataEntryForm {
@@ -91,6 +95,9 @@ export async function generateDataEntryForm(
   request: DataEntryFormRequest,
 ): Promise<DataEntryForm> {
   const dataSet = await findOne(context, 'dataSets', 'Data set', request.dataSet);
+  // Refused as the data value export refuses it: the form shows the data set's structure for data
+  // entry, which a user who may not read its data has no use for.
+  if (request.sharing && !canDataRead(dataSet, request.sharing)) throw new FerryError('E2010', [dataSet.id]);
   let orgUnit: MetadataObject | undefined;
   if (request.orgUnit) {
     orgUnit = await findOne(context, 'organisationUnits', 'Organisation unit', request.orgUnit);

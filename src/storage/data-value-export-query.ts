@@ -32,6 +32,8 @@ export interface DataValueExportSelection {
   includeDeleted: boolean;
   /** Only values with these attribute option combos. */
   attributeOptionComboIds?: readonly number[];
+  /** No values with these attribute option combos (those the user may not read). */
+  excludedAttributeOptionComboIds?: readonly number[];
 }
 
 export interface ExportColumns {
@@ -53,7 +55,7 @@ const KEY_COLUMNS = [
 ] as const;
 const PK = KEY_COLUMNS.map((c) => `dv.${c}`).join(', ');
 /** Well under SQLite's 32,766 and PostgreSQL's 65,535 bind parameters per statement. */
-const MAX_IN_LIST = 10_000;
+export const MAX_IN_LIST = 10_000;
 
 function identifierExpression(alias: string, column: IdentifierColumn): string {
   return column === 'uid' ? `${alias}.uid` : `COALESCE(${alias}.${column}, ${alias}.uid)`;
@@ -148,6 +150,13 @@ function whereClause(
   }
   if (selection.attributeOptionComboIds) {
     inList(column('dv.attribute_option_combo_id'), selection.attributeOptionComboIds);
+  }
+  const excluded = selection.excludedAttributeOptionComboIds ?? [];
+  if (excluded.length > 0) {
+    if (excluded.length > MAX_IN_LIST)
+      throw new Error(`Too many ids in one export filter (${excluded.length})`);
+    clauses.push(`${column('dv.attribute_option_combo_id')} NOT IN (${placeholders(excluded)})`);
+    params.push(...excluded);
   }
   if (!selection.includeDeleted) clauses.push('dv.deleted = 0');
   return { sql: clauses.join(' AND '), params, needsOrgUnit, needsPeriod };

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { FerryContext } from '../../services/ferry-context.ts';
 import { requireAuthority } from '../auth-plugin.ts';
 import {
+  dataValueExportScope,
   exportDataValues,
   parseDataValueExportRequest,
   type DataValueExportFormat,
@@ -36,7 +37,8 @@ function formatFromAccept(accept: string | undefined): DataValueExportFormat | u
 /**
  * `GET /api/dataValueSets(.json|.xml|.csv|.adx.xml)(.gz|.zip)`: DHIS2's data value export, streamed
  * from the database to the socket; and `GET /api/dataSets/{uid}/form.pdf`: a fillable PDF form.
- * Both need `F_EXPORT_DATA`; only org units in the user's data view scope are exported.
+ * Both need `F_EXPORT_DATA`; only org units in the user's data view scope, and data sets and
+ * attribute option combos the user may data-read (sharing), are exported.
  */
 export async function registerDataValueExportRoutes(
   app: FastifyInstance,
@@ -53,10 +55,7 @@ export async function registerDataValueExportRoutes(
           const format =
             pathFormat ?? (query.format === undefined ? formatFromAccept(request.headers.accept) : undefined);
           const exportRequest = parseDataValueExportRequest(query, { format, compression: pathCompression });
-          const isSuperuser = principal.authorities.has('ALL');
-          const result = await exportDataValues(context, exportRequest, {
-            viewOrgUnitUids: isSuperuser ? undefined : principal.viewOrgUnits,
-          });
+          const result = await exportDataValues(context, exportRequest, dataValueExportScope(principal));
           reply.header('Content-Type', result.contentType);
           if (result.attachment) reply.header('Content-Disposition', attachmentDisposition(result.fileName));
           request.raw.on('close', () => {
@@ -81,7 +80,7 @@ export async function registerDataValueExportRoutes(
         dataSet: request.params.uid,
         orgUnit,
         period,
-        viewOrgUnitUids: principal.authorities.has('ALL') ? undefined : principal.viewOrgUnits,
+        ...dataValueExportScope(principal),
       });
       reply.header('Content-Type', 'application/pdf');
       reply.header('Content-Disposition', attachmentDisposition(form.fileName));
