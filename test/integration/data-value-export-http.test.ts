@@ -1,5 +1,6 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
@@ -18,6 +19,37 @@ import { ADMIN_AUTH, basicAuth, contextFor } from '../support/access-fixtures.ts
 const QUERY = 'dataSet=VEM58nY22sO&orgUnit=ImspTQPwCqd&children=true&startDate=2019-01-01&endDate=2019-12-31';
 const BADJIA = 'YuQRtpLP10I';
 const VIEWER = { id: 'viewerUser1', username: 'badjia.viewer', password: 'Viewer-password-1' };
+/** The user group the fixture's data sets share data read and write with (`rwrw----`). */
+const MALARIA_GROUP = 'OPVIvvXzNTw';
+
+/**
+ * Values of January 2020 on both sides of the viewer's scope (Badjia and below): Badjia and
+ * Njandama MCHP inside it, Bo (Badjia's parent) and Sierra Leone above it. Each value is distinct,
+ * so an export shows exactly which ones left.
+ */
+const SCOPE_VALUES = [
+  { orgUnit: BADJIA, dataElement: 'M91K9z70dl4', value: '11' },
+  { orgUnit: BADJIA, dataElement: 'l7gcisIvTBN', value: '12' },
+  { orgUnit: 'g8upMTyEZGZ', dataElement: 'M91K9z70dl4', value: '21' },
+  { orgUnit: 'g8upMTyEZGZ', dataElement: 'l7gcisIvTBN', value: '22' },
+  { orgUnit: 'O6uvpzGd5pu', dataElement: 'M91K9z70dl4', value: '31' },
+  { orgUnit: 'O6uvpzGd5pu', dataElement: 'l7gcisIvTBN', value: '32' },
+  { orgUnit: 'ImspTQPwCqd', dataElement: 'M91K9z70dl4', value: '41' },
+];
+const IN_SCOPE = SCOPE_VALUES.filter((v) => v.orgUnit === BADJIA || v.orgUnit === 'g8upMTyEZGZ');
+
+/** `orgunit/dataelement=value` of each CSV data line, sorted. */
+function csvValues(body: string): string[] {
+  return body
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((line) => {
+      const [dataElement, , orgUnit, , , value] = line.split(',');
+      return `${orgUnit}/${dataElement}=${value}`;
+    })
+    .sort();
+}
 
 for (const kind of TEST_DATABASE_KINDS) {
   describe(`data value export over HTTP (${kind})`, { skip: skipReasonFor(kind) }, () => {
@@ -37,6 +69,20 @@ for (const kind of TEST_DATABASE_KINDS) {
         undefined,
       );
       assert.equal(summary.status, 'SUCCESS');
+      const scopeFile = join(db.dataDir, 'scope-values.json');
+      writeFileSync(
+        scopeFile,
+        JSON.stringify({
+          dataValues: SCOPE_VALUES.map((v) => ({ ...v, period: '202001' })),
+        }),
+      );
+      const scopeSummary = await importDataValues(
+        context,
+        { path: scopeFile, fileName: 'scope-values.json', format: 'json' },
+        {},
+        undefined,
+      );
+      assert.equal(scopeSummary.status, 'SUCCESS', JSON.stringify(scopeSummary.conflicts));
       await context.metadata.save('userRoles', [
         { id: 'roleExport1', name: 'Data exporter', authorities: ['F_EXPORT_DATA'] },
       ]);
@@ -47,6 +93,10 @@ for (const kind of TEST_DATABASE_KINDS) {
         roles: ['roleExport1'],
         orgUnits: [BADJIA],
       });
+      // The fixture's data sets share data only with this group: the viewer is a member.
+      await context.metadata.save('userGroups', [
+        { id: MALARIA_GROUP, name: 'Malaria team', users: [{ id: VIEWER.id }] },
+      ]);
       app = await buildApp(context);
     });
     after(async () => {
@@ -142,13 +192,46 @@ for (const kind of TEST_DATABASE_KINDS) {
       });
       assert.equal(outside.statusCode, 409);
       assert.equal((JSON.parse(outside.body) as { errorCode: string }).errorCode, 'E2012');
+      const expected = IN_SCOPE.map((v) => `${v.orgUnit}/${v.dataElement}=${v.value}`).sort();
       const inside = await app.inject({
-        url: `/api/dataValueSets.csv?dataSet=VEM58nY22sO&orgUnit=${BADJIA}&children=true&period=201912`,
+        url: `/api/dataValueSets.csv?dataSet=VEM58nY22sO&orgUnit=${BADJIA}&children=true&period=202001`,
         headers: { authorization: auth },
       });
       assert.equal(inside.statusCode, 200);
-      // The bulk file's values are all at Bo, above Badjia: none of them is visible from Badjia.
-      assert.equal(inside.body.trim().split('\n').length, 1);
+      // Badjia's and Njandama's values, and none of Bo's or Sierra Leone's of the same month.
+      assert.deepEqual(csvValues(inside.body), expected);
+      const admin = await app.inject({
+        url: '/api/dataValueSets.csv?dataSet=VEM58nY22sO&orgUnit=ImspTQPwCqd&children=true&period=202001',
+        headers: { authorization: ADMIN_AUTH },
+      });
+      assert.equal(csvValues(admin.body).length, SCOPE_VALUES.length, 'the values above Badjia are stored');
+      const adminGroup = await app.inject({
+        url: '/api/dataValueSets.csv?dataSet=VEM58nY22sO&orgUnitGroup=tMbbjys8mS6&period=202001',
+        headers: { authorization: ADMIN_AUTH },
+      });
+      assert.equal(csvValues(adminGroup.body).length, SCOPE_VALUES.length);
+      const exactly = await app.inject({
+        url: `/api/dataValueSets.csv?dataSet=VEM58nY22sO&orgUnit=${BADJIA}&period=202001`,
+        headers: { authorization: auth },
+      });
+      assert.deepEqual(
+        csvValues(exactly.body),
+        expected.filter((line) => line.startsWith(`${BADJIA}/`)),
+      );
+      // The fixture's org unit group holds Bo and Sierra Leone too: members outside the scope are
+      // left out rather than refused, so this is where filtering (not a refusal) keeps values back.
+      const group = await app.inject({
+        url: '/api/dataValueSets.csv?dataSet=VEM58nY22sO&orgUnitGroup=tMbbjys8mS6&period=202001',
+        headers: { authorization: auth },
+      });
+      assert.equal(group.statusCode, 200);
+      assert.deepEqual(csvValues(group.body), expected);
+      const parent = await app.inject({
+        url: '/api/dataValueSets.csv?dataSet=VEM58nY22sO&orgUnit=O6uvpzGd5pu&period=202001',
+        headers: { authorization: auth },
+      });
+      assert.equal(parent.statusCode, 409);
+      assert.equal((JSON.parse(parent.body) as { errorCode: string }).errorCode, 'E2012');
       const anonymous = await app.inject({ url: `/api/dataValueSets.csv?${QUERY}` });
       assert.equal(anonymous.statusCode, 401);
     });
