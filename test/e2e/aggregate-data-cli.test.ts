@@ -139,6 +139,19 @@ function readZip(path: string): Promise<Array<{ name: string; text: string }>> {
   });
 }
 
+/** util-linux's script: runs a command on a pseudo-terminal, as a user at a terminal would. */
+const SCRIPT = existsSync('/usr/bin/script') ? '/usr/bin/script' : undefined;
+
+/** `ferry args` with stdout and stderr on a terminal (80 columns); everything it drew, as one string. */
+function ferryOnTerminal(args: string[]): { code: number; output: string } {
+  const quote = (word: string) => `'${word.replaceAll("'", `'\\''`)}'`;
+  const command = [process.execPath, MAIN, ...args].map(quote).join(' ');
+  const env = { ...process.env, COLUMNS: '80', LINES: '24' };
+  delete env.DATABASE_URL;
+  const run = spawnSync(SCRIPT!, ['-qec', command, '/dev/null'], { encoding: 'utf8', env });
+  return { code: run.status ?? -1, output: run.stdout };
+}
+
 const PDFINFO = existsSync('/usr/bin/pdfinfo') ? '/usr/bin/pdfinfo' : undefined;
 const PYPDF =
   spawnSync('/usr/bin/python3', ['-c', 'import pypdf'], { encoding: 'utf8' }).status === 0
@@ -441,6 +454,40 @@ describe('ferry import data, export data and form pdf on a data directory (subpr
         ].concat(['-o', out, '--data-dir', facility]),
       );
       assert.match(readFileSync(out, 'utf8'), /^dFaBg0HpoIL,2019,O6uvpzGd5pu,oPcWGgS2Liz,HllvX50cXC0,4321,/m);
+    },
+  );
+
+  it(
+    'on a terminal, import data draws a bar from the bytes read with rows/s, and export data a running count',
+    { skip: SCRIPT ? false : 'script (util-linux) is not installed' },
+    () => {
+      const imported = ferryOnTerminal(['import', 'data', BULK, '--dry-run', '--data-dir', facility]);
+      assert.equal(imported.code, 0, imported.output);
+      const frames = imported.output.split('\r');
+      const kB = (statSync(BULK).size / 1000).toFixed(1);
+      const last = frames.find((frame) => frame.includes('Done'));
+      assert.ok(last, imported.output);
+      assert.match(
+        last,
+        new RegExp(`^\\[#{10,30}\\] 100%  Done  231 rows  [\\d,]+ rows/s  ${kB}/${kB} kB\\x1b\\[K$`),
+      );
+      assert.ok(last.length - 3 < 80, 'narrower than the terminal');
+      assert.match(imported.output, /Status +SUCCESS/);
+
+      const file = join(root, 'terminal.csv');
+      const exported = ferryOnTerminal(
+        ['export', 'data', '--data-set', DATA_SETS, '--org-unit', COUNTRY].concat([
+          '--children',
+          ...BULK_RANGE,
+          '-o',
+          file,
+          '--data-dir',
+          facility,
+        ]),
+      );
+      assert.equal(exported.code, 0, exported.output);
+      assert.match(exported.output, /\rExporting  [\d,]+ values  [\d,]+ values\/s/);
+      assert.match(exported.output, /Wrote .*terminal\.csv: 2\d\d values, /);
     },
   );
 });
