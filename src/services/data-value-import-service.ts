@@ -11,7 +11,11 @@ import {
   type DataValueImportOptions,
   type RawParams,
 } from '../domain/data-values/data-value-import-options.ts';
-import { ConflictCollector, type DataValueConflictCode } from '../domain/data-values/import-conflicts.ts';
+import {
+  ConflictCollector,
+  conflictMessage,
+  type DataValueConflictCode,
+} from '../domain/data-values/import-conflicts.ts';
 import type { ImportSummary, ImportCount } from '../domain/data-values/import-summary.ts';
 import {
   checkValue,
@@ -106,8 +110,23 @@ const AUDIT_CHUNK_ROWS = 100_000;
 
 class RollbackForDryRunOrAtomic extends Error {}
 
+/** A conflict that stops the whole import (DHIS2 reports it as the aborted summary's conflict). */
+interface FatalConflict {
+  code: DataValueConflictCode;
+  args: string[];
+  objects: Record<string, string>;
+  property: string;
+}
+
 /** A problem with the whole file: the import stops, nothing is written, the status is ERROR. */
-class FatalImportError extends Error {}
+class FatalImportError extends Error {
+  readonly conflict: FatalConflict | undefined;
+
+  constructor(message: string, conflict?: FatalConflict) {
+    super(message);
+    this.conflict = conflict;
+  }
+}
 
 /**
  * Imports a data value file (DHIS2's `POST /api/dataValueSets`), streaming it through the decoder
@@ -185,6 +204,7 @@ export async function importDataValues(
       });
     importer.committed();
   } catch (error) {
+    if (error instanceof FatalImportError && error.conflict) return importer.abortedSummary(error.conflict);
     if (error instanceof InputError || error instanceof FatalImportError) {
       return importer.failedSummary(error.message);
     }
@@ -467,6 +487,8 @@ class DataValueImporter {
     await this.flush();
     await this.writeUnwritten();
     await this.writeFinished();
+    // A data set no value needed resolving is still checked: DHIS2 aborts on it before any value.
+    if ((this.header.dataSet ?? this.options.dataSet) !== undefined) await this.contextFor(this.header);
     for (const header of this.completionHeaders) await this.registerCompletion(header);
     // A rollback restores them anyway.
     if (!this.mustRollBack()) {
@@ -572,6 +594,16 @@ class DataValueImporter {
     return summary;
   }
 
+  /**
+   * DHIS2's summary of an import its data-set-level validation aborted
+   * (`DataValueSetImportValidator.abortDataSetImport`): ERROR, "Import process was aborted", the
+   * reason as a conflict (E7600), nothing counted.
+   */
+  abortedSummary(conflict: FatalConflict): ImportSummary {
+    this.conflicts.add(conflict.code, undefined, conflict.args, conflict.objects, conflict.property);
+    return { ...this.failedSummary(''), description: 'Import process was aborted' };
+  }
+
   failedSummary(message: string): ImportSummary {
     return {
       responseType: 'ImportSummary',
@@ -616,7 +648,14 @@ class DataValueImporter {
       dataSet =
         preheat.dataSets.under(schemes.schemeFor('dataSet')).get(dataSetText) ??
         preheat.dataSets.under(UID_SCHEME).get(dataSetText);
-      if (!dataSet) throw new FatalImportError(`Data set not found or not accessible: \`${dataSetText}\``);
+      if (!dataSet) {
+        throw new FatalImportError(conflictMessage('E7600', [dataSetText]), {
+          code: 'E7600',
+          args: [dataSetText],
+          objects: { dataSet: dataSetText },
+          property: 'dataSet',
+        });
+      }
     }
     context = {
       header,

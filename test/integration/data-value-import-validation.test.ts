@@ -327,6 +327,36 @@ for (const kind of TEST_DATABASE_KINDS) {
       assert.equal(Number(followUp?.follow_up), 1);
     });
 
+    it('aborts on an unknown data set (query or file) with DHIS2 E7600 as the summary conflict, writing nothing', async () => {
+      const before = await count();
+      const e7600 = (id: string) => [
+        {
+          object: id,
+          objects: { dataSet: id },
+          value: `Data set not found or not accessible: \`${id}\``,
+          errorCode: 'E7600',
+          property: 'dataSet',
+          indexes: [],
+        },
+      ];
+      const byQuery = await importCsv(HEADER + row(DE_INT, '2019', '3'), { dataSet: 'noSuchDS001' });
+      assert.equal(byQuery.status, 'ERROR');
+      assert.equal(byQuery.description, 'Import process was aborted');
+      assert.deepEqual(byQuery.importCount, { imported: 0, updated: 0, ignored: 0, deleted: 0 });
+      assert.deepEqual(byQuery.conflicts, e7600('noSuchDS001'));
+
+      // A file whose header names an unknown data set is aborted even when it has no values.
+      const byFile = await importJson({
+        dataSet: 'noSuchDS002',
+        period: '2019',
+        orgUnit: OU,
+        dataValues: [],
+      });
+      assert.equal(byFile.status, 'ERROR');
+      assert.deepEqual(byFile.conflicts, e7600('noSuchDS002'));
+      assert.equal(await count(), before);
+    });
+
     it('registers completeDate for the header data set, org unit and period', async () => {
       const summary = await importJson({
         dataSet: DATA_SET,
