@@ -146,7 +146,7 @@ const SCRIPT = existsSync('/usr/bin/script') ? '/usr/bin/script' : undefined;
 function ferryOnTerminal(args: string[]): { code: number; output: string } {
   const quote = (word: string) => `'${word.replaceAll("'", `'\\''`)}'`;
   const command = [process.execPath, MAIN, ...args].map(quote).join(' ');
-  const env = { ...process.env, COLUMNS: '80', LINES: '24' };
+  const env: NodeJS.ProcessEnv = { ...process.env, COLUMNS: '80', LINES: '24' };
   delete env.DATABASE_URL;
   const run = spawnSync(SCRIPT!, ['-qec', command, '/dev/null'], { encoding: 'utf8', env });
   return { code: run.status ?? -1, output: run.stdout };
@@ -285,6 +285,22 @@ describe('ferry import data, export data and form pdf on a data directory (subpr
       assert.match(run.stdout, new RegExp(`: 231 values, [\\d.]+ kB \\(${kind}\\) in `), run.stdout);
       assert.ok(statSync(file).size > 0);
     }
+  });
+
+  it('export data exits 2 on bad arguments and 1 on an unknown data set, leaving an existing file alone', async () => {
+    const file = join(root, 'keep.csv');
+    writeFileSync(file, 'kept');
+    const args = ['--org-unit', COUNTRY, ...BULK_RANGE, '-o', file, '--data-dir', facility];
+    const badFormat = await ferry(['export', 'data', '--data-set', DATA_SETS, '--format', 'yaml', ...args]);
+    assert.equal(badFormat.code, 2);
+    assert.match(badFormat.stderr, /F1000: .*`format`: `yaml`/);
+    const noDataSet = await ferry(['export', 'data', ...args]);
+    assert.equal(noDataSet.code, 2);
+    assert.match(noDataSet.stderr, /E2001: At least one data element, data set or data element group/);
+    const unknown = await ferry(['export', 'data', '--data-set', 'noSuchDs01', ...args]);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /noSuchDs01/);
+    assert.equal(readFileSync(file, 'utf8'), 'kept');
   });
 
   it('--strategy DELETE deletes the values of the file', async () => {

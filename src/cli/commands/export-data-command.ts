@@ -6,14 +6,16 @@ import { pipeline } from 'node:stream/promises';
 import type { CliCommand } from '../cli-command.ts';
 import { UsageError } from '../cli-command.ts';
 import { DATABASE_OPTIONS, databaseUsage, withCliContext } from '../cli-database.ts';
-import { createProgressLine, formatBytes, type ProgressLine } from '../progress-line.ts';
+import { createProgressLine, formatBytes } from '../progress-line.ts';
 import { createExportValueCounter, type ExportValueCounter } from '../export-value-counter.ts';
 import {
   exportDataValues,
   exportFileName,
   parseDataValueExportRequest,
+  type DataValueExportRequest,
   type RawQuery,
 } from '../../services/data-value-export-service.ts';
+import { isFerryError } from '../../errors.ts';
 import { compressStream } from '../../services/export-compression.ts';
 
 /** The export's text, unchanged, counted on the way. */
@@ -47,8 +49,13 @@ Writes what GET /api/dataValueSets returns, streamed from the database to FILE.
   --format F             csv (default), json, xml or adx
   --compression C        none (default), gzip or zip (one entry)
   --id-scheme S          UID (default; CODE for ADX), CODE, NAME or ATTRIBUTE:<uid>
-  -o, --output FILE      where to write (required)
-${databaseUsage(25)}`,
+  -o, --output FILE      where to write (required; removed again if the export fails)
+${databaseUsage(25)}
+
+On a terminal, a running count of the values written with values/s; at the end one line with the
+count, size and file (stderr stays quiet when it is not a terminal).
+
+Exit status: 0 when written, 1 on an error, 2 on bad arguments.`,
   async run(args) {
     const { values } = parseArgs({
       args,
@@ -85,24 +92,29 @@ ${databaseUsage(25)}`,
       compression: values.compression,
       idScheme: values['id-scheme'],
     };
+    let request: DataValueExportRequest;
+    try {
+      request = parseDataValueExportRequest(query);
+    } catch (error) {
+      if (isFerryError(error)) throw new UsageError(`${error.code}: ${error.message}`);
+      throw error;
+    }
     const output = resolve(values.output);
     return withCliContext(values, async (context) => {
-      let progress: ProgressLine | undefined;
+      const started = performance.now();
+      // The values are counted in the export's text, so it is asked for uncompressed and compressed
+      // here, as exportDataValues would: level 3, one zip entry named as DHIS2 names it.
+      const result = await exportDataValues(context, { ...request, compression: 'none' });
+      const counter = createExportValueCounter(request.format);
+      const progress = createProgressLine(process.stderr, 'values');
+      // Opened only once the export has started: a refused request leaves an existing FILE alone.
+      const file = createWriteStream(output);
       try {
-        const request = parseDataValueExportRequest(query);
-        const started = performance.now();
-        // The values are counted in the export's text, so it is asked for uncompressed and
-        // compressed here, as exportDataValues would: level 3, one zip entry named as DHIS2 names it.
-        const result = await exportDataValues(context, { ...request, compression: 'none' });
-        const counter = createExportValueCounter(request.format);
-        const file = createWriteStream(output);
-        progress = createProgressLine(process.stderr, 'values');
-        const line = progress;
         const body = compressStream(
           Readable.from(
             counted(result.body, counter, () => {
-              line.update({ stage: 'Exporting', processed: counter.values });
-              line.bytes(file.bytesWritten);
+              progress.update({ stage: 'Exporting', processed: counter.values });
+              progress.bytes(file.bytesWritten);
             }),
             { objectMode: false, highWaterMark: 256 * 1024 },
           ),
@@ -111,21 +123,21 @@ ${databaseUsage(25)}`,
           { level: 3, chunkSize: 128 * 1024 },
         );
         await pipeline(body, file);
-        progress.done();
-        const seconds = (performance.now() - started) / 1000;
-        const rate = Math.round(counter.values / Math.max(0.001, seconds)).toLocaleString('en-US');
-        const kind =
-          request.compression === 'none' ? request.format : `${request.format}, ${request.compression}`;
-        console.log(
-          `Wrote ${output}: ${counter.values.toLocaleString('en-US')} values, ` +
-            `${formatBytes(file.bytesWritten)} (${kind}) in ${seconds.toFixed(1)} s (${rate} values/s)`,
-        );
-        return 0;
       } catch (error) {
-        progress?.done();
         rmSync(output, { force: true });
         throw error;
+      } finally {
+        progress.done();
       }
+      const seconds = (performance.now() - started) / 1000;
+      const rate = Math.round(counter.values / Math.max(0.001, seconds)).toLocaleString('en-US');
+      const kind =
+        request.compression === 'none' ? request.format : `${request.format}, ${request.compression}`;
+      console.log(
+        `Wrote ${output}: ${counter.values.toLocaleString('en-US')} values, ` +
+          `${formatBytes(file.bytesWritten)} (${kind}) in ${seconds.toFixed(1)} s (${rate} values/s)`,
+      );
+      return 0;
     });
   },
 };
