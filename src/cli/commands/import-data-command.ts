@@ -9,6 +9,8 @@ import { importDataValues } from '../../services/data-value-import-service.ts';
 import { watchBytesRead } from '../../codecs/input/open-input.ts';
 import type { ImportSummary } from '../../domain/data-values/import-summary.ts';
 
+const MAX_CONFLICTS_SHOWN = 10;
+
 const USAGE = `Usage: ferry import data FILE [options]
 
 Imports a data value file (DHIS2 JSON, CSV, XML, ADX or PDF; .gz and .zip too) straight into the
@@ -26,9 +28,11 @@ Options:
   --json                print the full ImportSummary as JSON
 ${databaseUsage(24)}
 
-Exit status: 0 on SUCCESS or WARNING, 1 on ERROR, 2 on bad arguments.`;
+On a terminal, a progress bar of the file read (of a .gz or .zip, its compressed bytes) with rows
+and rows/s. Then a summary table with rows/s and the first ${MAX_CONFLICTS_SHOWN} conflicts on stdout; stderr
+stays quiet when it is not a terminal, and with --json.
 
-const MAX_CONFLICTS_SHOWN = 10;
+Exit status: 0 on SUCCESS or WARNING, 1 on ERROR, 2 on bad arguments.`;
 
 /** Rows the import went through and how long it took, for the rate under the summary. */
 interface ImportPace {
