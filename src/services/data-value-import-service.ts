@@ -790,8 +790,11 @@ class DataValueImporter {
   }
 
   /**
-   * Validates one row against metadata, in DHIS2's order, stopping at the first problem (as
-   * DHIS2 2.42 does). Returns the resolved value, or undefined after recording the conflict.
+   * Validates one row against metadata, stopping at the first problem, in the order DHIS2 2.42
+   * registers its checks (`DataValueSetImportValidator.init`): what the row names (E7610-E7615),
+   * capture scope (E7617), the value and comment (E7619-E7621), then the constraints (E7633-E7641).
+   * The order decides which conflict a row with several problems reports. Returns the resolved
+   * value, or undefined after recording the conflict.
    */
   private resolve(index: number, input: DataValueInput, ctx: HeaderContext): ResolvedValue | undefined {
     const header = ctx.header;
@@ -817,9 +820,6 @@ class DataValueImporter {
     const ouText = input.orgUnit ?? header.orgUnit ?? '';
     const orgUnit = ctx.orgUnits.get(ouText);
     if (!orgUnit) return fail('E7612', [ouText], { orgUnit: ouText }, 'orgUnit');
-    if (!this.inScope(orgUnit)) {
-      return fail('E7617', [ouText, this.username], { orgUnit: ouText }, 'orgUnit');
-    }
 
     const dataSet = ctx.dataSet;
     // The category combo the element has in the data set (an override), or its own.
@@ -827,8 +827,10 @@ class DataValueImporter {
       (dataSet ? dataSet.elements.get(dataElement.uid) : undefined) ?? dataElement.categoryComboUid;
     let coc: OptionComboInfo | undefined;
     let cocText: string;
-    if (input.categoryOptions) {
-      const found = this.comboByOptions(elementCombo, input.categoryOptions, ctx);
+    const categoryOptions = input.categoryOptions;
+    if (categoryOptions) {
+      // Found within the element's combo, so never E7634.
+      const found = this.comboByOptions(elementCombo, categoryOptions, ctx);
       if (isComboMiss(found)) {
         const [code, objects] = missConflict(found, 'E7613', 'categoryOptionCombo');
         return fail(code, found.args, objects, 'categoryOptionCombo');
@@ -842,20 +844,13 @@ class DataValueImporter {
           ? this.preheat!.optionCombos.under(UID_SCHEME).get(cocText)
           : ctx.categoryOptionCombos.get(cocText);
       if (!coc) return fail('E7613', [cocText], { categoryOptionCombo: cocText }, 'categoryOptionCombo');
-      if (coc.categoryComboUid !== elementCombo && !this.comboOverrides(dataElement, dataSet, coc)) {
-        return fail(
-          'E7634',
-          [cocText, deText],
-          { categoryOptionCombo: cocText, dataElement: deText },
-          'categoryOptionCombo',
-        );
-      }
     }
 
     let aoc: OptionComboInfo | undefined;
+    let aocText: string | undefined;
     const attributeOptions = input.attributeOptions;
-    const aocGiven = input.attributeOptionCombo ?? header.attributeOptionCombo;
     if (attributeOptions) {
+      // Found within the data set's combo, so never E7635.
       const found = this.comboByOptions(dataSet?.categoryComboUid, attributeOptions, ctx);
       if (isComboMiss(found)) {
         const [code, objects] = missConflict(found, 'E7615', 'attributeOptionCombo');
@@ -863,24 +858,43 @@ class DataValueImporter {
       }
       aoc = found;
     } else {
-      const aocText = aocGiven ?? DEFAULT_CATEGORY_OPTION_COMBO_UID;
+      const aocGiven = input.attributeOptionCombo ?? header.attributeOptionCombo;
+      aocText = aocGiven ?? DEFAULT_CATEGORY_OPTION_COMBO_UID;
       aoc =
         aocGiven === undefined
           ? this.preheat!.optionCombos.under(UID_SCHEME).get(aocText)
           : ctx.attributeOptionCombos.get(aocText);
       if (!aoc) return fail('E7615', [aocText], { attributeOptionCombo: aocText }, 'attributeOptionCombo');
-      if (
-        dataSet &&
-        aoc.uid !== DEFAULT_CATEGORY_OPTION_COMBO_UID &&
-        aoc.categoryComboUid !== dataSet.categoryComboUid
-      ) {
+    }
+
+    if (!this.inScope(orgUnit)) {
+      return fail('E7617', [ouText, this.username], { orgUnit: ouText }, 'orgUnit');
+    }
+
+    let value: string | null = input.value ?? null;
+    if (value !== null) {
+      const check = checkValue(dataElement.valueType, value);
+      if (!check.ok) {
         return fail(
-          'E7635',
-          [aocText, dataSet.uid],
-          { attributeOptionCombo: aocText, dataSet: dataSet.uid },
-          'attributeOptionCombo',
+          'E7619',
+          [deText, `${dataElement.valueType}: ${check.reason}`],
+          { dataElement: deText },
+          'value',
         );
       }
+      value = check.value;
+    }
+    const comment = input.comment ?? null;
+    if (comment !== null && comment.length > MAX_COMMENT_LENGTH) {
+      return fail(
+        'E7620',
+        [`longer than ${MAX_COMMENT_LENGTH} characters`],
+        { dataElement: deText },
+        'comment',
+      );
+    }
+    if (value !== null && dataElement.optionCodes && !dataElement.optionCodes.has(value)) {
+      return fail('E7621', [value, deText], { dataElement: deText }, 'value');
     }
 
     if (dataSet && !dataSet.elements.has(dataElement.uid)) {
@@ -889,6 +903,31 @@ class DataValueImporter {
         [deText, ctx.dataSetText ?? dataSet.uid],
         { dataElement: deText, dataSet: dataSet.uid },
         'dataElement',
+      );
+    }
+    if (
+      coc.categoryComboUid !== elementCombo &&
+      !categoryOptions &&
+      !this.comboOverrides(dataElement, dataSet, coc)
+    ) {
+      return fail(
+        'E7634',
+        [cocText, deText],
+        { categoryOptionCombo: cocText, dataElement: deText },
+        'categoryOptionCombo',
+      );
+    }
+    if (
+      dataSet &&
+      aoc.uid !== DEFAULT_CATEGORY_OPTION_COMBO_UID &&
+      aoc.categoryComboUid !== dataSet.categoryComboUid &&
+      aocText !== undefined
+    ) {
+      return fail(
+        'E7635',
+        [aocText, dataSet.uid],
+        { attributeOptionCombo: aocText, dataSet: dataSet.uid },
+        'attributeOptionCombo',
       );
     }
     if (dataSet) {
@@ -911,31 +950,6 @@ class DataValueImporter {
         return fail(first.code, first.args, { period: periodText, dataElement: deText }, 'period');
     }
 
-    let value: string | null = input.value ?? null;
-    if (value !== null) {
-      const check = checkValue(dataElement.valueType, value);
-      if (!check.ok) {
-        return fail(
-          'E7619',
-          [deText, `${dataElement.valueType}: ${check.reason}`],
-          { dataElement: deText },
-          'value',
-        );
-      }
-      value = check.value;
-      if (dataElement.optionCodes && !dataElement.optionCodes.has(value)) {
-        return fail('E7621', [value, deText], { dataElement: deText }, 'value');
-      }
-    }
-    const comment = input.comment ?? null;
-    if (comment !== null && comment.length > MAX_COMMENT_LENGTH) {
-      return fail(
-        'E7620',
-        [`longer than ${MAX_COMMENT_LENGTH} characters`],
-        { dataElement: deText },
-        'comment',
-      );
-    }
     const deleted = flag(input.deleted) === true;
     return {
       index,

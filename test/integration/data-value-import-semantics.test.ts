@@ -42,6 +42,7 @@ const DE_TRUE_ONLY = 'SemTrueOnly';
 const DE_EMAIL = 'SemEmail001';
 const DE_PHONE = 'SemPhone001';
 const DE_ATTRIBUTED = 'SemAttrDE01';
+const DE_OPTIONS = 'vbZ5LGNfGyy'; // TEXT with option set TA_YES/TA_NO, in no data set
 const ATTRIBUTED_DATA_SET = 'SemAttrDS01';
 
 const ROLE_CAPTURE = 'SemRoleCap1';
@@ -731,50 +732,73 @@ for (const kind of TEST_DATABASE_KINDS) {
       assert.equal(other.importCount.imported, 0);
     });
 
-    it(
-      "reports a row's first problem in DHIS2 2.42's order (DataValueSetImportValidator)",
-      {
-        todo:
-          'Ferry checks capture scope (E7617) before the option combos (E7613/E7615), and the data set ' +
-          'constraints (E7633/E7634/E7635, E7640/E7641) before the value (E7619) and comment (E7620); ' +
-          'DHIS2 2.42 registers E7613, E7615, E7617, E7619, E7620, then the constraints',
-      },
-      async () => {
-        // Not a number, and an attribute option combo of another combo: E7619 comes first.
-        const valueFirst = await importJson(
-          {
-            dataValues: [
-              {
-                dataElement: DE_ATTRIBUTED,
-                period: '1301',
-                orgUnit: OU,
-                attributeOptionCombo: AGE_COC,
-                value: 'abc',
-              },
-            ],
-          },
-          { dataSet: ATTRIBUTED_DATA_SET },
-        );
-        // An unknown category option combo outside the capture scope: E7613 comes before E7617.
-        const path = join(h.db.dataDir, `semantics-${++fileNumber}.csv`);
-        writeFileSync(path, HEADER + row(DE_NUMBER, '1301', '1', 'noSuchCoc01', DEFAULT, 'g8upMTyEZGZ'));
-        const comboFirst = await importDataValues(
-          h.context,
-          { path, fileName: 'values.csv', contentType: 'application/csv' },
-          {},
-          {
-            uid: CLERK.id,
-            username: CLERK.username,
-            authorities: new Set(['F_DATAVALUE_ADD']),
-            captureOrgUnits: [OU],
-          },
-        );
-        assert.deepEqual(
-          [valueFirst, comboFirst].map((summary) => summary.conflicts.map((c) => c.errorCode)),
-          [['E7619'], ['E7613']],
-        );
-      },
-    );
+    it("reports a row's first problem in DHIS2 2.42's order (DataValueSetImportValidator)", async () => {
+      // Not a number, and an attribute option combo of another combo: E7619 comes first.
+      const valueFirst = await importJson(
+        {
+          dataValues: [
+            {
+              dataElement: DE_ATTRIBUTED,
+              period: '1301',
+              orgUnit: OU,
+              attributeOptionCombo: AGE_COC,
+              value: 'abc',
+            },
+          ],
+        },
+        { dataSet: ATTRIBUTED_DATA_SET },
+      );
+      // Rows with two problems each; the comment says which comes first.
+      const constraintRows = [
+        // E7620 before E7621: a long comment on a value not in the option set.
+        { dataElement: DE_OPTIONS, period: '1302', value: 'maybe', comment: 'c'.repeat(50_001) },
+        // E7621 before E7633: a value not in the option set, of an element not in the data set.
+        { dataElement: DE_OPTIONS, period: '1303', value: 'maybe' },
+        // E7633 before E7634: not in the data set, and a combo of another category combo.
+        { dataElement: DE_NUMBER, period: '1304', value: '1', categoryOptionCombo: AGE_COC },
+        // E7633 before E7635: not in the data set, and an attribute combo of another combo.
+        { dataElement: DE_NUMBER, period: '1305', value: '1', attributeOptionCombo: AGE_COC },
+        // E7634 before E7635.
+        {
+          dataElement: DE_ATTRIBUTED,
+          period: '1306',
+          value: '1',
+          categoryOptionCombo: AGE_COC,
+          attributeOptionCombo: AGE_COC,
+        },
+        // E7635 before E7641 (after the latest open future period).
+        { dataElement: DE_ATTRIBUTED, period: '2999', value: '1', attributeOptionCombo: AGE_COC },
+        // E7619 before E7641.
+        { dataElement: DE_ATTRIBUTED, period: '2998', value: 'abc' },
+      ];
+      const constraints = await importJson(
+        { dataValues: constraintRows.map((value) => ({ orgUnit: OU, ...value })) },
+        { dataSet: ATTRIBUTED_DATA_SET },
+      );
+      const firstProblems: string[] = [];
+      for (const conflict of constraints.conflicts) {
+        for (const index of conflict.indexes) firstProblems[index] = conflict.errorCode;
+      }
+      assert.deepEqual(firstProblems, ['E7620', 'E7621', 'E7633', 'E7633', 'E7634', 'E7635', 'E7619']);
+      // An unknown category option combo outside the capture scope: E7613 comes before E7617.
+      const path = join(h.db.dataDir, `semantics-${++fileNumber}.csv`);
+      writeFileSync(path, HEADER + row(DE_NUMBER, '1301', '1', 'noSuchCoc01', DEFAULT, 'g8upMTyEZGZ'));
+      const comboFirst = await importDataValues(
+        h.context,
+        { path, fileName: 'values.csv', contentType: 'application/csv' },
+        {},
+        {
+          uid: CLERK.id,
+          username: CLERK.username,
+          authorities: new Set(['F_DATAVALUE_ADD']),
+          captureOrgUnits: [OU],
+        },
+      );
+      assert.deepEqual(
+        [valueFirst, comboFirst].map((summary) => summary.conflicts.map((c) => c.errorCode)),
+        [['E7619'], ['E7613']],
+      );
+    });
 
     // -------------------------------------------------------------------------------------------
     // 7. Value types
