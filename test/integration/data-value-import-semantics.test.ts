@@ -834,8 +834,12 @@ for (const kind of TEST_DATABASE_KINDS) {
       for (const index of badIndexes) assert.equal(await stored(h, de, String(1100 + index)), undefined);
     };
 
-    it('TIME: accepts HH:MM, refuses other times', async () => {
-      await valueTypeCase(DE_TIME, ['00:00', '09:05', '23:59'], ['24:00', '12:60', '2pm', '12-30']);
+    it('TIME: accepts H:MM and HH:MM, refuses other times', async () => {
+      await valueTypeCase(
+        DE_TIME,
+        ['00:00', '09:05', '7:45', '23:59'],
+        ['24:00', '12:60', '2pm', '12-30', '7:5'],
+      );
     });
 
     it('LONG_TEXT: accepts long text with line breaks, quotes and commas verbatim, up to 50,000 characters', async () => {

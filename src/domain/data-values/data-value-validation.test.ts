@@ -28,6 +28,11 @@ describe('checkValue', () => {
     assert.equal(checkValue('COORDINATE', '[-11.4,8.1]').ok, true);
     assert.equal(checkValue('COORDINATE', '[200,8.1]').ok, false);
     assert.equal(checkValue('PHONE_NUMBER', '+232 76 123456').ok, true);
+    for (const text of ['9:05', '09:05', '0:00', '23:59'])
+      assert.equal(checkValue('TIME', text).ok, true, text);
+    for (const text of ['24:00', '9:5', '123:00', '12:60', ' 9:05']) {
+      assert.equal(checkValue('TIME', text).ok, false, text);
+    }
     assert.equal(checkValue('AGE', '2020-01-01').ok, true);
     assert.equal(checkValue('TEXT', 'x'.repeat(50_001)).ok, false);
   });

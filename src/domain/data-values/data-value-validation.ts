@@ -24,7 +24,8 @@ const LETTER = /^\p{L}$/u;
 const PHONE_NUMBER = /^[0-9+()#.\s/ext-]{6,50}$/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const URL_PATTERN = /^(https?|ftp):\/\/[^\s/$.?#][^\s]*$/i;
-const TIME = /^([01]\d|2[0-3]):[0-5]\d$/;
+// DHIS2's TIME_OF_DAY_PATTERN: the hour may have one digit (`9:05`), the minutes always two.
+const TIME = /^([01]?\d|2[0-3]):[0-5]\d$/;
 const DATETIME =
   /^(\d{4}-\d{2}-\d{2})[T ]([01]\d|2[0-3]):([0-5]\d)(:[0-5]\d(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?$/;
 const UID_LIKE = /^[A-Za-z][A-Za-z0-9]{10}$/;
@@ -114,7 +115,9 @@ export function checkValue(valueType: ValueType, text: string): ValueCheck {
         : { ok: false, reason: 'not a date and time (YYYY-MM-DDTHH:MM[:SS])' };
     }
     case 'TIME':
-      return TIME.test(text) ? { ok: true, value: text } : { ok: false, reason: 'not a time (HH:MM)' };
+      return TIME.test(text)
+        ? { ok: true, value: text }
+        : { ok: false, reason: 'not a time (H:MM or HH:MM)' };
     case 'LETTER':
       return LETTER.test(text) ? { ok: true, value: text } : { ok: false, reason: 'not a single letter' };
     case 'PHONE_NUMBER':
