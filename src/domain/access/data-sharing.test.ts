@@ -5,6 +5,7 @@ import {
   canDataRead,
   canDataReadOptionCombo,
   canDataWrite,
+  canDataWriteOptionCombo,
   hasSharingPermission,
   readSharing,
   type SharingSubject,
@@ -161,6 +162,12 @@ describe('attribute option combos', () => {
     };
     assert.equal(canDataReadOptionCombo(restrictedDefault, optionOf, stranger), true);
     assert.equal(canDataReadOptionCombo(combo('comboEmpty1'), optionOf, stranger), true);
+  });
+  it('needs every category option data-writable to write', () => {
+    const teamAndOpen = combo('comboAAAAA1', 'optionOpen1', 'optionTeam1');
+    assert.equal(canDataWriteOptionCombo(teamAndOpen, optionOf, subject), false, 'the team may only read');
+    assert.equal(canDataWriteOptionCombo(combo('comboDDDDD1', 'optionOpen1'), optionOf, stranger), true);
+    assert.equal(canDataWriteOptionCombo(teamAndOpen, optionOf, superuser), true);
   });
   it('does not refuse for an option Ferry does not hold (no sharing information)', () => {
     assert.equal(

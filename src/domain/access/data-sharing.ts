@@ -170,10 +170,32 @@ export function canDataReadOptionCombo(
   optionOf: (uid: string) => Readonly<Record<string, unknown>> | undefined,
   subject: SharingSubject,
 ): boolean {
+  return everyOption(combo, optionOf, subject, canDataRead);
+}
+
+/**
+ * Whether the subject may write data of an option combo (category or attribute): every category
+ * option data-writable, as DHIS2 2.42's import checks per value (E7614-E7616). Options Ferry does not
+ * hold, the default combo and a combo without options, as for reading.
+ */
+export function canDataWriteOptionCombo(
+  combo: Readonly<Record<string, unknown>> & { id: string },
+  optionOf: (uid: string) => Readonly<Record<string, unknown>> | undefined,
+  subject: SharingSubject,
+): boolean {
+  return everyOption(combo, optionOf, subject, canDataWrite);
+}
+
+function everyOption(
+  combo: Readonly<Record<string, unknown>> & { id: string },
+  optionOf: (uid: string) => Readonly<Record<string, unknown>> | undefined,
+  subject: SharingSubject,
+  allowed: (option: Readonly<Record<string, unknown>>, subject: SharingSubject) => boolean,
+): boolean {
   if (subject.superuser || combo.id === DEFAULT_CATEGORY_OPTION_COMBO_UID) return true;
   for (const uid of categoryOptionUidsOf(combo)) {
     const option = optionOf(uid);
-    if (option && !canDataRead(option, subject)) return false;
+    if (option && !allowed(option, subject)) return false;
   }
   return true;
 }
