@@ -57,10 +57,13 @@ function groupKey(v: AdxExportValue): string {
 /**
  * Writes ADX: one `<group>` per run of values sharing data set, org unit, period and attribute
  * options (the service orders values so that runs are whole), with category codes as attributes.
+ * `onValues` is told how many values each piece of text holds, just before it is yielded (once per
+ * batch).
  */
 export async function* encodeAdx(
   batches: AsyncIterable<readonly AdxExportValue[]>,
   exported: string,
+  onValues?: (count: number) => void,
 ): AsyncIterable<string> {
   yield `<?xml version="1.0" encoding="UTF-8"?>\n<adx xmlns="${ADX_NAMESPACE}" exported="${a(exported)}">\n`;
   let openKey: string | undefined;
@@ -87,7 +90,10 @@ export async function* encodeAdx(
           ? '/>\n'
           : `>\n      <annotation>${escapeXmlText(v.value)}</annotation>\n    </dataValue>\n`);
     }
-    if (out !== '') yield out;
+    if (out !== '') {
+      onValues?.(batch.length);
+      yield out;
+    }
   }
   if (openKey !== undefined) yield '  </group>\n';
   yield '</adx>\n';

@@ -14,19 +14,30 @@ export function csvField(text: string): string {
 /**
  * Writes rows with the fields of `CSV_EXPORT_FIELDS` as DHIS2's CSV. A chunk with nothing to quote
  * (the usual case: UIDs, numbers, timestamps) is joined straight into CSV text by its source, with
- * no array per row.
+ * no array per row. `onValues` is told how many values each piece of text holds, just before it is
+ * yielded (once per chunk).
  */
-export async function* encodeDataValuesCsv(chunks: AsyncIterable<ExportRowChunk>): AsyncIterable<string> {
+export async function* encodeDataValuesCsv(
+  chunks: AsyncIterable<ExportRowChunk>,
+  onValues?: (count: number) => void,
+): AsyncIterable<string> {
   yield `${CSV_EXPORT_HEADER}\n`;
   for await (const chunk of chunks) {
     if (chunk.count === 0) continue;
     const joined = chunk.joined?.(',', '\n', NEEDS_QUOTES);
     if (joined !== undefined) {
+      // `joined` writes one line per row, `count` of them.
+      onValues?.(chunk.count);
       yield joined;
       continue;
     }
     let out = '';
-    for (const row of chunk.rows()) out += `${row.map(csvField).join(',')}\n`;
+    let count = 0;
+    for (const row of chunk.rows()) {
+      out += `${row.map(csvField).join(',')}\n`;
+      count++;
+    }
+    onValues?.(count);
     yield out;
   }
 }
