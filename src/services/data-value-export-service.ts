@@ -114,6 +114,15 @@ export function dataValueExportScope(principal: Principal | undefined): DataValu
   return { viewOrgUnitUids: principal.viewOrgUnits, sharing: sharingSubjectOf(principal) };
 }
 
+export interface DataValueExportOptions {
+  /**
+   * Told the number of values written so far each time the encoder emits a batch of them (a chunk
+   * of rows read, thousands of values; not once per value), as the body is read. The last call
+   * gives the total; there is none when no value is written. Compression does not change the count.
+   */
+  onProgress?: (valuesWritten: number) => void;
+}
+
 export interface DataValueExport {
   fileName: string;
   contentType: string;
@@ -673,6 +682,7 @@ export async function exportDataValues(
   context: FerryContext,
   request: DataValueExportRequest,
   scope: DataValueExportScope = {},
+  options: DataValueExportOptions = {},
 ): Promise<DataValueExport> {
   const { selection, dataSetsOfElement } = await resolveSelection(context, request, scope);
   const schemes = request.outputSchemes;
@@ -711,17 +721,25 @@ export async function exportDataValues(
     await addMapper('attributeOptionCombo', 'categoryOptionCombos', 'attributeOptionCombo');
   }
   const rows = adjustRows(streamExportRows(context.storage, selection, columns), request.limit, mappers);
+  const { onProgress } = options;
+  let written = 0;
+  const onValues = onProgress
+    ? (count: number): void => {
+        written += count;
+        onProgress(written);
+      }
+    : undefined;
 
   let text: AsyncIterable<string>;
   switch (request.format) {
     case 'csv':
-      text = encodeDataValuesCsv(rows);
+      text = encodeDataValuesCsv(rows, onValues);
       break;
     case 'json':
-      text = encodeDataValuesJson(rows);
+      text = encodeDataValuesJson(rows, onValues);
       break;
     case 'xml':
-      text = encodeDataValuesXml(rows);
+      text = encodeDataValuesXml(rows, onValues);
       break;
     case 'adx': {
       const elementIdentifiers = new Map<string, string>();
@@ -756,6 +774,7 @@ export async function exportDataValues(
       text = encodeAdx(
         adxValues(rows, elementIdentifiers, dataSetFor, disaggregations),
         new Date().toISOString(),
+        onValues,
       );
       break;
     }
