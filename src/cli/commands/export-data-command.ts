@@ -1,35 +1,18 @@
 import { parseArgs } from 'node:util';
-import { createWriteStream, rmSync } from 'node:fs';
+import { createWriteStream, rmSync, type WriteStream } from 'node:fs';
 import { resolve } from 'node:path';
-import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { CliCommand } from '../cli-command.ts';
 import { UsageError } from '../cli-command.ts';
 import { DATABASE_OPTIONS, databaseUsage, withCliContext } from '../cli-database.ts';
 import { createProgressLine, formatBytes } from '../progress-line.ts';
-import { createExportValueCounter, type ExportValueCounter } from '../export-value-counter.ts';
 import {
   exportDataValues,
-  exportFileName,
   parseDataValueExportRequest,
   type DataValueExportRequest,
   type RawQuery,
 } from '../../services/data-value-export-service.ts';
 import { isFerryError } from '../../errors.ts';
-import { compressStream } from '../../services/export-compression.ts';
-
-/** The export's text, unchanged, counted on the way. */
-async function* counted(
-  text: AsyncIterable<Uint8Array>,
-  counter: ExportValueCounter,
-  report: () => void,
-): AsyncIterable<Uint8Array> {
-  for await (const chunk of text) {
-    counter.add(chunk);
-    report();
-    yield chunk;
-  }
-}
 
 export const exportDataCommand: CliCommand = {
   path: ['export', 'data'],
@@ -102,27 +85,26 @@ Exit status: 0 when written, 1 on an error, 2 on bad arguments.`,
     const output = resolve(values.output);
     return withCliContext(values, async (context) => {
       const started = performance.now();
-      // The values are counted in the export's text, so it is asked for uncompressed and compressed
-      // here, as exportDataValues would: level 3, one zip entry named as DHIS2 names it.
-      const result = await exportDataValues(context, { ...request, compression: 'none' });
-      const counter = createExportValueCounter(request.format);
       const progress = createProgressLine(process.stderr, 'values');
+      let written = 0;
+      // Opened once the export has started; a gzip or zip body may already be read before that.
+      let file: WriteStream | undefined = undefined;
+      const result = await exportDataValues(
+        context,
+        request,
+        {},
+        {
+          onProgress(values) {
+            written = values;
+            progress.update({ stage: 'Exporting', processed: written });
+            progress.bytes(file?.bytesWritten ?? 0);
+          },
+        },
+      );
       // Opened only once the export has started: a refused request leaves an existing FILE alone.
-      const file = createWriteStream(output);
+      file = createWriteStream(output);
       try {
-        const body = compressStream(
-          Readable.from(
-            counted(result.body, counter, () => {
-              progress.update({ stage: 'Exporting', processed: counter.values });
-              progress.bytes(file.bytesWritten);
-            }),
-            { objectMode: false, highWaterMark: 256 * 1024 },
-          ),
-          request.compression,
-          exportFileName(request).replace(/\.zip$/, ''),
-          { level: 3, chunkSize: 128 * 1024 },
-        );
-        await pipeline(body, file);
+        await pipeline(result.body, file);
       } catch (error) {
         rmSync(output, { force: true });
         throw error;
@@ -130,11 +112,11 @@ Exit status: 0 when written, 1 on an error, 2 on bad arguments.`,
         progress.done();
       }
       const seconds = (performance.now() - started) / 1000;
-      const rate = Math.round(counter.values / Math.max(0.001, seconds)).toLocaleString('en-US');
+      const rate = Math.round(written / Math.max(0.001, seconds)).toLocaleString('en-US');
       const kind =
         request.compression === 'none' ? request.format : `${request.format}, ${request.compression}`;
       console.log(
-        `Wrote ${output}: ${counter.values.toLocaleString('en-US')} values, ` +
+        `Wrote ${output}: ${written.toLocaleString('en-US')} values, ` +
           `${formatBytes(file.bytesWritten)} (${kind}) in ${seconds.toFixed(1)} s (${rate} values/s)`,
       );
       return 0;
