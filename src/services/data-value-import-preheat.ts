@@ -3,6 +3,12 @@ import { isValueType } from '../domain/value-types/value-types.ts';
 import { formatIdScheme, identifierUnderScheme, type IdScheme } from '../domain/identifiers/id-scheme.ts';
 import { DEFAULT_CATEGORY_COMBO_UID } from '../domain/category/default-category-model.ts';
 import { optionSetKey } from '../domain/category/category-option-combos.ts';
+import {
+  canDataWrite,
+  canDataWriteOptionCombo,
+  categoryOptionUidsOf,
+  type SharingSubject,
+} from '../domain/access/data-sharing.ts';
 import type { DataValueStore, MetadataIdentifiers } from '../storage/data-value-store.ts';
 
 export interface DataSetInfo {
@@ -105,6 +111,74 @@ class IdentifierIndex<T> {
 }
 
 /**
+ * Data write sharing for one import's user (DHIS2 2.42's E7601, E7614 and E7616), decided once per
+ * data set and once per option combo the file uses, so a value costs one Map look-up per combo.
+ * Built only for a user without ALL: superusers and the command line skip every check.
+ */
+export class DataWriteSharing {
+  private readonly subject: SharingSubject;
+  private readonly dataSetBodies: ReadonlyMap<string, Raw>;
+  private readonly comboBodies: ReadonlyMap<string, Raw>;
+  private readonly optionBodies: ReadonlyMap<string, Raw>;
+  private readonly dataSetVerdicts = new Map<DataSetInfo, boolean>();
+  private readonly closedByCombo = new Map<OptionComboInfo, readonly string[]>();
+
+  constructor(
+    subject: SharingSubject,
+    bodies: {
+      dataSets: ReadonlyMap<string, Raw>;
+      optionCombos: ReadonlyMap<string, Raw>;
+      categoryOptions: ReadonlyMap<string, Raw>;
+    },
+  ) {
+    this.subject = subject;
+    this.dataSetBodies = bodies.dataSets;
+    this.comboBodies = bodies.optionCombos;
+    this.optionBodies = bodies.categoryOptions;
+  }
+
+  /** Whether the user may write data of the data set (else E7601). */
+  canWrite(dataSet: DataSetInfo): boolean {
+    let verdict = this.dataSetVerdicts.get(dataSet);
+    if (verdict === undefined) {
+      verdict = canDataWrite(this.dataSetBodies.get(dataSet.uid) ?? {}, this.subject);
+      this.dataSetVerdicts.set(dataSet, verdict);
+    }
+    return verdict;
+  }
+
+  /**
+   * UIDs of the combo's category options the user may not write data of, in the combo's order
+   * (DHIS2 reports each, E7614 or E7616); empty when the combo is writable.
+   */
+  closedOptions(combo: OptionComboInfo): readonly string[] {
+    let closed = this.closedByCombo.get(combo);
+    if (closed === undefined) {
+      closed = this.findClosedOptions(combo);
+      this.closedByCombo.set(combo, closed);
+    }
+    return closed;
+  }
+
+  private findClosedOptions(combo: OptionComboInfo): readonly string[] {
+    const body = { ...this.comboBodies.get(combo.uid), id: combo.uid };
+    const optionOf = (uid: string): Raw | undefined => this.optionBodies.get(uid);
+    if (canDataWriteOptionCombo(body, optionOf, this.subject)) return NONE;
+    // The evaluator decided; this only names the options, for the conflicts.
+    return categoryOptionUidsOf(body).filter((uid) => {
+      const option = optionOf(uid);
+      return option !== undefined && !canDataWrite(option, this.subject);
+    });
+  }
+}
+
+const NONE: readonly string[] = Object.freeze([]);
+
+function bodiesByUid(rows: readonly MetadataIdentifiers[]): Map<string, Raw> {
+  return new Map(rows.map((row) => [row.uid, row.body ?? {}]));
+}
+
+/**
  * Everything an import resolves identifiers against, loaded once per import in a handful of
  * queries (DHIS2's "preheat"); every row then costs a few Map look-ups and no query.
  */
@@ -115,6 +189,8 @@ export class DataValueImportPreheat {
   readonly categories: IdentifierIndex<CategoryInfo>;
   readonly categoryOptions: IdentifierIndex<{ uid: string }>;
   readonly categoryCombos: Map<string, CategoryComboInfo>;
+  /** Undefined when nothing is checked: no user (the command line) or a user with ALL. */
+  readonly writeSharing: DataWriteSharing | undefined;
   private orgUnitIndex: IdentifierIndex<OrgUnitInfo> | undefined;
   private orgUnitsHaveBodies = false;
   private readonly store: DataValueStore;
@@ -128,6 +204,7 @@ export class DataValueImportPreheat {
       categories: IdentifierIndex<CategoryInfo>;
       categoryOptions: IdentifierIndex<{ uid: string }>;
       categoryCombos: Map<string, CategoryComboInfo>;
+      writeSharing: DataWriteSharing | undefined;
     },
   ) {
     this.store = store;
@@ -137,9 +214,11 @@ export class DataValueImportPreheat {
     this.categories = parts.categories;
     this.categoryOptions = parts.categoryOptions;
     this.categoryCombos = parts.categoryCombos;
+    this.writeSharing = parts.writeSharing;
   }
 
-  static async load(store: DataValueStore): Promise<DataValueImportPreheat> {
+  /** `subject`: whose data write sharing to check; undefined (or a superuser) checks none. */
+  static async load(store: DataValueStore, subject?: SharingSubject): Promise<DataValueImportPreheat> {
     // One after another: on PostgreSQL they share the transaction's connection.
     const dataElements = await store.loadIdentifiers('dataElements', true);
     const dataSets = await store.loadIdentifiers('dataSets', true);
@@ -234,6 +313,14 @@ export class DataValueImportPreheat {
       ),
       categoryOptions: new IdentifierIndex(categoryOptions.map((ids) => ({ ids, info: { uid: ids.uid } }))),
       categoryCombos,
+      writeSharing:
+        subject && !subject.superuser
+          ? new DataWriteSharing(subject, {
+              dataSets: bodiesByUid(dataSets),
+              optionCombos: bodiesByUid(optionCombos),
+              categoryOptions: bodiesByUid(categoryOptions),
+            })
+          : undefined,
     });
   }
 

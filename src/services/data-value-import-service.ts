@@ -29,6 +29,7 @@ import { formatIdScheme, IdSchemes, UID_SCHEME } from '../domain/identifiers/id-
 import { parsePeriod, periodContaining, nextPeriod, type Period } from '../domain/periods/periods.ts';
 import { parseDay } from '../domain/periods/calendar-days.ts';
 import { isInScope } from '../domain/access/org-unit-scope.ts';
+import { sharingSubjectOf } from '../domain/access/principal.ts';
 import { INPUT_LIMITS } from '../codecs/input/input-limits.ts';
 import { InputError } from '../codecs/input/input-error.ts';
 import { openInput } from '../codecs/input/open-input.ts';
@@ -51,6 +52,7 @@ import type { Transaction } from '../storage/storage.ts';
 import { FerryError } from '../errors.ts';
 import {
   DataValueImportPreheat,
+  type DataWriteSharing,
   type CategoryInfo,
   type DataElementInfo,
   type DataSetInfo,
@@ -75,6 +77,8 @@ export interface DataValueImportPrincipal {
   readonly username: string;
   readonly authorities: ReadonlySet<string>;
   readonly captureOrgUnits: readonly string[];
+  /** The groups the user is a member of, for data write sharing (E7601, E7614, E7616). */
+  readonly userGroupUids: readonly string[];
 }
 
 export interface DataValueImportProgress {
@@ -360,6 +364,8 @@ class DataValueImporter {
   private store: DataValueStore | undefined;
   private periods: PeriodStore | undefined;
   private preheat: DataValueImportPreheat | undefined;
+  /** The preheat's, kept here for the per-value checks; undefined when nothing is checked. */
+  private writeSharing: DataWriteSharing | undefined;
   /** When nothing was stored before this import, no row can exist: the look-ups are skipped. */
   private tableWasEmpty = false;
   /** The previous batch's write while it runs (see startWrite). */
@@ -433,7 +439,11 @@ class DataValueImporter {
     this.tx = tx;
     this.store = new DataValueStore(tx);
     this.periods = new PeriodStore(tx);
-    this.preheat = await DataValueImportPreheat.load(this.store);
+    this.preheat = await DataValueImportPreheat.load(
+      this.store,
+      this.principal ? sharingSubjectOf(this.principal) : undefined,
+    );
+    this.writeSharing = this.preheat.writeSharing;
     this.tableWasEmpty = await this.store.isEmpty();
     this.rowsPerWrite = tx.kind === 'postgres' ? POSTGRES_ROWS_PER_WRITE : 0;
     this.restorePageCache = await this.store.limitPageCache();
@@ -656,6 +666,15 @@ class DataValueImporter {
           property: 'dataSet',
         });
       }
+      // DHIS2 2.42 checks it next, at the data set level: it aborts the import as E7600 does.
+      if (preheat.writeSharing && !preheat.writeSharing.canWrite(dataSet)) {
+        throw new FatalImportError(conflictMessage('E7601', [dataSetText]), {
+          code: 'E7601',
+          args: [dataSetText],
+          objects: { dataSet: dataSetText },
+          property: 'dataSet',
+        });
+      }
     }
     context = {
       header,
@@ -791,8 +810,9 @@ class DataValueImporter {
 
   /**
    * Validates one row against metadata, stopping at the first problem, in the order DHIS2 2.42
-   * registers its checks (`DataValueSetImportValidator.init`): what the row names (E7610-E7615),
-   * capture scope (E7617), the value and comment (E7619-E7621), then the constraints (E7633-E7641).
+   * registers its checks (`DataValueSetImportValidator.init`): what the row names, each option combo
+   * followed by the data write sharing of its category options (E7610-E7616), capture scope
+   * (E7617), the value and comment (E7619-E7621), then the constraints (E7633-E7641).
    * The order decides which conflict a row with several problems reports. Returns the resolved
    * value, or undefined after recording the conflict.
    */
@@ -845,6 +865,12 @@ class DataValueImporter {
           : ctx.categoryOptionCombos.get(cocText);
       if (!coc) return fail('E7613', [cocText], { categoryOptionCombo: cocText }, 'categoryOptionCombo');
     }
+    const writeSharing = this.writeSharing;
+    if (writeSharing) {
+      const closed = writeSharing.closedOptions(coc);
+      if (closed.length > 0)
+        return this.refuseOptions(index, 'E7614', 'categoryOptionCombo', cocText, closed);
+    }
 
     let aoc: OptionComboInfo | undefined;
     let aocText: string | undefined;
@@ -865,6 +891,12 @@ class DataValueImporter {
           ? this.preheat!.optionCombos.under(UID_SCHEME).get(aocText)
           : ctx.attributeOptionCombos.get(aocText);
       if (!aoc) return fail('E7615', [aocText], { attributeOptionCombo: aocText }, 'attributeOptionCombo');
+    }
+    if (writeSharing) {
+      const closed = writeSharing.closedOptions(aoc);
+      if (closed.length > 0) {
+        return this.refuseOptions(index, 'E7616', 'attributeOptionCombo', aocText ?? aoc.uid, closed);
+      }
     }
 
     if (!this.inScope(orgUnit)) {
@@ -970,6 +1002,31 @@ class DataValueImporter {
       header,
       cocText,
     };
+  }
+
+  /**
+   * E7614 or E7616: one conflict per category option of the combo the user may not write data of,
+   * as DHIS2 2.42 reports them; the row is rejected once.
+   */
+  private refuseOptions(
+    index: number,
+    code: 'E7614' | 'E7616',
+    property: 'categoryOptionCombo' | 'attributeOptionCombo',
+    comboText: string,
+    closed: readonly string[],
+  ): undefined {
+    for (const option of closed) {
+      this.conflicts.add(
+        code,
+        index,
+        [comboText, option],
+        { [property]: comboText, categoryOption: option },
+        property,
+        option,
+      );
+    }
+    this.conflicts.reject(index);
+    return undefined;
   }
 
   /** An option combo of a data set override of the element's category combo is also fine. */
@@ -1269,6 +1326,22 @@ class DataValueImporter {
     if (!aoc) return refuse('E7604', [aocText], { attributeOptionCombo: aocText, dataSet: dataSet.uid });
     if (aoc.uid !== DEFAULT_CATEGORY_OPTION_COMBO_UID && aoc.categoryComboUid !== dataSet.categoryComboUid) {
       return refuse('E7635', [aocText, dataSet.uid], { attributeOptionCombo: aocText, dataSet: dataSet.uid });
+    }
+    const closed = this.writeSharing?.closedOptions(aoc) ?? [];
+    if (closed.length > 0) {
+      // One conflict per closed option, as for a value; one refused completion.
+      for (const option of closed) {
+        this.conflicts.add(
+          'E7616',
+          undefined,
+          [aocText, option],
+          { attributeOptionCombo: aocText, categoryOption: option },
+          'completeDate',
+          option,
+        );
+      }
+      this.completionsRefused++;
+      return;
     }
     const problem = this.timelinessFor(dataSet, period);
     if (problem) return refuse(problem.code, problem.args, { period: periodText, dataSet: dataSet.uid });

@@ -130,6 +130,7 @@ const CLERK: DataValueImportPrincipal = {
   username: 'clerk',
   authorities: new Set(['F_DATAVALUE_ADD']),
   captureOrgUnits: [BADJIA],
+  userGroupUids: [],
 };
 
 interface Registration {

@@ -792,6 +792,7 @@ for (const kind of TEST_DATABASE_KINDS) {
           username: CLERK.username,
           authorities: new Set(['F_DATAVALUE_ADD']),
           captureOrgUnits: [OU],
+          userGroupUids: [],
         },
       );
       assert.deepEqual(

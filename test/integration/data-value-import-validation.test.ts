@@ -156,6 +156,7 @@ for (const kind of TEST_DATABASE_KINDS) {
         username: 'clerk',
         authorities: new Set(['F_DATAVALUE_ADD']),
         captureOrgUnits: ['g8upMTyEZGZ'],
+        userGroupUids: [],
       };
       const scoped = await importCsv(HEADER + row(DE_INT, '2020', '1'), {}, outsider);
       assert.deepEqual(codes(scoped), ['E7617']);

@@ -60,7 +60,9 @@ export function buildPrincipal(
 }
 
 /** The principal as a sharing check sees it: user, groups, and whether it holds ALL. */
-export function sharingSubjectOf(principal: Principal): SharingSubject {
+export function sharingSubjectOf(
+  principal: Pick<Principal, 'uid' | 'userGroupUids' | 'authorities'>,
+): SharingSubject {
   return {
     userUid: principal.uid,
     userGroupUids: principal.userGroupUids,

@@ -4,6 +4,8 @@
  */
 export const DATA_VALUE_CONFLICTS = {
   E7600: 'Data set not found or not accessible: `{0}`',
+  /** The data set (parameter or header) is not data-writable by the importing user: the import aborts. */
+  E7601: 'User does not have write access for DataSet: `{0}`',
   /** The header's org unit, when completing its data set (DHIS2's data-set-level code). */
   E7603: 'Org unit not found or not accessible: `{0}`',
   /** The header's attribute option combo, when completing its data set. */
@@ -12,7 +14,11 @@ export const DATA_VALUE_CONFLICTS = {
   E7611: 'Period not valid: `{0}`',
   E7612: 'Organisation unit not found or not accessible: `{0}`',
   E7613: 'Category option combo not found or not accessible for writing data: `{0}`',
+  /** One conflict per category option of the combo the importing user may not write data of. */
+  E7614: 'Category option combo: `{0}` option not accessible: `{1}`',
   E7615: 'Attribute option combo not found or not accessible for writing data: `{0}`',
+  /** One conflict per category option of the combo the importing user may not write data of. */
+  E7616: 'Attribute option combo: `{0}` option not accessible: `{1}`',
   E7617: 'Organisation unit: `{0}` not in hierarchy of current user: `{1}`',
   E7619: "Value must match data element's `{0}` type constraints: {1}",
   E7620: 'Invalid comment: {0}',
@@ -95,7 +101,9 @@ export class ConflictCollector {
 
   /**
    * Records a conflict on a row. `object` is what the conflict is about (an identifier from the
-   * file); `objects` names it by type, as DHIS2 does (`{ dataElement: 'abc' }`).
+   * file); `objects` names it by type, as DHIS2 does (`{ dataElement: 'abc' }`). Occurrences with
+   * the same code, object and property are one conflict; `distinct` separates those that differ in
+   * a second identifier (E7614/E7616: each category option of one combo is a conflict, as in DHIS2).
    */
   add(
     code: DataValueConflictCode,
@@ -103,10 +111,11 @@ export class ConflictCollector {
     args: readonly string[],
     objects: Record<string, string>,
     property?: string,
+    distinct?: string,
   ): void {
     this.total++;
     const object = args[0] ?? '';
-    const key = `${code}\u0000${object}\u0000${property ?? ''}`;
+    const key = `${code}\u0000${object}\u0000${property ?? ''}\u0000${distinct ?? ''}`;
     let conflict = this.byKey.get(key);
     if (!conflict) {
       if (this.byKey.size >= this.limits.maxConflicts) {
