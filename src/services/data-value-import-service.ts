@@ -32,7 +32,7 @@ import { isInScope } from '../domain/access/org-unit-scope.ts';
 import { sharingSubjectOf } from '../domain/access/principal.ts';
 import { INPUT_LIMITS } from '../codecs/input/input-limits.ts';
 import { InputError } from '../codecs/input/input-error.ts';
-import { openInput } from '../codecs/input/open-input.ts';
+import { openInput, type BytesReadListener } from '../codecs/input/open-input.ts';
 import {
   decoderForContentType,
   decoderForFileName,
@@ -91,6 +91,11 @@ export interface DataValueImportRun {
   signal?: AbortSignal;
   /** Called after every batch (a few thousand rows); the job layer throttles what it stores. */
   progress?: (progress: DataValueImportProgress) => void;
+  /**
+   * Called as the file is read, with its bytes read so far and its size on disk (of a .gz or .zip,
+   * the compressed bytes): a share of the work done where `progress` has no row total.
+   */
+  onBytesRead?: BytesReadListener;
   /** Recorded on audit rows when the import runs as a job. */
   jobId?: string;
   /** The clock, for tests of expiry days and future periods. */
@@ -171,7 +176,7 @@ export async function importDataValues(
 
   const importer = new DataValueImporter(context, options, principal, run);
   try {
-    const opened = await openInput(source.path, source.fileName);
+    const opened = await openInput(source.path, source.fileName, { onBytesRead: run.onBytesRead });
     await context.storage
       .transaction(async (tx) => {
         try {

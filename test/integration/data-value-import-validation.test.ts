@@ -1,6 +1,6 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { loadConfig } from '../../src/config.ts';
@@ -356,6 +356,35 @@ for (const kind of TEST_DATABASE_KINDS) {
       assert.equal(byFile.status, 'ERROR');
       assert.deepEqual(byFile.conflicts, e7600('noSuchDS002'));
       assert.equal(await count(), before);
+    });
+
+    it('tells run.onBytesRead the bytes read against the file size, plain and gzip (the CLI bar)', async () => {
+      const csv =
+        HEADER +
+        Array.from({ length: 3000 }, (_, i) => row(DE_INT, String(1900 + (i % 100)), String(i))).join('\n');
+      for (const [content, extension] of [
+        [csv, 'csv'],
+        [gzipSync(csv), 'csv.gz'],
+      ] as const) {
+        const path = write(content, extension);
+        const size = statSync(path).size;
+        const reports: Array<[number, number]> = [];
+        const summary = await importDataValues(
+          context,
+          { path, fileName: `values.${extension}`, format: 'csv' },
+          { dryRun: 'true' },
+          undefined,
+          { now: NOW, onBytesRead: (read, total) => reports.push([read, total]) },
+        );
+        // Read to the end: every row was counted (repeated keys are ignored, this is about the bytes).
+        assert.equal(summary.importCount.imported + summary.importCount.ignored, 3000, extension);
+        assert.ok(reports.length > 0, extension);
+        assert.ok(
+          reports.every(([read, total], i) => total === size && (i === 0 || read >= reports[i - 1][0])),
+          `${extension}: ${JSON.stringify(reports)}`,
+        );
+        assert.deepEqual(reports.at(-1), [size, size], extension);
+      }
     });
 
     it('registers completeDate for the header data set, org unit and period', async () => {

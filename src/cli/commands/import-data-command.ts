@@ -6,7 +6,6 @@ import { UsageError } from '../cli-command.ts';
 import { DATABASE_OPTIONS, databaseUsage, withCliContext } from '../cli-database.ts';
 import { createProgressLine } from '../progress-line.ts';
 import { importDataValues } from '../../services/data-value-import-service.ts';
-import { watchBytesRead } from '../../codecs/input/open-input.ts';
 import type { ImportSummary } from '../../domain/data-values/import-summary.ts';
 
 const MAX_CONFLICTS_SHOWN = 10;
@@ -114,7 +113,6 @@ export const importDataCommand: CliCommand = {
         const progress = values.json ? undefined : createProgressLine(process.stderr, 'rows');
         const pace: ImportPace = { rows: 0, seconds: 0 };
         const started = performance.now();
-        const unwatch = progress ? watchBytesRead(file, progress.bytes) : () => {};
         let summary: ImportSummary;
         try {
           summary = await importDataValues(
@@ -127,10 +125,11 @@ export const importDataCommand: CliCommand = {
                 pace.rows = update.processed;
                 progress?.update(update);
               },
+              // The bar's share: the bytes read against the file's size (the import knows no row total).
+              onBytesRead: progress?.bytes,
             },
           );
         } finally {
-          unwatch();
           progress?.done();
         }
         pace.seconds = (performance.now() - started) / 1000;

@@ -1,6 +1,5 @@
 import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
-import { resolve as resolvePath } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
 import yauzl from 'yauzl';
@@ -26,23 +25,15 @@ const NESTED_ARCHIVE = /\.(zip|gz|gzip|tgz|bz2|xz|7z|rar|tar)$/i;
 /** Bytes of a file read so far, and its size on disk (for gzip and zip: of the compressed file). */
 export type BytesReadListener = (bytesRead: number, fileSize: number) => void;
 
-/**
- * The listeners `watchBytesRead` registered, by absolute path. The import services take a path
- * and open it here, so this is the one place that sees the reads; a server registers none.
- */
-const bytesReadListeners = new Map<string, BytesReadListener>();
-
-/**
- * Calls `listener` as openInput reads `path`, until the returned function is called: the command
- * line draws its progress bar from it against the file size (an import reports no row total, and
- * counting the rows first would read the file twice).
- */
-export function watchBytesRead(path: string, listener: BytesReadListener): () => void {
-  const key = resolvePath(path);
-  bytesReadListeners.set(key, listener);
-  return () => {
-    if (bytesReadListeners.get(key) === listener) bytesReadListeners.delete(key);
-  };
+export interface OpenInputOptions {
+  /** Overrides of INPUT_LIMITS, field by field. */
+  limits?: Partial<InputLimits>;
+  /**
+   * Called as the file is read, with the bytes read so far against its size: the command line
+   * draws its progress bar from it (an import reports no row total, and counting the rows first
+   * would read the file twice).
+   */
+  onBytesRead?: BytesReadListener;
 }
 
 /**
@@ -53,12 +44,12 @@ export function watchBytesRead(path: string, listener: BytesReadListener): () =>
 export async function openInput(
   path: string,
   fileName: string,
-  limits: Partial<InputLimits> = {},
+  options: OpenInputOptions = {},
 ): Promise<OpenedInput> {
-  const effective = { ...INPUT_LIMITS, ...limits };
+  const effective = { ...INPUT_LIMITS, ...options.limits };
+  const onBytesRead = options.onBytesRead;
   const head = await readHead(path, 4);
   const compressedSize = (await stat(path)).size;
-  const onBytesRead = bytesReadListeners.get(resolvePath(path));
   if (startsWith(head, GZIP_MAGIC)) {
     const file = createReadStream(path, { highWaterMark: 1024 * 1024 });
     const gunzip = file.pipe(createGunzip({ chunkSize: 256 * 1024 }));
