@@ -76,6 +76,9 @@ const RANGE_LOOKUP_MIN = 8;
 /** The page cache during an import, in SQLite's negative-KiB form (16 MiB). */
 const BULK_PAGE_CACHE_KIB = -16_384;
 
+/** The page cache while deferred indexes are rebuilt (4 MiB): it bounds the sorter's memory. */
+const INDEX_BUILD_PAGE_CACHE_KIB = -4_096;
+
 /** Rows per multi-row INSERT on SQLite: 64 × 12 = 768 bind parameters, far below the 32,766 limit. */
 const MULTI_ROW = 200;
 
@@ -119,15 +122,23 @@ export class DataValueStore {
    * Re-creates indexes dropped by `dropSecondaryIndexes`. The sort behind CREATE INDEX spills to
    * temporary files, which `temp_store = MEMORY` would keep in RAM: 5 million rows took the
    * process from 125 to 507 MB. With temp_store FILE for the duration it peaks under 250 MB.
+   * SQLite sizes the sorter's in-memory runs by the page cache setting; 4 MiB instead of the
+   * import's 16 MiB took 10-15 MB off a 5M-value import's peak at the same speed.
    */
   async createIndexes(definitions: readonly string[]): Promise<void> {
     if (definitions.length === 0) return;
-    const setting = await this.db.queryOne<{ temp_store: number }>('PRAGMA temp_store');
-    await this.db.executeScript('PRAGMA temp_store = FILE');
+    const tempStore = await this.db.queryOne<{ temp_store: number }>('PRAGMA temp_store');
+    const cacheSize = await this.db.queryOne<{ cache_size: number }>('PRAGMA cache_size');
+    await this.db.executeScript(
+      `PRAGMA temp_store = FILE; PRAGMA cache_size = ${INDEX_BUILD_PAGE_CACHE_KIB}`,
+    );
     try {
       for (const sql of definitions) await this.db.executeScript(sql);
     } finally {
-      await this.db.executeScript(`PRAGMA temp_store = ${Number(setting?.temp_store ?? 0)}`);
+      await this.db.executeScript(
+        `PRAGMA temp_store = ${Number(tempStore?.temp_store ?? 0)}; ` +
+          `PRAGMA cache_size = ${Number(cacheSize?.cache_size ?? -2000)}`,
+      );
     }
   }
 

@@ -194,7 +194,10 @@ class SqliteStorage implements Storage {
     this.closed = true;
     await this.lock.run(async () => {
       if (this.reader !== this.writer) this.reader.db.close();
-      this.writer.db.exec('PRAGMA optimize');
+      // The connection is closing, so its page cache is of no further use; without shrinking it,
+      // the ANALYZE that optimize may run after a large import fills all 64 MiB of it (a 5M-value
+      // import's process peaked 30 MB higher at close than during the import).
+      this.writer.db.exec('PRAGMA cache_size = -2000; PRAGMA optimize');
       this.writer.db.close();
     });
   }
