@@ -17,6 +17,7 @@ import {
   BO_CLERK,
   createBoClerk,
 } from '../support/access-fixtures.ts';
+import { waitForJob } from '../support/wait-for-job.ts';
 import { buildApp } from '../../src/http/build-app.ts';
 import type { FerryContext } from '../../src/services/ferry-context.ts';
 import { jobConfigurationReply } from '../../src/services/job-service.ts';
@@ -69,15 +70,6 @@ for (const kind of TEST_DATABASE_KINDS) {
         id: string;
       }>().id;
 
-    async function waitFinished(id: string) {
-      for (let i = 0; i < 300; i++) {
-        const job = await context.jobs.get(null, id);
-        if (['COMPLETED', 'FAILED', 'CANCELLED'].includes(job.status)) return job;
-        await sleep(50);
-      }
-      throw new Error(`job ${id} did not finish`);
-    }
-
     it('runs an uploaded job and serves DHIS2 task notifications, summaries and the overview', async () => {
       const uid = await adminUid();
       const job = await context.jobs.submit({
@@ -99,7 +91,7 @@ for (const kind of TEST_DATABASE_KINDS) {
       assert.equal(pending.body, '');
       await context.jobs.start();
       release();
-      await waitFinished(job.id);
+      await waitForJob(context, job.id);
       const tasks = await app.inject({
         url: reply.response.relativeNotifierEndpoint,
         headers: { authorization: admin },
@@ -169,7 +161,7 @@ for (const kind of TEST_DATABASE_KINDS) {
       const newId = again.json<{ job: { id: string } }>().job.id;
       assert.notEqual(newId, job.id);
       assert.deepEqual(
-        (await waitFinished(newId)).summary,
+        (await waitForJob(context, newId)).summary,
         body.job.status === 'COMPLETED' ? summary.json() : null,
       );
     });
@@ -189,7 +181,7 @@ for (const kind of TEST_DATABASE_KINDS) {
         headers: { authorization: admin },
       });
       assert.equal(cancelled.statusCode, 200, cancelled.body);
-      assert.equal((await waitFinished(job.id)).status, 'CANCELLED');
+      assert.equal((await waitForJob(context, job.id)).status, 'CANCELLED');
       const twice = await app.inject({
         method: 'POST',
         url: `/api/jobs/${job.id}/cancel`,
@@ -224,7 +216,7 @@ for (const kind of TEST_DATABASE_KINDS) {
       assert.equal(card.status, 'QUEUED');
       assert.equal(card.description, 'Metadata: dataElements, categoryCombos (JSON)');
       await context.jobs.start();
-      await waitFinished(card.id);
+      await waitForJob(context, card.id);
       const done = (
         await app.inject({ url: `/api/exports/${card.id}`, headers: { authorization: admin } })
       ).json<{
@@ -252,7 +244,7 @@ for (const kind of TEST_DATABASE_KINDS) {
       });
       assert.equal(regenerated.statusCode, 201);
       const newId = regenerated.json<{ id: string }>().id;
-      await waitFinished(newId);
+      await waitForJob(context, newId);
       const old = (
         await app.inject({ url: `/api/exports/${card.id}`, headers: { authorization: admin } })
       ).json<{ replacedBy: string }>();
@@ -287,7 +279,7 @@ for (const kind of TEST_DATABASE_KINDS) {
         headers: { authorization: admin },
         payload: { ...request, compression: 'gzip' },
       });
-      await waitFinished(gzip.json<{ id: string }>().id);
+      await waitForJob(context, gzip.json<{ id: string }>().id);
       const gz = (
         await app.inject({
           url: `/api/exports/${gzip.json<{ id: string }>().id}`,

@@ -2,7 +2,6 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/http/build-app.ts';
 import type { FerryContext } from '../../src/services/ferry-context.ts';
@@ -24,6 +23,7 @@ import {
   loadMetadataPayloads,
 } from '../support/aggregate-metadata.ts';
 import { ADMIN_AUTH, basicAuth, contextFor } from '../support/access-fixtures.ts';
+import { waitForJob } from '../support/wait-for-job.ts';
 
 /*
  * Data sharing on `GET /api/dataValueSets` and `GET /api/dataSets/{uid}/form.pdf`, over HTTP, as
@@ -399,12 +399,7 @@ for (const kind of TEST_DATABASE_KINDS) {
           },
         });
         assert.equal(reply.statusCode, 201, reply.body);
-        const id = reply.json<{ id: string }>().id;
-        for (const deadline = Date.now() + 30_000; Date.now() < deadline; await sleep(50)) {
-          const job = await context.jobs.get(null, id);
-          if (['COMPLETED', 'FAILED', 'CANCELLED'].includes(job.status)) return job;
-        }
-        throw new Error(`export ${id} did not finish`);
+        return waitForJob(context, reply.json<{ id: string }>().id, 30_000);
       };
       const refused = await queue(OTHER_AUTH);
       assert.equal(refused.status, 'FAILED');

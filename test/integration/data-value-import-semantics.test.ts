@@ -2,7 +2,6 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/http/build-app.ts';
 import type { FerryContext } from '../../src/services/ferry-context.ts';
@@ -18,6 +17,7 @@ import {
 } from '../support/test-databases.ts';
 import { AGGREGATE_E2E_DIR, loadMetadataPayloads } from '../support/aggregate-metadata.ts';
 import { ADMIN_AUTH, basicAuth, contextFor } from '../support/access-fixtures.ts';
+import { waitForJob } from '../support/wait-for-job.ts';
 
 /**
  * DHIS2's data value import semantics that the validation tests don't reach: audit rows and
@@ -223,16 +223,6 @@ async function auditsOf(h: Harness, de: string, pe: string): Promise<AuditRow[]>
 
 async function countOf(h: Harness, table: 'data_value' | 'data_value_audit'): Promise<number> {
   return Number((await h.db.storage.queryOne<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`))?.n);
-}
-
-async function waitFinished(context: FerryContext, id: string, timeoutMs = 60_000): Promise<JobRecord> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const job = await context.jobs.get(null, id);
-    if (['COMPLETED', 'FAILED', 'CANCELLED'].includes(job.status)) return job;
-    if (Date.now() > deadline) throw new Error(`job ${id} still ${job.status}`);
-    await sleep(50);
-  }
 }
 
 for (const kind of TEST_DATABASE_KINDS) {
@@ -606,7 +596,7 @@ for (const kind of TEST_DATABASE_KINDS) {
           const reply = await post(fresh, '?async=true', csv, { auth });
           assert.equal(reply.statusCode, 200, reply.body);
           const id = reply.json<{ response: { id: string } }>().response.id;
-          const job = await waitFinished(fresh.context, id);
+          const job = await waitForJob(fresh.context, id);
           assert.equal(job.status, 'COMPLETED', job.error ?? '');
           return { id, job };
         };

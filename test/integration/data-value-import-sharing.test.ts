@@ -2,7 +2,6 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/http/build-app.ts';
 import type { FerryContext } from '../../src/services/ferry-context.ts';
@@ -22,6 +21,7 @@ import {
 } from '../support/test-databases.ts';
 import { loadAggregateE2eMetadata, loadMetadataPayloads } from '../support/aggregate-metadata.ts';
 import { basicAuth, contextFor } from '../support/access-fixtures.ts';
+import { waitForJob } from '../support/wait-for-job.ts';
 
 /*
  * Data write sharing on data value import, as DHIS2 2.42's DataValueSetImportValidator checks it:
@@ -549,15 +549,7 @@ for (const kind of TEST_DATABASE_KINDS) {
       );
       assert.equal(queued.statusCode, 200, queued.body);
       const id = queued.json<{ response: { id: string } }>().response.id;
-      let job = await context.jobs.get(null, id);
-      for (
-        const deadline = Date.now() + 30_000;
-        !['COMPLETED', 'FAILED', 'CANCELLED'].includes(job.status);
-      ) {
-        if (Date.now() > deadline) throw new Error(`job ${id} still ${job.status}`);
-        await sleep(50);
-        job = await context.jobs.get(null, id);
-      }
+      const job = await waitForJob(context, id, 30_000);
       assert.equal(job.status, 'COMPLETED', String(job.error));
       const summary = job.summary as ImportSummary;
       assert.equal(summary.importCount.imported, 1, JSON.stringify(summary.conflicts));

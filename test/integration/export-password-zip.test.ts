@@ -5,7 +5,6 @@ import { promisify } from 'node:util';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
 import {
   createTestDatabase,
@@ -14,10 +13,10 @@ import {
   type TestDatabase,
 } from '../support/test-databases.ts';
 import { AGGREGATE_E2E_DIR, loadAggregateE2eMetadata } from '../support/aggregate-metadata.ts';
+import { waitForJob } from '../support/wait-for-job.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createFerryContextFromStorage, type FerryContext } from '../../src/services/ferry-context.ts';
 import { buildApp } from '../../src/http/build-app.ts';
-import type { JobRecord } from '../../src/jobs/job-types.ts';
 import type { ExportCard } from '../../src/services/export-queue-service.ts';
 
 /**
@@ -58,16 +57,6 @@ interface Harness {
   db: TestDatabase;
   context: FerryContext;
   app: FastifyInstance;
-}
-
-async function waitFinished(context: FerryContext, id: string, timeoutMs = 60_000): Promise<JobRecord> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const job = await context.jobs.get(null, id);
-    if (['COMPLETED', 'FAILED', 'CANCELLED'].includes(job.status)) return job;
-    if (Date.now() > deadline) throw new Error(`job ${id} still ${job.status}`);
-    await sleep(50);
-  }
 }
 
 /** Extracts the archive's entries with 7z into a fresh directory; the exit status and the files. */
@@ -159,7 +148,7 @@ for (const kind of TEST_DATABASE_KINDS) {
       const reply = await requestExport(payload);
       assert.equal(reply.statusCode, 201, reply.body);
       const id = reply.json<ExportCard>().id;
-      const job = await waitFinished(h.context, id);
+      const job = await waitForJob(h.context, id);
       assert.equal(job.status, 'COMPLETED', job.error ?? '');
       const card = (
         await h.app.inject({ url: `/api/exports/${id}`, headers: { authorization: ADMIN } })
@@ -259,7 +248,7 @@ for (const kind of TEST_DATABASE_KINDS) {
         await h.context.jobs.start();
       }
       for (const id of [ids.first, ids.other]) {
-        assert.equal((await waitFinished(h.context, id)).status, 'COMPLETED');
+        assert.equal((await waitForJob(h.context, id)).status, 'COMPLETED');
       }
       // Same requester, same parameters: the later file replaces the earlier, as regenerate does.
       const first = await h.app.inject({
@@ -356,7 +345,7 @@ for (const kind of TEST_DATABASE_KINDS) {
         // The last attempt: earlier ones are retried with backoff in case the holder takes the job.
         await h.db.storage.execute('UPDATE job SET attempts = 2 WHERE id = ?', [id]);
         await other.jobs.start();
-        const job = await waitFinished(other, id);
+        const job = await waitForJob(other, id);
         assert.equal(job.status, 'FAILED');
         assert.match(job.error ?? '', /does not hold its password/);
         assert.match(job.error ?? '', new RegExp(`/api/exports/${id}/regenerate`));
@@ -388,7 +377,7 @@ for (const kind of TEST_DATABASE_KINDS) {
       assert.equal(again.statusCode, 201, again.body);
       assert.equal(again.body.includes(OTHER_PASSWORD), false);
       const newId = again.json<ExportCard>().id;
-      assert.equal((await waitFinished(h.context, newId)).status, 'COMPLETED');
+      assert.equal((await waitForJob(h.context, newId)).status, 'COMPLETED');
       const old = (
         await h.app.inject({ url: `/api/exports/${card.id}`, headers: { authorization: ADMIN } })
       ).json<ExportCard>();

@@ -17,11 +17,11 @@ import {
   loadGeneratedMetadata,
   writeGeneratedCsv,
 } from '../support/generated-data-values.ts';
+import { waitForJob } from '../support/wait-for-job.ts';
 import { GEOMETRY_ORG_UNITS, GML2 } from './geometry-fixtures.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createFerryContextFromStorage, type FerryContext } from '../../src/services/ferry-context.ts';
 import { buildApp } from '../../src/http/build-app.ts';
-import type { JobRecord } from '../../src/jobs/job-types.ts';
 
 const ADMIN = `Basic ${Buffer.from('admin:district-Test-1').toString('base64')}`;
 const BULK = join(AGGREGATE_E2E_DIR, '03_dataValues_bulk.json');
@@ -47,16 +47,6 @@ async function dispose(h: Harness | undefined): Promise<void> {
   await h.app.close();
   await h.context.jobs.stop();
   await h.db.dispose();
-}
-
-async function waitFinished(context: FerryContext, id: string, timeoutMs = 60_000): Promise<JobRecord> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const job = await context.jobs.get(null, id);
-    if (['COMPLETED', 'FAILED', 'CANCELLED'].includes(job.status)) return job;
-    if (Date.now() > deadline) throw new Error(`job ${id} still ${job.status}`);
-    await sleep(50);
-  }
 }
 
 /** Every column of every data value row, in key order: the database state an import leaves. */
@@ -137,7 +127,7 @@ for (const kind of TEST_DATABASE_KINDS) {
       );
 
       await context.jobs.start();
-      const job = await waitFinished(context, id);
+      const job = await waitForJob(context, id);
       assert.equal(job.status, 'COMPLETED', job.error ?? '');
       const summary = (
         await app.inject({
@@ -194,7 +184,7 @@ for (const kind of TEST_DATABASE_KINDS) {
         headers: { authorization: ADMIN },
       });
       assert.equal(again.statusCode, 201, again.body);
-      const rerun = await waitFinished(context, again.json<{ job: { id: string } }>().job.id);
+      const rerun = await waitForJob(context, again.json<{ job: { id: string } }>().job.id);
       assert.equal(rerun.status, 'COMPLETED', rerun.error ?? '');
       assert.equal(await dataValueSnapshot(context), before);
       assert.equal((rerun.summary as { importCount: { ignored: number } }).importCount.ignored, 231);
@@ -245,7 +235,7 @@ for (const kind of TEST_DATABASE_KINDS) {
         assert.equal(reply.statusCode, 200, reply.body);
         const id = reply.json<{ response: { id: string; jobType: string } }>().response.id;
         await fresh.context.jobs.start();
-        const job = await waitFinished(fresh.context, id);
+        const job = await waitForJob(fresh.context, id);
         assert.equal(job.status, 'COMPLETED', job.error ?? '');
         const details = await fresh.context.jobs.details(null, id);
         assert.equal(details.inputFile?.name, 'setup metadata.json');
@@ -293,7 +283,7 @@ for (const kind of TEST_DATABASE_KINDS) {
         assert.equal(gml.statusCode, 200, gml.body);
         const gmlReply = gml.json<{ response: { id: string; jobType: string } }>().response;
         assert.equal(gmlReply.jobType, 'GML_IMPORT');
-        const gmlJob = await waitFinished(geo.context, gmlReply.id);
+        const gmlJob = await waitForJob(geo.context, gmlReply.id);
         assert.equal(gmlJob.status, 'COMPLETED', gmlJob.error ?? '');
         const gmlSummary = gmlJob.summary as {
           responseType: string;
@@ -330,7 +320,7 @@ for (const kind of TEST_DATABASE_KINDS) {
         });
         assert.equal(reply.statusCode, 200, reply.body);
         const id = reply.json<{ response: { id: string; jobType: string } }>().response.id;
-        const job = await waitFinished(geo.context, id);
+        const job = await waitForJob(geo.context, id);
         assert.equal(job.type, 'GEOJSON_IMPORT');
         assert.deepEqual(job.params, {
           dryRun: false,
@@ -383,7 +373,7 @@ for (const kind of TEST_DATABASE_KINDS) {
             headers: { authorization: ADMIN },
           });
           assert.equal(cancel.statusCode, 200, cancel.body);
-          const job = await waitFinished(big.context, id);
+          const job = await waitForJob(big.context, id);
           assert.equal(job.status, 'CANCELLED');
           const stored = await countValues(big.context);
           if (atomic) {
@@ -440,7 +430,7 @@ for (const kind of TEST_DATABASE_KINDS) {
         'Data values of data set VEM58nY22sO; periods 201911, 201912; org unit ImspTQPwCqd with children (CSV)',
       );
       await context.jobs.start();
-      const done = await waitFinished(context, card.id);
+      const done = await waitForJob(context, card.id);
       assert.equal(done.status, 'COMPLETED', done.error ?? '');
       const file = await app.inject({
         url: `/api/exports/${card.id}/file`,
@@ -463,7 +453,7 @@ for (const kind of TEST_DATABASE_KINDS) {
       });
       assert.equal(regenerated.statusCode, 201);
       const newId = regenerated.json<{ id: string }>().id;
-      assert.equal((await waitFinished(context, newId)).status, 'COMPLETED');
+      assert.equal((await waitForJob(context, newId)).status, 'COMPLETED');
       const old = (
         await app.inject({ url: `/api/exports/${card.id}`, headers: { authorization: ADMIN } })
       ).json<{ replacedBy: string }>();
@@ -518,7 +508,7 @@ for (const kind of TEST_DATABASE_KINDS) {
       assert.equal(xml.statusCode, 201, xml.body);
       const xmlCard = xml.json<{ id: string; description: string }>();
       assert.equal(xmlCard.description, 'Metadata: dataSets; fields id,name; filter id:eq:VEM58nY22sO (XML)');
-      assert.equal((await waitFinished(context, xmlCard.id)).status, 'COMPLETED');
+      assert.equal((await waitForJob(context, xmlCard.id)).status, 'COMPLETED');
       const xmlFile = await app.inject({
         url: `/api/exports/${xmlCard.id}/file`,
         headers: { authorization: ADMIN },
@@ -537,7 +527,7 @@ for (const kind of TEST_DATABASE_KINDS) {
       const depsCard = deps.json<{ id: string; description: string; format: string }>();
       assert.equal(depsCard.format, 'json');
       assert.equal(depsCard.description, 'dataSets VEM58nY22sO with everything it depends on (JSON)');
-      const depsJob = await waitFinished(context, depsCard.id);
+      const depsJob = await waitForJob(context, depsCard.id);
       assert.equal(depsJob.status, 'COMPLETED', depsJob.error ?? '');
       const packaged = JSON.parse(
         (await app.inject({ url: `/api/exports/${depsCard.id}/file`, headers: { authorization: ADMIN } }))
