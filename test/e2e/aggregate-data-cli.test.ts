@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import yauzl from 'yauzl';
 import { createSqliteStorage } from '../../src/storage/dialects/sqlite/sqlite-dialect.ts';
 import { AGGREGATE_E2E_DIR } from '../support/aggregate-metadata.ts';
+import { fillPdfForm, pdfFormFields, PYPDF_SKIP } from '../support/pypdf.ts';
 
 /**
  * The offline exchange of the issue, through the `ferry` command as a user runs it (a subprocess on
@@ -153,33 +154,6 @@ function ferryOnTerminal(args: string[]): { code: number; output: string } {
 }
 
 const PDFINFO = existsSync('/usr/bin/pdfinfo') ? '/usr/bin/pdfinfo' : undefined;
-const PYPDF =
-  spawnSync('/usr/bin/python3', ['-c', 'import pypdf'], { encoding: 'utf8' }).status === 0
-    ? '/usr/bin/python3'
-    : undefined;
-
-const FIELDS_SCRIPT = `
-import sys, json
-from pypdf import PdfReader
-fields = PdfReader(sys.argv[1]).get_fields()
-print(json.dumps({name: field.get('/V') for name, field in fields.items()}))
-`;
-const FILL_SCRIPT = `
-import sys, json
-from pypdf import PdfReader, PdfWriter
-writer = PdfWriter()
-writer.append(PdfReader(sys.argv[1]))
-for page in writer.pages:
-    writer.update_page_form_field_values(page, json.loads(sys.argv[3]))
-with open(sys.argv[2], 'wb') as out:
-    writer.write(out)
-`;
-
-function python(script: string, ...args: string[]): string {
-  const run = spawnSync(PYPDF!, ['-c', script, ...args], { encoding: 'utf8' });
-  assert.equal(run.status, 0, run.stderr);
-  return run.stdout;
-}
 
 describe('ferry import data, export data and form pdf on a data directory (subprocess)', () => {
   let root: string;
@@ -410,11 +384,7 @@ describe('ferry import data, export data and form pdf on a data directory (subpr
   it(
     'form pdf writes a PDF that poppler reads, with fields named as DHIS2 names them, which imports once filled',
     {
-      skip: !PDFINFO
-        ? 'pdfinfo (poppler-utils) is not installed'
-        : !PYPDF
-          ? 'python3-pypdf is not installed'
-          : false,
+      skip: PDFINFO ? PYPDF_SKIP : 'pdfinfo (poppler-utils) is not installed',
     },
     async () => {
       const form = join(root, 'form.pdf');
@@ -435,7 +405,7 @@ describe('ferry import data, export data and form pdf on a data directory (subpr
       assert.match(info.stdout, /^Form: +AcroForm$/m);
       assert.match(info.stdout, /^Pages: +1$/m);
 
-      const fields = JSON.parse(python(FIELDS_SCRIPT, form)) as Record<string, string | null>;
+      const fields = pdfFormFields(form);
       assert.equal(fields.TXFD_OrgID, 'O6uvpzGd5pu');
       assert.equal(fields.TXFD_PeriodID, '2019');
       const valueFields = Object.keys(fields).filter((name) => name.startsWith('TXFDDV_'));
@@ -453,7 +423,7 @@ describe('ferry import data, export data and form pdf on a data directory (subpr
       ]);
 
       const filled = join(root, 'filled.pdf');
-      python(FILL_SCRIPT, form, filled, JSON.stringify({ TXFDDV_dFaBg0HpoIL_oPcWGgS2Liz: '4321' }));
+      fillPdfForm(form, filled, { TXFDDV_dFaBg0HpoIL_oPcWGgS2Liz: '4321' });
       const imported = await ok(['import', 'data', filled, '--data-dir', facility]);
       assert.match(imported.stdout, /^Imported +1$/m);
       const out = join(root, 'form-values.csv');

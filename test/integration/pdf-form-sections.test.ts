@@ -14,6 +14,7 @@ import {
 } from '../support/test-databases.ts';
 import { loadMetadataPayloads } from '../support/aggregate-metadata.ts';
 import { ADMIN_AUTH, contextFor } from '../support/access-fixtures.ts';
+import { assertStoredFormValues, fillPdfForm, pdfFormFields, PYPDF_SKIP } from '../support/pypdf.ts';
 
 /**
  * A data set laid out in two sections (the DHIS2 fixtures have none): the form over HTTP, read by
@@ -117,33 +118,6 @@ function metadata(): Record<string, unknown> {
 }
 
 const PDFTOTEXT = existsSync('/usr/bin/pdftotext') ? '/usr/bin/pdftotext' : undefined;
-const PYPDF =
-  spawnSync('/usr/bin/python3', ['-c', 'import pypdf'], { encoding: 'utf8' }).status === 0
-    ? '/usr/bin/python3'
-    : undefined;
-
-const FIELDS_SCRIPT = `
-import sys, json
-from pypdf import PdfReader
-print(json.dumps(sorted(PdfReader(sys.argv[1]).get_fields().keys())))
-`;
-const FILL_SCRIPT = `
-import sys, json
-from pypdf import PdfReader, PdfWriter
-writer = PdfWriter()
-writer.append(PdfReader(sys.argv[1]))
-values = json.loads(sys.argv[3])
-for page in writer.pages:
-    writer.update_page_form_field_values(page, values)
-with open(sys.argv[2], 'wb') as out:
-    writer.write(out)
-`;
-
-function python(script: string, ...args: string[]): string {
-  const run = spawnSync(PYPDF!, ['-c', script, ...args], { encoding: 'utf8' });
-  assert.equal(run.status, 0, run.stderr);
-  return run.stdout;
-}
 
 for (const kind of TEST_DATABASE_KINDS) {
   describe(`PDF form of a data set with sections (${kind})`, { skip: skipReasonFor(kind) }, () => {
@@ -191,25 +165,21 @@ for (const kind of TEST_DATABASE_KINDS) {
       },
     );
 
-    it(
-      'has the header fields and one field per data element and option combo',
-      { skip: PYPDF ? false : 'python3-pypdf is not installed' },
-      () => {
-        const names = JSON.parse(python(FIELDS_SCRIPT, form)) as string[];
-        // TXFD_DataSetID is Ferry's documented addition (docs/formats/pdf-forms.md).
-        const expected = ['TXFD_OrgID', 'TXFD_PeriodID', 'TXFD_DataSetID', ...VALUE_FIELDS].sort();
-        assert.equal(VALUE_FIELDS.length, 9);
-        assert.deepEqual(names, expected);
-      },
-    );
+    it('has the header fields and one field per data element and option combo', { skip: PYPDF_SKIP }, () => {
+      const names = Object.keys(pdfFormFields(form)).sort();
+      // TXFD_DataSetID is Ferry's documented addition (docs/formats/pdf-forms.md).
+      const expected = ['TXFD_OrgID', 'TXFD_PeriodID', 'TXFD_DataSetID', ...VALUE_FIELDS].sort();
+      assert.equal(VALUE_FIELDS.length, 9);
+      assert.deepEqual(names, expected);
+    });
 
     it(
       'imports every value of the form filled by pypdf (POST application/pdf)',
-      { skip: PYPDF ? false : 'python3-pypdf is not installed' },
+      { skip: PYPDF_SKIP },
       async () => {
         const values = Object.fromEntries(VALUE_FIELDS.map((name, i) => [name, String(11 * (i + 1))]));
         const filled = join(db.dataDir, 'filled.pdf');
-        python(FILL_SCRIPT, form, filled, JSON.stringify(values));
+        fillPdfForm(form, filled, values);
         const response = await app.inject({
           method: 'POST',
           url: '/api/dataValueSets',
@@ -219,21 +189,7 @@ for (const kind of TEST_DATABASE_KINDS) {
         assert.equal(response.statusCode, 200, response.body);
         const summary = (JSON.parse(response.body) as { response: { importCount: unknown } }).response;
         assert.deepEqual(summary.importCount, { imported: 9, updated: 0, ignored: 0, deleted: 0 });
-        const rows = await db.storage.query<{
-          de: string;
-          coc: string;
-          value: string;
-          ou: string;
-          pe: string;
-        }>(
-          `SELECT de.uid AS de, coc.uid AS coc, dv.value AS value, ou.uid AS ou, p.iso AS pe FROM data_value dv
-             JOIN metadata_object de ON de.sid = dv.data_element_id
-             JOIN metadata_object coc ON coc.sid = dv.category_option_combo_id
-             JOIN metadata_object ou ON ou.sid = dv.org_unit_id
-             JOIN period p ON p.period_id = dv.period_id`,
-        );
-        assert.deepEqual(Object.fromEntries(rows.map((r) => [`TXFDDV_${r.de}_${r.coc}`, r.value])), values);
-        assert.ok(rows.every((r) => r.ou === ORG_UNIT && r.pe === PERIOD));
+        await assertStoredFormValues(db.storage, values, ORG_UNIT, PERIOD);
       },
     );
   });
