@@ -1,12 +1,13 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import yauzl from 'yauzl';
 import { createSqliteStorage } from '../../src/storage/dialects/sqlite/sqlite-dialect.ts';
 import { AGGREGATE_E2E_DIR } from '../support/aggregate-metadata.ts';
+import { runFerry, type FerryRun } from '../support/ferry-cli.ts';
 import { fillPdfForm, pdfFormFields, PYPDF_SKIP } from '../support/pypdf.ts';
 
 /**
@@ -21,34 +22,13 @@ const DATA_SETS = 'qNtxTrp56wV,VEM58nY22sO'; // TA Malaria annual data (Yearly),
 const COUNTRY = 'ImspTQPwCqd'; // Sierra Leone; the bulk file's values are all on Bo (O6uvpzGd5pu) below it
 const BULK_RANGE = ['--start', '2018-01-01', '--end', '2019-12-31'];
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-function ferry(args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    // --data-dir only: a DATABASE_URL in the environment would send the command to PostgreSQL.
-    const env = { ...process.env };
-    delete env.DATABASE_URL;
-    const child = spawn(process.execPath, [MAIN, ...args], { env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
-
 /** Runs ferry and insists on exit status 0. */
-async function ok(args: string[]): Promise<Run> {
-  const run = await ferry(args);
+async function ok(args: string[]): Promise<FerryRun> {
+  const run = await runFerry(args);
   assert.equal(run.code, 0, `ferry ${args.join(' ')}\n${run.stdout}\n${run.stderr}`);
   return run;
 }
@@ -265,13 +245,21 @@ describe('ferry import data, export data and form pdf on a data directory (subpr
     const file = join(root, 'keep.csv');
     writeFileSync(file, 'kept');
     const args = ['--org-unit', COUNTRY, ...BULK_RANGE, '-o', file, '--data-dir', facility];
-    const badFormat = await ferry(['export', 'data', '--data-set', DATA_SETS, '--format', 'yaml', ...args]);
+    const badFormat = await runFerry([
+      'export',
+      'data',
+      '--data-set',
+      DATA_SETS,
+      '--format',
+      'yaml',
+      ...args,
+    ]);
     assert.equal(badFormat.code, 2);
     assert.match(badFormat.stderr, /F1000: .*`format`: `yaml`/);
-    const noDataSet = await ferry(['export', 'data', ...args]);
+    const noDataSet = await runFerry(['export', 'data', ...args]);
     assert.equal(noDataSet.code, 2);
     assert.match(noDataSet.stderr, /E2001: At least one data element, data set or data element group/);
-    const unknown = await ferry(['export', 'data', '--data-set', 'noSuchDs01', ...args]);
+    const unknown = await runFerry(['export', 'data', '--data-set', 'noSuchDs01', ...args]);
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /noSuchDs01/);
     assert.equal(readFileSync(file, 'utf8'), 'kept');
@@ -340,7 +328,7 @@ describe('ferry import data, export data and form pdf on a data directory (subpr
   it('--format reads a file whose name says nothing, which is refused without it', async () => {
     const file = join(root, 'values.txt');
     writeFileSync(file, 'dataelement,period,orgunit,value\nFRbgzTZ74Hh,2016,O6uvpzGd5pu,5\n');
-    const refused = await ferry(['import', 'data', file, '--data-dir', facility]);
+    const refused = await runFerry(['import', 'data', file, '--data-dir', facility]);
     assert.equal(refused.code, 2);
     assert.match(refused.stderr, /F1003: Unsupported content type `values\.txt`/);
     const run = await ok(['import', 'data', file, '--format', 'csv', '--data-dir', facility]);
@@ -355,7 +343,7 @@ describe('ferry import data, export data and form pdf on a data directory (subpr
       `dataelement,period,orgunit,value\nFRbgzTZ74Hh,2015,O6uvpzGd5pu,1\n${unknown.map((de) => `${de},2015,O6uvpzGd5pu,1`).join('\n')}\n`,
     );
     const values = await liveValues(facility);
-    const run = await ferry(['import', 'data', file, '--atomic', '--data-dir', facility]);
+    const run = await runFerry(['import', 'data', file, '--atomic', '--data-dir', facility]);
     assert.equal(run.code, 1, run.stderr);
     assert.match(run.stdout, /^Status +ERROR$/m);
     assert.match(run.stdout, /^Conflicts +12$/m);
@@ -365,7 +353,7 @@ describe('ferry import data, export data and form pdf on a data directory (subpr
     assert.equal(shown[10], '  ... and 2 more (use --json)');
     assert.equal(await liveValues(facility), values, '--atomic: nothing written');
 
-    const json = await ferry(['import', 'data', file, '--atomic', '--json', '--data-dir', facility]);
+    const json = await runFerry(['import', 'data', file, '--atomic', '--json', '--data-dir', facility]);
     assert.equal(json.code, 1);
     assert.equal(json.stderr, '');
     const summary = JSON.parse(json.stdout) as {

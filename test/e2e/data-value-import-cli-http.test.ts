@@ -1,31 +1,14 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { createSqliteStorage } from '../../src/storage/dialects/sqlite/sqlite-dialect.ts';
 import { loadAggregateE2eMetadata, AGGREGATE_E2E_DIR } from '../support/aggregate-metadata.ts';
+import { runFerry } from '../support/ferry-cli.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createFerryContextFromStorage } from '../../src/services/ferry-context.ts';
 import { buildApp } from '../../src/http/build-app.ts';
-
-const REPO = join(import.meta.dirname, '../..');
-
-function ferry(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(REPO, 'src/cli/main.ts'), ...args], {
-      cwd: REPO,
-      env: { ...process.env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
 
 describe('ferry import data (subprocess) and POST /api/dataValueSets', () => {
   let dir: string;
@@ -41,11 +24,11 @@ describe('ferry import data (subprocess) and POST /api/dataValueSets', () => {
 
   it('imports the bulk file, prints a summary table, then ignores it on a second run', async () => {
     const file = join(AGGREGATE_E2E_DIR, '03_dataValues_bulk.json');
-    const first = await ferry(['import', 'data', file, '--data-dir', join(dir, 'data')]);
+    const first = await runFerry(['import', 'data', file, '--data-dir', join(dir, 'data')]);
     assert.equal(first.code, 0, first.stderr);
     assert.match(first.stdout, /Status\s+SUCCESS/);
     assert.match(first.stdout, /Imported\s+231/);
-    const second = await ferry(['import', 'data', file, '--data-dir', join(dir, 'data'), '--json']);
+    const second = await runFerry(['import', 'data', file, '--data-dir', join(dir, 'data'), '--json']);
     assert.equal(second.code, 0);
     const summary = JSON.parse(second.stdout) as { importCount: { ignored: number } };
     assert.equal(summary.importCount.ignored, 231);
@@ -57,11 +40,11 @@ describe('ferry import data (subprocess) and POST /api/dataValueSets', () => {
       csv,
       'dataelement,period,orgunit,value\nnosuchDE001,2020,DiszpKrYNg8,1\nFRbgzTZ74Hh,2020,DiszpKrYNg8,1\n',
     );
-    const atomic = await ferry(['import', 'data', csv, '--data-dir', join(dir, 'data'), '--atomic']);
+    const atomic = await runFerry(['import', 'data', csv, '--data-dir', join(dir, 'data'), '--atomic']);
     assert.equal(atomic.code, 1);
     assert.match(atomic.stdout, /Status\s+ERROR/);
     assert.match(atomic.stdout, /E7610 Data element not found or not accessible: `nosuchDE001` \[rows 0\]/);
-    const badStrategy = await ferry([
+    const badStrategy = await runFerry([
       'import',
       'data',
       csv,

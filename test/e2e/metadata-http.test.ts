@@ -4,8 +4,6 @@ import { readFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import type { FastifyInstance } from 'fastify';
 import {
   createTestDatabase,
@@ -14,12 +12,12 @@ import {
   type TestDatabase,
 } from '../support/test-databases.ts';
 import { contextFor, ADMIN_AUTH } from '../support/access-fixtures.ts';
+import { runFerry } from '../support/ferry-cli.ts';
 import { buildApp } from '../../src/http/build-app.ts';
 import type { FerryContext } from '../../src/services/ferry-context.ts';
 
 const FIXTURES = new URL('../../../shared/fixtures/dhis2/', import.meta.url).pathname;
 const admin = ADMIN_AUTH;
-const run = promisify(execFile);
 
 for (const kind of TEST_DATABASE_KINDS) {
   describe(`metadata import and export over HTTP on ${kind}`, { skip: skipReasonFor(kind) }, () => {
@@ -157,15 +155,7 @@ for (const kind of TEST_DATABASE_KINDS) {
 describe('ferry import/export metadata CLI', { skip: skipReasonFor('sqlite') }, () => {
   it('imports with a summary table, exits 1 on ERROR, exports a dependency package', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'ferry-cli-'));
-    const cli = (...args: string[]) =>
-      run(process.execPath, ['src/cli/main.ts', ...args, '--data-dir', dataDir], { cwd: process.cwd() }).then(
-        (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
-        (e: { code: number; stdout: string; stderr: string }) => ({
-          code: e.code,
-          stdout: e.stdout,
-          stderr: e.stderr,
-        }),
-      );
+    const cli = (...args: string[]) => runFerry([...args, '--data-dir', dataDir]);
     try {
       const ok = await cli('import', 'metadata', `${FIXTURES}aggregate-e2e/01_setup_metadata.json`);
       assert.equal(ok.code, 0, ok.stderr);

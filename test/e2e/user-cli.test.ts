@@ -1,7 +1,5 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import {
   createTestDatabase,
   skipReasonFor,
@@ -9,24 +7,7 @@ import {
   type TestDatabase,
 } from '../support/test-databases.ts';
 import { contextFor, ORG_UNITS, ROLES, seedAccessFixtures } from '../support/access-fixtures.ts';
-
-const REPO = fileURLToPath(new URL('../..', import.meta.url));
-
-function ferry(
-  args: string[],
-  stdin?: string,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('npx', ['node', 'src/cli/main.ts', ...args], { cwd: REPO, env: { ...process.env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(stdin ?? '');
-  });
-}
+import { runFerry } from '../support/ferry-cli.ts';
 
 /** Where the CLI finds the test database: the SQLite data dir, or the PostgreSQL URL. */
 function databaseArgs(db: TestDatabase): string[] {
@@ -41,7 +22,7 @@ for (const kind of TEST_DATABASE_KINDS) {
         const context = contextFor(db.storage, db.dataDir);
         await seedAccessFixtures(db.storage, context.metadata);
 
-        const created = await ferry([
+        const created = await runFerry([
           'user',
           'create',
           '--username',
@@ -69,14 +50,14 @@ for (const kind of TEST_DATABASE_KINDS) {
         assert.deepEqual(principal.viewOrgUnits, [ORG_UNITS.sierraLeone]);
         assert.equal(principal.user.name, 'District Officer');
 
-        const changed = await ferry(
+        const changed = await runFerry(
           ['user', 'set-password', '--username', 'district.officer', '--password-stdin', ...databaseArgs(db)],
           'a much better password\n',
         );
         assert.equal(changed.code, 0, changed.stderr);
         await context.auth.verifyPassword('district.officer', 'a much better password');
 
-        const duplicate = await ferry([
+        const duplicate = await runFerry([
           'user',
           'create',
           '--username',
@@ -88,7 +69,7 @@ for (const kind of TEST_DATABASE_KINDS) {
         assert.equal(duplicate.code, 1);
         assert.match(duplicate.stderr, /F1300: A user with username `district\.officer` already exists/);
 
-        const weak = await ferry([
+        const weak = await runFerry([
           'user',
           'create',
           '--username',
@@ -100,7 +81,7 @@ for (const kind of TEST_DATABASE_KINDS) {
         assert.equal(weak.code, 1);
         assert.match(weak.stderr, /F1106: .*at least 8 characters/);
 
-        const usage = await ferry(['user', 'create', '--password', 'whatever-pass', ...databaseArgs(db)]);
+        const usage = await runFerry(['user', 'create', '--password', 'whatever-pass', ...databaseArgs(db)]);
         assert.equal(usage.code, 2);
         assert.match(usage.stderr, /--username is required/);
         assert.equal(await context.metadata.count('users'), 1);

@@ -1,7 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawnSync } from 'node:child_process';
-import { promisify } from 'node:util';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +13,7 @@ import {
 } from '../support/test-databases.ts';
 import { AGGREGATE_E2E_DIR, loadAggregateE2eMetadata } from '../support/aggregate-metadata.ts';
 import { waitForJob } from '../support/wait-for-job.ts';
+import { runFerry } from '../support/ferry-cli.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createFerryContextFromStorage, type FerryContext } from '../../src/services/ferry-context.ts';
 import { buildApp } from '../../src/http/build-app.ts';
@@ -41,18 +41,6 @@ const sevenZipSkip = commandWorks(SEVEN_ZIP, ['i'])
   ? false
   : '7z is not installed (Debian package p7zip-full; .ci/run installs it)';
 const pythonAvailable = existsSync(DEBIAN_PYTHON);
-const CLI_MAIN = new URL('../../src/cli/main.ts', import.meta.url).pathname;
-
-async function ferry(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [CLI_MAIN, ...args]);
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failure = error as { code: number; stdout: string; stderr: string };
-    return { code: failure.code, stdout: failure.stdout, stderr: failure.stderr };
-  }
-}
-
 interface Harness {
   db: TestDatabase;
   context: FerryContext;
@@ -393,10 +381,10 @@ for (const kind of TEST_DATABASE_KINDS) {
       }
       // The CLI shows the protection and sends a protected regenerate to the server, not its own queue.
       const target = h.db.databaseUrl ? ['--database-url', h.db.databaseUrl] : ['--data-dir', h.db.dataDir];
-      const listed = await ferry(['exports', 'list', ...target]);
+      const listed = await runFerry(['exports', 'list', ...target]);
       assert.equal(listed.code, 0, listed.stderr);
       assert.match(listed.stdout, /\[password-protected, AES-256\]/);
-      const cliRegenerate = await ferry(['exports', 'regenerate', newId, ...target]);
+      const cliRegenerate = await runFerry(['exports', 'regenerate', newId, ...target]);
       assert.equal(cliRegenerate.code, 1);
       assert.match(cliRegenerate.stderr, /password-protected: regenerate it through the server/);
 

@@ -1,25 +1,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { createTestDatabase, skipReasonFor, TEST_DATABASE_KINDS } from '../support/test-databases.ts';
 import { contextFor } from '../support/access-fixtures.ts';
+import { runFerry } from '../support/ferry-cli.ts';
 import { GEOMETRY_ORG_UNITS, GML2 } from './geometry-fixtures.ts';
-
-const run = promisify(execFile);
-const MAIN = new URL('../../src/cli/main.ts', import.meta.url).pathname;
-
-async function ferry(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [MAIN, ...args], { env: { ...process.env } });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failure = error as { code: number; stdout: string; stderr: string };
-    return { code: failure.code, stdout: failure.stdout, stderr: failure.stderr };
-  }
-}
 
 for (const kind of TEST_DATABASE_KINDS) {
   describe(`ferry import gml|geojson (${kind})`, { skip: skipReasonFor(kind) }, () => {
@@ -32,13 +18,13 @@ for (const kind of TEST_DATABASE_KINDS) {
         const gml = join(db.dataDir, 'districts.gml');
         writeFileSync(gml, GML2);
 
-        const dry = await ferry(['import', 'gml', gml, '--dry-run', ...target]);
+        const dry = await runFerry(['import', 'gml', gml, '--dry-run', ...target]);
         assert.equal(dry.code, 0, dry.stderr);
         assert.match(dry.stdout, /Status: WARNING/);
         assert.match(dry.stdout, /E5001 .*Ole Johan Dahls Hus/);
         assert.equal((await context.metadata.get('organisationUnits', 'O6uvpzGd5pu'))?.geometry, undefined);
 
-        const commit = await ferry(['import', 'gml', gml, '--json', ...target]);
+        const commit = await runFerry(['import', 'gml', gml, '--json', ...target]);
         assert.equal(commit.code, 0, commit.stderr);
         assert.equal((JSON.parse(commit.stdout) as { stats: { updated: number } }).stats.updated, 4);
         assert.equal(
@@ -60,7 +46,7 @@ for (const kind of TEST_DATABASE_KINDS) {
             ],
           }),
         );
-        const byProperty = await ferry([
+        const byProperty = await runFerry([
           'import',
           'geojson',
           geojson,
@@ -76,11 +62,11 @@ for (const kind of TEST_DATABASE_KINDS) {
           coordinates: [3, 4],
         });
 
-        const refused = await ferry(['import', 'geojson', gml, ...target]);
+        const refused = await runFerry(['import', 'geojson', gml, ...target]);
         assert.equal(refused.code, 1);
         assert.match(refused.stderr, /F1001: .*districts\.gml \(line 1, column 1\)/);
         assert.equal(
-          (await ferry(['import', 'geojson', geojson, '--match', 'shortName', ...target])).code,
+          (await runFerry(['import', 'geojson', geojson, '--match', 'shortName', ...target])).code,
           2,
         );
       } finally {
