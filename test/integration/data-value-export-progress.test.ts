@@ -13,13 +13,19 @@ import {
 import type { ExportCompression } from '../../src/services/export-compression.ts';
 import { readCsvRecords } from '../../src/codecs/csv/csv-reader.ts';
 import { readXmlEvents } from '../../src/codecs/xml/safe-xml-reader.ts';
-import { uidFromSeed } from '../../src/domain/identifiers/uid.ts';
 import {
   createTestDatabase,
   skipReasonFor,
   TEST_DATABASE_KINDS,
   type TestDatabase,
 } from '../support/test-databases.ts';
+import {
+  seedExportTree,
+  treeDataSet,
+  treeOrgUnit,
+  TREE_ROOT_SID,
+  type ExportTree,
+} from '../support/export-tree-fixture.ts';
 
 /**
  * The export's progress callback counts the values its encoder writes: the last count must equal the
@@ -30,63 +36,17 @@ import {
  * given as the encoder hands out the text holding those values is tested on the encoders
  * (src/codecs/data-value-encoder-counts.test.ts).
  */
-const ROOT_SID = 10;
-/** Values per child org unit; 12 has none. */
-const CHILD_VALUES: Readonly<Record<number, number>> = { 11: 7_300, 12: 0, 13: 3, 14: 2_600 };
-const ELEMENTS = 40;
-const COMBOS = 20;
-const DATA_SET = uidFromSeed('export-progress-data-set');
-const ou = (sid: number): string => uidFromSeed(`export-progress-ou-${sid}`);
+const TREE: ExportTree = {
+  name: 'export-progress',
+  values: { 11: 7_300, 12: 0, 13: 3, 14: 2_600 }, // 12 holds none
+  elements: 40,
+  combos: 20,
+  awkwardValue: 'line\nbreak, "quoted"',
+  awkwardComment: 'a, "quoted"\nnote',
+};
+const DATA_SET = treeDataSet(TREE);
+const ou = (sid: number): string => treeOrgUnit(TREE, sid);
 const RANGE = { startDate: '2023-01-01', endDate: '2023-12-31' };
-
-async function seed(db: TestDatabase): Promise<void> {
-  const now = '2024-01-01T00:00:00.000Z';
-  const object = async (sid: number, type: string, uid: string, path: string | null, body: object) => {
-    await db.storage.execute(
-      'INSERT INTO metadata_object (sid, type, uid, code, name, path, created, last_updated, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-      [sid, type, uid, `C_${sid}`, `Object ${sid}`, path, now, now, JSON.stringify({ id: uid, ...body })],
-    );
-  };
-  const rootPath = `/${ou(ROOT_SID)}`;
-  await object(ROOT_SID, 'organisationUnits', ou(ROOT_SID), rootPath, { path: rootPath });
-  for (const sid of Object.keys(CHILD_VALUES).map(Number)) {
-    const path = `${rootPath}/${ou(sid)}`;
-    await object(sid, 'organisationUnits', ou(sid), path, { path });
-  }
-  const elements = Array.from({ length: ELEMENTS }, (_, i) => uidFromSeed(`export-progress-de-${i}`));
-  for (const [i, uid] of elements.entries()) await object(1000 + i, 'dataElements', uid, null, {});
-  for (let i = 0; i < COMBOS; i++) {
-    await object(2000 + i, 'categoryOptionCombos', uidFromSeed(`export-progress-coc-${i}`), null, {});
-  }
-  await object(3, 'dataSets', DATA_SET, null, {
-    periodType: 'Monthly',
-    dataSetElements: elements.map((id) => ({ dataElement: { id } })),
-  });
-  // Periods 1-12 are 2023's months; period 13, December 2022, lies outside the range.
-  for (let m = 1; m <= 13; m++) {
-    const year = m === 13 ? 2022 : 2023;
-    const month = String(m === 13 ? 12 : m).padStart(2, '0');
-    await db.storage.execute(
-      'INSERT INTO period (period_id, iso, period_type, start_date, end_date) VALUES (?, ?, ?, ?, ?)',
-      [m, `${year}${month}`, 'Monthly', `${year}-${month}-01`, `${year}-${month}-28`],
-    );
-  }
-  for (const [sid, count] of Object.entries(CHILD_VALUES)) {
-    if (count === 0) continue;
-    await db.storage
-      .execute(`WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ${count - 1})
-      INSERT INTO data_value (org_unit_id, period_id, data_element_id, category_option_combo_id,
-        attribute_option_combo_id, value, stored_by, created, last_updated, comment, follow_up, deleted)
-      SELECT ${sid}, 1 + i % 13, 1000 + (i / 13) % ${ELEMENTS}, 2000 + i / ${13 * ELEMENTS}, 2000,
-        CASE WHEN i % 89 = 5 THEN 'line
-break, "quoted"' ELSE CAST(i AS TEXT) END,
-        CASE WHEN i % 7 = 0 THEN NULL ELSE 'loader' END, '${now}', '${now}',
-        CASE WHEN i % 97 = 3 THEN 'a, "quoted"
-note' END,
-        CASE WHEN i % 11 = 0 THEN 1 ELSE 0 END, CASE WHEN i % 50 = 7 THEN 1 ELSE 0 END
-      FROM n`);
-  }
-}
 
 /** The values the database holds in the range: what an export of them must write. */
 async function storedValues(db: TestDatabase, includeDeleted: boolean): Promise<number> {
@@ -153,7 +113,7 @@ for (const kind of TEST_DATABASE_KINDS) {
     before(async () => {
       db = await createTestDatabase(kind);
       context = createFerryContextFromStorage(loadConfig({}, { dataDir: db.dataDir }), db.storage);
-      await seed(db);
+      await seedExportTree(db.storage, TREE);
     });
     after(async () => {
       await db?.dispose();
@@ -166,7 +126,7 @@ for (const kind of TEST_DATABASE_KINDS) {
       query: Record<string, unknown> = {},
     ) => {
       const request = parseDataValueExportRequest(
-        { dataSet: DATA_SET, orgUnit: ou(ROOT_SID), children: 'true', ...RANGE, ...query },
+        { dataSet: DATA_SET, orgUnit: ou(TREE_ROOT_SID), children: 'true', ...RANGE, ...query },
         { format, compression },
       );
       const reports: number[] = [];
