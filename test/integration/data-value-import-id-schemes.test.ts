@@ -1,6 +1,6 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config.ts';
 import { createFerryContextFromStorage, type FerryContext } from '../../src/services/ferry-context.ts';
@@ -13,7 +13,7 @@ import {
   TEST_DATABASE_KINDS,
   type TestDatabase,
 } from '../support/test-databases.ts';
-import { AGGREGATE_E2E_DIR, loadMetadataPayloads } from '../support/aggregate-metadata.ts';
+import { loadAggregateE2eMetadata } from '../support/aggregate-metadata.ts';
 
 /**
  * Identifier schemes on data value import (DHIS2 2.42 `DefaultDataValueSetService`): UID, CODE,
@@ -92,15 +92,8 @@ for (const kind of TEST_DATABASE_KINDS) {
     before(async () => {
       db = await createTestDatabase(kind);
       context = createFerryContextFromStorage(loadConfig({}, { dataDir: db.dataDir }), db.storage);
-      const read = (name: string) =>
-        JSON.parse(readFileSync(join(AGGREGATE_E2E_DIR, name), 'utf8')) as Record<string, unknown>;
-      // One load: the org units of all payloads are merged, so the new clinic's path runs through
-      // the fixtures' Badjia.
-      await loadMetadataPayloads(db.storage, [
-        read('01_setup_metadata.json'),
-        read('02_aggregate_metadata.json'),
-        SCHEME_METADATA,
-      ]);
+      // One load, so the new clinic's path runs through the fixtures' Badjia.
+      await loadAggregateE2eMetadata(db.storage, [SCHEME_METADATA]);
     });
     after(async () => {
       await db?.dispose();

@@ -1,6 +1,6 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/http/build-app.ts';
@@ -15,7 +15,7 @@ import {
   TEST_DATABASE_KINDS,
   type TestDatabase,
 } from '../support/test-databases.ts';
-import { AGGREGATE_E2E_DIR, loadMetadataPayloads } from '../support/aggregate-metadata.ts';
+import { loadAggregateE2eMetadata } from '../support/aggregate-metadata.ts';
 import { ADMIN_AUTH, basicAuth, contextFor } from '../support/access-fixtures.ts';
 import { waitForJob } from '../support/wait-for-job.ts';
 
@@ -106,13 +106,7 @@ interface Harness {
 async function harness(kind: 'sqlite' | 'postgres'): Promise<Harness> {
   const db = await createTestDatabase(kind);
   const context = contextFor(db.storage, db.dataDir);
-  const read = (name: string) =>
-    JSON.parse(readFileSync(join(AGGREGATE_E2E_DIR, name), 'utf8')) as Record<string, unknown>;
-  await loadMetadataPayloads(db.storage, [
-    read('01_setup_metadata.json'),
-    read('02_aggregate_metadata.json'),
-    TEST_METADATA,
-  ]);
+  await loadAggregateE2eMetadata(db.storage, [TEST_METADATA]);
   await context.users.ensureAdmin({ password: 'district' });
   await context.metadata.save('userRoles', [
     { id: ROLE_CAPTURE, name: 'Semantics data capture', authorities: ['F_DATAVALUE_ADD'] },

@@ -55,9 +55,19 @@ export async function loadMetadataPayloads(
   });
 }
 
-/** The aggregate end-to-end metadata of DHIS2's own tests (01 setup + 02 aggregate). */
-export async function loadAggregateE2eMetadata(storage: Storage): Promise<void> {
+/**
+ * The aggregate end-to-end metadata of DHIS2's own tests (01 setup + 02 aggregate), and a test's
+ * `extra` payloads in the same load, so that the paths of its org units run through the fixtures'.
+ */
+export async function loadAggregateE2eMetadata(
+  storage: Storage,
+  extra: ReadonlyArray<Record<string, unknown>> = [],
+): Promise<void> {
   const read = (name: string) =>
     JSON.parse(readFileSync(join(AGGREGATE_E2E_DIR, name), 'utf8')) as Record<string, unknown>;
-  await loadMetadataPayloads(storage, [read('01_setup_metadata.json'), read('02_aggregate_metadata.json')]);
+  await loadMetadataPayloads(storage, [
+    read('01_setup_metadata.json'),
+    read('02_aggregate_metadata.json'),
+    ...extra,
+  ]);
 }
