@@ -1,19 +1,18 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/http/build-app.ts';
 import type { FerryContext } from '../../src/services/ferry-context.ts';
-import { importDataValues } from '../../src/services/data-value-import-service.ts';
 import {
   createTestDatabase,
   skipReasonFor,
   TEST_DATABASE_KINDS,
   type TestDatabase,
 } from '../support/test-databases.ts';
-import { AGGREGATE_E2E_DIR, loadAggregateE2eMetadata } from '../support/aggregate-metadata.ts';
+import { loadAggregateE2eMetadata } from '../support/aggregate-metadata.ts';
+import { importAggregateE2eValues, importJsonValues } from '../support/data-value-imports.ts';
 import { ADMIN_AUTH, basicAuth, contextFor } from '../support/access-fixtures.ts';
 
 const QUERY = 'dataSet=VEM58nY22sO&orgUnit=ImspTQPwCqd&children=true&startDate=2019-01-01&endDate=2019-12-31';
@@ -62,27 +61,12 @@ for (const kind of TEST_DATABASE_KINDS) {
       context = contextFor(db.storage, db.dataDir);
       await context.users.ensureAdmin({ password: 'district' });
       await loadAggregateE2eMetadata(db.storage);
-      const summary = await importDataValues(
+      await importAggregateE2eValues(context);
+      await importJsonValues(
         context,
-        { path: join(AGGREGATE_E2E_DIR, '03_dataValues_bulk.json'), fileName: 'bulk.json', format: 'json' },
-        {},
-        undefined,
+        join(db.dataDir, 'scope-values.json'),
+        SCOPE_VALUES.map((v) => ({ ...v, period: '202001' })),
       );
-      assert.equal(summary.status, 'SUCCESS');
-      const scopeFile = join(db.dataDir, 'scope-values.json');
-      writeFileSync(
-        scopeFile,
-        JSON.stringify({
-          dataValues: SCOPE_VALUES.map((v) => ({ ...v, period: '202001' })),
-        }),
-      );
-      const scopeSummary = await importDataValues(
-        context,
-        { path: scopeFile, fileName: 'scope-values.json', format: 'json' },
-        {},
-        undefined,
-      );
-      assert.equal(scopeSummary.status, 'SUCCESS', JSON.stringify(scopeSummary.conflicts));
       await context.metadata.save('userRoles', [
         { id: 'roleExport1', name: 'Data exporter', authorities: ['F_EXPORT_DATA'] },
       ]);

@@ -19,9 +19,9 @@ import {
   TEST_DATABASE_KINDS,
   type TestDatabase,
 } from '../support/test-databases.ts';
-import { AGGREGATE_E2E_DIR, loadAggregateE2eMetadata } from '../support/aggregate-metadata.ts';
+import { loadAggregateE2eMetadata } from '../support/aggregate-metadata.ts';
+import { importAggregateE2eValues } from '../support/data-value-imports.ts';
 
-const BULK = join(AGGREGATE_E2E_DIR, '03_dataValues_bulk.json');
 const EXPORT_QUERY = {
   dataSet: ['qNtxTrp56wV', 'VEM58nY22sO'],
   orgUnit: 'ImspTQPwCqd',
@@ -65,13 +65,7 @@ for (const kind of TEST_DATABASE_KINDS) {
       source = await createTestDatabase(kind);
       context = contextFor(source);
       await loadAggregateE2eMetadata(source.storage);
-      const summary = await importDataValues(
-        context,
-        { path: BULK, fileName: '03_dataValues_bulk.json', contentType: 'application/json' },
-        {},
-        undefined,
-      );
-      assert.equal(summary.status, 'SUCCESS', JSON.stringify(summary.conflicts));
+      await importAggregateE2eValues(context);
       expected = await snapshot(source.storage);
       assert.equal(expected.length, 231);
     });

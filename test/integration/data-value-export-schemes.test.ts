@@ -1,10 +1,8 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { text } from 'node:stream/consumers';
 import { loadConfig } from '../../src/config.ts';
 import { createFerryContextFromStorage, type FerryContext } from '../../src/services/ferry-context.ts';
-import { importDataValues } from '../../src/services/data-value-import-service.ts';
 import {
   exportDataValues,
   parseDataValueExportRequest,
@@ -15,10 +13,10 @@ import {
   TEST_DATABASE_KINDS,
   type TestDatabase,
 } from '../support/test-databases.ts';
-import { AGGREGATE_E2E_DIR, loadAggregateE2eMetadata } from '../support/aggregate-metadata.ts';
+import { loadAggregateE2eMetadata } from '../support/aggregate-metadata.ts';
+import { importAggregateE2eValues } from '../support/data-value-imports.ts';
 import { expectedExportCsv } from '../support/export-csv-oracle.ts';
 
-const BULK = join(AGGREGATE_E2E_DIR, '03_dataValues_bulk.json');
 const EXPORT_QUERY = {
   dataSet: ['qNtxTrp56wV', 'VEM58nY22sO'],
   orgUnit: 'ImspTQPwCqd',
@@ -47,13 +45,7 @@ for (const kind of TEST_DATABASE_KINDS) {
         db = await createTestDatabase(kind);
         context = createFerryContextFromStorage(loadConfig({}, { dataDir: db.dataDir }), db.storage);
         await loadAggregateE2eMetadata(db.storage);
-        const summary = await importDataValues(
-          context,
-          { path: BULK, fileName: '03_dataValues_bulk.json', contentType: 'application/json' },
-          {},
-          undefined,
-        );
-        assert.equal(summary.status, 'SUCCESS', JSON.stringify(summary.conflicts));
+        await importAggregateE2eValues(context);
         // One org unit with no code (written by its UID) and a name that needs CSV quoting.
         const orgUnit = await db.storage.queryOne<{ org_unit_id: number }>(
           'SELECT org_unit_id FROM data_value ORDER BY org_unit_id LIMIT 1',

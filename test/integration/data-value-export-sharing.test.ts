@@ -1,12 +1,10 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/http/build-app.ts';
 import type { FerryContext } from '../../src/services/ferry-context.ts';
 import type { MetadataObject } from '../../src/storage/metadata-store.ts';
-import { importDataValues } from '../../src/services/data-value-import-service.ts';
 import {
   DEFAULT_CATEGORY_COMBO_UID,
   DEFAULT_CATEGORY_OPTION_COMBO_UID,
@@ -17,13 +15,10 @@ import {
   TEST_DATABASE_KINDS,
   type TestDatabase,
 } from '../support/test-databases.ts';
-import {
-  AGGREGATE_E2E_DIR,
-  loadAggregateE2eMetadata,
-  loadMetadataPayloads,
-} from '../support/aggregate-metadata.ts';
+import { loadAggregateE2eMetadata, loadMetadataPayloads } from '../support/aggregate-metadata.ts';
 import { ADMIN_AUTH, basicAuth, contextFor } from '../support/access-fixtures.ts';
 import { waitForJob } from '../support/wait-for-job.ts';
+import { importAggregateE2eValues, importJsonValues } from '../support/data-value-imports.ts';
 
 /*
  * Data sharing on `GET /api/dataValueSets` and `GET /api/dataSets/{uid}/form.pdf`, over HTTP, as
@@ -169,33 +164,18 @@ for (const kind of TEST_DATABASE_KINDS) {
           userGroupAccesses: [{ id: ANNUAL_GROUP, access: 'rwrw----' }],
         },
       ]);
-      const bulk = await importDataValues(
+      await importAggregateE2eValues(context);
+      await importJsonValues(
         context,
-        { path: join(AGGREGATE_E2E_DIR, '03_dataValues_bulk.json'), fileName: 'bulk.json', format: 'json' },
-        {},
-        undefined,
+        join(db.dataDir, 'funding.json'),
+        Object.entries(FUNDING_VALUE).map(([aoc, value]) => ({
+          dataElement: FUNDS,
+          period: '202001',
+          orgUnit: BO,
+          attributeOptionCombo: aoc,
+          value,
+        })),
       );
-      assert.equal(bulk.status, 'SUCCESS');
-      const fundingFile = join(db.dataDir, 'funding.json');
-      writeFileSync(
-        fundingFile,
-        JSON.stringify({
-          dataValues: Object.entries(FUNDING_VALUE).map(([aoc, value]) => ({
-            dataElement: FUNDS,
-            period: '202001',
-            orgUnit: BO,
-            attributeOptionCombo: aoc,
-            value,
-          })),
-        }),
-      );
-      const funding = await importDataValues(
-        context,
-        { path: fundingFile, fileName: 'funding.json', format: 'json' },
-        {},
-        undefined,
-      );
-      assert.equal(funding.status, 'SUCCESS', JSON.stringify(funding.conflicts));
 
       await context.metadata.save('userRoles', [
         { id: 'roleShrExp1', name: 'Data exporter', authorities: ['F_EXPORT_DATA'] },
