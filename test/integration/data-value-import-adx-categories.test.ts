@@ -1,10 +1,5 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { loadConfig } from '../../src/config.ts';
-import { createFerryContextFromStorage, type FerryContext } from '../../src/services/ferry-context.ts';
-import { importDataValues } from '../../src/services/data-value-import-service.ts';
 import type { ImportSummary } from '../../src/domain/data-values/import-summary.ts';
 import {
   createTestDatabase,
@@ -13,6 +8,8 @@ import {
   type TestDatabase,
 } from '../support/test-databases.ts';
 import { loadMetadataPayloads } from '../support/aggregate-metadata.ts';
+import { contextFor } from '../support/access-fixtures.ts';
+import { valueFiles, type ValueFiles } from '../support/data-value-imports.ts';
 
 /**
  * ADX category attributes on import: the attribute's name is a category under `categoryIdScheme`
@@ -126,29 +123,19 @@ ${values.map((v) => `    <dataValue dataElement="CASES" ${v}/>`).join('\n')}
 for (const kind of TEST_DATABASE_KINDS) {
   describe(`ADX import: categories by categoryIdScheme (${kind})`, { skip: skipReasonFor(kind) }, () => {
     let db: TestDatabase;
-    let context: FerryContext;
-    let fileNumber = 0;
+    let files: ValueFiles;
 
     before(async () => {
       db = await createTestDatabase(kind);
-      context = createFerryContextFromStorage(loadConfig({}, { dataDir: db.dataDir }), db.storage);
+      files = valueFiles(contextFor(db.storage, db.dataDir), db.dataDir, 'categories', { now: NOW });
       await loadMetadataPayloads(db.storage, [metadata()]);
     });
     after(async () => {
       await db?.dispose();
     });
 
-    const importAdx = (content: string, params: Record<string, string> = {}): Promise<ImportSummary> => {
-      const path = join(db.dataDir, `categories-${++fileNumber}.adx.xml`);
-      writeFileSync(path, content);
-      return importDataValues(
-        context,
-        { path, fileName: 'values.adx.xml', contentType: 'application/adx+xml' },
-        params,
-        undefined,
-        { now: NOW },
-      );
-    };
+    const importAdx = (content: string, params: Record<string, string> = {}): Promise<ImportSummary> =>
+      files.importText(content, 'adx.xml', params);
     const stored = async (): Promise<string[]> =>
       (
         await db.storage.query<{ coc: string; aoc: string; value: string }>(

@@ -1,13 +1,6 @@
 import { describe, it, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { loadConfig } from '../../src/config.ts';
-import { createFerryContextFromStorage, type FerryContext } from '../../src/services/ferry-context.ts';
-import {
-  importDataValues,
-  type DataValueImportPrincipal,
-} from '../../src/services/data-value-import-service.ts';
+import type { DataValueImportPrincipal } from '../../src/services/data-value-import-service.ts';
 import type { ImportSummary } from '../../src/domain/data-values/import-summary.ts';
 import {
   createTestDatabase,
@@ -16,6 +9,8 @@ import {
   type TestDatabase,
 } from '../support/test-databases.ts';
 import { loadMetadataPayloads } from '../support/aggregate-metadata.ts';
+import { contextFor } from '../support/access-fixtures.ts';
+import { valueFiles, type ValueFiles } from '../support/data-value-imports.ts';
 
 /**
  * `completeDate` of a data value set: which headers register their data set as complete, and which
@@ -144,12 +139,11 @@ interface Registration {
 for (const kind of TEST_DATABASE_KINDS) {
   describe(`data value import: completeDate (${kind})`, { skip: skipReasonFor(kind) }, () => {
     let db: TestDatabase;
-    let context: FerryContext;
-    let fileNumber = 0;
+    let files: ValueFiles;
 
     before(async () => {
       db = await createTestDatabase(kind);
-      context = createFerryContextFromStorage(loadConfig({}, { dataDir: db.dataDir }), db.storage);
+      files = valueFiles(contextFor(db.storage, db.dataDir), db.dataDir, 'completion', { now: NOW });
       await loadMetadataPayloads(db.storage, [completionMetadata()]);
     });
     after(async () => {
@@ -159,23 +153,11 @@ for (const kind of TEST_DATABASE_KINDS) {
       await db.storage.execute('DELETE FROM complete_registration');
     });
 
-    const importFile = (
-      content: string,
-      fileName: string,
-      contentType: string,
-      params: Record<string, string> = {},
-      principal?: DataValueImportPrincipal,
-    ): Promise<ImportSummary> => {
-      const path = join(db.dataDir, `completion-${++fileNumber}-${fileName}`);
-      writeFileSync(path, content);
-      return importDataValues(context, { path, fileName, contentType }, params, principal, { now: NOW });
-    };
     const importJson = (
       json: unknown,
       params: Record<string, string> = {},
       principal?: DataValueImportPrincipal,
-    ): Promise<ImportSummary> =>
-      importFile(JSON.stringify(json), 'values.json', 'application/json', params, principal);
+    ): Promise<ImportSummary> => files.importText(JSON.stringify(json), 'json', params, principal);
     const registrations = async (): Promise<Registration[]> =>
       (
         await db.storage.query<Registration>(
@@ -347,7 +329,7 @@ for (const kind of TEST_DATABASE_KINDS) {
   <group dataSet="${MECH_DATA_SET}" orgUnit="NGELEHUN" period="2024-04-01/P1M" attributeOptionCombo="${USAID_AOC}" completeDate="2024-06-03"/>
   <group dataSet="${DATA_SET}" orgUnit="BADJIA" period="2024-04-01/P1M" completeDate="2024-06-04"/>
 </adx>`;
-      const summary = await importFile(adx, 'values.adx.xml', 'application/adx+xml', {
+      const summary = await files.importText(adx, 'adx.xml', {
         attributeOptionComboIdScheme: 'UID',
       });
       assert.equal(summary.status, 'SUCCESS', JSON.stringify(summary.conflicts));
@@ -371,7 +353,7 @@ for (const kind of TEST_DATABASE_KINDS) {
   <group dataSet="${MECH_DATA_SET}" orgUnit="NGELEHUN" period="2024-05-01/P1M" Mechanism="NO_SUCH" completeDate="2024-06-02"/>
   <group dataSet="${DATA_SET}" orgUnit="NGELEHUN" period="2024-05-01/P1M" completeDate="2024-06-03"/>
 </adx>`;
-      const summary = await importFile(adx, 'values.adx.xml', 'application/adx+xml', {}, CLERK);
+      const summary = await files.importText(adx, 'adx.xml', {}, CLERK);
       assert.equal(summary.status, 'WARNING');
       assert.equal(summary.dataSetComplete, '2024-06-03');
       assert.deepEqual(

@@ -1,10 +1,5 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { loadConfig } from '../../src/config.ts';
-import { createFerryContextFromStorage, type FerryContext } from '../../src/services/ferry-context.ts';
-import { importDataValues } from '../../src/services/data-value-import-service.ts';
 import type { ImportSummary } from '../../src/domain/data-values/import-summary.ts';
 import { FerryError } from '../../src/errors.ts';
 import {
@@ -14,6 +9,8 @@ import {
   type TestDatabase,
 } from '../support/test-databases.ts';
 import { loadAggregateE2eMetadata } from '../support/aggregate-metadata.ts';
+import { contextFor } from '../support/access-fixtures.ts';
+import { valueFiles, type ValueFiles } from '../support/data-value-imports.ts';
 
 /**
  * Identifier schemes on data value import (DHIS2 2.42 `DefaultDataValueSetService`): UID, CODE,
@@ -86,12 +83,11 @@ const HEADER = 'dataelement,period,orgunit,categoryoptioncombo,attributeoptionco
 for (const kind of TEST_DATABASE_KINDS) {
   describe(`data value import id schemes (${kind})`, { skip: skipReasonFor(kind) }, () => {
     let db: TestDatabase;
-    let context: FerryContext;
-    let fileNumber = 0;
+    let files: ValueFiles;
 
     before(async () => {
       db = await createTestDatabase(kind);
-      context = createFerryContextFromStorage(loadConfig({}, { dataDir: db.dataDir }), db.storage);
+      files = valueFiles(contextFor(db.storage, db.dataDir), db.dataDir, 'schemes');
       // One load, so the new clinic's path runs through the fixtures' Badjia.
       await loadAggregateE2eMetadata(db.storage, [SCHEME_METADATA]);
     });
@@ -99,27 +95,10 @@ for (const kind of TEST_DATABASE_KINDS) {
       await db?.dispose();
     });
 
-    const importText = (
-      content: string,
-      extension: 'csv' | 'json' | 'xml',
-      params: Record<string, string> = {},
-    ): Promise<ImportSummary> => {
-      const path = join(db.dataDir, `schemes-${++fileNumber}.${extension}`);
-      writeFileSync(path, content);
-      const contentType = { csv: 'application/csv', json: 'application/json', xml: 'application/xml' }[
-        extension
-      ];
-      return importDataValues(
-        context,
-        { path, fileName: `values.${extension}`, contentType },
-        params,
-        undefined,
-      );
-    };
     const importCsv = (rows: string[], params: Record<string, string> = {}) =>
-      importText(HEADER + rows.join('\n'), 'csv', params);
+      files.importText(HEADER + rows.join('\n'), 'csv', params);
     const importJson = (json: unknown, params: Record<string, string> = {}) =>
-      importText(JSON.stringify(json), 'json', params);
+      files.importText(JSON.stringify(json), 'json', params);
 
     /** The stored value of (data element, period, org unit, option combo), by UIDs. */
     const storedValue = async (
@@ -253,7 +232,7 @@ for (const kind of TEST_DATABASE_KINDS) {
       assert.equal(json.status, 'SUCCESS', JSON.stringify(json.conflicts));
       assert.equal(await storedValue(DE.uid, '2009'), '11');
 
-      const xml = await importText(
+      const xml = await files.importText(
         `<?xml version="1.0" encoding="UTF-8"?>
 <dataValueSet xmlns="http://dhis2.org/schema/dxf/2.0" dataElementIdScheme="CODE" orgUnitIdScheme="NAME">
   <dataValue dataElement="${DE.code}" period="2010" orgUnit="${OU.name}" value="12"/>

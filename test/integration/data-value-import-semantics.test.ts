@@ -1,7 +1,5 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/http/build-app.ts';
 import type { FerryContext } from '../../src/services/ferry-context.ts';
@@ -18,6 +16,7 @@ import {
 import { loadAggregateE2eMetadata } from '../support/aggregate-metadata.ts';
 import { ADMIN_AUTH, basicAuth, contextFor } from '../support/access-fixtures.ts';
 import { waitForJob } from '../support/wait-for-job.ts';
+import { valueFiles, type ValueFiles } from '../support/data-value-imports.ts';
 
 /**
  * DHIS2's data value import semantics that the validation tests don't reach: audit rows and
@@ -222,37 +221,21 @@ async function countOf(h: Harness, table: 'data_value' | 'data_value_audit'): Pr
 for (const kind of TEST_DATABASE_KINDS) {
   describe(`data value import semantics (${kind})`, { skip: skipReasonFor(kind) }, () => {
     let h: Harness;
-    let fileNumber = 0;
+    let files: ValueFiles;
 
     before(async () => {
       h = await harness(kind);
+      files = valueFiles(h.context, h.db.dataDir, 'semantics');
     });
     after(async () => {
       await dispose(h);
     });
 
     /** Imports through the service as the CLI operator (no user): for tests of pure semantics. */
-    const importFile = (
-      content: string,
-      extension: 'csv' | 'json',
-      params: Record<string, string> = {},
-    ): Promise<ImportSummary> => {
-      const path = join(h.db.dataDir, `semantics-${++fileNumber}.${extension}`);
-      writeFileSync(path, content);
-      return importDataValues(
-        h.context,
-        {
-          path,
-          fileName: `values.${extension}`,
-          contentType: extension === 'csv' ? 'application/csv' : 'application/json',
-        },
-        params,
-        undefined,
-      );
-    };
-    const importCsv = (csv: string, params: Record<string, string> = {}) => importFile(csv, 'csv', params);
+    const importCsv = (csv: string, params: Record<string, string> = {}) =>
+      files.importText(csv, 'csv', params);
     const importJson = (json: unknown, params: Record<string, string> = {}) =>
-      importFile(JSON.stringify(json), 'json', params);
+      files.importText(JSON.stringify(json), 'json', params);
 
     // -------------------------------------------------------------------------------------------
     // 1. skipAudit
@@ -765,8 +748,10 @@ for (const kind of TEST_DATABASE_KINDS) {
       }
       assert.deepEqual(firstProblems, ['E7620', 'E7621', 'E7633', 'E7633', 'E7634', 'E7635', 'E7619']);
       // An unknown category option combo outside the capture scope: E7613 comes before E7617.
-      const path = join(h.db.dataDir, `semantics-${++fileNumber}.csv`);
-      writeFileSync(path, HEADER + row(DE_NUMBER, '1301', '1', 'noSuchCoc01', DEFAULT, 'g8upMTyEZGZ'));
+      const path = files.write(
+        HEADER + row(DE_NUMBER, '1301', '1', 'noSuchCoc01', DEFAULT, 'g8upMTyEZGZ'),
+        'csv',
+      );
       const comboFirst = await importDataValues(
         h.context,
         { path, fileName: 'values.csv', contentType: 'application/csv' },

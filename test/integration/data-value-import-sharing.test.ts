@@ -1,15 +1,10 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/http/build-app.ts';
 import type { FerryContext } from '../../src/services/ferry-context.ts';
 import type { MetadataObject } from '../../src/storage/metadata-store.ts';
-import {
-  importDataValues,
-  type DataValueImportPrincipal,
-} from '../../src/services/data-value-import-service.ts';
+import type { DataValueImportPrincipal } from '../../src/services/data-value-import-service.ts';
 import type { ImportConflict } from '../../src/domain/data-values/import-conflicts.ts';
 import type { ImportSummary } from '../../src/domain/data-values/import-summary.ts';
 import { DEFAULT_CATEGORY_COMBO_UID } from '../../src/domain/category/default-category-model.ts';
@@ -22,6 +17,7 @@ import {
 import { loadAggregateE2eMetadata, loadMetadataPayloads } from '../support/aggregate-metadata.ts';
 import { basicAuth, contextFor } from '../support/access-fixtures.ts';
 import { waitForJob } from '../support/wait-for-job.ts';
+import { valueFiles, type ValueFiles } from '../support/data-value-imports.ts';
 
 /*
  * Data write sharing on data value import, as DHIS2 2.42's DataValueSetImportValidator checks it:
@@ -246,11 +242,12 @@ for (const kind of TEST_DATABASE_KINDS) {
     let writer: DataValueImportPrincipal;
     let outsider: DataValueImportPrincipal;
     let admin: DataValueImportPrincipal;
-    let fileNumber = 0;
+    let files: ValueFiles;
 
     before(async () => {
       db = await createTestDatabase(kind);
       context = contextFor(db.storage, db.dataDir);
+      files = valueFiles(context, db.dataDir, 'sharing');
       await context.users.ensureAdmin({ password: 'district' });
       await loadAggregateE2eMetadata(db.storage);
       await loadMetadataPayloads(db.storage, [sharingMetadata()]);
@@ -280,28 +277,13 @@ for (const kind of TEST_DATABASE_KINDS) {
       await db?.dispose();
     });
 
-    const importFile = (
-      content: string,
-      extension: 'csv' | 'json',
-      principal: DataValueImportPrincipal | undefined,
-      params: Record<string, string> = {},
-    ): Promise<ImportSummary> => {
-      const path = join(db.dataDir, `sharing-${++fileNumber}.${extension}`);
-      writeFileSync(path, content);
-      return importDataValues(
-        context,
-        { path, fileName: `values.${extension}`, format: extension },
-        params,
-        principal,
-      );
-    };
     const importCsv = (
       rows: string[],
       principal: DataValueImportPrincipal | undefined,
       params: Record<string, string> = {},
-    ) => importFile(HEADER + rows.join('\n'), 'csv', principal, params);
+    ) => files.importText(HEADER + rows.join('\n'), 'csv', params, principal);
     const importJson = (json: unknown, principal: DataValueImportPrincipal | undefined) =>
-      importFile(JSON.stringify(json), 'json', principal);
+      files.importText(JSON.stringify(json), 'json', {}, principal);
     const count = async (): Promise<number> =>
       Number((await db.storage.queryOne<{ n: number }>('SELECT COUNT(*) AS n FROM data_value'))?.n);
 

@@ -1,10 +1,8 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { statSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
-import { loadConfig } from '../../src/config.ts';
-import { createFerryContextFromStorage, type FerryContext } from '../../src/services/ferry-context.ts';
+import type { FerryContext } from '../../src/services/ferry-context.ts';
 import {
   importDataValues,
   type DataValueImportPrincipal,
@@ -17,6 +15,8 @@ import {
   type TestDatabase,
 } from '../support/test-databases.ts';
 import { loadAggregateE2eMetadata, loadMetadataPayloads } from '../support/aggregate-metadata.ts';
+import { contextFor } from '../support/access-fixtures.ts';
+import { valueFiles, type ValueFiles } from '../support/data-value-imports.ts';
 
 const DEFAULT = 'HllvX50cXC0';
 const OU = 'DiszpKrYNg8'; // Ngelehun CHC, under ImspTQPwCqd/O6uvpzGd5pu/YuQRtpLP10I
@@ -35,11 +35,12 @@ for (const kind of TEST_DATABASE_KINDS) {
   describe(`data value import validation and semantics (${kind})`, { skip: skipReasonFor(kind) }, () => {
     let db: TestDatabase;
     let context: FerryContext;
-    let fileNumber = 0;
+    let files: ValueFiles;
 
     before(async () => {
       db = await createTestDatabase(kind);
-      context = createFerryContextFromStorage(loadConfig({}, { dataDir: db.dataDir }), db.storage);
+      context = contextFor(db.storage, db.dataDir);
+      files = valueFiles(context, db.dataDir, 'input', { now: NOW });
       await loadAggregateE2eMetadata(db.storage);
       await loadMetadataPayloads(db.storage, [
         {
@@ -73,35 +74,13 @@ for (const kind of TEST_DATABASE_KINDS) {
       await db?.dispose();
     });
 
-    const write = (content: string | Buffer, extension: string): string => {
-      const path = join(db.dataDir, `input-${++fileNumber}.${extension}`);
-      writeFileSync(path, content);
-      return path;
-    };
     const importCsv = (
       csv: string,
       params: Record<string, string> = {},
       principal?: DataValueImportPrincipal,
-    ): Promise<ImportSummary> =>
-      importDataValues(
-        context,
-        { path: write(csv, 'csv'), fileName: 'values.csv', contentType: 'application/csv' },
-        params,
-        principal,
-        { now: NOW },
-      );
+    ): Promise<ImportSummary> => files.importText(csv, 'csv', params, principal);
     const importJson = (json: unknown, params: Record<string, string> = {}): Promise<ImportSummary> =>
-      importDataValues(
-        context,
-        {
-          path: write(JSON.stringify(json), 'json'),
-          fileName: 'values.json',
-          contentType: 'application/json',
-        },
-        params,
-        undefined,
-        { now: NOW },
-      );
+      files.importText(JSON.stringify(json), 'json', params);
     const row = (de: string, pe: string, value: string, coc = DEFAULT, ou = OU, aoc = DEFAULT): string =>
       `${de},${pe},${ou},${coc},${aoc},${value}`;
     const HEADER = 'dataelement,period,orgunit,categoryoptioncombo,attributeoptioncombo,value\n';
@@ -279,7 +258,7 @@ for (const kind of TEST_DATABASE_KINDS) {
       const gz = await importDataValues(
         context,
         {
-          path: write(gzipSync(HEADER + row(DE_INT, '2010', '3')), 'csv.gz'),
+          path: files.write(gzipSync(HEADER + row(DE_INT, '2010', '3')), 'csv.gz'),
           fileName: 'x.csv.gz',
           contentType: 'application/csv',
         },
@@ -298,7 +277,7 @@ for (const kind of TEST_DATABASE_KINDS) {
       ]);
       const summary = await importDataValues(
         context,
-        { path: write(bytes, 'csv'), fileName: 'bad.csv', contentType: 'text/csv' },
+        { path: files.write(bytes, 'csv'), fileName: 'bad.csv', contentType: 'text/csv' },
         {},
         undefined,
       );
@@ -366,7 +345,7 @@ for (const kind of TEST_DATABASE_KINDS) {
         [csv, 'csv'],
         [gzipSync(csv), 'csv.gz'],
       ] as const) {
-        const path = write(content, extension);
+        const path = files.write(content, extension);
         const size = statSync(path).size;
         const reports: Array<[number, number]> = [];
         const summary = await importDataValues(
