@@ -1,14 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { skipReasonFor, TEST_DATABASE_KINDS, type TestDatabase } from '../support/test-databases.ts';
 import {
-  createTestDatabase,
-  skipReasonFor,
-  TEST_DATABASE_KINDS,
-  type TestDatabase,
-} from '../support/test-databases.ts';
-import {
-  contextFor,
   ORG_UNITS,
   ROLES,
   seedAccessFixtures,
@@ -16,7 +10,7 @@ import {
   BO_CLERK,
   createBoClerk,
 } from '../support/access-fixtures.ts';
-import { buildApp } from '../../src/http/build-app.ts';
+import { startTestApp, stopTestApp } from '../support/test-app.ts';
 import { requireAuthority } from '../../src/http/auth-plugin.ts';
 import type { FerryContext } from '../../src/services/ferry-context.ts';
 
@@ -37,24 +31,24 @@ for (const kind of TEST_DATABASE_KINDS) {
     const clerk = basicAuth(BO_CLERK.username, BO_CLERK.password);
 
     before(async () => {
-      db = await createTestDatabase(kind);
-      context = contextFor(db.storage, db.dataDir);
-      await seedAccessFixtures(db.storage, context.metadata);
-      await context.users.ensureAdmin({ password: 'district' });
-      await createBoClerk(context);
-      // A user as a DHIS2 metadata file might carry it, password included.
-      await context.metadata.save('users', [
-        {
-          id: 'importedUs1',
-          username: 'imported',
-          firstName: 'Im',
-          surname: 'Ported',
-          name: 'Im Ported',
-          password: 'Secret-from-file1',
-          userCredentials: { username: 'imported', password: 'Secret-from-file1' },
+      ({ db, context, app } = await startTestApp(kind, {
+        seed: (context, db) => seedAccessFixtures(db.storage, context.metadata),
+        setup: async (context) => {
+          await createBoClerk(context);
+          // A user as a DHIS2 metadata file might carry it, password included.
+          await context.metadata.save('users', [
+            {
+              id: 'importedUs1',
+              username: 'imported',
+              firstName: 'Im',
+              surname: 'Ported',
+              name: 'Im Ported',
+              password: 'Secret-from-file1',
+              userCredentials: { username: 'imported', password: 'Secret-from-file1' },
+            },
+          ]);
         },
-      ]);
-      app = await buildApp(context);
+      }));
       app.get('/api/test/needsImport', { config: { authority: 'F_METADATA_IMPORT' } }, async () => ({
         ok: 1,
       }));
@@ -64,10 +58,7 @@ for (const kind of TEST_DATABASE_KINDS) {
       });
       await app.ready();
     });
-    after(async () => {
-      await app?.close();
-      await db?.dispose();
-    });
+    after(() => stopTestApp({ db, context, app }));
 
     it('leaves only ping, system info and login open, and challenges with Basic', async () => {
       assert.equal((await app.inject({ url: '/api/system/ping' })).statusCode, 200);

@@ -4,21 +4,10 @@ import { Readable } from 'node:stream';
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
-import {
-  createTestDatabase,
-  skipReasonFor,
-  TEST_DATABASE_KINDS,
-  type TestDatabase,
-} from '../support/test-databases.ts';
-import {
-  contextFor,
-  seedAccessFixtures,
-  basicAuth,
-  BO_CLERK,
-  createBoClerk,
-} from '../support/access-fixtures.ts';
+import { skipReasonFor, TEST_DATABASE_KINDS, type TestDatabase } from '../support/test-databases.ts';
+import { seedAccessFixtures, basicAuth, BO_CLERK, createBoClerk } from '../support/access-fixtures.ts';
 import { waitForJob } from '../support/wait-for-job.ts';
-import { buildApp } from '../../src/http/build-app.ts';
+import { startTestApp, stopTestApp } from '../support/test-app.ts';
 import type { FerryContext } from '../../src/services/ferry-context.ts';
 import { jobConfigurationReply } from '../../src/services/job-service.ts';
 
@@ -32,37 +21,38 @@ for (const kind of TEST_DATABASE_KINDS) {
     let release: () => void = () => {};
 
     before(async () => {
-      db = await createTestDatabase(kind);
-      context = contextFor(db.storage, db.dataDir);
-      await seedAccessFixtures(db.storage, context.metadata);
-      await context.users.ensureAdmin({ password: 'district' });
-      await createBoClerk(context);
-      let gate = Promise.resolve();
-      context.jobs.registerHandler('TEST_UPLOAD', async (job, ctx) => {
-        await gate;
-        let bytes = 0;
-        if (job.inputFile)
-          for await (const chunk of await job.inputFile.open()) bytes += (chunk as Buffer).length;
-        ctx.progress({ stage: 'Importing', processed: bytes, total: bytes });
-        if (job.params.block) {
-          // The cancel may land before this line (while the input is read): an 'abort' listener
-          // added to an already aborted signal never fires.
-          await new Promise<void>((resolve) => {
-            if (ctx.signal.aborted) resolve();
-            else ctx.signal.addEventListener('abort', () => resolve(), { once: true });
+      ({ db, context, app } = await startTestApp(kind, {
+        seed: (context, db) => seedAccessFixtures(db.storage, context.metadata),
+        setup: async (context) => {
+          await createBoClerk(context);
+          let gate = Promise.resolve();
+          context.jobs.registerHandler('TEST_UPLOAD', async (job, ctx) => {
+            await gate;
+            let bytes = 0;
+            if (job.inputFile)
+              for await (const chunk of await job.inputFile.open()) bytes += (chunk as Buffer).length;
+            ctx.progress({ stage: 'Importing', processed: bytes, total: bytes });
+            if (job.params.block) {
+              // The cancel may land before this line (while the input is read): an 'abort' listener
+              // added to an already aborted signal never fires.
+              await new Promise<void>((resolve) => {
+                if (ctx.signal.aborted) resolve();
+                else ctx.signal.addEventListener('abort', () => resolve(), { once: true });
+              });
+              ctx.signal.throwIfAborted();
+            }
+            return {
+              status: 'SUCCESS',
+              importCount: { imported: bytes, updated: 0, ignored: 0, deleted: 0 },
+            };
           });
-          ctx.signal.throwIfAborted();
-        }
-        return { status: 'SUCCESS', importCount: { imported: bytes, updated: 0, ignored: 0, deleted: 0 } };
-      });
-      gate = new Promise<void>((resolve) => (release = resolve));
-      app = await buildApp(context);
+          gate = new Promise<void>((resolve) => (release = resolve));
+        },
+      }));
     });
     after(async () => {
       release();
-      await app.close();
-      await context.jobs.stop();
-      await db.dispose();
+      await stopTestApp({ db, context, app });
     });
 
     const adminUid = async () =>

@@ -5,15 +5,10 @@ import { gunzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import {
-  createTestDatabase,
-  skipReasonFor,
-  TEST_DATABASE_KINDS,
-  type TestDatabase,
-} from '../support/test-databases.ts';
-import { contextFor, ADMIN_AUTH } from '../support/access-fixtures.ts';
+import { skipReasonFor, TEST_DATABASE_KINDS, type TestDatabase } from '../support/test-databases.ts';
+import { ADMIN_AUTH } from '../support/access-fixtures.ts';
 import { runFerry } from '../support/ferry-cli.ts';
-import { buildApp } from '../../src/http/build-app.ts';
+import { startTestApp, stopTestApp } from '../support/test-app.ts';
 import type { FerryContext } from '../../src/services/ferry-context.ts';
 
 const FIXTURES = new URL('../../../shared/fixtures/dhis2/', import.meta.url).pathname;
@@ -26,15 +21,9 @@ for (const kind of TEST_DATABASE_KINDS) {
     let app: FastifyInstance;
 
     before(async () => {
-      db = await createTestDatabase(kind);
-      context = contextFor(db.storage, db.dataDir);
-      await context.users.ensureAdmin({ password: 'district' });
-      app = await buildApp(context);
+      ({ db, context, app } = await startTestApp(kind));
     });
-    after(async () => {
-      await app.close();
-      await db.dispose();
-    });
+    after(() => stopTestApp({ db, context, app }));
 
     const post = (file: string, query = '', contentType = 'application/json') =>
       app.inject({

@@ -16,6 +16,7 @@ import {
   startFilterApp,
   type FilterApp,
 } from '../support/export-filter-fixture.ts';
+import { stopTestApp } from '../support/test-app.ts';
 
 /**
  * `GET /api/dataValueSets` selections by data, org unit and attribute option combo, and `limit`,
@@ -29,10 +30,7 @@ for (const kind of TEST_DATABASE_KINDS) {
     before(async () => {
       fixture = await startFilterApp(kind);
     });
-    after(async () => {
-      await fixture?.app.close();
-      await fixture?.db.dispose();
-    });
+    after(() => stopTestApp(fixture));
 
     it('dataElement: one, and several (repeated or comma-separated)', async () => {
       await assertExport(fixture, `dataElement=${DE.c}&${everywhere}`, (v) => v.dataElement === DE.c);

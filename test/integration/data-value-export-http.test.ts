@@ -3,17 +3,12 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../src/http/build-app.ts';
 import type { FerryContext } from '../../src/services/ferry-context.ts';
-import {
-  createTestDatabase,
-  skipReasonFor,
-  TEST_DATABASE_KINDS,
-  type TestDatabase,
-} from '../support/test-databases.ts';
+import { skipReasonFor, TEST_DATABASE_KINDS, type TestDatabase } from '../support/test-databases.ts';
 import { loadAggregateE2eMetadata } from '../support/aggregate-metadata.ts';
 import { importAggregateE2eValues, importJsonValues } from '../support/data-value-imports.ts';
-import { ADMIN_AUTH, basicAuth, contextFor } from '../support/access-fixtures.ts';
+import { ADMIN_AUTH, basicAuth } from '../support/access-fixtures.ts';
+import { startTestApp, stopTestApp } from '../support/test-app.ts';
 
 const QUERY = 'dataSet=VEM58nY22sO&orgUnit=ImspTQPwCqd&children=true&startDate=2019-01-01&endDate=2019-12-31';
 const BADJIA = 'YuQRtpLP10I';
@@ -57,36 +52,33 @@ for (const kind of TEST_DATABASE_KINDS) {
     let app: FastifyInstance;
 
     before(async () => {
-      db = await createTestDatabase(kind);
-      context = contextFor(db.storage, db.dataDir);
-      await context.users.ensureAdmin({ password: 'district' });
-      await loadAggregateE2eMetadata(db.storage);
-      await importAggregateE2eValues(context);
-      await importJsonValues(
-        context,
-        join(db.dataDir, 'scope-values.json'),
-        SCOPE_VALUES.map((v) => ({ ...v, period: '202001' })),
-      );
-      await context.metadata.save('userRoles', [
-        { id: 'roleExport1', name: 'Data exporter', authorities: ['F_EXPORT_DATA'] },
-      ]);
-      await context.users.createUser({
-        ...VIEWER,
-        firstName: 'Badjia',
-        surname: 'Viewer',
-        roles: ['roleExport1'],
-        orgUnits: [BADJIA],
-      });
-      // The fixture's data sets share data only with this group: the viewer is a member.
-      await context.metadata.save('userGroups', [
-        { id: MALARIA_GROUP, name: 'Malaria team', users: [{ id: VIEWER.id }] },
-      ]);
-      app = await buildApp(context);
+      ({ db, context, app } = await startTestApp(kind, {
+        setup: async (context, db) => {
+          await loadAggregateE2eMetadata(db.storage);
+          await importAggregateE2eValues(context);
+          await importJsonValues(
+            context,
+            join(db.dataDir, 'scope-values.json'),
+            SCOPE_VALUES.map((v) => ({ ...v, period: '202001' })),
+          );
+          await context.metadata.save('userRoles', [
+            { id: 'roleExport1', name: 'Data exporter', authorities: ['F_EXPORT_DATA'] },
+          ]);
+          await context.users.createUser({
+            ...VIEWER,
+            firstName: 'Badjia',
+            surname: 'Viewer',
+            roles: ['roleExport1'],
+            orgUnits: [BADJIA],
+          });
+          // The fixture's data sets share data only with this group: the viewer is a member.
+          await context.metadata.save('userGroups', [
+            { id: MALARIA_GROUP, name: 'Malaria team', users: [{ id: VIEWER.id }] },
+          ]);
+        },
+      }));
     });
-    after(async () => {
-      await app?.close();
-      await db?.dispose();
-    });
+    after(() => stopTestApp({ db, context, app }));
 
     it('streams CSV with DHIS2 header, and JSON by default', async () => {
       const csv = await app.inject({

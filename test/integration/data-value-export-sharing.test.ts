@@ -2,23 +2,18 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../src/http/build-app.ts';
 import type { FerryContext } from '../../src/services/ferry-context.ts';
 import type { MetadataObject } from '../../src/storage/metadata-store.ts';
 import {
   DEFAULT_CATEGORY_COMBO_UID,
   DEFAULT_CATEGORY_OPTION_COMBO_UID,
 } from '../../src/domain/category/default-category-model.ts';
-import {
-  createTestDatabase,
-  skipReasonFor,
-  TEST_DATABASE_KINDS,
-  type TestDatabase,
-} from '../support/test-databases.ts';
+import { skipReasonFor, TEST_DATABASE_KINDS, type TestDatabase } from '../support/test-databases.ts';
 import { loadAggregateE2eMetadata, loadMetadataPayloads } from '../support/aggregate-metadata.ts';
-import { ADMIN_AUTH, basicAuth, contextFor } from '../support/access-fixtures.ts';
+import { ADMIN_AUTH, basicAuth } from '../support/access-fixtures.ts';
 import { waitForJob } from '../support/wait-for-job.ts';
 import { importAggregateE2eValues, importJsonValues } from '../support/data-value-imports.ts';
+import { startTestApp, stopTestApp } from '../support/test-app.ts';
 
 /*
  * Data sharing on `GET /api/dataValueSets` and `GET /api/dataSets/{uid}/form.pdf`, over HTTP, as
@@ -150,56 +145,52 @@ for (const kind of TEST_DATABASE_KINDS) {
     let app: FastifyInstance;
 
     before(async () => {
-      db = await createTestDatabase(kind);
-      context = contextFor(db.storage, db.dataDir);
-      await context.users.ensureAdmin({ password: 'district' });
-      await loadAggregateE2eMetadata(db.storage);
-      await loadMetadataPayloads(db.storage, [fundingMetadata()]);
-      const annual = await context.metadata.get('dataSets', ANNUAL);
-      const { sharing: _replaced, ...rest } = annual!;
-      await context.metadata.save('dataSets', [
-        {
-          ...rest,
-          publicAccess: 'rw------',
-          userGroupAccesses: [{ id: ANNUAL_GROUP, access: 'rwrw----' }],
-        },
-      ]);
-      await importAggregateE2eValues(context);
-      await importJsonValues(
-        context,
-        join(db.dataDir, 'funding.json'),
-        Object.entries(FUNDING_VALUE).map(([aoc, value]) => ({
-          dataElement: FUNDS,
-          period: '202001',
-          orgUnit: BO,
-          attributeOptionCombo: aoc,
-          value,
-        })),
-      );
+      ({ db, context, app } = await startTestApp(kind, {
+        setup: async (context, db) => {
+          await loadAggregateE2eMetadata(db.storage);
+          await loadMetadataPayloads(db.storage, [fundingMetadata()]);
+          const annual = await context.metadata.get('dataSets', ANNUAL);
+          const { sharing: _replaced, ...rest } = annual!;
+          await context.metadata.save('dataSets', [
+            {
+              ...rest,
+              publicAccess: 'rw------',
+              userGroupAccesses: [{ id: ANNUAL_GROUP, access: 'rwrw----' }],
+            },
+          ]);
+          await importAggregateE2eValues(context);
+          await importJsonValues(
+            context,
+            join(db.dataDir, 'funding.json'),
+            Object.entries(FUNDING_VALUE).map(([aoc, value]) => ({
+              dataElement: FUNDS,
+              period: '202001',
+              orgUnit: BO,
+              attributeOptionCombo: aoc,
+              value,
+            })),
+          );
 
-      await context.metadata.save('userRoles', [
-        { id: 'roleShrExp1', name: 'Data exporter', authorities: ['F_EXPORT_DATA'] },
-      ]);
-      for (const user of [MEMBER, OTHER]) {
-        await context.users.createUser({
-          ...user,
-          firstName: 'Sharing',
-          surname: 'Tester',
-          roles: ['roleShrExp1'],
-          orgUnits: [SIERRA_LEONE],
-        });
-      }
-      await context.metadata.save('userGroups', [
-        { id: MALARIA_GROUP, name: 'Malaria team', users: [{ id: MEMBER.id }] },
-        { id: ANNUAL_GROUP, name: 'Annual reporting', users: [{ id: OTHER.id }] },
-      ]);
-      app = await buildApp(context);
+          await context.metadata.save('userRoles', [
+            { id: 'roleShrExp1', name: 'Data exporter', authorities: ['F_EXPORT_DATA'] },
+          ]);
+          for (const user of [MEMBER, OTHER]) {
+            await context.users.createUser({
+              ...user,
+              firstName: 'Sharing',
+              surname: 'Tester',
+              roles: ['roleShrExp1'],
+              orgUnits: [SIERRA_LEONE],
+            });
+          }
+          await context.metadata.save('userGroups', [
+            { id: MALARIA_GROUP, name: 'Malaria team', users: [{ id: MEMBER.id }] },
+            { id: ANNUAL_GROUP, name: 'Annual reporting', users: [{ id: OTHER.id }] },
+          ]);
+        },
+      }));
     });
-    after(async () => {
-      await app?.close();
-      await context?.jobs.stop();
-      await db?.dispose();
-    });
+    after(() => stopTestApp({ db, context, app }));
 
     async function get(url: string, authorization: string) {
       return app.inject({ url, headers: { authorization } });

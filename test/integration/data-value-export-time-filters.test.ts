@@ -13,6 +13,7 @@ import {
   type FilterApp,
   type FilterValue,
 } from '../support/export-filter-fixture.ts';
+import { stopTestApp } from '../support/test-app.ts';
 
 /** First and last day of each stored period, written out here rather than computed by Ferry's code. */
 const PERIOD_DAYS: Readonly<Record<string, readonly [string, string]>> = {
@@ -38,10 +39,7 @@ for (const kind of TEST_DATABASE_KINDS) {
     before(async () => {
       fixture = await startFilterApp(kind);
     });
-    after(async () => {
-      await fixture?.app.close();
-      await fixture?.db.dispose();
-    });
+    after(() => stopTestApp(fixture));
 
     it('period: exactly the periods listed, a quarter not widened to its months', async () => {
       await assertExport(fixture, `${data}&period=202402&period=202404`, (v) =>

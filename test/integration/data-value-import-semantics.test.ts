@@ -1,22 +1,15 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../src/http/build-app.ts';
-import type { FerryContext } from '../../src/services/ferry-context.ts';
 import { importDataValues } from '../../src/services/data-value-import-service.ts';
 import type { ImportSummary } from '../../src/domain/data-values/import-summary.ts';
 import { DEFAULT_CONFLICT_LIMITS } from '../../src/domain/data-values/import-conflicts.ts';
 import type { JobRecord } from '../../src/jobs/job-types.ts';
-import {
-  createTestDatabase,
-  skipReasonFor,
-  TEST_DATABASE_KINDS,
-  type TestDatabase,
-} from '../support/test-databases.ts';
+import { skipReasonFor, TEST_DATABASE_KINDS } from '../support/test-databases.ts';
 import { loadAggregateE2eMetadata } from '../support/aggregate-metadata.ts';
-import { ADMIN_AUTH, basicAuth, contextFor } from '../support/access-fixtures.ts';
+import { ADMIN_AUTH, basicAuth } from '../support/access-fixtures.ts';
 import { waitForJob } from '../support/wait-for-job.ts';
 import { valueFiles, type ValueFiles } from '../support/data-value-imports.ts';
+import { startTestApp, stopTestApp, type TestApp } from '../support/test-app.ts';
 
 /**
  * DHIS2's data value import semantics that the validation tests don't reach: audit rows and
@@ -95,47 +88,33 @@ const TEST_METADATA = {
   ],
 };
 
-interface Harness {
-  db: TestDatabase;
-  context: FerryContext;
-  app: FastifyInstance;
-}
-
 /** A migrated database with DHIS2's aggregate e2e metadata, this file's own, two users and the app. */
-async function harness(kind: 'sqlite' | 'postgres'): Promise<Harness> {
-  const db = await createTestDatabase(kind);
-  const context = contextFor(db.storage, db.dataDir);
-  await loadAggregateE2eMetadata(db.storage, [TEST_METADATA]);
-  await context.users.ensureAdmin({ password: 'district' });
-  await context.metadata.save('userRoles', [
-    { id: ROLE_CAPTURE, name: 'Semantics data capture', authorities: ['F_DATAVALUE_ADD'] },
-    {
-      id: ROLE_SKIP_AUDIT,
-      name: 'Semantics data capture without audit',
-      authorities: ['F_DATAVALUE_ADD', 'F_SKIP_DATA_IMPORT_AUDIT'],
+function harness(kind: 'sqlite' | 'postgres'): Promise<TestApp> {
+  return startTestApp(kind, {
+    seed: (_context, db) => loadAggregateE2eMetadata(db.storage, [TEST_METADATA]),
+    setup: async (context) => {
+      await context.metadata.save('userRoles', [
+        { id: ROLE_CAPTURE, name: 'Semantics data capture', authorities: ['F_DATAVALUE_ADD'] },
+        {
+          id: ROLE_SKIP_AUDIT,
+          name: 'Semantics data capture without audit',
+          authorities: ['F_DATAVALUE_ADD', 'F_SKIP_DATA_IMPORT_AUDIT'],
+        },
+      ]);
+      for (const [user, role] of [
+        [CLERK, ROLE_CAPTURE],
+        [AUDITOR, ROLE_SKIP_AUDIT],
+      ] as const) {
+        await context.users.createUser({
+          ...user,
+          firstName: 'Semantics',
+          surname: user.username,
+          roles: [role],
+          orgUnits: ['ImspTQPwCqd'],
+        });
+      }
     },
-  ]);
-  for (const [user, role] of [
-    [CLERK, ROLE_CAPTURE],
-    [AUDITOR, ROLE_SKIP_AUDIT],
-  ] as const) {
-    await context.users.createUser({
-      ...user,
-      firstName: 'Semantics',
-      surname: user.username,
-      roles: [role],
-      orgUnits: ['ImspTQPwCqd'],
-    });
-  }
-  const app = await buildApp(context);
-  return { db, context, app };
-}
-
-async function dispose(h: Harness | undefined): Promise<void> {
-  if (!h) return;
-  await h.app.close();
-  await h.context.jobs.stop();
-  await h.db.dispose();
+  });
 }
 
 interface ImportReply {
@@ -148,7 +127,7 @@ interface ImportReply {
 }
 
 function post(
-  h: Harness,
+  h: TestApp,
   query: string,
   body: string,
   options: { auth?: string; contentType?: string } = {},
@@ -172,7 +151,7 @@ interface StoredRow {
 }
 
 async function stored(
-  h: Harness,
+  h: TestApp,
   de: string,
   pe: string,
   aoc = DEFAULT,
@@ -200,7 +179,7 @@ interface AuditRow {
   job_id: string | null;
 }
 
-async function auditsOf(h: Harness, de: string, pe: string): Promise<AuditRow[]> {
+async function auditsOf(h: TestApp, de: string, pe: string): Promise<AuditRow[]> {
   const rows = await h.db.storage.query<AuditRow>(
     `SELECT a.audit_type, a.previous_value, a.new_value, a.modified_by, a.job_id
        FROM data_value_audit a
@@ -214,13 +193,13 @@ async function auditsOf(h: Harness, de: string, pe: string): Promise<AuditRow[]>
   return rows.map((r) => ({ ...r }));
 }
 
-async function countOf(h: Harness, table: 'data_value' | 'data_value_audit'): Promise<number> {
+async function countOf(h: TestApp, table: 'data_value' | 'data_value_audit'): Promise<number> {
   return Number((await h.db.storage.queryOne<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`))?.n);
 }
 
 for (const kind of TEST_DATABASE_KINDS) {
   describe(`data value import semantics (${kind})`, { skip: skipReasonFor(kind) }, () => {
-    let h: Harness;
+    let h: TestApp;
     let files: ValueFiles;
 
     before(async () => {
@@ -228,7 +207,7 @@ for (const kind of TEST_DATABASE_KINDS) {
       files = valueFiles(h.context, h.db.dataDir, 'semantics');
     });
     after(async () => {
-      await dispose(h);
+      await stopTestApp(h);
     });
 
     /** Imports through the service as the CLI operator (no user): for tests of pure semantics. */
@@ -290,7 +269,7 @@ for (const kind of TEST_DATABASE_KINDS) {
           { audit_type: 'UPDATE', previous_value: '11', new_value: '12', modified_by: 'admin', job_id: null },
         ]);
       } finally {
-        await dispose(fresh);
+        await stopTestApp(fresh);
       }
     });
 
@@ -625,7 +604,7 @@ for (const kind of TEST_DATABASE_KINDS) {
           },
         ]);
       } finally {
-        await dispose(fresh);
+        await stopTestApp(fresh);
       }
     });
 

@@ -1,23 +1,18 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../src/http/build-app.ts';
 import type { FerryContext } from '../../src/services/ferry-context.ts';
 import type { MetadataObject } from '../../src/storage/metadata-store.ts';
 import type { DataValueImportPrincipal } from '../../src/services/data-value-import-service.ts';
 import type { ImportConflict } from '../../src/domain/data-values/import-conflicts.ts';
 import type { ImportSummary } from '../../src/domain/data-values/import-summary.ts';
 import { DEFAULT_CATEGORY_COMBO_UID } from '../../src/domain/category/default-category-model.ts';
-import {
-  createTestDatabase,
-  skipReasonFor,
-  TEST_DATABASE_KINDS,
-  type TestDatabase,
-} from '../support/test-databases.ts';
+import { skipReasonFor, TEST_DATABASE_KINDS, type TestDatabase } from '../support/test-databases.ts';
 import { loadAggregateE2eMetadata, loadMetadataPayloads } from '../support/aggregate-metadata.ts';
-import { basicAuth, contextFor } from '../support/access-fixtures.ts';
+import { basicAuth } from '../support/access-fixtures.ts';
 import { waitForJob } from '../support/wait-for-job.ts';
 import { valueFiles, type ValueFiles } from '../support/data-value-imports.ts';
+import { startTestApp, stopTestApp } from '../support/test-app.ts';
 
 /*
  * Data write sharing on data value import, as DHIS2 2.42's DataValueSetImportValidator checks it:
@@ -245,37 +240,33 @@ for (const kind of TEST_DATABASE_KINDS) {
     let files: ValueFiles;
 
     before(async () => {
-      db = await createTestDatabase(kind);
-      context = contextFor(db.storage, db.dataDir);
+      ({ db, context, app } = await startTestApp(kind, {
+        setup: async (context, db) => {
+          await loadAggregateE2eMetadata(db.storage);
+          await loadMetadataPayloads(db.storage, [sharingMetadata()]);
+          await context.metadata.save('userRoles', [
+            { id: 'roleImpShr1', name: 'Sharing importer', authorities: ['F_DATAVALUE_ADD'] },
+          ]);
+          for (const user of [WRITER, OUTSIDER]) {
+            await context.users.createUser({
+              ...user,
+              firstName: 'Sharing',
+              surname: 'Importer',
+              roles: ['roleImpShr1'],
+              orgUnits: [BO],
+            });
+          }
+          await context.metadata.save('userGroups', [
+            { id: GROUP, name: 'Imp writers', users: [{ id: WRITER.id }] },
+          ]);
+        },
+      }));
       files = valueFiles(context, db.dataDir, 'sharing');
-      await context.users.ensureAdmin({ password: 'district' });
-      await loadAggregateE2eMetadata(db.storage);
-      await loadMetadataPayloads(db.storage, [sharingMetadata()]);
-      await context.metadata.save('userRoles', [
-        { id: 'roleImpShr1', name: 'Sharing importer', authorities: ['F_DATAVALUE_ADD'] },
-      ]);
-      for (const user of [WRITER, OUTSIDER]) {
-        await context.users.createUser({
-          ...user,
-          firstName: 'Sharing',
-          surname: 'Importer',
-          roles: ['roleImpShr1'],
-          orgUnits: [BO],
-        });
-      }
-      await context.metadata.save('userGroups', [
-        { id: GROUP, name: 'Imp writers', users: [{ id: WRITER.id }] },
-      ]);
       writer = await context.auth.principalFor(WRITER.id);
       outsider = await context.auth.principalFor(OUTSIDER.id);
       admin = await context.auth.verifyPassword('admin', 'district');
-      app = await buildApp(context);
     });
-    after(async () => {
-      await app?.close();
-      await context?.jobs.stop();
-      await db?.dispose();
-    });
+    after(() => stopTestApp({ db, context, app }));
 
     const importCsv = (
       rows: string[],

@@ -5,14 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
-import {
-  createTestDatabase,
-  skipReasonFor,
-  TEST_DATABASE_KINDS,
-  type TestDatabase,
-} from '../support/test-databases.ts';
-import { ADMIN_AUTH, contextFor, seedAccessFixtures } from '../support/access-fixtures.ts';
-import { buildApp } from '../../src/http/build-app.ts';
+import { skipReasonFor, TEST_DATABASE_KINDS, type TestDatabase } from '../support/test-databases.ts';
+import { ADMIN_AUTH, seedAccessFixtures } from '../support/access-fixtures.ts';
+import { startTestApp, stopTestApp } from '../support/test-app.ts';
 import type { FerryContext } from '../../src/services/ferry-context.ts';
 
 // A district's shared drive, or a USB key mounted on the server: the allow-listed export root.
@@ -26,17 +21,11 @@ for (const kind of TEST_DATABASE_KINDS) {
     let app: FastifyInstance;
 
     before(async () => {
-      db = await createTestDatabase(kind);
-      context = contextFor(db.storage, db.dataDir);
-      await seedAccessFixtures(db.storage, context.metadata);
-      await context.users.ensureAdmin({ password: 'district' });
-      app = await buildApp(context);
+      ({ db, context, app } = await startTestApp(kind, {
+        seed: (context, db) => seedAccessFixtures(db.storage, context.metadata),
+      }));
     });
-    after(async () => {
-      await app?.close();
-      await context?.jobs.stop();
-      await db?.dispose();
-    });
+    after(() => stopTestApp({ db, context, app }));
 
     it('writes the export file under the root, in the requested sub-directory', async () => {
       const folder = `${kind}/district-share`;

@@ -4,19 +4,12 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
-import {
-  createTestDatabase,
-  skipReasonFor,
-  TEST_DATABASE_KINDS,
-  type TestDatabase,
-} from '../support/test-databases.ts';
+import { skipReasonFor, TEST_DATABASE_KINDS } from '../support/test-databases.ts';
 import { AGGREGATE_E2E_DIR, loadAggregateE2eMetadata } from '../support/aggregate-metadata.ts';
 import { waitForJob } from '../support/wait-for-job.ts';
 import { runFerry } from '../support/ferry-cli.ts';
-import { loadConfig } from '../../src/config.ts';
-import { createFerryContextFromStorage, type FerryContext } from '../../src/services/ferry-context.ts';
-import { buildApp } from '../../src/http/build-app.ts';
+import { ADMIN_AUTH as ADMIN, contextFor } from '../support/access-fixtures.ts';
+import { startTestApp, stopTestApp, type TestApp } from '../support/test-app.ts';
 import type { ExportCard } from '../../src/services/export-queue-service.ts';
 
 /**
@@ -24,7 +17,6 @@ import type { ExportCard } from '../../src/services/export-queue-service.ts';
  * (and refuses a wrong password), Debian's Python lists them with `zipfile`.
  */
 
-const ADMIN = `Basic ${Buffer.from('admin:district-Test-1').toString('base64')}`;
 const BULK = join(AGGREGATE_E2E_DIR, '03_dataValues_bulk.json');
 const SEVEN_ZIP = '7z';
 const DEBIAN_PYTHON = '/usr/bin/python3';
@@ -41,12 +33,6 @@ const sevenZipSkip = commandWorks(SEVEN_ZIP, ['i'])
   ? false
   : '7z is not installed (Debian package p7zip-full; .ci/run installs it)';
 const pythonAvailable = existsSync(DEBIAN_PYTHON);
-interface Harness {
-  db: TestDatabase;
-  context: FerryContext;
-  app: FastifyInstance;
-}
-
 /** Extracts the archive's entries with 7z into a fresh directory; the exit status and the files. */
 function sevenZipExtract(
   zip: Buffer,
@@ -97,30 +83,20 @@ function pythonListing(zip: Buffer): { name: string; encrypted: boolean; method:
 
 for (const kind of TEST_DATABASE_KINDS) {
   describe(`password-protected exports (AES-256 zip) on ${kind}`, { skip: skipReasonFor(kind) }, () => {
-    let h: Harness;
+    let h: TestApp;
 
     before(async () => {
-      const db = await createTestDatabase(kind);
-      await loadAggregateE2eMetadata(db.storage);
-      const context = createFerryContextFromStorage(loadConfig({}, { dataDir: db.dataDir }), db.storage);
-      await context.users.ensureAdmin({ password: 'district-Test-1' });
-      const app = await buildApp(context);
-      h = { db, context, app };
-      const imported = await app.inject({
+      h = await startTestApp(kind, { seed: (_context, db) => loadAggregateE2eMetadata(db.storage) });
+      const imported = await h.app.inject({
         method: 'POST',
         url: '/api/dataValueSets?importStrategy=CREATE_AND_UPDATE',
         headers: { authorization: ADMIN, 'content-type': 'application/json' },
         payload: readFileSync(BULK),
       });
       assert.equal(imported.statusCode, 200, imported.body);
-      await context.jobs.start();
+      await h.context.jobs.start();
     });
-    after(async () => {
-      if (!h) return;
-      await h.app.close();
-      await h.context.jobs.stop();
-      await h.db.dispose();
-    });
+    after(() => stopTestApp(h));
 
     async function requestExport(payload: Record<string, unknown>) {
       return h.app.inject({
@@ -325,7 +301,7 @@ for (const kind of TEST_DATABASE_KINDS) {
     it('fails a protected export on a server that does not hold its password, saying how to regenerate it', async () => {
       await h.context.jobs.stop();
       // A second server on the same database: it never saw the request, so it has no password.
-      const other = createFerryContextFromStorage(loadConfig({}, { dataDir: h.db.dataDir }), h.db.storage);
+      const other = contextFor(h.db.storage, h.db.dataDir);
       try {
         const reply = await requestExport({ ...dataValueRequest, format: 'json', password: PASSWORD });
         assert.equal(reply.statusCode, 201, reply.body);

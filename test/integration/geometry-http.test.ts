@@ -6,14 +6,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
-import {
-  createTestDatabase,
-  skipReasonFor,
-  TEST_DATABASE_KINDS,
-  type TestDatabase,
-} from '../support/test-databases.ts';
-import { contextFor, ORG_UNITS, ROLES, seedAccessFixtures, basicAuth } from '../support/access-fixtures.ts';
-import { buildApp } from '../../src/http/build-app.ts';
+import { skipReasonFor, TEST_DATABASE_KINDS, type TestDatabase } from '../support/test-databases.ts';
+import { ORG_UNITS, ROLES, seedAccessFixtures, basicAuth } from '../support/access-fixtures.ts';
+import { startTestApp, stopTestApp } from '../support/test-app.ts';
 import type { FerryContext } from '../../src/services/ferry-context.ts';
 import { GEOMETRY_ORG_UNITS, GML2 } from './geometry-fixtures.ts';
 
@@ -39,26 +34,24 @@ for (const kind of TEST_DATABASE_KINDS) {
     let app: FastifyInstance;
 
     before(async () => {
-      db = await createTestDatabase(kind);
-      context = contextFor(db.storage, db.dataDir);
-      await seedAccessFixtures(db.storage, context.metadata);
-      await context.metadata.save('organisationUnits', GEOMETRY_ORG_UNITS);
-      await context.users.ensureAdmin({ password: 'district' });
-      await context.users.createUser({
-        id: 'geoReader01',
-        username: 'geo.reader',
-        password: 'reader-password-1',
-        firstName: 'Geo',
-        surname: 'Reader',
-        roles: [ROLES.reader],
-        orgUnits: [ORG_UNITS.bo],
-      });
-      app = await buildApp(context);
+      ({ db, context, app } = await startTestApp(kind, {
+        seed: async (context, db) => {
+          await seedAccessFixtures(db.storage, context.metadata);
+          await context.metadata.save('organisationUnits', GEOMETRY_ORG_UNITS);
+        },
+        setup: (context) =>
+          context.users.createUser({
+            id: 'geoReader01',
+            username: 'geo.reader',
+            password: 'reader-password-1',
+            firstName: 'Geo',
+            surname: 'Reader',
+            roles: [ROLES.reader],
+            orgUnits: [ORG_UNITS.bo],
+          }),
+      }));
     });
-    after(async () => {
-      await app.close();
-      await db.dispose();
-    });
+    after(() => stopTestApp({ db, context, app }));
 
     it('POST /api/metadata/gml needs F_METADATA_IMPORT', async () => {
       const anonymous = await app.inject({

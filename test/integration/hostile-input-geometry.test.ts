@@ -2,14 +2,9 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
-import {
-  createTestDatabase,
-  skipReasonFor,
-  TEST_DATABASE_KINDS,
-  type TestDatabase,
-} from '../support/test-databases.ts';
-import { contextFor, ADMIN_AUTH } from '../support/access-fixtures.ts';
-import { buildApp } from '../../src/http/build-app.ts';
+import { skipReasonFor, TEST_DATABASE_KINDS, type TestDatabase } from '../support/test-databases.ts';
+import { ADMIN_AUTH } from '../support/access-fixtures.ts';
+import { startTestApp, stopTestApp } from '../support/test-app.ts';
 import type { FerryContext } from '../../src/services/ferry-context.ts';
 import { GEOMETRY_ORG_UNITS, GML2 } from './geometry-fixtures.ts';
 
@@ -24,16 +19,11 @@ for (const kind of TEST_DATABASE_KINDS) {
       let context: FerryContext;
       let app: FastifyInstance;
       before(async () => {
-        db = await createTestDatabase(kind);
-        context = contextFor(db.storage, db.dataDir);
-        await context.metadata.save('organisationUnits', GEOMETRY_ORG_UNITS);
-        await context.users.ensureAdmin({ password: 'district' });
-        app = await buildApp(context);
+        ({ db, context, app } = await startTestApp(kind, {
+          seed: (context) => context.metadata.save('organisationUnits', GEOMETRY_ORG_UNITS),
+        }));
       });
-      after(async () => {
-        await app.close();
-        await db.dispose();
-      });
+      after(() => stopTestApp({ db, context, app }));
 
       const post = (url: string, payload: Buffer | string) =>
         app.inject({

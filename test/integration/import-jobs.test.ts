@@ -4,50 +4,21 @@ import { createHash } from 'node:crypto';
 import { createReadStream, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { FastifyInstance } from 'fastify';
-import {
-  createTestDatabase,
-  skipReasonFor,
-  TEST_DATABASE_KINDS,
-  type TestDatabase,
-} from '../support/test-databases.ts';
+import { skipReasonFor, TEST_DATABASE_KINDS } from '../support/test-databases.ts';
 import { AGGREGATE_E2E_DIR, loadAggregateE2eMetadata } from '../support/aggregate-metadata.ts';
+import { ADMIN_AUTH as ADMIN } from '../support/access-fixtures.ts';
 import {
   GENERATED_DATA_SET,
   loadGeneratedMetadata,
   writeGeneratedCsv,
 } from '../support/generated-data-values.ts';
 import { waitForJob } from '../support/wait-for-job.ts';
+import { startTestApp, stopTestApp, type TestApp } from '../support/test-app.ts';
 import { GEOMETRY_ORG_UNITS, GML2 } from './geometry-fixtures.ts';
-import { loadConfig } from '../../src/config.ts';
-import { createFerryContextFromStorage, type FerryContext } from '../../src/services/ferry-context.ts';
-import { buildApp } from '../../src/http/build-app.ts';
+import type { FerryContext } from '../../src/services/ferry-context.ts';
 
-const ADMIN = `Basic ${Buffer.from('admin:district-Test-1').toString('base64')}`;
 const BULK = join(AGGREGATE_E2E_DIR, '03_dataValues_bulk.json');
 const SETUP_METADATA = join(AGGREGATE_E2E_DIR, '01_setup_metadata.json');
-
-interface Harness {
-  db: TestDatabase;
-  context: FerryContext;
-  app: FastifyInstance;
-}
-
-async function harness(kind: 'sqlite' | 'postgres', seed?: (db: TestDatabase) => Promise<void>) {
-  const db = await createTestDatabase(kind);
-  if (seed) await seed(db);
-  const context = createFerryContextFromStorage(loadConfig({}, { dataDir: db.dataDir }), db.storage);
-  await context.users.ensureAdmin({ password: 'district-Test-1' });
-  const app = await buildApp(context);
-  return { db, context, app };
-}
-
-async function dispose(h: Harness | undefined): Promise<void> {
-  if (!h) return;
-  await h.app.close();
-  await h.context.jobs.stop();
-  await h.db.dispose();
-}
 
 /** Every column of every data value row, in key order: the database state an import leaves. */
 async function dataValueSnapshot(context: FerryContext): Promise<string> {
@@ -69,16 +40,16 @@ async function countValues(context: FerryContext): Promise<number> {
 
 for (const kind of TEST_DATABASE_KINDS) {
   describe(`async imports and export producers on ${kind}`, { skip: skipReasonFor(kind) }, () => {
-    let main: Harness | undefined;
-    let twin: Harness | undefined;
+    let main: TestApp | undefined;
+    let twin: TestApp | undefined;
 
     before(async () => {
-      main = await harness(kind, (db) => loadAggregateE2eMetadata(db.storage));
-      twin = await harness(kind, (db) => loadAggregateE2eMetadata(db.storage));
+      main = await startTestApp(kind, { seed: (_context, db) => loadAggregateE2eMetadata(db.storage) });
+      twin = await startTestApp(kind, { seed: (_context, db) => loadAggregateE2eMetadata(db.storage) });
     });
     after(async () => {
-      await dispose(main);
-      await dispose(twin);
+      await stopTestApp(main);
+      await stopTestApp(twin);
     });
 
     it('runs POST /api/dataValueSets?async=true as a DATAVALUE_IMPORT job whose summary matches the synchronous import', async () => {
@@ -218,8 +189,8 @@ for (const kind of TEST_DATABASE_KINDS) {
     });
 
     it('runs POST /api/metadata?async=true as METADATA_IMPORT with the synchronous ImportReport', async () => {
-      const fresh = await harness(kind);
-      const freshTwin = await harness(kind);
+      const fresh = await startTestApp(kind);
+      const freshTwin = await startTestApp(kind);
       try {
         const payload = readFileSync(SETUP_METADATA);
         const reply = await fresh.app.inject({
@@ -258,15 +229,14 @@ for (const kind of TEST_DATABASE_KINDS) {
           c.storage.queryOne<{ n: number }>('SELECT COUNT(*) AS n FROM metadata_object');
         assert.equal(Number((await count(fresh.context))?.n), Number((await count(freshTwin.context))?.n));
       } finally {
-        await dispose(fresh);
-        await dispose(freshTwin);
+        await stopTestApp(fresh);
+        await stopTestApp(freshTwin);
       }
     });
 
     it('runs GML and GeoJSON imports as GML_IMPORT and GEOJSON_IMPORT jobs', async () => {
-      const geo = await harness(kind, async (db) => {
-        const context = createFerryContextFromStorage(loadConfig({}, { dataDir: db.dataDir }), db.storage);
-        await context.metadata.save('organisationUnits', GEOMETRY_ORG_UNITS);
+      const geo = await startTestApp(kind, {
+        seed: (context) => context.metadata.save('organisationUnits', GEOMETRY_ORG_UNITS),
       });
       try {
         await geo.context.jobs.start();
@@ -338,7 +308,7 @@ for (const kind of TEST_DATABASE_KINDS) {
         );
         assert.equal(notes[0].level, 'WARN');
       } finally {
-        await dispose(geo);
+        await stopTestApp(geo);
       }
     });
 
@@ -348,7 +318,9 @@ for (const kind of TEST_DATABASE_KINDS) {
         : 'keeps the finished batches, counted in its summary';
       it(`cancels a running ${atomic ? 'atomic' : 'non-atomic'} data value import and ${outcome}`, async () => {
         // Big enough to still be running after the first progress flush (1 s) at ~250,000 values/s.
-        const big = await harness(kind, (db) => loadGeneratedMetadata(db.storage, 1_000_000));
+        const big = await startTestApp(kind, {
+          seed: (_context, db) => loadGeneratedMetadata(db.storage, 1_000_000),
+        });
         try {
           const file = join(big.db.dataDir, 'values.csv');
           await writeGeneratedCsv(file, 1_000_000);
@@ -394,7 +366,7 @@ for (const kind of TEST_DATABASE_KINDS) {
           );
           assert.equal(Number(audits?.n), stored, 'every kept value has its audit row');
         } finally {
-          await dispose(big);
+          await stopTestApp(big);
         }
       });
     }
@@ -549,7 +521,9 @@ for (const kind of TEST_DATABASE_KINDS) {
     });
 
     it('generated data value files import in full (fixture check)', async () => {
-      const small = await harness(kind, (db) => loadGeneratedMetadata(db.storage, 5_000));
+      const small = await startTestApp(kind, {
+        seed: (_context, db) => loadGeneratedMetadata(db.storage, 5_000),
+      });
       try {
         const file = join(small.db.dataDir, 'small.csv');
         await writeGeneratedCsv(file, 5_000);
@@ -562,7 +536,7 @@ for (const kind of TEST_DATABASE_KINDS) {
         assert.equal(reply.statusCode, 200, reply.body);
         assert.equal(await countValues(small.context), 5_000);
       } finally {
-        await dispose(small);
+        await stopTestApp(small);
       }
     });
   });

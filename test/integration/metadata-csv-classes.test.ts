@@ -14,8 +14,8 @@ import { importMetadata, importMetadataObjects } from '../../src/services/metada
 import { DEFAULT_IMPORT_PARAMS } from '../../src/domain/metadata-import/import-params.ts';
 import { allErrorReports, type ImportReport } from '../../src/domain/metadata-import/import-report.ts';
 import { buildExportRequest, streamMetadataExport } from '../../src/services/metadata-export-service.ts';
-import { buildApp } from '../../src/http/build-app.ts';
 import { ADMIN_AUTH } from '../support/access-fixtures.ts';
+import { startTestApp, stopTestApp } from '../support/test-app.ts';
 
 /** The class keys DHIS2 lists in `GET /api/metadata/csvImportClasses` (2.40). */
 const DHIS2_CSV_CLASSES = [
@@ -296,20 +296,16 @@ async function exportCsv(context: FerryContext, collection: string): Promise<str
 
 describe('CSV import classes', () => {
   it('lists every class key DHIS2 lists in /api/metadata/csvImportClasses', async () => {
-    const db = await createTestDatabase('sqlite');
+    const { db, context, app } = await startTestApp('sqlite');
     try {
-      const context = createFerryContextFromStorage(loadConfig({}, { dataDir: db.dataDir }), db.storage);
-      await context.users.ensureAdmin({ password: 'district' });
-      const app = await buildApp(context);
       const reply = await app.inject({
         url: '/api/metadata/csvImportClasses',
         headers: { authorization: ADMIN_AUTH },
       });
       assert.equal(reply.statusCode, 200);
       assert.deepEqual([...reply.json<string[]>()].sort(), [...DHIS2_CSV_CLASSES].sort());
-      await app.close();
     } finally {
-      await db.dispose();
+      await stopTestApp({ db, context, app });
     }
   });
 });

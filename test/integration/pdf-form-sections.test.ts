@@ -4,17 +4,12 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../src/http/build-app.ts';
 import { DEFAULT_CATEGORY_OPTION_COMBO_UID } from '../../src/domain/category/default-category-model.ts';
-import {
-  createTestDatabase,
-  skipReasonFor,
-  TEST_DATABASE_KINDS,
-  type TestDatabase,
-} from '../support/test-databases.ts';
+import { skipReasonFor, TEST_DATABASE_KINDS, type TestDatabase } from '../support/test-databases.ts';
 import { loadMetadataPayloads } from '../support/aggregate-metadata.ts';
-import { ADMIN_AUTH, contextFor } from '../support/access-fixtures.ts';
+import { ADMIN_AUTH } from '../support/access-fixtures.ts';
 import { assertStoredFormValues, fillPdfForm, pdfFormFields, PYPDF_SKIP } from '../support/pypdf.ts';
+import { startTestApp, stopTestApp } from '../support/test-app.ts';
 
 /**
  * A data set laid out in two sections (the DHIS2 fixtures have none): the form over HTTP, read by
@@ -126,11 +121,9 @@ for (const kind of TEST_DATABASE_KINDS) {
     let form: string;
 
     before(async () => {
-      db = await createTestDatabase(kind);
-      const context = contextFor(db.storage, db.dataDir);
-      await context.users.ensureAdmin({ password: 'district' });
-      await loadMetadataPayloads(db.storage, [metadata()]);
-      app = await buildApp(context);
+      ({ db, app } = await startTestApp(kind, {
+        setup: (_context, db) => loadMetadataPayloads(db.storage, [metadata()]),
+      }));
       const response = await app.inject({
         url: `/api/dataSets/${DATA_SET}/form.pdf?orgUnit=${ORG_UNIT}&period=${PERIOD}`,
         headers: { authorization: ADMIN_AUTH },
@@ -139,10 +132,7 @@ for (const kind of TEST_DATABASE_KINDS) {
       form = join(db.dataDir, 'form.pdf');
       writeFileSync(form, response.rawPayload);
     });
-    after(async () => {
-      await app?.close();
-      await db?.dispose();
-    });
+    after(() => stopTestApp({ db, app }));
 
     it(
       'prints the sections in sort order, each with its elements in section order',

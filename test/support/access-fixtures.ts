@@ -88,7 +88,7 @@ export function basicAuth(username: string, password: string): string {
   return `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
 }
 
-/** The administrator every HTTP test creates with `ensureAdmin({ password: 'district' })`. */
+/** The administrator `startTestApp` creates (`ensureAdmin({ password: 'district' })`). */
 export const ADMIN_AUTH = basicAuth('admin', 'district');
 
 /** The clerk of the access fixtures: the reader role, capturing in Bo only. */

@@ -2,13 +2,12 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../src/http/build-app.ts';
 import type { FerryContext } from '../../src/services/ferry-context.ts';
 import { importDataValues } from '../../src/services/data-value-import-service.ts';
 import { DEFAULT_CATEGORY_OPTION_COMBO_UID } from '../../src/domain/category/default-category-model.ts';
 import { loadMetadataPayloads } from './aggregate-metadata.ts';
-import { ADMIN_AUTH, contextFor } from './access-fixtures.ts';
-import { createTestDatabase, type TestDatabase } from './test-databases.ts';
+import { ADMIN_AUTH } from './access-fixtures.ts';
+import { startTestApp, type TestApp } from './test-app.ts';
 
 /**
  * Data for tests of the export filters: values spread over eight org units on four levels (and a
@@ -308,22 +307,23 @@ export const ALL = {
   periods: 'startDate=2024-01-01&endDate=2024-12-31',
 } as const;
 
-export interface FilterApp {
-  db: TestDatabase;
-  app: FastifyInstance;
+export interface FilterApp extends TestApp {
   values: FilterValue[];
   /** The clock the import steps were dated from. */
   now: number;
 }
 
 /** A database of `kind` with the fixture imported, and the HTTP app over it (admin / district). */
-export async function startFilterApp(kind: TestDatabase['kind']): Promise<FilterApp> {
-  const db = await createTestDatabase(kind);
-  const context = contextFor(db.storage, db.dataDir);
-  await context.users.ensureAdmin({ password: 'district' });
-  const now = Date.now();
-  const values = await seedFilterFixture(context, db.dataDir, now);
-  return { db, app: await buildApp(context), values, now };
+export async function startFilterApp(kind: TestApp['db']['kind']): Promise<FilterApp> {
+  let values: FilterValue[] = [];
+  let now = 0;
+  const started = await startTestApp(kind, {
+    setup: async (context, db) => {
+      now = Date.now();
+      values = await seedFilterFixture(context, db.dataDir, now);
+    },
+  });
+  return { ...started, values, now };
 }
 
 /** `key=value` (and ` deleted`) for each value, sorted: one line per value in assertion diffs. */
