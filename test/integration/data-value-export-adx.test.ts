@@ -16,6 +16,7 @@ import {
   type TestDatabase,
 } from '../support/test-databases.ts';
 import { loadMetadataPayloads } from '../support/aggregate-metadata.ts';
+import { categoryBuilders } from '../support/category-metadata.ts';
 
 const IMPORT_A = join(import.meta.dirname, '../../../shared/fixtures/dhis2/adx/importA.adx.xml');
 const NOW = '2024-01-01T00:00:00.000';
@@ -25,25 +26,7 @@ const NOW = '2024-01-01T00:00:00.000';
  * (one with a mechanism attribute combo), sex and age categories, option combos with codes.
  */
 function importAMetadata(): Record<string, unknown> {
-  const stamp = { created: NOW, lastUpdated: NOW };
-  const option = (id: string, code: string, name: string) => ({ id, code, name, shortName: name, ...stamp });
-  const category = (id: string, code: string, name: string, options: string[], type = 'DISAGGREGATION') => ({
-    id,
-    code,
-    name,
-    shortName: name,
-    dataDimensionType: type,
-    categoryOptions: options.map((o) => ({ id: o })),
-    ...stamp,
-  });
-  const coc = (id: string, combo: string, options: string[], code?: string) => ({
-    id,
-    ...(code ? { code } : {}),
-    name: id,
-    categoryCombo: { id: combo },
-    categoryOptions: options.map((o) => ({ id: o })),
-    ...stamp,
-  });
+  const { option, category, categoryCombo, optionCombo: coc, stamp } = categoryBuilders(NOW);
   return {
     categoryOptions: [
       option('FFFFFFFFFFF', 'FFFFFFFFFFF', 'Female'),
@@ -59,20 +42,8 @@ function importAMetadata(): Record<string, unknown> {
       category('CatMechhhhh', 'Mechanism_category', 'Mechanism', ['PEPFARRRRRR', 'McDonaldsss'], 'ATTRIBUTE'),
     ],
     categoryCombos: [
-      {
-        id: 'ComboSexAge',
-        name: 'Sex and age',
-        dataDimensionType: 'DISAGGREGATION',
-        categories: [{ id: 'CatSexxxxxx' }, { id: 'CatAgeeeeee' }],
-        ...stamp,
-      },
-      {
-        id: 'ComboMechxx',
-        name: 'Mechanism',
-        dataDimensionType: 'ATTRIBUTE',
-        categories: [{ id: 'CatMechhhhh' }],
-        ...stamp,
-      },
+      categoryCombo('ComboSexAge', 'Sex and age', ['CatSexxxxxx', 'CatAgeeeeee']),
+      categoryCombo('ComboMechxx', 'Mechanism', ['CatMechhhhh'], 'ATTRIBUTE'),
     ],
     categoryOptionCombos: [
       coc('FUnder55555', 'ComboSexAge', ['FFFFFFFFFFF', 'under555555']),

@@ -8,6 +8,7 @@ import {
   type TestDatabase,
 } from '../support/test-databases.ts';
 import { loadMetadataPayloads } from '../support/aggregate-metadata.ts';
+import { categoryBuilders } from '../support/category-metadata.ts';
 import { contextFor } from '../support/access-fixtures.ts';
 import { valueFiles, type ValueFiles } from '../support/data-value-imports.ts';
 
@@ -16,27 +17,16 @@ import { valueFiles, type ValueFiles } from '../support/data-value-imports.ts';
  * (CODE by default for ADX), its value an option of that category under `categoryOptionIdScheme`.
  */
 
-const STAMP = { created: '2024-01-01T00:00:00.000', lastUpdated: '2024-01-01T00:00:00.000' };
 const NOW = new Date('2024-06-15T12:00:00Z');
 
 function metadata(): Record<string, unknown> {
-  const option = (id: string, code: string, name: string) => ({ id, code, name, shortName: name, ...STAMP });
-  const category = (id: string, code: string, name: string, options: string[], type = 'DISAGGREGATION') => ({
-    id,
-    code,
-    name,
-    shortName: name,
-    dataDimensionType: type,
-    categoryOptions: options.map((o) => ({ id: o })),
-    ...STAMP,
-  });
-  const coc = (id: string, combo: string, options: string[]) => ({
-    id,
-    name: id,
-    categoryCombo: { id: combo },
-    categoryOptions: options.map((o) => ({ id: o })),
-    ...STAMP,
-  });
+  const {
+    option,
+    category,
+    categoryCombo,
+    optionCombo: coc,
+    stamp,
+  } = categoryBuilders('2024-01-01T00:00:00.000');
   return {
     categoryOptions: [
       option('CatOptFemal', 'F', 'Female'),
@@ -52,20 +42,8 @@ function metadata(): Record<string, unknown> {
       category('CatMechhhhh', 'MECH', 'Mechanism', ['CatOptPepfa', 'CatOptUsaid'], 'ATTRIBUTE'),
     ],
     categoryCombos: [
-      {
-        id: 'ComboSexAge',
-        name: 'Sex and age',
-        dataDimensionType: 'DISAGGREGATION',
-        categories: [{ id: 'CatSexxxxxx' }, { id: 'CatAgeeeeee' }],
-        ...STAMP,
-      },
-      {
-        id: 'ComboMechxx',
-        name: 'Mechanism',
-        dataDimensionType: 'ATTRIBUTE',
-        categories: [{ id: 'CatMechhhhh' }],
-        ...STAMP,
-      },
+      categoryCombo('ComboSexAge', 'Sex and age', ['CatSexxxxxx', 'CatAgeeeeee']),
+      categoryCombo('ComboMechxx', 'Mechanism', ['CatMechhhhh'], 'ATTRIBUTE'),
     ],
     categoryOptionCombos: [
       coc('CocFUnder05', 'ComboSexAge', ['CatOptFemal', 'CatOptUnder']),
@@ -82,7 +60,7 @@ function metadata(): Record<string, unknown> {
         name: 'Clinic',
         shortName: 'Clinic',
         openingDate: '2000-01-01',
-        ...STAMP,
+        ...stamp,
       },
     ],
     dataElements: [
@@ -95,7 +73,7 @@ function metadata(): Record<string, unknown> {
         aggregationType: 'SUM',
         domainType: 'AGGREGATE',
         categoryCombo: { id: 'ComboSexAge' },
-        ...STAMP,
+        ...stamp,
       },
     ],
     dataSets: [
@@ -107,7 +85,7 @@ function metadata(): Record<string, unknown> {
         periodType: 'Monthly',
         categoryCombo: { id: 'ComboMechxx' },
         dataSetElements: [{ dataElement: { id: 'CatDeCases1' } }],
-        ...STAMP,
+        ...stamp,
       },
     ],
   };
