@@ -11,6 +11,7 @@ import {
 import { loadAggregateE2eMetadata } from '../support/aggregate-metadata.ts';
 import { contextFor } from '../support/access-fixtures.ts';
 import { valueFiles, type ValueFiles } from '../support/data-value-imports.ts';
+import { storedDataValue } from '../support/stored-values.ts';
 
 /**
  * Identifier schemes on data value import (DHIS2 2.42 `DefaultDataValueSetService`): UID, CODE,
@@ -106,20 +107,16 @@ for (const kind of TEST_DATABASE_KINDS) {
       pe: string,
       ou = OU.uid,
       coc = DEFAULT,
-    ): Promise<string | null | undefined> => {
-      const found = await db.storage.queryOne<{ value: string | null }>(
-        `SELECT dv.value
-           FROM data_value dv
-           JOIN metadata_object de ON de.sid = dv.data_element_id
-           JOIN metadata_object ou ON ou.sid = dv.org_unit_id
-           JOIN metadata_object coc ON coc.sid = dv.category_option_combo_id
-           JOIN metadata_object aoc ON aoc.sid = dv.attribute_option_combo_id
-           JOIN period p ON p.period_id = dv.period_id
-          WHERE de.uid = ? AND p.iso = ? AND ou.uid = ? AND coc.uid = ? AND aoc.uid = ?`,
-        [de, pe, ou, coc, DEFAULT],
-      );
-      return found?.value;
-    };
+    ): Promise<string | null | undefined> =>
+      (
+        await storedDataValue(db.storage, {
+          dataElement: de,
+          period: pe,
+          orgUnit: ou,
+          categoryOptionCombo: coc,
+          attributeOptionCombo: DEFAULT,
+        })
+      )?.value;
     const codes = (summary: ImportSummary): string[][] =>
       summary.conflicts.map((c) => [c.errorCode, c.object]);
 

@@ -9,6 +9,7 @@ import { loadAggregateE2eMetadata } from '../support/aggregate-metadata.ts';
 import { ADMIN_AUTH, basicAuth } from '../support/access-fixtures.ts';
 import { waitForJob } from '../support/wait-for-job.ts';
 import { valueFiles, type ValueFiles } from '../support/data-value-imports.ts';
+import { storedDataValue, type StoredDataValue } from '../support/stored-values.ts';
 import { startTestApp, stopTestApp, type TestApp } from '../support/test-app.ts';
 
 /**
@@ -143,32 +144,20 @@ function post(
   });
 }
 
-interface StoredRow {
-  value: string | null;
-  comment: string | null;
-  deleted: number;
-  stored_by: string | null;
-}
-
-async function stored(
+function stored(
   h: TestApp,
   de: string,
   pe: string,
   aoc = DEFAULT,
   coc = DEFAULT,
-): Promise<StoredRow | undefined> {
-  const found = await h.db.storage.queryOne<StoredRow>(
-    `SELECT dv.value, dv.comment, dv.deleted, dv.stored_by
-       FROM data_value dv
-       JOIN metadata_object de ON de.sid = dv.data_element_id
-       JOIN metadata_object ou ON ou.sid = dv.org_unit_id
-       JOIN metadata_object coc ON coc.sid = dv.category_option_combo_id
-       JOIN metadata_object aoc ON aoc.sid = dv.attribute_option_combo_id
-       JOIN period p ON p.period_id = dv.period_id
-      WHERE de.uid = ? AND p.iso = ? AND ou.uid = ? AND coc.uid = ? AND aoc.uid = ?`,
-    [de, pe, OU, coc, aoc],
-  );
-  return found ? { ...found, deleted: Number(found.deleted) } : undefined;
+): Promise<StoredDataValue | undefined> {
+  return storedDataValue(h.db.storage, {
+    dataElement: de,
+    period: pe,
+    orgUnit: OU,
+    categoryOptionCombo: coc,
+    attributeOptionCombo: aoc,
+  });
 }
 
 interface AuditRow {
