@@ -13,7 +13,9 @@ export interface StoredMetadataObject {
 
 export interface MetadataFilter {
   property: string;
-  operator: 'eq' | 'ne' | 'like' | 'ilike' | 'in' | 'null' | '!null' | 'startsWith';
+  /** `atMost` and `pathThrough`: see `ParsedFilter` in `domain/metadata-query/metadata-filter.ts`. */
+  operator:
+    'eq' | 'ne' | 'like' | 'ilike' | 'in' | 'null' | '!null' | 'startsWith' | 'atMost' | 'pathThrough';
   value?: string | readonly string[];
 }
 
@@ -359,6 +361,22 @@ export class MetadataStore {
           params.push(...values);
           break;
         }
+        case 'atMost':
+          clauses.push(`${this.integerOf(column)} <= ?`);
+          params.push(Number(filter.value));
+          break;
+        case 'pathThrough': {
+          // A UID is one whole segment of the path: the last one (the unit itself) or a middle one
+          // (an ancestor). No UIDs matches nothing.
+          const uids: readonly string[] = Array.isArray(filter.value) ? filter.value : [String(filter.value)];
+          const tests = uids.map(() => `${column} LIKE ? ESCAPE '\\' OR ${column} LIKE ? ESCAPE '\\'`);
+          clauses.push(`(${tests.join(' OR ') || '1 = 0'})`);
+          for (const uid of uids) {
+            const literal = uid.replace(/[\\%_]/g, (c) => `\\${c}`);
+            params.push(`%/${literal}`, `%/${literal}/%`);
+          }
+          break;
+        }
         case 'null':
           clauses.push(`${column} IS NULL`);
           break;
@@ -368,6 +386,13 @@ export class MetadataStore {
       }
     }
     return { where: clauses.join(' AND '), params };
+  }
+
+  /** A text expression as an integer, NULL when it is not one (so a stray value never matches). */
+  private integerOf(text: string): string {
+    if (this.db.kind === 'postgres')
+      return `(CASE WHEN ${text} ~ '^-?[0-9]{1,9}$' THEN CAST(${text} AS INTEGER) END)`;
+    return `(CASE WHEN ${text} GLOB '[0-9]*' AND ${text} NOT GLOB '*[^0-9]*' AND LENGTH(${text}) <= 9 THEN CAST(${text} AS INTEGER) END)`;
   }
 
   /** A top-level JSON property as text; the property name is checked against the registry first. */

@@ -23,7 +23,13 @@ export type FilterOperator = (typeof FILTER_OPERATORS)[number];
 export interface ParsedFilter {
   /** The stored property (`displayName` is filtered as `name`). */
   property: string;
-  operator: 'eq' | 'ne' | 'like' | 'ilike' | 'in' | 'null' | '!null' | 'startsWith';
+  /**
+   * `atMost` (integer at most `value`) and `pathThrough` (an org unit `path` that passes through one
+   * of the UIDs in `value`: the unit is one of them or below one) are not `filter=` operators; the
+   * org unit list parameters (`maxLevel`, `withinUserHierarchy`) are translated into them.
+   */
+  operator:
+    'eq' | 'ne' | 'like' | 'ilike' | 'in' | 'null' | '!null' | 'startsWith' | 'atMost' | 'pathThrough';
   value?: string | readonly string[];
 }
 
