@@ -6,6 +6,11 @@ import {
   parseFieldSelection,
 } from '../domain/metadata-query/field-selection.ts';
 import { parseMetadataFilter, type ParsedFilter } from '../domain/metadata-query/metadata-filter.ts';
+import {
+  orgUnitListFilters,
+  type OrgUnitListParameters,
+  type UserOrgUnits,
+} from '../domain/metadata-query/org-unit-list-parameters.ts';
 import { asFerryError, MetadataProjector } from './metadata-projection.ts';
 import { FerryError } from '../errors.ts';
 
@@ -19,6 +24,11 @@ export interface MetadataListRequest {
   paging?: boolean;
   page?: number;
   pageSize?: number;
+  /**
+   * DHIS2's org unit list parameters and the org units of the user asking; applied to
+   * `organisationUnits` only and ignored for every other collection, as in DHIS2.
+   */
+  orgUnits?: { parameters: OrgUnitListParameters; user: UserOrgUnits };
 }
 
 export interface Pager {
@@ -63,6 +73,9 @@ export class MetadataQueryService {
     const filters: ParsedFilter[] = (request.filters ?? []).map((f) =>
       asFerryError(() => parseMetadataFilter(f, schema)),
     );
+    if (collection === 'organisationUnits' && request.orgUnits) {
+      filters.push(...orgUnitListFilters(request.orgUnits.parameters, request.orgUnits.user));
+    }
     const paging = request.paging ?? true;
     const pageSize = request.pageSize ?? DEFAULT_PAGE_SIZE;
     const page = request.page ?? 1;

@@ -2,6 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import type { FerryContext } from '../../services/ferry-context.ts';
 import { requirePrincipal } from '../auth-plugin.ts';
 import { FerryError, parseBooleanParameter } from '../../errors.ts';
+import { referenceIds, type Principal } from '../../domain/access/principal.ts';
+import type { MetadataListRequest } from '../../services/metadata-query-service.ts';
 
 interface ReadQuery {
   fields?: string | string[];
@@ -9,6 +11,12 @@ interface ReadQuery {
   paging?: string;
   page?: string;
   pageSize?: string;
+  level?: string;
+  maxLevel?: string;
+  userOnly?: string;
+  userDataViewOnly?: string;
+  withinUserHierarchy?: string;
+  withinUserSearchHierarchy?: string;
 }
 
 /** `/api/dataElements.json` is `/api/dataElements`: DHIS2 clients often add the suffix. */
@@ -22,6 +30,36 @@ function integerParameter(name: string, value: string | undefined): number | und
   return Number(value);
 }
 
+/** An org unit level: 1 is a root, so 0 is refused rather than matching nothing. */
+function levelParameter(name: string, value: string | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (!/^\d{1,9}$/.test(value) || Number(value) < 1)
+    throw new FerryError('F1000', [name, String(value), 'an integer from 1']);
+  return Number(value);
+}
+
+/** DHIS2's org unit list parameters; read for `organisationUnits` only, as DHIS2 does. */
+function orgUnitListRequest(query: ReadQuery, principal: Principal): MetadataListRequest['orgUnits'] {
+  return {
+    parameters: {
+      level: levelParameter('level', query.level),
+      maxLevel: levelParameter('maxLevel', query.maxLevel),
+      userOnly: parseBooleanParameter('userOnly', query.userOnly),
+      userDataViewOnly: parseBooleanParameter('userDataViewOnly', query.userDataViewOnly),
+      withinUserHierarchy: parseBooleanParameter('withinUserHierarchy', query.withinUserHierarchy),
+      withinUserSearchHierarchy: parseBooleanParameter(
+        'withinUserSearchHierarchy',
+        query.withinUserSearchHierarchy,
+      ),
+    },
+    user: {
+      capture: principal.captureOrgUnits,
+      dataView: referenceIds(principal.user.dataViewOrganisationUnits),
+      search: referenceIds(principal.user.teiSearchOrganisationUnits),
+    },
+  };
+}
+
 /** Repeated `fields=` parameters are one list, as in DHIS2. */
 function joinFields(fields: string | string[] | undefined): string | undefined {
   return Array.isArray(fields) ? fields.join(',') : fields;
@@ -30,12 +68,14 @@ function joinFields(fields: string | string[] | undefined): string | undefined {
 /**
  * DHIS2's metadata read endpoints for every collection in the schema registry that has one:
  * `GET /api/{collection}` (with `fields`, `filter`, `paging`, `page`, `pageSize` and the `pager`
- * envelope) and `GET /api/{collection}/{uid}`. Any signed-in user may read metadata, as in DHIS2;
+ * envelope; `organisationUnits` also takes DHIS2's `level`, `maxLevel`, `userOnly`,
+ * `userDataViewOnly`, `withinUserHierarchy` and `withinUserSearchHierarchy`) and
+ * `GET /api/{collection}/{uid}`. Any signed-in user may read metadata, as in DHIS2;
  * routes with a fixed path (`/api/metadata`, `/api/schemas`, ...) win over these parametric ones.
  */
 export async function registerMetadataReadRoutes(app: FastifyInstance, context: FerryContext): Promise<void> {
   app.get<{ Params: { collection: string }; Querystring: ReadQuery }>('/api/:collection', async (request) => {
-    requirePrincipal(request);
+    const principal = requirePrincipal(request);
     const collection = stripJsonSuffix(request.params.collection);
     if (!context.metadataQuery.readableSchema(collection)) throw new FerryError('F1201', [request.url]);
     const query = request.query;
@@ -47,6 +87,7 @@ export async function registerMetadataReadRoutes(app: FastifyInstance, context: 
       paging: parseBooleanParameter('paging', query.paging, true),
       page: integerParameter('page', query.page),
       pageSize: integerParameter('pageSize', query.pageSize),
+      ...(collection === 'organisationUnits' ? { orgUnits: orgUnitListRequest(query, principal) } : {}),
     });
     return result.pager
       ? { pager: result.pager, [collection]: result.objects }
