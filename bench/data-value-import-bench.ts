@@ -225,8 +225,12 @@ async function sqliteWithMetadata(env: BenchEnvironment, values: number, name: s
   return path;
 }
 
+function contextOf(storage: Storage) {
+  return createFerryContextFromStorage(loadConfig({}, { dataDir: '/tmp' }), storage);
+}
+
 function importInto(storage: Storage, path: string, format: string) {
-  const context = createFerryContextFromStorage(loadConfig({}, { dataDir: '/tmp' }), storage);
+  const context = contextOf(storage);
   return async (): Promise<BenchMeasurement> => {
     const summary = await importDataValues(context, { path, fileName: path, format }, {}, undefined);
     await storage.close();
@@ -362,6 +366,20 @@ function xmlFloorSqlite(env: BenchEnvironment, values: number, format: 'xml' | '
   };
 }
 
+/**
+ * Prepares an import of the generated file of one format into a fresh copy of the bench metadata
+ * on SQLite: `values` (the run's `--values`) or the large cases' `largeValues`.
+ */
+function sqliteImport(format: BenchFormat, size: 'values' | 'largeValues'): BenchCase['prepare'] {
+  return async (env) => {
+    const values = env[size];
+    const file = await inputFile(env, values, format);
+    const name = size === 'values' ? format : `${format}-large`;
+    const storage = await createSqliteStorage(await sqliteWithMetadata(env, values, name));
+    return importInto(storage, file, format);
+  };
+}
+
 /** Floor, import and large-file cases of one XML format. */
 function xmlFormatCases(format: 'xml' | 'adx', label: string): BenchCase[] {
   return [
@@ -375,24 +393,14 @@ function xmlFormatCases(format: 'xml' | 'adx', label: string): BenchCase[] {
       description: `${label} import into an empty SQLite database, full validation, audit`,
       floor: `floor-${format}-sqlite`,
       target: 150_000,
-      async prepare(env) {
-        const file = await inputFile(env, env.values, format);
-        const storage = await createSqliteStorage(await sqliteWithMetadata(env, env.values, format));
-        return importInto(storage, file, format);
-      },
+      prepare: sqliteImport(format, 'values'),
     },
     {
       name: `${format}-import-sqlite-large`,
       description: `${label} import of the large file (memory: peak RSS must stay under 300 MB)`,
       large: true,
       peakRssTargetMb: 300,
-      async prepare(env) {
-        const file = await inputFile(env, env.largeValues, format);
-        const storage = await createSqliteStorage(
-          await sqliteWithMetadata(env, env.largeValues, `${format}-large`),
-        );
-        return importInto(storage, file, format);
-      },
+      prepare: sqliteImport(format, 'largeValues'),
     },
   ];
 }
@@ -411,6 +419,13 @@ async function freshPostgres(url: string): Promise<Storage> {
   return storage;
 }
 
+/** A fresh PostgreSQL schema holding the bench metadata. */
+async function postgresWithMetadata(env: BenchEnvironment): Promise<Storage> {
+  const storage = await freshPostgres(env.postgresUrl!);
+  await loadMetadataPayloads(storage, [benchMetadata(env.values)]);
+  return storage;
+}
+
 const noPostgres = (): string | undefined =>
   process.env.FERRY_BENCH_POSTGRES_URL ? undefined : 'set FERRY_BENCH_POSTGRES_URL to run PostgreSQL cases';
 
@@ -425,11 +440,7 @@ export const benchCases: BenchCase[] = [
     description: 'CSV import into an empty SQLite database, UID scheme, full validation, audit',
     floor: 'floor-csv-sqlite',
     target: 250_000,
-    async prepare(env) {
-      const file = await inputFile(env, env.values, 'csv');
-      const storage = await createSqliteStorage(await sqliteWithMetadata(env, env.values, 'csv'));
-      return importInto(storage, file, 'csv');
-    },
+    prepare: sqliteImport('csv', 'values'),
   },
   {
     name: 'csv-reimport-sqlite',
@@ -453,11 +464,7 @@ export const benchCases: BenchCase[] = [
     description: 'JSON import (streaming reader) into an empty SQLite database, full validation',
     floor: 'floor-json-sqlite',
     target: 150_000,
-    async prepare(env) {
-      const file = await inputFile(env, env.values, 'json');
-      const storage = await createSqliteStorage(await sqliteWithMetadata(env, env.values, 'json'));
-      return importInto(storage, file, 'json');
-    },
+    prepare: sqliteImport('json', 'values'),
   },
   ...xmlFormatCases('xml', 'DXF2 XML'),
   ...xmlFormatCases('adx', 'ADX (CODE scheme)'),
@@ -510,9 +517,7 @@ export const benchCases: BenchCase[] = [
     skipReason: noPostgres,
     async prepare(env) {
       const file = await inputFile(env, env.values, 'csv');
-      const storage = await freshPostgres(env.postgresUrl!);
-      await loadMetadataPayloads(storage, [benchMetadata(env.values)]);
-      return importInto(storage, file, 'csv');
+      return importInto(await postgresWithMetadata(env), file, 'csv');
     },
   },
   {
@@ -522,10 +527,13 @@ export const benchCases: BenchCase[] = [
     skipReason: noPostgres,
     async prepare(env) {
       const file = await inputFile(env, env.values, 'csv');
-      const storage = await freshPostgres(env.postgresUrl!);
-      await loadMetadataPayloads(storage, [benchMetadata(env.values)]);
-      const context = createFerryContextFromStorage(loadConfig({}, { dataDir: '/tmp' }), storage);
-      await importDataValues(context, { path: file, fileName: file, format: 'csv' }, {}, undefined);
+      const storage = await postgresWithMetadata(env);
+      await importDataValues(
+        contextOf(storage),
+        { path: file, fileName: file, format: 'csv' },
+        {},
+        undefined,
+      );
       return importInto(storage, file, 'csv');
     },
   },
@@ -534,21 +542,13 @@ export const benchCases: BenchCase[] = [
     description: 'CSV import of the large file (memory: peak RSS must stay under 300 MB)',
     large: true,
     peakRssTargetMb: 300,
-    async prepare(env) {
-      const file = await inputFile(env, env.largeValues, 'csv');
-      const storage = await createSqliteStorage(await sqliteWithMetadata(env, env.largeValues, 'csv-large'));
-      return importInto(storage, file, 'csv');
-    },
+    prepare: sqliteImport('csv', 'largeValues'),
   },
   {
     name: 'json-import-sqlite-large',
     description: 'JSON import of the large file (memory: peak RSS must stay under 300 MB)',
     large: true,
     peakRssTargetMb: 300,
-    async prepare(env) {
-      const file = await inputFile(env, env.largeValues, 'json');
-      const storage = await createSqliteStorage(await sqliteWithMetadata(env, env.largeValues, 'json-large'));
-      return importInto(storage, file, 'json');
-    },
+    prepare: sqliteImport('json', 'largeValues'),
   },
 ];
