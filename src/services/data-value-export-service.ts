@@ -8,6 +8,7 @@ import {
 } from './export-compression.ts';
 import { FerryError, parseBooleanParameter, parseEnumParameter } from '../errors.ts';
 import {
+  ADX_EXPORT_FIELDS,
   CSV_EXPORT_FIELDS,
   FULL_EXPORT_FIELDS,
   type ExportField,
@@ -688,17 +689,7 @@ export async function exportDataValues(
   const schemes = request.outputSchemes;
   const isAdx = request.format === 'adx';
   const fields: readonly ExportField[] = isAdx
-    ? [
-        'dataElement',
-        'period',
-        'orgUnit',
-        'categoryOptionCombo',
-        'attributeOptionCombo',
-        'value',
-        'comment',
-        'followUp',
-        'deleted',
-      ]
+    ? ADX_EXPORT_FIELDS
     : request.format === 'csv'
       ? CSV_EXPORT_FIELDS
       : FULL_EXPORT_FIELDS;

@@ -36,6 +36,19 @@ export const CSV_EXPORT_FIELDS: readonly ExportField[] = [
   'deleted',
 ];
 
+/** The fields ADX carries (identifiers, value and its flags; no audit fields). */
+export const ADX_EXPORT_FIELDS: readonly ExportField[] = [
+  'dataElement',
+  'period',
+  'orgUnit',
+  'categoryOptionCombo',
+  'attributeOptionCombo',
+  'value',
+  'comment',
+  'followUp',
+  'deleted',
+];
+
 /** Every field, in DHIS2's JSON and XML attribute order. */
 export const FULL_EXPORT_FIELDS: readonly ExportField[] = EXPORT_FIELDS;
 
