@@ -1103,8 +1103,9 @@ class DataValueImporter {
       ? new Array(resolved.length)
       : await this.store!.findExisting(resolved);
     const strategy = this.options.importStrategy;
-    const rows: DataValueRow[] = [];
-    const audits: DataValueAuditRow[] = [];
+    // Gathered across batches until a write is due; a dry run or a doomed atomic import sends none.
+    const rows = this.unwrittenRows;
+    const audits = this.unwrittenAudits;
     const reject = (entry: ResolvedValue, code: 'E7650' | 'E7651'): void => {
       const label = labelOf(entry);
       this.conflicts.add(code, entry.index, [label, strategy], { dataValue: label }, 'importStrategy');
@@ -1151,10 +1152,7 @@ class DataValueImporter {
         audits.push(this.audit(entry, 'UPDATE', existing.value, entry.value));
       }
     }
-    if (this.dryRun) return;
-    for (const row of rows) this.unwrittenRows.push(row);
-    for (const audit of audits) this.unwrittenAudits.push(audit);
-    if (this.unwrittenRows.length >= this.rowsPerWrite) await this.writeUnwritten();
+    if (rows.length >= this.rowsPerWrite) await this.writeUnwritten();
   }
 
   /** Sends the gathered rows and their audit rows (see `rowsPerWrite`). */
@@ -1163,7 +1161,7 @@ class DataValueImporter {
     const audits = this.unwrittenAudits;
     this.unwrittenRows = [];
     this.unwrittenAudits = [];
-    // An atomic import with a conflict rolls back: nothing more needs sending.
+    // A dry run, or an atomic import with a conflict, rolls back: nothing needs sending.
     if ((rows.length === 0 && audits.length === 0) || this.mustRollBack()) return;
     const store = this.store!;
     const fresh = this.tableWasEmpty;
