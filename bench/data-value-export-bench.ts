@@ -8,7 +8,10 @@ import type { BenchCase, BenchEnvironment } from './bench-harness.ts';
 import { createSqliteStorage } from '../src/storage/dialects/sqlite/sqlite-dialect.ts';
 import { loadConfig } from '../src/config.ts';
 import { createFerryContextFromStorage } from '../src/services/ferry-context.ts';
-import { exportDataValues, parseDataValueExportRequest } from '../src/services/data-value-export-service.ts';
+import {
+  exportDataValues,
+  parseDataValueExportRequest,
+} from '../src/services/data-values/data-value-export-service.ts';
 import { uidFromSeed } from '../src/domain/identifiers/uid.ts';
 
 /**

@@ -9,7 +9,7 @@ import { createPostgresStorage } from '../src/storage/dialects/postgres/postgres
 import type { Storage } from '../src/storage/storage.ts';
 import { loadConfig } from '../src/config.ts';
 import { createFerryContextFromStorage } from '../src/services/ferry-context.ts';
-import { importDataValues } from '../src/services/data-value-import-service.ts';
+import { importDataValues } from '../src/services/data-values/data-value-import-service.ts';
 import { loadMetadataPayloads } from '../test/support/aggregate-metadata.ts';
 import { DEFAULT_CATEGORY_OPTION_COMBO_UID } from '../src/domain/category/default-category-model.ts';
 import { readXmlEventBatches } from '../src/codecs/xml/safe-xml-reader.ts';

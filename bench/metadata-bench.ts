@@ -6,9 +6,12 @@ import type { BenchCase, BenchEnvironment } from './bench-harness.ts';
 import { createSqliteStorage } from '../src/storage/dialects/sqlite/sqlite-dialect.ts';
 import { createFerryContextFromStorage, type FerryContext } from '../src/services/ferry-context.ts';
 import { loadConfig } from '../src/config.ts';
-import { importMetadata } from '../src/services/metadata-import-service.ts';
+import { importMetadata } from '../src/services/metadata/metadata-import-service.ts';
 import { DEFAULT_IMPORT_PARAMS } from '../src/domain/metadata-import/import-params.ts';
-import { buildExportRequest, streamMetadataExport } from '../src/services/metadata-export-service.ts';
+import {
+  buildExportRequest,
+  streamMetadataExport,
+} from '../src/services/metadata/metadata-export-service.ts';
 import { uidFromSeed } from '../src/domain/identifiers/uid.ts';
 
 /**

@@ -1,17 +1,17 @@
 import type { CliCommand } from './cli-command.ts';
 import { UsageError } from './cli-command.ts';
-import { serveCommand } from './commands/serve-command.ts';
-import { demoCommand } from './commands/demo-command.ts';
-import { USER_COMMANDS } from './commands/user-command.ts';
-import { importMetadataCommand } from './commands/import-metadata-command.ts';
-import { exportMetadataCommand } from './commands/export-metadata-command.ts';
-import { importDataCommand } from './commands/import-data-command.ts';
-import { JOBS_COMMANDS } from './commands/jobs-command.ts';
-import { EXPORTS_COMMANDS } from './commands/exports-command.ts';
-import { workerCommand } from './commands/worker-command.ts';
-import { importGeoJsonCommand, importGmlCommand } from './commands/import-geometry-command.ts';
-import { exportDataCommand } from './commands/export-data-command.ts';
-import { formPdfCommand } from './commands/form-pdf-command.ts';
+import { serveCommand } from './commands/system/serve-command.ts';
+import { demoCommand } from './commands/demo/demo-command.ts';
+import { USER_COMMANDS } from './commands/access/user-command.ts';
+import { importMetadataCommand } from './commands/metadata/import-metadata-command.ts';
+import { exportMetadataCommand } from './commands/metadata/export-metadata-command.ts';
+import { importDataCommand } from './commands/data-values/import-data-command.ts';
+import { JOBS_COMMANDS } from './commands/jobs/jobs-command.ts';
+import { EXPORTS_COMMANDS } from './commands/jobs/exports-command.ts';
+import { workerCommand } from './commands/jobs/worker-command.ts';
+import { importGeoJsonCommand, importGmlCommand } from './commands/geometry/import-geometry-command.ts';
+import { exportDataCommand } from './commands/data-values/export-data-command.ts';
+import { formPdfCommand } from './commands/data-values/form-pdf-command.ts';
 import { FERRY_VERSION } from '../services/ferry-context.ts';
 
 /** Every command; later features add theirs here. */

@@ -1,48 +1,22 @@
-import type { DataValueItem } from '../domain/data-values/data-value-input.ts';
-import type { IdScheme } from '../domain/identifiers/id-scheme.ts';
-import type { InputLimits } from './input/input-limits.ts';
+import type { DataValueDecoder } from './data-value-decoder-types.ts';
 import { csvDataValueDecoder } from './data-value-csv/csv-data-value-decoder.ts';
 import { jsonDataValueDecoder } from './data-value-json/json-data-value-decoder.ts';
 import { xmlDataValueDecoder } from './data-value-xml/xml-data-value-decoder.ts';
 import { adxDataValueDecoder } from './adx/adx-decoder.ts';
 import { pdfFormDecoder } from './pdf-form/pdf-form-decoder.ts';
 
+export type {
+  DataValueDecodeInput,
+  DataValueDecodeOptions,
+  DataValueDecoder,
+  DataValueItemChunk,
+} from './data-value-decoder-types.ts';
+
 /**
  * The registry of data value decoders behind `POST /api/dataValueSets` and `ferry import data`.
  * A decoder turns the (already decompressed) bytes of a file into `DataValueItem`s. To add a
  * format, write a `DataValueDecoder` and list it in `DATA_VALUE_DECODERS`; nothing else changes.
  */
-export interface DataValueDecodeInput {
-  /** The spooled upload on disk (PDF needs random access); `chunks` is its decompressed content. */
-  path: string;
-  fileName: string;
-  chunks: AsyncIterable<Uint8Array>;
-}
-
-export interface DataValueDecodeOptions {
-  /** CSV: whether the first row names the columns (DHIS2's `firstRowIsHeader`, default true). */
-  firstRowIsHeader: boolean;
-  limits: InputLimits;
-}
-
-/**
- * What a decoder yields: items one by one, or (faster for millions of rows) arrays of items in file
- * order. The importer accepts both.
- */
-export type DataValueItemChunk = DataValueItem | readonly DataValueItem[];
-
-export interface DataValueDecoder {
-  /** Short name used by `--format` and in messages: json, csv, xml, adx, pdf. */
-  readonly format: string;
-  /** Media types it answers to (lower case, no parameters). */
-  readonly contentTypes: readonly string[];
-  /** File name endings it is picked by when no content type is given (the CLI), longest first. */
-  readonly fileExtensions: readonly string[];
-  /** The format's own default id scheme (ADX: CODE); absent means UID. */
-  readonly defaultIdScheme?: IdScheme;
-  decode(input: DataValueDecodeInput, options: DataValueDecodeOptions): AsyncIterable<DataValueItemChunk>;
-}
-
 export const DATA_VALUE_DECODERS: readonly DataValueDecoder[] = [
   jsonDataValueDecoder,
   csvDataValueDecoder,

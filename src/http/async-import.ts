@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import type { FerryContext } from '../services/ferry-context.ts';
 import type { Principal } from '../domain/access/principal.ts';
 import type { JobParams, JobType } from '../jobs/job-types.ts';
-import { jobConfigurationReply } from '../services/job-service.ts';
+import { jobConfigurationReply } from '../services/jobs/job-service.ts';
 import { INPUT_LIMITS } from '../codecs/input/input-limits.ts';
-import { spoolToFile } from '../services/upload-spool.ts';
+import { spoolToFile } from '../services/jobs/upload-spool.ts';
 import { FerryError } from '../errors.ts';
 
 /** Longest file name kept; longer ones are cut (names are shown on cards and job pages). */

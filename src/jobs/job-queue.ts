@@ -527,16 +527,3 @@ export class WorkerPoolJobQueue implements JobQueue {
 function tableDelivery(): Delivery {
   return { ack: async () => {}, retryLater: async () => {} };
 }
-
-/**
- * Which driver a configuration gets: pg-boss on PostgreSQL, the in-process pool on SQLite, and on a
- * PostgreSQL storage given without its URL (pg-boss needs one), the in-process pool, which works there too.
- */
-export async function createJobQueue(options: JobQueueOptions): Promise<WorkerPoolJobQueue> {
-  if (options.storage.kind === 'postgres' && options.databaseUrl) {
-    const { createPgBossJobQueue } = await import('./drivers/pg-boss/pg-boss-driver.ts');
-    return createPgBossJobQueue(options);
-  }
-  const { createInProcessJobQueue } = await import('./drivers/in-process/in-process-driver.ts');
-  return createInProcessJobQueue(options);
-}

@@ -9,7 +9,7 @@ import { seedAccessFixtures, basicAuth, BO_CLERK, createBoClerk } from '../suppo
 import { waitForJob } from '../support/wait-for-job.ts';
 import { startTestApp, stopTestApp } from '../support/test-app.ts';
 import type { FerryContext } from '../../src/services/ferry-context.ts';
-import { jobConfigurationReply } from '../../src/services/job-service.ts';
+import { jobConfigurationReply } from '../../src/services/jobs/job-service.ts';
 
 for (const kind of TEST_DATABASE_KINDS) {
   describe(`jobs, tasks and exports over HTTP on ${kind}`, { skip: skipReasonFor(kind) }, () => {

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createTestDatabase, skipReasonFor } from '../support/test-databases.ts';
-import { JobService } from '../../src/services/job-service.ts';
+import { JobService } from '../../src/services/jobs/job-service.ts';
 import { loadJobConfig } from '../../src/jobs/job-config.ts';
 
 const MAIN = join(import.meta.dirname, '../../src/cli/main.ts');

@@ -11,7 +11,7 @@ import { runFerry } from '../support/ferry-cli.ts';
 import { startTestApp, stopTestApp } from '../support/test-app.ts';
 import type { FerryContext } from '../../src/services/ferry-context.ts';
 
-const FIXTURES = new URL('../../../shared/fixtures/dhis2/', import.meta.url).pathname;
+const FIXTURES = new URL('../fixtures/dhis2/', import.meta.url).pathname;
 const admin = ADMIN_AUTH;
 
 for (const kind of TEST_DATABASE_KINDS) {

@@ -8,10 +8,7 @@ import { createFerryContextFromStorage, type FerryContext } from '../../src/serv
 import { loadConfig } from '../../src/config.ts';
 import { buildApp } from '../../src/http/build-app.ts';
 
-const FIXTURE = new URL(
-  '../../../shared/fixtures/dhis2/aggregate-e2e/01_setup_metadata.json',
-  import.meta.url,
-);
+const FIXTURE = new URL('../fixtures/dhis2/aggregate-e2e/01_setup_metadata.json', import.meta.url);
 
 describe('web app in Chromium', { skip: BROWSER_SKIP_REASON }, () => {
   let db: TestDatabase;

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTestDatabase, skipReasonFor, TEST_DATABASE_KINDS } from '../support/test-databases.ts';
 import { contextFor, ORG_UNITS, ROLES, seedAccessFixtures } from '../support/access-fixtures.ts';
-import { AuthService } from '../../src/services/auth-service.ts';
+import { AuthService } from '../../src/services/access/auth-service.ts';
 import { FerryError } from '../../src/errors.ts';
 import { hashPassword } from '../../src/domain/access/password-hash.ts';
 

@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { text } from 'node:stream/consumers';
 import { loadConfig } from '../../src/config.ts';
 import { createFerryContextFromStorage, type FerryContext } from '../../src/services/ferry-context.ts';
-import { importDataValues } from '../../src/services/data-value-import-service.ts';
+import { importDataValues } from '../../src/services/data-values/data-value-import-service.ts';
 import {
   exportDataValues,
   parseDataValueExportRequest,
-} from '../../src/services/data-value-export-service.ts';
+} from '../../src/services/data-values/data-value-export-service.ts';
 import {
   createTestDatabase,
   skipReasonFor,
@@ -18,7 +18,7 @@ import {
 import { loadMetadataPayloads } from '../support/aggregate-metadata.ts';
 import { categoryBuilders } from '../support/category-metadata.ts';
 
-const IMPORT_A = join(import.meta.dirname, '../../../shared/fixtures/dhis2/adx/importA.adx.xml');
+const IMPORT_A = join(import.meta.dirname, '../fixtures/dhis2/adx/importA.adx.xml');
 const NOW = '2024-01-01T00:00:00.000';
 
 /**

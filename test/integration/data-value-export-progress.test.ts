@@ -9,8 +9,8 @@ import {
   exportDataValues,
   parseDataValueExportRequest,
   type DataValueExportFormat,
-} from '../../src/services/data-value-export-service.ts';
-import type { ExportCompression } from '../../src/services/export-compression.ts';
+} from '../../src/services/data-values/data-value-export-service.ts';
+import type { ExportCompression } from '../../src/services/jobs/export-compression.ts';
 import { readCsvRecords } from '../../src/codecs/csv/csv-reader.ts';
 import { readXmlEvents } from '../../src/codecs/xml/safe-xml-reader.ts';
 import {

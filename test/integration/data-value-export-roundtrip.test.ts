@@ -6,12 +6,12 @@ import { pipeline } from 'node:stream/promises';
 import { text } from 'node:stream/consumers';
 import { loadConfig } from '../../src/config.ts';
 import { createFerryContextFromStorage, type FerryContext } from '../../src/services/ferry-context.ts';
-import { importDataValues } from '../../src/services/data-value-import-service.ts';
+import { importDataValues } from '../../src/services/data-values/data-value-import-service.ts';
 import {
   exportDataValues,
   parseDataValueExportRequest,
   type DataValueExportFormat,
-} from '../../src/services/data-value-export-service.ts';
+} from '../../src/services/data-values/data-value-export-service.ts';
 import type { Storage } from '../../src/storage/storage.ts';
 import {
   createTestDatabase,

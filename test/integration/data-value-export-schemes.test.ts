@@ -6,7 +6,7 @@ import { createFerryContextFromStorage, type FerryContext } from '../../src/serv
 import {
   exportDataValues,
   parseDataValueExportRequest,
-} from '../../src/services/data-value-export-service.ts';
+} from '../../src/services/data-values/data-value-export-service.ts';
 import {
   createTestDatabase,
   skipReasonFor,

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config.ts';
 import { createFerryContextFromStorage, type FerryContext } from '../../src/services/ferry-context.ts';
-import { importDataValues } from '../../src/services/data-value-import-service.ts';
+import { importDataValues } from '../../src/services/data-values/data-value-import-service.ts';
 import {
   createTestDatabase,
   skipReasonFor,

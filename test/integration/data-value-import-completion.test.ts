@@ -1,6 +1,6 @@
 import { describe, it, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
-import type { DataValueImportPrincipal } from '../../src/services/data-value-import-service.ts';
+import type { DataValueImportPrincipal } from '../../src/services/data-values/data-value-import-service.ts';
 import type { ImportSummary } from '../../src/domain/data-values/import-summary.ts';
 import {
   createTestDatabase,

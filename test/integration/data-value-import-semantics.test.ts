@@ -1,6 +1,6 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { importDataValues } from '../../src/services/data-value-import-service.ts';
+import { importDataValues } from '../../src/services/data-values/data-value-import-service.ts';
 import type { ImportSummary } from '../../src/domain/data-values/import-summary.ts';
 import { DEFAULT_CONFLICT_LIMITS } from '../../src/domain/data-values/import-conflicts.ts';
 import type { JobRecord } from '../../src/jobs/job-types.ts';
@@ -16,7 +16,7 @@ import { startTestApp, stopTestApp, type TestApp } from '../support/test-app.ts'
  * DHIS2's data value import semantics that the validation tests don't reach: audit rows and
  * skipAudit, conflict grouping and its caps, the HTTP status of each import status, soft deletes
  * and revival, E7620 / E7635, and the value types TIME, LONG_TEXT, TRUE_ONLY, EMAIL and
- * PHONE_NUMBER. Expected behaviour is DHIS2 2.42's (../shared/reference/notes/dhis2.md §2) as
+ * PHONE_NUMBER. Expected behaviour is DHIS2 2.42's (its DataValueSetImportValidator) as
  * docs/formats/data-values.md states it.
  */
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
 import type { FerryContext } from '../../src/services/ferry-context.ts';
 import type { MetadataObject } from '../../src/storage/metadata-store.ts';
-import type { DataValueImportPrincipal } from '../../src/services/data-value-import-service.ts';
+import type { DataValueImportPrincipal } from '../../src/services/data-values/data-value-import-service.ts';
 import type { ImportConflict } from '../../src/domain/data-values/import-conflicts.ts';
 import type { ImportSummary } from '../../src/domain/data-values/import-summary.ts';
 import { DEFAULT_CATEGORY_COMBO_UID } from '../../src/domain/category/default-category-model.ts';

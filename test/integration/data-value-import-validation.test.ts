@@ -6,7 +6,7 @@ import type { FerryContext } from '../../src/services/ferry-context.ts';
 import {
   importDataValues,
   type DataValueImportPrincipal,
-} from '../../src/services/data-value-import-service.ts';
+} from '../../src/services/data-values/data-value-import-service.ts';
 import type { ImportSummary } from '../../src/domain/data-values/import-summary.ts';
 import {
   createTestDatabase,

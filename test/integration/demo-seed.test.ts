@@ -23,7 +23,7 @@ import {
   resetDatabase,
   seedDemoDatabase,
 } from '../../src/services/demo/demo-seeder.ts';
-import { importMetadataObjects } from '../../src/services/metadata-import-service.ts';
+import { importMetadataObjects } from '../../src/services/metadata/metadata-import-service.ts';
 import { demoDataRows } from '../../src/services/demo/demo-data-values.ts';
 import type { SqlValue } from '../../src/storage/storage.ts';
 import { DEFAULT_CATEGORY_OPTION_COMBO_UID } from '../../src/domain/category/default-category-model.ts';

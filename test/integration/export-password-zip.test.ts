@@ -10,7 +10,7 @@ import { waitForJob } from '../support/wait-for-job.ts';
 import { runFerry } from '../support/ferry-cli.ts';
 import { ADMIN_AUTH as ADMIN, contextFor } from '../support/access-fixtures.ts';
 import { startTestApp, stopTestApp, type TestApp } from '../support/test-app.ts';
-import type { ExportCard } from '../../src/services/export-queue-service.ts';
+import type { ExportCard } from '../../src/services/jobs/export-queue-service.ts';
 
 /**
  * Password-protected exports checked by readers Ferry doesn't ship: Debian's 7-Zip extracts them

@@ -13,7 +13,7 @@ import type { FerryContext } from '../../src/services/ferry-context.ts';
 import { GEOMETRY_ORG_UNITS, GML2 } from './geometry-fixtures.ts';
 
 const run = promisify(execFile);
-const MALICIOUS_GML = '/work/shared/fixtures/dhis2/gml/testMaliciousGmlPayload.gml';
+const MALICIOUS_GML = join(import.meta.dirname, '../fixtures/dhis2/gml/testMaliciousGmlPayload.gml');
 const admin = basicAuth('admin', 'district');
 const reader = basicAuth('geo.reader', 'reader-password-1');
 

@@ -11,7 +11,7 @@ import {
 } from '../support/test-databases.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createFerryContextFromStorage, type FerryContext } from '../../src/services/ferry-context.ts';
-import { importGeoJson, importGml } from '../../src/services/geometry-import-service.ts';
+import { importGeoJson, importGml } from '../../src/services/geometry/geometry-import-service.ts';
 import type { ImportReport } from '../../src/domain/metadata-import/import-report.ts';
 import { FerryError } from '../../src/errors.ts';
 import { GEOMETRY_ORG_UNITS, GML2, GML3 } from './geometry-fixtures.ts';

@@ -8,7 +8,8 @@ import {
   TEST_DATABASE_KINDS,
   type TestDatabase,
 } from '../support/test-databases.ts';
-import { createJobQueue, type JobQueueOptions } from '../../src/jobs/job-queue.ts';
+import type { JobQueueOptions } from '../../src/jobs/job-queue.ts';
+import { createJobQueue } from '../../src/jobs/create-job-queue.ts';
 import { createInProcessJobQueue } from '../../src/jobs/drivers/in-process/in-process-driver.ts';
 import { JobHandlerRegistry, TransientJobError } from '../../src/jobs/job-handlers.ts';
 import type { JobRecord } from '../../src/jobs/job-types.ts';

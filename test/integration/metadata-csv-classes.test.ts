@@ -10,10 +10,16 @@ import {
 } from '../support/test-databases.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createFerryContextFromStorage, type FerryContext } from '../../src/services/ferry-context.ts';
-import { importMetadata, importMetadataObjects } from '../../src/services/metadata-import-service.ts';
+import {
+  importMetadata,
+  importMetadataObjects,
+} from '../../src/services/metadata/metadata-import-service.ts';
 import { DEFAULT_IMPORT_PARAMS } from '../../src/domain/metadata-import/import-params.ts';
 import { allErrorReports, type ImportReport } from '../../src/domain/metadata-import/import-report.ts';
-import { buildExportRequest, streamMetadataExport } from '../../src/services/metadata-export-service.ts';
+import {
+  buildExportRequest,
+  streamMetadataExport,
+} from '../../src/services/metadata/metadata-export-service.ts';
 import { ADMIN_AUTH } from '../support/access-fixtures.ts';
 import { startTestApp, stopTestApp } from '../support/test-app.ts';
 

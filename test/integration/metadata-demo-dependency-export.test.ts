@@ -5,11 +5,14 @@ import { join } from 'node:path';
 import { createTestDatabase, skipReasonFor, TEST_DATABASE_KINDS } from '../support/test-databases.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createFerryContextFromStorage } from '../../src/services/ferry-context.ts';
-import { importMetadata, importMetadataObjects } from '../../src/services/metadata-import-service.ts';
+import {
+  importMetadata,
+  importMetadataObjects,
+} from '../../src/services/metadata/metadata-import-service.ts';
 import { DEFAULT_IMPORT_PARAMS } from '../../src/domain/metadata-import/import-params.ts';
 import { allErrorReports } from '../../src/domain/metadata-import/import-report.ts';
 import { generateDemoDatabase } from '../../src/services/demo/demo-metadata.ts';
-import { dependencyExportChunks } from '../../src/http/routes/metadata-routes.ts';
+import { dependencyExportChunks } from '../../src/http/routes/metadata/metadata-routes.ts';
 
 /**
  * Issue 3's acceptance: "dependency export of a demo data set imports into an empty database with

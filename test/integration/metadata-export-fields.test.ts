@@ -3,13 +3,13 @@ import assert from 'node:assert/strict';
 import { createTestDatabase, skipReasonFor, TEST_DATABASE_KINDS } from '../support/test-databases.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createFerryContextFromStorage, type FerryContext } from '../../src/services/ferry-context.ts';
-import { importMetadataObjects } from '../../src/services/metadata-import-service.ts';
+import { importMetadataObjects } from '../../src/services/metadata/metadata-import-service.ts';
 import { allErrorReports } from '../../src/domain/metadata-import/import-report.ts';
 import {
   buildExportRequest,
   streamMetadataExport,
   type ExportFormat,
-} from '../../src/services/metadata-export-service.ts';
+} from '../../src/services/metadata/metadata-export-service.ts';
 import { FerryError } from '../../src/errors.ts';
 
 async function withDatabase(kind: 'sqlite' | 'postgres', work: (context: FerryContext) => Promise<void>) {

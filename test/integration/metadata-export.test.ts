@@ -10,7 +10,7 @@ import {
 } from '../support/test-databases.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createFerryContextFromStorage, type FerryContext } from '../../src/services/ferry-context.ts';
-import { importMetadata } from '../../src/services/metadata-import-service.ts';
+import { importMetadata } from '../../src/services/metadata/metadata-import-service.ts';
 import {
   DEFAULT_IMPORT_PARAMS,
   type MetadataImportParams,
@@ -20,10 +20,10 @@ import {
   buildExportRequest,
   streamMetadataExport,
   type ExportFormat,
-} from '../../src/services/metadata-export-service.ts';
-import { dependencyExportChunks } from '../../src/http/routes/metadata-routes.ts';
+} from '../../src/services/metadata/metadata-export-service.ts';
+import { dependencyExportChunks } from '../../src/http/routes/metadata/metadata-routes.ts';
 
-const FIXTURES = new URL('../../../shared/fixtures/dhis2/', import.meta.url).pathname;
+const FIXTURES = new URL('../fixtures/dhis2/', import.meta.url).pathname;
 
 interface Site {
   db: TestDatabase;

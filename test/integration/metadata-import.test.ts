@@ -10,7 +10,10 @@ import {
 } from '../support/test-databases.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createFerryContextFromStorage, type FerryContext } from '../../src/services/ferry-context.ts';
-import { importMetadata, importMetadataObjects } from '../../src/services/metadata-import-service.ts';
+import {
+  importMetadata,
+  importMetadataObjects,
+} from '../../src/services/metadata/metadata-import-service.ts';
 import {
   DEFAULT_IMPORT_PARAMS,
   type MetadataImportParams,
@@ -19,7 +22,7 @@ import { allErrorReports, type ImportReport } from '../../src/domain/metadata-im
 import { FerryError } from '../../src/errors.ts';
 import { forEachReference, isCheckedReference } from '../../src/domain/metadata-import/reference-walk.ts';
 
-const FIXTURES = new URL('../../../shared/fixtures/dhis2/', import.meta.url).pathname;
+const FIXTURES = new URL('../fixtures/dhis2/', import.meta.url).pathname;
 
 async function withDatabase(
   kind: 'sqlite' | 'postgres',

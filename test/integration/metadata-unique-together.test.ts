@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createTestDatabase, skipReasonFor, TEST_DATABASE_KINDS } from '../support/test-databases.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createFerryContextFromStorage, type FerryContext } from '../../src/services/ferry-context.ts';
-import { importMetadataObjects } from '../../src/services/metadata-import-service.ts';
+import { importMetadataObjects } from '../../src/services/metadata/metadata-import-service.ts';
 import { allErrorReports, type ImportReport } from '../../src/domain/metadata-import/import-report.ts';
 import { schemaRegistry } from '../../src/domain/schema/schema-registry.ts';
 

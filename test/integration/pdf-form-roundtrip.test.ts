@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { PDFDocument } from 'pdf-lib';
 import { loadConfig } from '../../src/config.ts';
 import { createFerryContextFromStorage, type FerryContext } from '../../src/services/ferry-context.ts';
-import { importDataValues } from '../../src/services/data-value-import-service.ts';
-import { generateDataEntryForm } from '../../src/services/pdf-form-service.ts';
+import { importDataValues } from '../../src/services/data-values/data-value-import-service.ts';
+import { generateDataEntryForm } from '../../src/services/data-values/pdf-form-service.ts';
 import {
   createTestDatabase,
   skipReasonFor,

@@ -5,7 +5,7 @@ import { MetadataStore, type MetadataObject } from '../../src/storage/metadata-s
 import { schemaRegistry } from '../../src/domain/schema/schema-registry.ts';
 import { defaultCategoryModel } from '../../src/domain/category/default-category-model.ts';
 
-export const AGGREGATE_E2E_DIR = join(import.meta.dirname, '../../../shared/fixtures/dhis2/aggregate-e2e');
+export const AGGREGATE_E2E_DIR = join(import.meta.dirname, '../fixtures/dhis2/aggregate-e2e');
 
 /** Org unit paths from parent references (`/root/.../self`), as the metadata importer computes them. */
 export function withOrgUnitPaths(orgUnits: readonly MetadataObject[]): MetadataObject[] {

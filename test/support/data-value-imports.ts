@@ -6,7 +6,7 @@ import {
   importDataValues,
   type DataValueImportPrincipal,
   type DataValueImportRun,
-} from '../../src/services/data-value-import-service.ts';
+} from '../../src/services/data-values/data-value-import-service.ts';
 import type { ImportSummary } from '../../src/domain/data-values/import-summary.ts';
 import { AGGREGATE_E2E_DIR } from './aggregate-metadata.ts';
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
 import type { FerryContext } from '../../src/services/ferry-context.ts';
-import { importDataValues } from '../../src/services/data-value-import-service.ts';
+import { importDataValues } from '../../src/services/data-values/data-value-import-service.ts';
 import { DEFAULT_CATEGORY_OPTION_COMBO_UID } from '../../src/domain/category/default-category-model.ts';
 import { loadMetadataPayloads } from './aggregate-metadata.ts';
 import { ADMIN_AUTH } from './access-fixtures.ts';

@@ -9,7 +9,7 @@ import type {
   DataValueDecoder,
   DataValueDecodeInput,
   DataValueDecodeOptions,
-} from '../data-value-decoders.ts';
+} from '../data-value-decoder-types.ts';
 import { decodeUtf8 } from '../input/utf8-text.ts';
 import { childByLocalName, readXmlEventBatches, type XmlElement } from '../xml/safe-xml-reader.ts';
 import { readValueAndFlagAttributes } from '../data-value-set-properties.ts';

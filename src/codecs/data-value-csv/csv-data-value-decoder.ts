@@ -3,7 +3,7 @@ import type {
   DataValueDecoder,
   DataValueDecodeInput,
   DataValueDecodeOptions,
-} from '../data-value-decoders.ts';
+} from '../data-value-decoder-types.ts';
 import { decodeUtf8 } from '../input/utf8-text.ts';
 import { sliceText } from '../data-value-text-slices.ts';
 import { CsvRecordReader, isCsvProblem, type CsvEntry } from '../csv/csv-reader.ts';

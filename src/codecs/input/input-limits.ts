@@ -1,6 +1,6 @@
 /**
  * Every hostile-input limit in one place, each with its reason. Raising one is a conscious choice;
- * see docs/security.md and ../shared/reference/notes/reliability.md.
+ * see docs/security.md.
  */
 export const INPUT_LIMITS = {
   /** Expanded size of a compressed body. A national file of 10M values as JSON is about 1.6 GiB. */

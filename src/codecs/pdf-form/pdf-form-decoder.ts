@@ -4,7 +4,7 @@ import type {
   DataValueDecoder,
   DataValueDecodeInput,
   DataValueDecodeOptions,
-} from '../data-value-decoders.ts';
+} from '../data-value-decoder-types.ts';
 import {
   PDF_CHECKBOX_SUFFIX,
   PDF_DATA_SET_FIELD,

@@ -1,11 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createReadStream } from 'node:fs';
+import { join } from 'node:path';
 import { readXmlEvents, type XmlEvent, type XmlReadOptions } from './safe-xml-reader.ts';
 import { InputError } from '../input/input-error.ts';
 import { decodeUtf8 } from '../input/utf8-text.ts';
 
-const MALICIOUS_GML = '/work/shared/fixtures/dhis2/gml/testMaliciousGmlPayload.gml';
+const MALICIOUS_GML = join(
+  import.meta.dirname,
+  '../../../test/fixtures/dhis2/gml/testMaliciousGmlPayload.gml',
+);
 
 async function* chunked(text: string, size: number): AsyncIterable<string> {
   for (let i = 0; i < text.length; i += size) yield text.slice(i, i + size);

@@ -1,7 +1,7 @@
 import type { SqlExecutor, Storage, Transaction } from '../../storage/storage.ts';
 import type { MetadataStore } from '../../storage/metadata-store.ts';
 import type { SchemaRegistry } from '../../domain/schema/schema-types.ts';
-import type { UserService } from '../user-service.ts';
+import type { UserService } from '../access/user-service.ts';
 import {
   DEMO_COUNTRY_CODE,
   DEMO_PASSWORD,

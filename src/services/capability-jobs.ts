@@ -1,0 +1,19 @@
+import type { FerryContext } from './ferry-context-types.ts';
+import { registerMetadataJobs } from './metadata/metadata-jobs.ts';
+import { registerDataValueJobs } from './data-values/data-value-jobs.ts';
+import { registerGeometryJobs } from './geometry/geometry-jobs.ts';
+
+/**
+ * The job types of every capability. Each capability registers its own import handlers and export
+ * producers from its folder; this list is the one place that names them all, and it imports the
+ * capabilities, never the other way round (they take the context's type from ferry-context-types.ts).
+ */
+const CAPABILITY_JOB_REGISTRATIONS: readonly ((context: FerryContext) => void)[] = [
+  registerMetadataJobs,
+  registerDataValueJobs,
+  registerGeometryJobs,
+];
+
+export function registerCapabilityJobs(context: FerryContext): void {
+  for (const register of CAPABILITY_JOB_REGISTRATIONS) register(context);
+}

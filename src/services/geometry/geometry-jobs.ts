@@ -1,0 +1,45 @@
+import type { FerryContext } from '../ferry-context-types.ts';
+import type { ImportReport } from '../../domain/metadata-import/import-report.ts';
+import { importGeoJson, importGml, type GeoJsonImportOptions } from './geometry-import-service.ts';
+import {
+  ASYNC_IMPORT_JOB_TYPES,
+  inputFileName,
+  principalOf,
+  requireInput,
+  runOptions,
+} from '../jobs/job-helpers.ts';
+
+/** The geometry endpoints' `response`. */
+export function geometryReportResponse(report: ImportReport): Record<string, unknown> {
+  return { responseType: 'ImportReport', ...report };
+}
+
+/** The GML and GeoJSON import jobs. */
+export function registerGeometryJobs(context: FerryContext): void {
+  const jobs = context.jobs;
+  const pathOf = (job: Parameters<typeof requireInput>[0]) => jobs.files.pathFor(requireInput(job).id);
+
+  jobs.registerHandler(ASYNC_IMPORT_JOB_TYPES.gml, async (job, ctx) => {
+    requireInput(job);
+    const report = await importGml(
+      context,
+      { path: pathOf(job), fileName: inputFileName(job) },
+      { dryRun: job.params.dryRun === true },
+      await principalOf(context, job.userUid),
+      runOptions(ctx),
+    );
+    return geometryReportResponse(report);
+  });
+
+  jobs.registerHandler(ASYNC_IMPORT_JOB_TYPES.geoJson, async (job, ctx) => {
+    requireInput(job);
+    const report = await importGeoJson(
+      context,
+      { path: pathOf(job), fileName: inputFileName(job) },
+      job.params as unknown as GeoJsonImportOptions,
+      await principalOf(context, job.userUid),
+      runOptions(ctx),
+    );
+    return geometryReportResponse(report);
+  });
+}

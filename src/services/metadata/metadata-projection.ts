@@ -1,0 +1,174 @@
+import type { SchemaDescriptor, SchemaRegistry } from '../../domain/schema/schema-types.ts';
+import type { MetadataStore } from '../../storage/metadata-store.ts';
+import { isEmbedded, isReference } from '../../domain/schema/schema-registry.ts';
+import { displayProperty, type FieldSelection } from '../../domain/metadata-query/field-selection.ts';
+import { withoutUserSecrets } from '../../domain/access/user-secrets.ts';
+import { MetadataQueryError } from '../../domain/metadata-query/metadata-query-error.ts';
+import { FerryError } from '../../errors.ts';
+
+type Json = Record<string, unknown>;
+
+/** Referenced objects loaded while projecting, by collection and UID; one per request or export batch. */
+export type ProjectionCache = Map<string, Map<string, Json>>;
+
+/**
+ * DHIS2's `fields=` applied to objects of one type: the one implementation behind the read API
+ * (`GET /api/{collection}`) and the metadata export (`GET /api/metadata`). At every nesting level:
+ * `*` every stored property (with `displayName`), `:owner` the properties the type owns (inverse
+ * references left out, recursing into embedded objects), named fields (display properties derived),
+ * nested selections on references (`categoryCombo[id,name]`, the targets loaded in bulk: one query
+ * per referenced type and level, never one per object) and on embedded lists
+ * (`dataSetElements[dataElement[id,name]]`), and `!property` exclusions. User objects pass through
+ * `withoutUserSecrets` wherever they appear.
+ */
+export class MetadataProjector {
+  private readonly metadata: MetadataStore;
+  private readonly registry: SchemaRegistry;
+
+  constructor(metadata: MetadataStore, registry: SchemaRegistry) {
+    this.metadata = metadata;
+    this.registry = registry;
+  }
+
+  /** Applies a selection to objects of one schema (a collection or an embedded item schema). */
+  async project(
+    schemaName: string,
+    input: readonly Json[],
+    selection: FieldSelection,
+    cache: ProjectionCache = new Map(),
+  ): Promise<Json[]> {
+    const schema = this.registry.byCollection(schemaName);
+    const objects = schemaName === 'users' ? input.map((o) => withoutUserSecrets(o)) : input;
+    // Nested selections are resolved first, for all objects at once, into per-object values.
+    const nested = new Map<string, unknown[]>();
+    for (const [name, sub] of selection.fields) {
+      if (sub === true) continue;
+      const property = schema?.properties.find((p) => p.name === name);
+      if (property && isReference(property) && property.target) {
+        nested.set(name, await this.expandReferences(objects, name, property.target, sub, cache));
+      } else if (property && isEmbedded(property) && property.itemSchema) {
+        nested.set(name, await this.expandEmbedded(objects, name, property.itemSchema, sub, cache));
+      }
+    }
+    return objects.map((object, index) => {
+      const out: Json = {};
+      if (selection.all) {
+        for (const [key, value] of Object.entries(object)) out[key] = value;
+        if (object.name !== undefined && out.displayName === undefined)
+          out.displayName = displayProperty(object, 'displayName');
+      }
+      if (selection.owner && schema) Object.assign(out, this.ownedProperties(schema, object));
+      for (const name of selection.fields.keys()) {
+        const expanded = nested.get(name);
+        const value = expanded ? expanded[index] : (object[name] ?? displayProperty(object, name));
+        if (value !== undefined) out[name] = value;
+      }
+      for (const name of selection.excluded) delete out[name];
+      return out;
+    });
+  }
+
+  /**
+   * DHIS2's `:owner`: the properties the registry describes, minus the inverse side of associations,
+   * recursing into embedded objects. Display state a file carried (displayName, access) is stored
+   * verbatim but not part of it.
+   */
+  private ownedProperties(schema: SchemaDescriptor, source: Json): Json {
+    const out: Json = {};
+    for (const property of schema.properties) {
+      const value = source[property.name];
+      if (value === undefined) continue;
+      if (isReference(property) && property.owner === false && property.name !== 'user') continue;
+      const itemSchema = property.itemSchema ? this.registry.byCollection(property.itemSchema) : undefined;
+      if (itemSchema && Array.isArray(value)) {
+        out[property.name] = value.map((item) =>
+          item && typeof item === 'object' ? this.ownedProperties(itemSchema, item as Json) : item,
+        );
+      } else if (itemSchema && value && typeof value === 'object') {
+        out[property.name] = this.ownedProperties(itemSchema, value as Json);
+      } else {
+        out[property.name] = value;
+      }
+    }
+    return out;
+  }
+
+  /** For each object, its reference(s) at `name` replaced by the projected target object(s). */
+  private async expandReferences(
+    objects: readonly Json[],
+    name: string,
+    target: string,
+    selection: FieldSelection,
+    cache: ProjectionCache,
+  ): Promise<unknown[]> {
+    const idsOf = (value: unknown): string[] => {
+      const items = Array.isArray(value) ? value : value === undefined || value === null ? [] : [value];
+      return items
+        .map((item) => (item as { id?: unknown } | null)?.id)
+        .filter((id): id is string => typeof id === 'string');
+    };
+    let known = cache.get(target);
+    if (!known) cache.set(target, (known = new Map()));
+    const ids = [...new Set(objects.flatMap((o) => idsOf(o[name])))];
+    const wanted = ids.filter((id) => !known.has(id));
+    if (wanted.length > 0) {
+      for (const found of await this.metadata.findBy(target, 'uid', wanted))
+        known.set(found.object.id, found.object);
+    }
+    const targets = ids.flatMap((id) => {
+      const object = known.get(id);
+      return object ? [object] : [];
+    });
+    const projected = await this.project(target, targets, selection, cache);
+    const byId = new Map(targets.map((t, i) => [t.id as string, projected[i]]));
+    return objects.map((object) => {
+      const value = object[name];
+      if (value === undefined || value === null) return undefined;
+      const expand = (item: unknown) => {
+        const id = (item as { id?: unknown } | null)?.id;
+        return (typeof id === 'string' && byId.get(id)) || item;
+      };
+      return Array.isArray(value) ? value.map(expand) : expand(value);
+    });
+  }
+
+  /** For each object, its embedded object(s) at `name` projected with the item schema. */
+  private async expandEmbedded(
+    objects: readonly Json[],
+    name: string,
+    itemSchema: string,
+    selection: FieldSelection,
+    cache: ProjectionCache,
+  ): Promise<unknown[]> {
+    const items: Json[] = [];
+    const shapes = objects.map((object) => {
+      const value = object[name];
+      if (Array.isArray(value)) {
+        const start = items.length;
+        for (const item of value) items.push(item && typeof item === 'object' ? (item as Json) : {});
+        return { list: true, start, count: value.length };
+      }
+      if (value && typeof value === 'object') {
+        items.push(value as Json);
+        return { list: false, start: items.length - 1, count: 1 };
+      }
+      return undefined;
+    });
+    const projected = await this.project(itemSchema, items, selection, cache);
+    return shapes.map((shape) => {
+      if (!shape) return undefined;
+      const slice = projected.slice(shape.start, shape.start + shape.count);
+      return shape.list ? slice : slice[0];
+    });
+  }
+}
+
+/** Parsing errors of the pure query modules (`fields`, `filter`), as catalogued errors for callers. */
+export function asFerryError<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    if (error instanceof MetadataQueryError) throw new FerryError(error.code, error.args);
+    throw error;
+  }
+}
