@@ -649,10 +649,16 @@ class BundleImporter {
     for (const list of byGroup.values()) {
       const { schema, group } = list[0].instance;
       const seen = new Map<string, Entry>();
+      const seenUid = new Map<string, unknown>();
       const firstOfKey: typeof list = [];
       for (const item of list) {
         const key = JSON.stringify(item.parts);
         const first = seen.get(key);
+        // DHIS2 identifies metadata by UID: the same object listed twice (inside its program and at
+        // the top level, or twice in a stage's list, as DHIS2's own tracker e2e metadata does) is one
+        // object, not two that clash. Only a different object with the same key is a conflict.
+        const uid = item.instance.object.id;
+        if (first && uid !== undefined && seenUid.get(key) === uid) continue;
         if (first) {
           item.entry.errors.push(
             this.uniqueTogetherError('E5005', item, first.uid, first.object.name, first.schema.klass),
@@ -660,6 +666,7 @@ class BundleImporter {
           continue;
         }
         seen.set(key, item.entry);
+        seenUid.set(key, item.instance.object.id);
         firstOfKey.push(item);
       }
       if (!schema.embeddedOnly) {
