@@ -87,8 +87,12 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-if (import.meta.main) {
-  main(process.argv.slice(2)).then(
+/**
+ * Runs main() and sets the exit status: the entry of both `node src/cli/main.ts` (npm run ferry) and
+ * bin/ferry.mjs (npx ferry), which imports this module, so import.meta.main is false there.
+ */
+export function runMain(argv: string[]): Promise<void> {
+  return main(argv).then(
     (code) => {
       process.exitCode = code;
     },
@@ -98,3 +102,5 @@ if (import.meta.main) {
     },
   );
 }
+
+if (import.meta.main) void runMain(process.argv.slice(2));
