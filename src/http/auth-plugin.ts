@@ -60,7 +60,11 @@ async function authenticate(
     if (!credentials) throw challenge(reply, request, new FerryError('F1101'));
     try {
       if (credentials.scheme === 'basic') {
-        request.principal = await context.auth.authenticateBasic(credentials.username, credentials.password);
+        request.principal = await context.auth.authenticateBasic(
+          credentials.username,
+          credentials.password,
+          request.ip,
+        );
         request.authMethod = 'basic';
       } else {
         request.principal = await context.auth.authenticateApiToken(credentials.token);

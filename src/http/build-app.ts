@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { FerryContext } from '../services/ferry-context.ts';
 import { isFerryError } from '../errors.ts';
 import { webMessage } from './web-message.ts';
+import { HTTP_LIMITS } from '../codecs/input/input-limits.ts';
 import { registerSystemRoutes } from './routes/system/system-routes.ts';
 import { registerSchemaRoutes } from './routes/metadata/schema-routes.ts';
 import { registerAuth } from './auth-plugin.ts';
@@ -29,7 +30,9 @@ export async function buildApp(
 ): Promise<FastifyInstance> {
   const app = Fastify({
     logger: options.logger ?? false,
-    bodyLimit: context.config.bodyLimit,
+    // Bodies Fastify parses (JSON of routes that are not uploads) are held in memory: a small cap.
+    // Imports stream their bodies to disk under `maxUploadBytes` instead (raw-body-plugin.ts).
+    bodyLimit: HTTP_LIMITS.maxJsonBodyBytes,
     // Slow clients: a request must arrive within 10 minutes (a big upload on a slow link), and
     // the connection must show progress; headers within 30 s (slowloris).
     requestTimeout: 10 * 60 * 1000,

@@ -42,3 +42,35 @@ export const INPUT_LIMITS = {
 } as const;
 
 export type InputLimits = { -readonly [K in keyof typeof INPUT_LIMITS]: number };
+
+/**
+ * Limits of the HTTP layer: bodies of routes that are not uploads, sign-in, slow clients. Uploads
+ * (imports) stream to disk and keep `maxUploadBytes`; everything else is parsed in memory, so it
+ * gets a small cap of its own. Timeouts can be changed through the environment (src/config.ts).
+ */
+export const HTTP_LIMITS = {
+  /**
+   * JSON bodies of API routes that are not imports (export requests, API tokens, job actions).
+   * The largest real one is an export request naming a few thousand UIDs (~100 KiB); DHIS2's own
+   * non-upload endpoints take far less than 4 MiB.
+   */
+  maxJsonBodyBytes: 4 * 1024 ** 2,
+  /** Sign-in and settings bodies: a username and a password, a few hundred bytes. */
+  maxSmallBodyBytes: 1024 ** 2,
+  /** A username: DHIS2's rule allows 4-255 characters; longer is refused before anything is kept. */
+  maxUsernameChars: 255,
+  /** Failed sign-ins of one username from one address before backoff starts. */
+  loginFreeFailures: 5,
+  /**
+   * Failed sign-ins from one address, over all usernames, before that address is slowed: a
+   * password spray from one host. Large enough for a building of users behind one NAT.
+   */
+  loginFreeFailuresPerAddress: 50,
+  /** First delay after the free failures; doubles with each failure, up to the maximum. */
+  loginBaseDelayMs: 15_000,
+  loginMaxDelayMs: 15 * 60_000,
+  /** A failure is forgotten an hour after the key's last one. */
+  loginForgetAfterMs: 60 * 60_000,
+  /** Keys the throttle holds at once (each under ~300 bytes): a few MiB at most. */
+  loginMaxKeys: 10_000,
+} as const;

@@ -23,6 +23,8 @@ import {
 } from '../../domain/access/principal.ts';
 import { FerryError } from '../../errors.ts';
 import type { UserService } from './user-service.ts';
+import { HTTP_LIMITS } from '../../codecs/input/input-limits.ts';
+import { LoginThrottle } from './login-throttle.ts';
 
 export interface AuthServiceOptions {
   /** How long a verified Basic username/password pair is trusted without running scrypt again. */
@@ -31,9 +33,14 @@ export interface AuthServiceOptions {
   principalCacheMs?: number;
   /** Web session lifetime (absolute, not sliding). */
   sessionLifetimeMs?: number;
-  /** Failed sign-ins per username within `failureWindowMs` before further attempts are refused. */
+  /**
+   * Failed sign-ins of one username from one address before backoff starts (the first delay is
+   * `backoffBaseMs`, doubling with each failure); a key is forgotten `failureWindowMs` after its
+   * last failure. Defaults in `HTTP_LIMITS`.
+   */
   maxFailures?: number;
   failureWindowMs?: number;
+  backoffBaseMs?: number;
   now?: () => number;
 }
 
@@ -65,13 +72,13 @@ export class AuthService {
   private readonly credentialCacheMs: number;
   private readonly principalCacheMs: number;
   private readonly sessionLifetimeMs: number;
-  private readonly maxFailures: number;
-  private readonly failureWindowMs: number;
   private readonly now: () => number;
   private readonly cacheKey = randomBytes(32);
   private readonly verifiedCredentials = new Map<string, { uid: string; until: number }>();
   private readonly principals = new Map<string, { principal: Principal; until: number }>();
-  private readonly failures = new Map<string, { count: number; since: number }>();
+  /** Backoff per username and address, and per address over all usernames (a password spray). */
+  private readonly byUser: LoginThrottle;
+  private readonly byAddress: LoginThrottle;
 
   constructor(
     storage: Storage,
@@ -85,19 +92,55 @@ export class AuthService {
     this.credentialCacheMs = options.credentialCacheMs ?? 60_000;
     this.principalCacheMs = options.principalCacheMs ?? 30_000;
     this.sessionLifetimeMs = options.sessionLifetimeMs ?? 8 * 60 * 60 * 1000;
-    this.maxFailures = options.maxFailures ?? 10;
-    this.failureWindowMs = options.failureWindowMs ?? 5 * 60 * 1000;
     this.now = options.now ?? Date.now;
+    const throttle = {
+      baseDelayMs: options.backoffBaseMs ?? HTTP_LIMITS.loginBaseDelayMs,
+      maxDelayMs: HTTP_LIMITS.loginMaxDelayMs,
+      forgetAfterMs: options.failureWindowMs ?? HTTP_LIMITS.loginForgetAfterMs,
+      maxKeys: HTTP_LIMITS.loginMaxKeys,
+      now: this.now,
+    };
+    this.byUser = new LoginThrottle({
+      ...throttle,
+      freeFailures: options.maxFailures ?? HTTP_LIMITS.loginFreeFailures,
+    });
+    this.byAddress = new LoginThrottle({
+      ...throttle,
+      freeFailures: HTTP_LIMITS.loginFreeFailuresPerAddress,
+    });
+  }
+
+  /** Keys the sign-in throttles hold (bounded by `HTTP_LIMITS.loginMaxKeys` each). */
+  get throttledKeys(): number {
+    return this.byUser.size + this.byAddress.size;
   }
 
   /**
    * Checks a username and password. Unknown user and wrong password fail alike (same error, same
    * time: an unknown user is verified against a decoy hash). Disabled or expired accounts are
    * refused only after a correct password, so their state is not revealed to a guesser.
+   *
+   * `address` is the client's (the HTTP layer passes the socket's address): failures slow down
+   * that username from that address, and that address overall, never the user everywhere.
    */
-  async verifyPassword(username: string, password: string): Promise<Principal> {
-    this.checkThrottle(username);
-    if (password.length > MAX_PASSWORD_LENGTH * 4) this.failSignIn(username);
+  async verifyPassword(username: string, password: string, address = 'local'): Promise<Principal> {
+    // Refused before anything about it is kept: the throttle's keys hold usernames.
+    if (username.length > HTTP_LIMITS.maxUsernameChars) {
+      throw new FerryError('F1000', [
+        'username',
+        `${username.slice(0, 40)}…`,
+        `at most ${HTTP_LIMITS.maxUsernameChars} characters`,
+      ]);
+    }
+    const userKey = `${address}\0${username}`;
+    this.byAddress.check(address);
+    this.byUser.check(userKey);
+    const fail = (): never => {
+      this.byUser.fail(userKey);
+      this.byAddress.fail(address);
+      throw new FerryError('F1101');
+    };
+    if (password.length > MAX_PASSWORD_LENGTH * 4) return fail();
     const user = await this.users.findByUsername(username);
     const row = user
       ? await this.storage.queryOne<{ password_hash: string }>(
@@ -106,8 +149,8 @@ export class AuthService {
         )
       : undefined;
     const matches = await verifyPassword(password, row?.password_hash ?? (await decoyPasswordHash()));
-    if (!user || !row || !matches) this.failSignIn(username);
-    this.failures.delete(username);
+    if (!user || !row || !matches) return fail();
+    this.byUser.succeed(userKey);
     const principal = await this.principalFor(user.id);
     if (needsRehash(row.password_hash)) {
       // A hash made with older, weaker parameters is upgraded now that the password is known.
@@ -124,10 +167,10 @@ export class AuthService {
   }
 
   /** HTTP Basic: a cached verification when one is fresh, else a full password check. */
-  async authenticateBasic(username: string, password: string): Promise<Principal> {
+  async authenticateBasic(username: string, password: string, address?: string): Promise<Principal> {
     const cached = this.verifiedCredentials.get(this.credentialKey(username, password));
     if (cached && cached.until > this.now()) return this.principalFor(cached.uid);
-    return this.verifyPassword(username, password);
+    return this.verifyPassword(username, password, address);
   }
 
   async authenticateApiToken(token: string): Promise<Principal> {
@@ -145,8 +188,9 @@ export class AuthService {
   async createSession(
     username: string,
     password: string,
+    address?: string,
   ): Promise<{ token: string; expires: Date; principal: Principal }> {
-    const principal = await this.verifyPassword(username, password);
+    const principal = await this.verifyPassword(username, password, address);
     const token = generateSessionToken();
     const created = new Date(this.now());
     const expires = new Date(created.getTime() + this.sessionLifetimeMs);
@@ -258,24 +302,6 @@ export class AuthService {
       .update('\0')
       .update(password)
       .digest('base64');
-  }
-
-  private checkThrottle(username: string): void {
-    const entry = this.failures.get(username);
-    if (!entry) return;
-    const elapsed = this.now() - entry.since;
-    if (elapsed >= this.failureWindowMs) {
-      this.failures.delete(username);
-    } else if (entry.count >= this.maxFailures) {
-      throw new FerryError('F1104', [Math.ceil((this.failureWindowMs - elapsed) / 1000)]);
-    }
-  }
-
-  private failSignIn(username: string): never {
-    const entry = this.failures.get(username);
-    if (entry) entry.count++;
-    else this.remember(this.failures, username, { count: 1, since: this.now() });
-    throw new FerryError('F1101');
   }
 
   /** Map insert with a bound: the oldest entry goes first (Maps iterate in insertion order). */

@@ -3,6 +3,7 @@ import type { FerryContext } from '../../../services/ferry-context.ts';
 import { clearSessionCookie, requirePrincipal, SESSION_COOKIE, setSessionCookie } from '../../auth-plugin.ts';
 import { webMessage } from '../../web-message.ts';
 import { FerryError } from '../../../errors.ts';
+import { HTTP_LIMITS } from '../../../codecs/input/input-limits.ts';
 
 /** Longest API token name kept (the column is free text; the bound keeps listings readable). */
 const MAX_TOKEN_NAME_LENGTH = 255;
@@ -12,7 +13,9 @@ const MAX_TOKEN_NAME_LENGTH = 255;
  * access tokens (`/api/apiToken`, DHIS2's path and reply shapes).
  */
 export async function registerAuthRoutes(app: FastifyInstance, context: FerryContext): Promise<void> {
-  app.post('/api/auth/login', async (request, reply) => {
+  // A sign-in body is a username and a password: a small cap, so that an unauthenticated client
+  // cannot make the server hold large bodies.
+  app.post('/api/auth/login', { bodyLimit: HTTP_LIMITS.maxSmallBodyBytes }, async (request, reply) => {
     const body = request.body as { username?: unknown; password?: unknown } | null | undefined;
     if (!body || typeof body !== 'object')
       throw new FerryError('F1001', ['expected {"username", "password"}']);
@@ -20,7 +23,7 @@ export async function registerAuthRoutes(app: FastifyInstance, context: FerryCon
       throw new FerryError('F1004', ['username']);
     if (typeof body.password !== 'string' || body.password === '')
       throw new FerryError('F1004', ['password']);
-    const session = await context.auth.createSession(body.username, body.password);
+    const session = await context.auth.createSession(body.username, body.password, request.ip);
     setSessionCookie(reply, request, session.token, session.expires);
     return { loginStatus: 'SUCCESS', redirectUrl: '/' };
   });
