@@ -410,6 +410,9 @@ async function renderExports() {
     minlength: '8',
     placeholder: 'optional, 8+ characters',
   });
+  // A CSV someone will open in a spreadsheet: cells that would start a formula get a leading '.
+  // Off by default, because an exchange file must re-import exactly (docs/security.md).
+  const forSpreadsheet = h('input', { name: 'escapeFormulas', type: 'checkbox' });
   const form = h(
     'form',
     {
@@ -418,11 +421,13 @@ async function renderExports() {
         event.preventDefault();
         try {
           const password = /** @type {HTMLInputElement} */ (exportPassword).value;
+          const chosenFormat = /** @type {HTMLSelectElement} */ (format).value;
+          const escape = /** @type {HTMLInputElement} */ (forSpreadsheet).checked && chosenFormat === 'csv';
           await postJson('/api/exports', {
             kind: /** @type {HTMLSelectElement} */ (kind).value,
-            format: /** @type {HTMLSelectElement} */ (format).value,
+            format: chosenFormat,
             compression: password ? 'zip' : /** @type {HTMLSelectElement} */ (compression).value,
-            params: {},
+            params: escape ? { escapeFormulas: 'true' } : {},
             ...(password ? { password } : {}),
           });
           await renderExports();
@@ -437,6 +442,7 @@ async function renderExports() {
       h('label', {}, ['Format ', format]),
       h('label', {}, ['Compression ', compression]),
       h('label', {}, ['Password ', exportPassword]),
+      h('label', {}, [forSpreadsheet, ' CSV to open in a spreadsheet (escape formulas; not for import)']),
       h('button', { type: 'submit' }, ['Queue export']),
     ],
   );

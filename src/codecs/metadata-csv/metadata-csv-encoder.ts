@@ -1,10 +1,12 @@
 import type { SchemaDescriptor } from '../../domain/schema/schema-types.ts';
+import { neutraliseFormula } from '../csv/spreadsheet-safe.ts';
 
 type StoredObject = Record<string, unknown> & { id: string };
 
-export function csvField(value: unknown): string {
+/** One cell; with `escapeFormulas`, text a spreadsheet would run as a formula gets a leading `'`. */
+export function csvField(value: unknown, escapeFormulas = false): string {
   if (value === undefined || value === null) return '';
-  const text = String(value);
+  const text = escapeFormulas ? neutraliseFormula(String(value)) : String(value);
   return /[",\r\n]|^\s|\s$/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
@@ -16,11 +18,14 @@ export function csvHeader(schema: SchemaDescriptor): string {
 /**
  * An object as DHIS2 metadata CSV rows, the inverse of the decoder: one row, or one row per option
  * for option sets and option groups. `lookups` holds referenced options (and option sets) by UID.
+ * `escapeFormulas` is for a file meant for a spreadsheet (see `neutraliseFormula`); without it the
+ * rows re-import exactly.
  */
 export function objectToCsvRows(
   schema: SchemaDescriptor,
   object: StoredObject,
   lookups: ReadonlyMap<string, StoredObject>,
+  { escapeFormulas = false }: { escapeFormulas?: boolean } = {},
 ): string {
   const columns = schema.csvColumns ?? [];
   const cell = (column: string, option?: StoredObject): unknown => {
@@ -49,7 +54,8 @@ export function objectToCsvRows(
     if (value && typeof value === 'object') return (value as { id?: unknown }).id;
     return value;
   };
-  const row = (option?: StoredObject) => `${columns.map((c) => csvField(cell(c, option))).join(',')}\n`;
+  const row = (option?: StoredObject) =>
+    `${columns.map((c) => csvField(cell(c, option), escapeFormulas)).join(',')}\n`;
   if (schema.collection === 'optionSets' || schema.collection === 'optionGroups') {
     const options = ((object.options as Array<{ id: string }> | undefined) ?? [])
       .map((r) => lookups.get(r.id))

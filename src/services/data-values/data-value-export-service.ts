@@ -95,6 +95,11 @@ export interface DataValueExportRequest {
   outputSchemes: IdSchemes;
   /** How the identifiers in the request are read (UID with a code fallback unless set). */
   inputSchemes: IdSchemes;
+  /**
+   * CSV only (`escapeFormulas=true`): text a spreadsheet would run as a formula gets a leading `'`,
+   * for a file meant for a spreadsheet. Off by default, so an exchange file re-imports exactly.
+   */
+  escapeFormulas: boolean;
 }
 
 export type RawQuery = Record<string, unknown>;
@@ -203,6 +208,7 @@ export function parseDataValueExportRequest(
     orgUnitGroups: list(query, 'orgUnitGroup'),
     attributeOptionCombos: list(query, 'attributeOptionCombo'),
     includeDeleted: parseBooleanParameter('includeDeleted', single(query, 'includeDeleted')),
+    escapeFormulas: parseBooleanParameter('escapeFormulas', single(query, 'escapeFormulas')),
     outputSchemes: new IdSchemes(scheme(query, 'idScheme') ?? (format === 'adx' ? CODE_SCHEME : undefined), {
       dataElement: scheme(query, 'dataElementIdScheme'),
       orgUnit: scheme(query, 'orgUnitIdScheme'),
@@ -724,7 +730,7 @@ export async function exportDataValues(
   let text: AsyncIterable<string>;
   switch (request.format) {
     case 'csv':
-      text = encodeDataValuesCsv(rows, onValues);
+      text = encodeDataValuesCsv(rows, onValues, { escapeFormulas: request.escapeFormulas });
       break;
     case 'json':
       text = encodeDataValuesJson(rows, onValues);

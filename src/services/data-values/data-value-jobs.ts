@@ -55,6 +55,7 @@ export function describeDataValueExport(params: JobParams, format: string): stri
   if (stringList(params.includeDeleted)[0] === 'true') parts.push('including deleted values');
   const scheme = stringList(params.idScheme)[0];
   if (scheme) parts.push(`identifiers as ${scheme}`);
+  if (stringList(params.escapeFormulas)[0] === 'true') parts.push('formulas escaped for a spreadsheet');
   return `Data values of ${parts.join('; ') || 'nothing selected'} (${format.toUpperCase()})`;
 }
 

@@ -3,7 +3,7 @@ import type { SchemaDescriptor, SchemaRegistry } from '../../domain/schema/schem
 import type { MetadataFilter, MetadataObject } from '../../storage/metadata-store.ts';
 import type { Principal } from '../../domain/access/principal.ts';
 import { principalHasAuthority } from '../../domain/access/principal.ts';
-import { FerryError } from '../../errors.ts';
+import { FerryError, parseBooleanParameter } from '../../errors.ts';
 import { parseFieldSelection, type FieldSelection } from '../../domain/metadata-query/field-selection.ts';
 import { parseMetadataFilter } from '../../domain/metadata-query/metadata-filter.ts';
 import { SHARING_PROPERTIES } from '../../domain/metadata-import/import-params.ts';
@@ -21,6 +21,11 @@ export interface MetadataExportRequest {
   fields: FieldSelection;
   filters: readonly string[];
   skipSharing: boolean;
+  /**
+   * CSV only: text a spreadsheet would run as a formula gets a leading `'` (`escapeFormulas=true`,
+   * for a file meant for a spreadsheet). Off by default: a metadata CSV re-imports exactly.
+   */
+  escapeFormulas: boolean;
 }
 
 /** DHIS2's default export selection: the properties a type owns, as an import reads them back. */
@@ -69,7 +74,8 @@ export function buildExportRequest(
       ]);
     }
   }
-  return { format, collections, fields, filters, skipSharing };
+  const escapeFormulas = parseBooleanParameter('escapeFormulas', query.escapeFormulas);
+  return { format, collections, fields, filters, skipSharing, escapeFormulas };
 }
 
 export function requireExportAuthority(principal: Principal | undefined): void {
@@ -179,7 +185,8 @@ export async function* encodeMetadata(
   yield csvHeader(schema);
   for await (const batch of batches(collection)) {
     const lookups = await csvLookups(context, collection, batch);
-    yield batch.map((o) => objectToCsvRows(schema, o, lookups)).join('');
+    const options = { escapeFormulas: request.escapeFormulas };
+    yield batch.map((o) => objectToCsvRows(schema, o, lookups, options)).join('');
   }
 }
 

@@ -70,6 +70,7 @@ export function describeMetadataExport(context: FerryContext, params: JobParams,
   const filters = stringList(query.filter);
   if (filters.length > 0) extras.push(`filter ${filters.join(' and ')}`);
   if (query.skipSharing === true || query.skipSharing === 'true') extras.push('without sharing');
+  if (stringList(query.escapeFormulas)[0] === 'true') extras.push('formulas escaped for a spreadsheet');
   const what = asked.length > 0 ? `Metadata: ${listed(asked, 6)}` : 'All metadata';
   return `${what}${extras.length > 0 ? `; ${extras.join('; ')}` : ''} (${format.toUpperCase()})`;
 }

@@ -32,6 +32,8 @@ Writes what GET /api/dataValueSets returns, streamed from the database to FILE.
   --format F             csv (default), json, xml or adx
   --compression C        none (default), gzip or zip (one entry)
   --id-scheme S          UID (default; CODE for ADX), CODE, NAME or ATTRIBUTE:<uid>
+  --escape-formulas      CSV for a spreadsheet: ' before text such as =1+1 or @SUM(A1) (not -5);
+                         leave it off for a file to import elsewhere (kept exact)
   -o, --output FILE      where to write (required; removed again if the export fails)
 ${databaseUsage(25)}
 
@@ -56,6 +58,7 @@ Exit status: 0 when written, 1 on an error, 2 on bad arguments.`,
         format: { type: 'string' },
         compression: { type: 'string' },
         'id-scheme': { type: 'string' },
+        'escape-formulas': { type: 'boolean' },
         output: { type: 'string', short: 'o' },
         ...DATABASE_OPTIONS,
       },
@@ -74,6 +77,7 @@ Exit status: 0 when written, 1 on an error, 2 on bad arguments.`,
       format: values.format ?? 'csv',
       compression: values.compression,
       idScheme: values['id-scheme'],
+      escapeFormulas: values['escape-formulas'] ? 'true' : undefined,
     };
     let request: DataValueExportRequest;
     try {

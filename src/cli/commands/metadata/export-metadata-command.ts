@@ -33,6 +33,7 @@ Writes what GET /api/metadata (or GET /api/{type}/{uid}/metadata) returns, strea
   --dependencies TYPE/UID    a dependency package, e.g. dataSets/qNtxTrp56wV (json or xml)
   --fields F                 DHIS2 field selection (default :owner)
   --skip-sharing             leave sharing out
+  --escape-formulas          CSV for a spreadsheet: ' before text such as =1+1 or @SUM(A1) (not -5)
 ${databaseUsage(29)}`,
   async run(args) {
     const { values } = parseArgs({
@@ -46,6 +47,7 @@ ${databaseUsage(29)}`,
         dependencies: { type: 'string' },
         fields: { type: 'string' },
         'skip-sharing': { type: 'boolean' },
+        'escape-formulas': { type: 'boolean' },
         ...DATABASE_OPTIONS,
       },
     });
@@ -80,6 +82,7 @@ ${databaseUsage(29)}`,
           query[type] = 'true';
         }
         if (values.fields) query.fields = values.fields;
+        if (values['escape-formulas']) query.escapeFormulas = 'true';
         chunks = streamMetadataExport(
           context,
           buildExportRequest(context.registry, query, format, values['skip-sharing'] ?? false),
