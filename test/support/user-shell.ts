@@ -123,12 +123,16 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Whether GET `url` answers 200 within a second. */
-export async function answers(url: string, headers: Record<string, string> = {}): Promise<boolean> {
+/** Whether GET `url` answers 200 (or, with `anyStatus`, answers at all) within a second. */
+export async function answers(
+  url: string,
+  headers: Record<string, string> = {},
+  anyStatus = false,
+): Promise<boolean> {
   try {
     const response = await fetch(url, { headers, signal: AbortSignal.timeout(1000) });
     await response.body?.cancel();
-    return response.ok;
+    return anyStatus || response.ok;
   } catch {
     return false;
   }

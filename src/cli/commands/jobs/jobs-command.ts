@@ -61,6 +61,8 @@ ${DATABASE_HELP}`,
         },
       );
       if (values.json) console.log(JSON.stringify(jobs, null, 2));
+      // An empty list says so: printing nothing looks like a command that did not run.
+      else if (jobs.length === 0) console.log(`No jobs in ${context.storage.description}.`);
       else for (const job of jobs) console.log(jobLine(job));
       return 0;
     });
