@@ -53,6 +53,15 @@ export async function createPostgresStorage(connectionString: string, poolSize =
   });
   // An idle client's error (server restart) must not crash the process; the pool drops the client.
   pool.on('error', () => {});
+  // A checked-out client has no pool listener: a terminated backend or a socket error (EPIPE under
+  // a COPY) would be an unhandled 'error' event that ends the process. Every client gets a listener
+  // for its whole life that marks it broken; the query or COPY in flight fails on its own, and
+  // `release` hands a broken client back with its error, so the pool discards it.
+  pool.on('connect', (client) => {
+    client.on('error', (error: Error) => {
+      if (!brokenClients.has(client)) brokenClients.set(client, error);
+    });
+  });
   const storage = new PostgresStorage(pool, connectionString);
   await storage.query('SELECT 1');
   return storage;
@@ -126,6 +135,23 @@ function countPlaceholders(sql: string): number {
 
 type Queryable = pg.Pool | pg.PoolClient;
 
+/** Clients whose connection failed (terminated backend, server restart, socket error). */
+const brokenClients = new WeakMap<pg.ClientBase, Error>();
+
+/**
+ * Returns a checked-out client to the pool; with `error` (the failure of its last use, say a
+ * ROLLBACK that could not run) or when its connection broke, the pool ends it instead of handing a
+ * dead connection to the next caller.
+ */
+function releaseClient(client: pg.PoolClient, error?: unknown): void {
+  const broken = brokenClients.get(client) ?? (error === undefined ? undefined : asError(error));
+  client.release(broken ?? false);
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
+
 class PostgresExecutor implements SqlExecutor {
   readonly kind = 'postgres' as const;
   protected readonly client: Queryable;
@@ -176,22 +202,34 @@ class PostgresExecutor implements SqlExecutor {
     columns: readonly string[],
     rows: Iterable<readonly SqlValue[]>,
   ): Promise<void> {
-    const connection = 'release' in this.client ? this.client : await (this.client as pg.Pool).connect();
+    const owned = 'release' in this.client ? undefined : await (this.client as pg.Pool).connect();
+    const connection = owned ?? (this.client as pg.PoolClient);
+    let failure: unknown;
     try {
       const copy = connection.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`));
+      // `finished` listens for the stream's 'error' from the start, so a connection lost mid-COPY
+      // rejects here instead of being an unhandled event; a stream destroyed while we wait for
+      // 'drain' ends the wait through the same promise.
       const done = finished(copy);
+      done.catch(() => {});
       let text = '';
       for (const row of rows) {
         text += copyLine(row);
         if (text.length >= COPY_CHUNK_CHARS) {
-          if (!copy.write(text)) await once(copy, 'drain');
+          if (copy.destroyed) break;
+          if (!copy.write(text)) await Promise.race([once(copy, 'drain'), done]);
           text = '';
         }
       }
-      copy.end(text);
+      if (!copy.destroyed) copy.end(text);
       await done;
+      const broken = brokenClients.get(connection);
+      if (broken) throw broken;
+    } catch (error) {
+      failure = error;
+      throw error;
     } finally {
-      if (connection !== this.client) (connection as pg.PoolClient).release();
+      if (owned) releaseClient(owned, failure);
     }
   }
 
@@ -228,10 +266,11 @@ async function* streamWithCursor<T>(
   batchSize: number,
   inTransaction: boolean,
 ): AsyncIterable<T[]> {
-  const connection = 'release' in client ? client : await (client as pg.Pool).connect();
-  const ownsConnection = connection !== client;
+  const owned = 'release' in client ? undefined : await (client as pg.Pool).connect();
+  const connection = owned ?? (client as pg.PoolClient);
   const cursor = `ferry_cursor_${Math.random().toString(36).slice(2)}`;
   let ok = false;
+  let rollbackFailure: unknown;
   try {
     if (!inTransaction) await connection.query('BEGIN READ ONLY');
     await connection.query(`DECLARE ${cursor} NO SCROLL CURSOR FOR ${sql}`, params as unknown[]);
@@ -245,8 +284,10 @@ async function* streamWithCursor<T>(
     if (!inTransaction) await connection.query('COMMIT');
     ok = true;
   } finally {
-    if (!ok && !inTransaction) await connection.query('ROLLBACK').catch(() => {});
-    if (ownsConnection) (connection as pg.PoolClient).release();
+    if (!ok && !inTransaction) {
+      await connection.query('ROLLBACK').catch((error: unknown) => (rollbackFailure = error));
+    }
+    if (owned) releaseClient(owned, rollbackFailure);
   }
 }
 
@@ -270,16 +311,18 @@ class PostgresStorage extends PostgresExecutor implements Storage {
 
   async transaction<T>(work: (tx: Transaction) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
+    // Set when the client cannot be trusted for the next caller: its ROLLBACK failed.
+    let unusable: unknown;
     try {
       await client.query('BEGIN');
       const result = await work(new PostgresTx(client));
       await client.query('COMMIT');
       return result;
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => {});
+      await client.query('ROLLBACK').catch((rollbackError: unknown) => (unusable = rollbackError));
       throw error;
     } finally {
-      client.release();
+      releaseClient(client, unusable);
     }
   }
 
