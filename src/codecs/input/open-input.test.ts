@@ -102,6 +102,26 @@ test('corrupt, truncated and trailing-junk gzip is refused', async () => {
   assert.match((await refusal(await file(Buffer.concat([good, Buffer.from('junk!')])))).message, /corrupt/);
 });
 
+test('a corrupt gzip or zip entry read late (after a pause) is refused, and raises no uncaught error', async () => {
+  // An importer opens the file, then begins a transaction, then reads: the bytes flow meanwhile,
+  // and a failure in between must wait for the reader, not end the process.
+  const good = gzipSync(TEXT.repeat(100));
+  const corruptZipPath = await zipFile([{ name: 'values.json', data: Buffer.from(TEXT.repeat(100)) }]);
+  const corruptZip = await readFile(corruptZipPath);
+  corruptZip.fill(0x55, 60, 90); // inside the deflated entry data
+  for (const bytes of [
+    good.subarray(0, good.length - 10),
+    Buffer.concat([good, Buffer.from('junk!')]),
+    corruptZip,
+  ]) {
+    const opened = await openInput(await file(bytes), 'late.gz');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await assert.rejects(async () => {
+      for await (const _chunk of opened.chunks);
+    }, InputError);
+  }
+});
+
 test('zip archives: two entries, empty, a directory, a nested archive and traversal names are refused', async () => {
   const two = await zipFile([
     { name: 'a.json', data: Buffer.from('{}') },

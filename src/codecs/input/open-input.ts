@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
+import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import yauzl from 'yauzl';
 import { INPUT_LIMITS, type InputLimits } from './input-limits.ts';
@@ -52,7 +53,12 @@ export async function openInput(
   const compressedSize = (await stat(path)).size;
   if (startsWith(head, GZIP_MAGIC)) {
     const file = createReadStream(path, { highWaterMark: 1024 * 1024 });
-    const gunzip = file.pipe(createGunzip({ chunkSize: 256 * 1024 }));
+    const gunzip = createGunzip({ chunkSize: 256 * 1024 });
+    // pipeline, not pipe: the bytes start flowing now, but the caller may begin reading later (after
+    // a database transaction has begun), and a truncated or corrupt file fails in between. With
+    // pipe, that 'error' had no listener yet and ended the process; pipeline listens from the start,
+    // and the error stays on the destroyed stream, where the reader's iteration rethrows it.
+    pipeline(file, gunzip).catch(() => {});
     if (onBytesRead) {
       // A second 'data' listener beside pipe's: it sees every chunk and leaves pausing to pipe.
       let read = 0;
@@ -200,6 +206,10 @@ function openSingleZipEntry(
             );
             return;
           }
+          // Listened to from the start, as the gzip stream is (see openInput): the entry inflates
+          // before the caller reads, and a corrupt entry must not fail with no listener. The error
+          // stays on the destroyed stream for the reader's iteration.
+          stream.on('error', () => {});
           resolve({ stream, entryName: entry.fileName, uncompressedSize: entry.uncompressedSize });
         });
       });
