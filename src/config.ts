@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { HTTP_TIMEOUTS, type HttpTimeouts } from './codecs/input/input-limits.ts';
 
 export interface FerryConfig {
   port: number;
@@ -8,6 +9,8 @@ export interface FerryConfig {
   adminPassword?: string;
   /** Largest accepted request body, bytes. Imports of millions of values need large bodies. */
   bodyLimit: number;
+  /** Slow-client limits; each one missing takes its default from `HTTP_TIMEOUTS`. */
+  httpTimeouts?: Partial<HttpTimeouts>;
 }
 
 export const DEFAULT_PORT = 8080;
@@ -29,5 +32,27 @@ export function loadConfig(
     databaseUrl: flags.databaseUrl ?? (env.DATABASE_URL || undefined),
     adminPassword: env.FERRY_ADMIN_PASSWORD || undefined,
     bodyLimit: Number(env.FERRY_BODY_LIMIT ?? DEFAULT_BODY_LIMIT),
+    httpTimeouts: httpTimeoutsFrom(env),
   };
+}
+
+/** Environment variables that override `HTTP_TIMEOUTS`, one per field (see docs/security.md). */
+const HTTP_TIMEOUT_VARIABLES: Record<keyof HttpTimeouts, string> = {
+  headersTimeoutMs: 'FERRY_HEADERS_TIMEOUT_MS',
+  requestTimeoutMs: 'FERRY_REQUEST_TIMEOUT_MS',
+  minBodyBytesPerSecond: 'FERRY_MIN_BODY_BYTES_PER_SECOND',
+  bodyRateWindowMs: 'FERRY_BODY_RATE_WINDOW_MS',
+};
+
+function httpTimeoutsFrom(env: NodeJS.ProcessEnv): Partial<HttpTimeouts> {
+  const timeouts: Partial<HttpTimeouts> = {};
+  for (const key of Object.keys(HTTP_TIMEOUTS) as (keyof HttpTimeouts)[]) {
+    const raw = env[HTTP_TIMEOUT_VARIABLES[key]];
+    if (raw === undefined || raw === '') continue;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < 0)
+      throw new Error(`Invalid ${HTTP_TIMEOUT_VARIABLES[key]} '${raw}': a whole number from 0`);
+    timeouts[key] = value;
+  }
+  return timeouts;
 }

@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto';
 import type { FerryContext } from '../services/ferry-context.ts';
 import { isFerryError } from '../errors.ts';
 import { webMessage } from './web-message.ts';
-import { HTTP_LIMITS } from '../codecs/input/input-limits.ts';
+import { HTTP_LIMITS, HTTP_TIMEOUTS, type HttpTimeouts } from '../codecs/input/input-limits.ts';
+import { registerSlowBodyGuard } from './slow-client-guard.ts';
 import { registerSystemRoutes } from './routes/system/system-routes.ts';
 import { registerSchemaRoutes } from './routes/metadata/schema-routes.ts';
 import { registerAuth } from './auth-plugin.ts';
@@ -28,21 +29,30 @@ export async function buildApp(
   context: FerryContext,
   options: BuildAppOptions = {},
 ): Promise<FastifyInstance> {
+  const timeouts: HttpTimeouts = { ...HTTP_TIMEOUTS, ...context.config.httpTimeouts };
   const app = Fastify({
     logger: options.logger ?? false,
     // Bodies Fastify parses (JSON of routes that are not uploads) are held in memory: a small cap.
     // Imports stream their bodies to disk under `maxUploadBytes` instead (raw-body-plugin.ts).
     bodyLimit: HTTP_LIMITS.maxJsonBodyBytes,
-    // Slow clients: a request must arrive within 10 minutes (a big upload on a slow link), and
-    // the connection must show progress; headers within 30 s (slowloris).
-    requestTimeout: 10 * 60 * 1000,
+    // Slow clients (HTTP_TIMEOUTS has the reasons): headers within 20 s, the whole request within
+    // 10 minutes, and a body at least 1 KiB/s (registerSlowBodyGuard). Node checks the first two
+    // only every `connectionsCheckingInterval` (30 s by default, so slow headers lived 56 s):
+    // check a few times per header timeout instead.
+    requestTimeout: timeouts.requestTimeoutMs,
+    http: {
+      headersTimeout: Math.min(timeouts.headersTimeoutMs, timeouts.requestTimeoutMs || Infinity),
+      connectionsCheckingInterval: Math.min(Math.max(timeouts.headersTimeoutMs / 4, 100), 2000),
+    },
     connectionTimeout: 0,
     keepAliveTimeout: 10_000,
     // Parameters are parsed by Ferry (DHIS2's repeated `filter=`): keep repeats as arrays.
     routerOptions: { ignoreTrailingSlash: true },
     genReqId: () => randomUUID(),
   });
-  app.server.headersTimeout = 30_000;
+  app.server.headersTimeout = Math.min(timeouts.headersTimeoutMs, timeouts.requestTimeoutMs || Infinity);
+  // First, so that even a request refused by authentication cannot trickle its body.
+  registerSlowBodyGuard(app, timeouts);
 
   app.setErrorHandler((error, request, reply) => {
     if (isFerryError(error)) {

@@ -74,3 +74,28 @@ export const HTTP_LIMITS = {
   /** Keys the throttle holds at once (each under ~300 bytes): a few MiB at most. */
   loginMaxKeys: 10_000,
 } as const;
+
+/**
+ * Slow clients (slowloris, a body trickled at a byte a second): how long a client may take. Each
+ * can be changed through the environment (`FERRY_HEADERS_TIMEOUT_MS`, ...; src/config.ts).
+ */
+export const HTTP_TIMEOUTS = {
+  /**
+   * Request line and headers: a few hundred bytes that any link delivers in well under a second.
+   * DHIS2's Tomcat allows 20 s for a connection's first request; so does Ferry.
+   */
+  headersTimeoutMs: 20_000,
+  /**
+   * A whole request, body included. Uploads are bounded by the minimum rate below instead; this is
+   * the outer bound for a large import on a slow link (2 GiB at 4 MB/s).
+   */
+  requestTimeoutMs: 10 * 60_000,
+  /**
+   * Slowest body accepted, averaged over each window: 1 KiB/s is far below a 2G mobile link
+   * (~10 KiB/s) and far above a trickle meant to hold a connection open.
+   */
+  minBodyBytesPerSecond: 1024,
+  bodyRateWindowMs: 20_000,
+} as const;
+
+export type HttpTimeouts = { -readonly [K in keyof typeof HTTP_TIMEOUTS]: number };
