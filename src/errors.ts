@@ -58,6 +58,10 @@ export const ERROR_CATALOG = {
   F1601: { status: 409, message: '{0} matches organisation unit `{1}`, already set by feature {2}' },
   F1602: { status: 409, message: '{0} matches {1} organisation units by {2} `{3}`; use a uid or code' },
   F1501: { status: 503, message: 'Service is shutting down' },
+  F1502: {
+    status: 507,
+    message: "The server's disk is full ({0}); nothing was kept. Free space on the server and send it again",
+  },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CATALOG;
@@ -105,4 +109,10 @@ export function parseBooleanParameter(name: string, value: unknown, fallback = f
   if (text === 'true') return true;
   if (text === 'false') return false;
   throw new FerryError('F1000', [name, String(value), 'true, false']);
+}
+
+/** A write that failed because the disk (or the user's quota) is full: ENOSPC, EDQUOT. */
+export function isDiskFullError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
 }

@@ -5,6 +5,7 @@ import { isFerryError } from '../errors.ts';
 import { webMessage } from './web-message.ts';
 import { HTTP_LIMITS, HTTP_TIMEOUTS, type HttpTimeouts } from '../codecs/input/input-limits.ts';
 import { registerSlowBodyGuard } from './slow-client-guard.ts';
+import { registerJsonBodyParser } from './json-body-parser.ts';
 import { registerSystemRoutes } from './routes/system/system-routes.ts';
 import { registerSchemaRoutes } from './routes/metadata/schema-routes.ts';
 import { registerAuth } from './auth-plugin.ts';
@@ -78,6 +79,8 @@ export async function buildApp(
       }),
     );
   });
+  // Depth, NUL and prototype keys checked on every JSON body before any route sees it.
+  registerJsonBodyParser(app);
   app.setNotFoundHandler((request, reply) => {
     reply
       .status(404)

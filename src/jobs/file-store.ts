@@ -6,6 +6,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { SqlExecutor, Storage } from '../storage/storage.ts';
 import { generateUid } from '../domain/identifiers/uid.ts';
+import { FerryError, isDiskFullError } from '../errors.ts';
 import type { StoredFileHandle } from './job-types.ts';
 
 export const FILE_PURPOSES = ['upload', 'export'] as const;
@@ -93,6 +94,7 @@ export class FileStore {
       await rename(partial, path);
     } catch (error) {
       await rm(partial, { force: true });
+      if (isDiskFullError(error)) throw new FerryError('F1502', ['while storing the file']);
       throw error;
     }
     return { path, size, sha256: hash.digest('hex') };

@@ -91,13 +91,12 @@ export function columnMapFromHeader(header: readonly string[]): ColumnMap | unde
   const map = emptyMap();
   let known = 0;
   header.forEach((raw, i) => {
-    const property =
-      HEADER_NAMES[
-        raw
-          .trim()
-          .replace(/^\uFEFF/, '')
-          .toLowerCase()
-      ];
+    const name = raw
+      .trim()
+      .replace(/^\uFEFF/, '')
+      .toLowerCase();
+    // Own properties only: a column named `constructor` or `__proto__` is no known column.
+    const property = Object.hasOwn(HEADER_NAMES, name) ? HEADER_NAMES[name] : undefined;
     if (property && map[property] === -1) {
       map[property] = i;
       known++;

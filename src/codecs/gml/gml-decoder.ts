@@ -65,7 +65,9 @@ function readFeature(feature: XmlElement, index: number): GeometryFeature {
       geometryElement ??= element;
       return false;
     }
-    const key = IDENTIFIER_NAMES[element.localName.toLowerCase()];
+    const name = element.localName.toLowerCase();
+    // Own properties only: an element named `constructor` is no identifier.
+    const key = Object.hasOwn(IDENTIFIER_NAMES, name) ? IDENTIFIER_NAMES[name] : undefined;
     const value = element.text.trim();
     if (key && value !== '' && identifiers[key] === undefined) identifiers[key] = value;
     return true;

@@ -17,6 +17,8 @@ export const AUTHORITIES = [
   'F_TRACKER_IMPORT',
   /** Ask a data import to skip the audit trail (`skipAudit=true`). */
   'F_SKIP_DATA_IMPORT_AUDIT',
+  /** Write data values in periods past their data set's expiry days (E7640 does not apply). */
+  'F_EDIT_EXPIRED',
   /** See every user's jobs and their notifications, not only one's own. */
   'F_VIEW_JOBS',
   /** Create users and roles and set other users' passwords. */

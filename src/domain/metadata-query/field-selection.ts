@@ -20,20 +20,24 @@ export interface FieldSelection {
 export const MAX_FIELDS_LENGTH = 4096;
 export const MAX_FIELDS_DEPTH = 5;
 
-const PRESETS: Readonly<Record<string, readonly string[]>> = {
-  ':identifiable': ['id', 'code', 'name', 'displayName', 'created', 'lastUpdated'],
-  ':nameable': [
-    'id',
-    'code',
-    'name',
-    'displayName',
-    'shortName',
-    'displayShortName',
-    'description',
-    'created',
-    'lastUpdated',
+// A Map, not an object: `fields=` is user text, and `'__proto__' in {}` or `'toString' in {}` is true.
+const PRESETS: ReadonlyMap<string, readonly string[]> = new Map([
+  [':identifiable', ['id', 'code', 'name', 'displayName', 'created', 'lastUpdated']],
+  [
+    ':nameable',
+    [
+      'id',
+      'code',
+      'name',
+      'displayName',
+      'shortName',
+      'displayShortName',
+      'description',
+      'created',
+      'lastUpdated',
+    ],
   ],
-};
+]);
 
 const FIELD_NAME = /^[A-Za-z][A-Za-z0-9]*$/;
 
@@ -65,8 +69,8 @@ function parseLevel(text: string, whole: string, depth: number): FieldSelection 
       all = true;
     } else if (trimmed === ':owner') {
       owner = true;
-    } else if (trimmed in PRESETS) {
-      for (const name of PRESETS[trimmed]) if (!fields.has(name)) fields.set(name, true);
+    } else if (PRESETS.has(trimmed)) {
+      for (const name of PRESETS.get(trimmed)!) if (!fields.has(name)) fields.set(name, true);
     } else if (trimmed.startsWith('!')) {
       const name = trimmed.slice(1);
       if (!FIELD_NAME.test(name))

@@ -58,7 +58,8 @@ export function parseMetadataFilter(expression: string, schema: SchemaDescriptor
   // The value is everything after the second colon, so values may contain colons (times, codes).
   const value = second === -1 ? undefined : expression.slice(second + 1);
 
-  const stored = ALIASES[name] ?? name;
+  // Own properties only: `filter=constructor:eq:x` must not find Object's constructor.
+  const stored = Object.hasOwn(ALIASES, name) ? ALIASES[name] : name;
   const property = schema.properties.find((p) => p.name === stored);
   const scalar = property && SCALAR_KINDS.has(property.kind);
   if (!property || (!scalar && property.kind !== 'reference')) {

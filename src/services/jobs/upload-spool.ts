@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
-import { FerryError } from '../../errors.ts';
+import { FerryError, isDiskFullError } from '../../errors.ts';
 
 export interface SpooledFile {
   path: string;
@@ -39,6 +39,8 @@ export async function spoolToFile(source: Readable, dir: string, maxBytes: numbe
     await pipeline(source, meter, createWriteStream(path));
   } catch (error) {
     await rm(path, { force: true });
+    // A full disk is the server's state, not a bug: say so (507) instead of an internal error.
+    if (isDiskFullError(error)) throw new FerryError('F1502', ['while receiving the upload']);
     throw error;
   }
   return { path, size, sha256: hash.digest('hex'), remove: () => rm(path, { force: true }) };

@@ -60,7 +60,9 @@ export class MetadataProjector {
       if (selection.owner && schema) Object.assign(out, this.ownedProperties(schema, object));
       for (const name of selection.fields.keys()) {
         const expanded = nested.get(name);
-        const value = expanded ? expanded[index] : (object[name] ?? displayProperty(object, name));
+        // Own properties only: `fields=toString` or `fields=constructor` names no stored property.
+        const stored = Object.hasOwn(object, name) ? object[name] : undefined;
+        const value = expanded ? expanded[index] : (stored ?? displayProperty(object, name));
         if (value !== undefined) out[name] = value;
       }
       for (const name of selection.excluded) delete out[name];
