@@ -20,6 +20,7 @@ import { registerExportRoutes } from './routes/jobs/export-routes.ts';
 import { registerGeometryRoutes } from './routes/geometry/geometry-routes.ts';
 import { registerDataValueImportRoutes } from './routes/data-values/data-value-import-routes.ts';
 import { registerDataValueExportRoutes } from './routes/data-values/data-value-export-routes.ts';
+import { registerTrackerRoutes } from './routes/tracker/tracker-routes.ts';
 
 export interface BuildAppOptions {
   logger?: boolean;
@@ -101,6 +102,7 @@ export async function buildApp(
   await registerDataValueImportRoutes(app, context);
   await registerDataValueExportRoutes(app, context);
   await registerGeometryRoutes(app, context);
+  await registerTrackerRoutes(app, context);
   await registerWebRoutes(app);
   return app;
 }

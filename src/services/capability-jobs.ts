@@ -2,6 +2,7 @@ import type { FerryContext } from './ferry-context-types.ts';
 import { registerMetadataJobs } from './metadata/metadata-jobs.ts';
 import { registerDataValueJobs } from './data-values/data-value-jobs.ts';
 import { registerGeometryJobs } from './geometry/geometry-jobs.ts';
+import { registerTrackerJobs } from './tracker/tracker-jobs.ts';
 
 /**
  * The job types of every capability. Each capability registers its own import handlers and export
@@ -12,6 +13,7 @@ const CAPABILITY_JOB_REGISTRATIONS: readonly ((context: FerryContext) => void)[]
   registerMetadataJobs,
   registerDataValueJobs,
   registerGeometryJobs,
+  registerTrackerJobs,
 ];
 
 export function registerCapabilityJobs(context: FerryContext): void {

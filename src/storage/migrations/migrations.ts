@@ -1,4 +1,5 @@
 import type { DatabaseKind } from '../storage.ts';
+import { TRACKER_MIGRATIONS } from './tracker-migrations.ts';
 
 /**
  * Versioned schema migrations. Each has SQL per dialect; types differ (SQLite STRICT tables with
@@ -250,6 +251,7 @@ export const MIGRATIONS: readonly Migration[] = [
       postgres: OPTION_CODES_SQL,
     },
   },
+  ...TRACKER_MIGRATIONS,
 ];
 
 /**

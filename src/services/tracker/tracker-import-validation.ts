@@ -1,0 +1,520 @@
+import type { Principal } from '../../domain/access/principal.ts';
+import { isInScope } from '../../domain/access/org-unit-scope.ts';
+import { checkValue } from '../../domain/data-values/data-value-validation.ts';
+import { isValueType } from '../../domain/value-types/value-types.ts';
+import {
+  ENROLLMENT_STATUSES,
+  EVENT_STATUSES,
+  type EnrollmentInput,
+  type EventInput,
+  type RelationshipInput,
+  type TrackedEntityInput,
+  type TrackerAttributeValue,
+  type TrackerBundle,
+  type TrackerType,
+} from '../../domain/tracker/tracker-objects.ts';
+import {
+  trackerError,
+  type TrackerErrorReport,
+  type TrackerValidationCode,
+} from '../../domain/tracker/tracker-import-report.ts';
+import type { TrackerImportParams } from '../../domain/tracker/tracker-import-params.ts';
+import { TrackerStore } from '../../storage/tracker-store.ts';
+import type { SqlExecutor } from '../../storage/storage.ts';
+import type { Meta, TrackerPreheat } from './tracker-import-preheat.ts';
+
+export type TrackerAction = 'create' | 'update' | 'delete';
+
+export interface Planned<T> {
+  input: T;
+  uid: string;
+  action: TrackerAction;
+  errors: TrackerErrorReport[];
+}
+
+export interface TrackerPlan {
+  trackedEntities: Planned<TrackedEntityInput>[];
+  enrollments: Planned<EnrollmentInput>[];
+  events: Planned<EventInput>[];
+  relationships: Planned<RelationshipInput>[];
+}
+
+const refId = (value: unknown): string | undefined => {
+  const id = (value as { id?: unknown } | null | undefined)?.id;
+  return typeof id === 'string' ? id : undefined;
+};
+
+const CASCADE_TE = 'F_TEI_CASCADE_DELETE';
+const CASCADE_ENROLLMENT = 'F_ENROLLMENT_CASCADE_DELETE';
+
+/** DHIS2's relationship constraint entity names for each tracker type. */
+const CONSTRAINT_ENTITY: Record<TrackerType, string> = {
+  TRACKED_ENTITY: 'TRACKED_ENTITY_INSTANCE',
+  ENROLLMENT: 'PROGRAM_INSTANCE',
+  EVENT: 'PROGRAM_STAGE_INSTANCE',
+  RELATIONSHIP: '',
+};
+
+/**
+ * Validates a flattened payload with DHIS2's codes, type by type in dependency order, so that a child
+ * whose parent failed gets E5000. Reads only the preheat and, for cascade and uniqueness checks, the
+ * store; writes nothing.
+ */
+export async function validateTrackerBundle(
+  db: SqlExecutor,
+  bundle: TrackerBundle,
+  preheat: TrackerPreheat,
+  params: TrackerImportParams,
+  principal: Principal | undefined,
+): Promise<TrackerPlan> {
+  const store = new TrackerStore(db);
+  const strategy = params.importStrategy;
+  const who = principal?.username ?? 'system';
+  const superuser = !principal || principal.authorities.has('ALL');
+  const has = (authority: string) => superuser || principal!.authorities.has(authority);
+
+  const inCaptureScope = (orgUnitUid: string | undefined): boolean =>
+    superuser ||
+    (orgUnitUid !== undefined && isInScope(preheat.orgUnitPaths.get(orgUnitUid), principal!.captureOrgUnits));
+  const inScopeBySid = (sid: number): boolean => {
+    const uid = preheat.uidBySid.get(sid);
+    return (
+      superuser || (uid !== undefined && isInScope(preheat.orgUnitPaths.get(uid), principal!.captureOrgUnits))
+    );
+  };
+
+  /** The action a strategy gives an object, or the error when the object's existence contradicts it. */
+  const decide = (
+    type: TrackerType,
+    uid: string,
+    stored: { deleted: boolean } | undefined,
+    codes: { exists: TrackerValidationCode; missing: TrackerValidationCode; deleted: TrackerValidationCode },
+  ): { action: TrackerAction; error?: TrackerErrorReport } => {
+    const action: TrackerAction =
+      strategy === 'DELETE'
+        ? 'delete'
+        : strategy === 'CREATE'
+          ? 'create'
+          : strategy === 'UPDATE'
+            ? 'update'
+            : stored
+              ? 'update'
+              : 'create';
+    if (action === 'create' && stored) return { action, error: trackerError(codes.exists, type, uid, [uid]) };
+    if (action !== 'create' && !stored)
+      return { action, error: trackerError(codes.missing, type, uid, [uid]) };
+    if (action !== 'create' && stored?.deleted)
+      return { action, error: trackerError(codes.deleted, type, uid, [uid]) };
+    return { action };
+  };
+
+  const seen = new Map<TrackerType, Set<string>>();
+  const duplicate = (type: TrackerType, uid: string) => {
+    let set = seen.get(type);
+    if (!set) seen.set(type, (set = new Set()));
+    if (set.has(uid)) return true;
+    set.add(uid);
+    return false;
+  };
+
+  const checkAttributeValue = (
+    type: TrackerType,
+    uid: string,
+    a: TrackerAttributeValue,
+    errors: TrackerErrorReport[],
+  ): Meta | undefined => {
+    const attribute = preheat.get('trackedEntityAttributes', a.attribute);
+    if (!attribute) {
+      errors.push(trackerError('E1006', type, uid, [a.attribute]));
+      return undefined;
+    }
+    if (a.value === '') return attribute; // an empty value removes the attribute value
+    const valueType = attribute.object.valueType;
+    if (isValueType(valueType)) {
+      const check = checkValue(valueType, a.value);
+      if (!check.ok) errors.push(trackerError('E1007', type, uid, [valueType, check.reason]));
+    }
+    const optionSet = refId(attribute.object.optionSet);
+    if (optionSet && !preheat.optionCodes.get(optionSet)?.has(a.value))
+      errors.push(trackerError('E1125', type, uid, [a.value, optionSet]));
+    return attribute;
+  };
+
+  // Tracked entities ----------------------------------------------------------------------------
+  const trackedEntities: Planned<TrackedEntityInput>[] = [];
+  for (const te of bundle.trackedEntities) {
+    const uid = te.trackedEntity;
+    const errors: TrackerErrorReport[] = [];
+    const stored = preheat.trackedEntities.get(uid);
+    const { action, error } = decide('TRACKED_ENTITY', uid, stored, {
+      exists: 'E1002',
+      missing: 'E1063',
+      deleted: 'E1114',
+    });
+    if (duplicate('TRACKED_ENTITY', uid)) errors.push(trackerError('E1002', 'TRACKED_ENTITY', uid, [uid]));
+    else if (error) errors.push(error);
+    if (stored && !stored.deleted && !inScopeBySid(stored.orgUnitId))
+      errors.push(
+        trackerError('E1000', 'TRACKED_ENTITY', uid, [who, preheat.uidBySid.get(stored.orgUnitId)]),
+      );
+    if (error) {
+      // Existence decided it: nothing more to check (DHIS2 stops here too).
+    } else if (action === 'delete') {
+      if (stored && !stored.deleted && !has(CASCADE_TE)) {
+        const live = await store.enrollmentsOfTrackedEntities([stored.id]);
+        if (live.length > 0) errors.push(trackerError('E1100', 'TRACKED_ENTITY', uid, [who, uid]));
+      }
+    } else {
+      const type = preheat.get('trackedEntityTypes', te.trackedEntityType);
+      if (!te.trackedEntityType)
+        errors.push(trackerError('E1121', 'TRACKED_ENTITY', uid, ['trackedEntityType']));
+      else if (!type) errors.push(trackerError('E1005', 'TRACKED_ENTITY', uid, [te.trackedEntityType]));
+      if (!te.orgUnit) errors.push(trackerError('E1121', 'TRACKED_ENTITY', uid, ['orgUnit']));
+      else if (!preheat.get('organisationUnits', te.orgUnit))
+        errors.push(trackerError('E1049', 'TRACKED_ENTITY', uid, [te.orgUnit]));
+      else if (!inCaptureScope(te.orgUnit))
+        errors.push(trackerError('E1000', 'TRACKED_ENTITY', uid, [who, te.orgUnit]));
+      for (const a of te.attributes) checkAttributeValue('TRACKED_ENTITY', uid, a, errors);
+      if (type) {
+        const given = new Set(te.attributes.filter((a) => a.value !== '').map((a) => a.attribute));
+        const storedValues = stored ? preheat.attributeValues.get(stored.id) : undefined;
+        for (const teta of (type.object.trackedEntityTypeAttributes as Record<string, unknown>[]) ?? []) {
+          const attributeUid = refId(teta.trackedEntityAttribute);
+          if (teta.mandatory !== true || !attributeUid || given.has(attributeUid)) continue;
+          const sid = preheat.get('trackedEntityAttributes', attributeUid)?.sid;
+          if (sid !== undefined && storedValues?.has(sid)) continue;
+          errors.push(trackerError('E1090', 'TRACKED_ENTITY', uid, [attributeUid, type.object.id, uid]));
+        }
+      }
+    }
+    trackedEntities.push({ input: te, uid, action, errors });
+  }
+  const teByUid = new Map(trackedEntities.map((p) => [p.uid, p]));
+
+  // Enrollments ---------------------------------------------------------------------------------
+  const enrollments: Planned<EnrollmentInput>[] = [];
+  const enrolledPrograms = new Map<string, Set<string>>(); // te uid → program uids in this payload
+  for (const en of bundle.enrollments) {
+    const uid = en.enrollment;
+    const errors: TrackerErrorReport[] = [];
+    const stored = preheat.enrollments.get(uid);
+    const { action, error } = decide('ENROLLMENT', uid, stored, {
+      exists: 'E1080',
+      missing: 'E1081',
+      deleted: 'E1113',
+    });
+    if (duplicate('ENROLLMENT', uid)) errors.push(trackerError('E1080', 'ENROLLMENT', uid, [uid]));
+    else if (error) errors.push(error);
+    if (stored && !stored.deleted && !inScopeBySid(stored.orgUnitId))
+      errors.push(trackerError('E1000', 'ENROLLMENT', uid, [who, preheat.uidBySid.get(stored.orgUnitId)]));
+    if (error) {
+      // Existence decided it.
+    } else if (action === 'delete') {
+      if (stored && !stored.deleted && !has(CASCADE_ENROLLMENT)) {
+        const live = await store.eventsOfEnrollments([stored.id]);
+        if (live.length > 0) errors.push(trackerError('E1103', 'ENROLLMENT', uid, [who, uid]));
+      }
+    } else {
+      const program = preheat.get('programs', en.program);
+      if (!en.program) errors.push(trackerError('E1122', 'ENROLLMENT', uid, ['program']));
+      else if (!program) errors.push(trackerError('E1069', 'ENROLLMENT', uid, [en.program]));
+      else if (program.object.programType !== 'WITH_REGISTRATION')
+        errors.push(trackerError('E1014', 'ENROLLMENT', uid, [en.program]));
+      if (!(ENROLLMENT_STATUSES as readonly string[]).includes(en.status))
+        errors.push(trackerError('E1122', 'ENROLLMENT', uid, ['status']));
+      const parent = en.trackedEntity ? teByUid.get(en.trackedEntity) : undefined;
+      const storedTe = en.trackedEntity ? preheat.trackedEntities.get(en.trackedEntity) : undefined;
+      if (!en.trackedEntity) errors.push(trackerError('E1122', 'ENROLLMENT', uid, ['trackedEntity']));
+      else if (parent && parent.errors.length > 0)
+        errors.push(
+          trackerError('E5000', 'ENROLLMENT', uid, ['ENROLLMENT', uid, 'TRACKED_ENTITY', en.trackedEntity]),
+        );
+      else if ((!parent || parent.action === 'delete') && (!storedTe || storedTe.deleted))
+        errors.push(trackerError('E1068', 'ENROLLMENT', uid, [en.trackedEntity]));
+      if (!en.orgUnit) errors.push(trackerError('E1122', 'ENROLLMENT', uid, ['orgUnit']));
+      else if (!preheat.get('organisationUnits', en.orgUnit))
+        errors.push(trackerError('E1070', 'ENROLLMENT', uid, [en.orgUnit]));
+      else {
+        if (!inCaptureScope(en.orgUnit))
+          errors.push(trackerError('E1000', 'ENROLLMENT', uid, [who, en.orgUnit]));
+        if (program && !programHasOrgUnit(program, en.orgUnit))
+          errors.push(trackerError('E1041', 'ENROLLMENT', uid, [en.orgUnit, program.object.id]));
+      }
+      if (!en.enrolledAt) errors.push(trackerError('E1025', 'ENROLLMENT', uid, []));
+      if (program?.object.displayIncidentDate === true && !en.occurredAt)
+        errors.push(trackerError('E1023', 'ENROLLMENT', uid, []));
+      if (program) {
+        const teType =
+          parent?.input.trackedEntityType ??
+          (storedTe ? preheat.uidBySid.get(storedTe.trackedEntityTypeId) : undefined);
+        const programType = refId(program.object.trackedEntityType);
+        if (programType && teType && teType !== programType)
+          errors.push(trackerError('E1022', 'ENROLLMENT', uid, [en.trackedEntity, program.object.id]));
+        const programAttributes = new Map<string, Record<string, unknown>>();
+        for (const ptea of (program.object.programTrackedEntityAttributes as Record<string, unknown>[]) ??
+          []) {
+          const a = refId(ptea.trackedEntityAttribute);
+          if (a) programAttributes.set(a, ptea);
+        }
+        for (const a of en.attributes) {
+          if (!programAttributes.has(a.attribute))
+            errors.push(trackerError('E1019', 'ENROLLMENT', uid, [a.attribute]));
+          else checkAttributeValue('ENROLLMENT', uid, a, errors);
+        }
+        const given = new Set(
+          [...en.attributes, ...(parent?.input.attributes ?? [])]
+            .filter((a) => a.value !== '')
+            .map((a) => a.attribute),
+        );
+        const storedValues = storedTe ? preheat.attributeValues.get(storedTe.id) : undefined;
+        for (const [attributeUid, ptea] of programAttributes) {
+          if (ptea.mandatory !== true || given.has(attributeUid)) continue;
+          const sid = preheat.get('trackedEntityAttributes', attributeUid)?.sid;
+          if (sid !== undefined && storedValues?.has(sid)) continue;
+          errors.push(trackerError('E1018', 'ENROLLMENT', uid, [attributeUid, program.object.id, uid]));
+        }
+        if (program.object.onlyEnrollOnce === true && en.trackedEntity && action === 'create') {
+          const inPayload = enrolledPrograms.get(en.trackedEntity) ?? new Set<string>();
+          const storedOnes = storedTe
+            ? (await store.enrollmentsOfTrackedEntities([storedTe.id])).filter(
+                (e) => e.programId === program.sid && e.status !== 'CANCELLED',
+              )
+            : [];
+          if (inPayload.has(program.object.id) || storedOnes.length > 0)
+            errors.push(trackerError('E1016', 'ENROLLMENT', uid, [en.trackedEntity, program.object.id]));
+          inPayload.add(program.object.id);
+          enrolledPrograms.set(en.trackedEntity, inPayload);
+        }
+      }
+    }
+    enrollments.push({ input: en, uid, action, errors });
+  }
+  const enByUid = new Map(enrollments.map((p) => [p.uid, p]));
+
+  // Events --------------------------------------------------------------------------------------
+  const events: Planned<EventInput>[] = [];
+  for (const ev of bundle.events) {
+    const uid = ev.event;
+    const errors: TrackerErrorReport[] = [];
+    const stored = preheat.events.get(uid);
+    const { action, error } = decide('EVENT', uid, stored, {
+      exists: 'E1030',
+      missing: 'E1032',
+      deleted: 'E1082',
+    });
+    if (duplicate('EVENT', uid)) errors.push(trackerError('E1030', 'EVENT', uid, [uid]));
+    else if (error) errors.push(error);
+    if (stored && !stored.deleted && !inScopeBySid(stored.orgUnitId))
+      errors.push(trackerError('E1000', 'EVENT', uid, [who, preheat.uidBySid.get(stored.orgUnitId)]));
+    if (action !== 'delete' && !error) {
+      const stage = preheat.get('programStages', ev.programStage);
+      if (!ev.programStage) errors.push(trackerError('E1123', 'EVENT', uid, ['programStage']));
+      else if (!stage) errors.push(trackerError('E1013', 'EVENT', uid, [ev.programStage]));
+      const programUid = ev.program ?? refId(stage?.object.program);
+      const program = preheat.get('programs', programUid);
+      if (!programUid) errors.push(trackerError('E1123', 'EVENT', uid, ['program']));
+      else if (!program) errors.push(trackerError('E1010', 'EVENT', uid, [programUid]));
+      else if (stage && refId(stage.object.program) !== program.object.id)
+        errors.push(trackerError('E1089', 'EVENT', uid, [uid, stage.object.id, program.object.id]));
+      if (!(EVENT_STATUSES as readonly string[]).includes(ev.status))
+        errors.push(trackerError('E1123', 'EVENT', uid, ['status']));
+      if (!ev.orgUnit) errors.push(trackerError('E1123', 'EVENT', uid, ['orgUnit']));
+      else if (!preheat.get('organisationUnits', ev.orgUnit))
+        errors.push(trackerError('E1011', 'EVENT', uid, [ev.orgUnit]));
+      else {
+        if (!inCaptureScope(ev.orgUnit)) errors.push(trackerError('E1000', 'EVENT', uid, [who, ev.orgUnit]));
+        if (program && !programHasOrgUnit(program, ev.orgUnit))
+          errors.push(trackerError('E1029', 'EVENT', uid, [ev.orgUnit, program.object.id]));
+      }
+      if (program?.object.programType === 'WITH_REGISTRATION') {
+        const parent = ev.enrollment ? enByUid.get(ev.enrollment) : undefined;
+        const storedEn = ev.enrollment ? preheat.enrollments.get(ev.enrollment) : undefined;
+        if (!ev.enrollment) errors.push(trackerError('E1033', 'EVENT', uid, [uid]));
+        else if (parent && parent.errors.length > 0)
+          errors.push(trackerError('E5000', 'EVENT', uid, ['EVENT', uid, 'ENROLLMENT', ev.enrollment]));
+        else if ((!parent || parent.action === 'delete') && (!storedEn || storedEn.deleted))
+          errors.push(trackerError('E1081', 'EVENT', uid, [ev.enrollment]));
+        else {
+          const enrollmentProgram =
+            parent?.input.program ?? (storedEn ? preheat.uidBySid.get(storedEn.programId) : undefined);
+          if (enrollmentProgram && enrollmentProgram !== program.object.id)
+            errors.push(trackerError('E1079', 'EVENT', uid, [uid, program.object.id, ev.enrollment]));
+        }
+      }
+      if (ev.attributeOptionCombo && !preheat.get('categoryOptionCombos', ev.attributeOptionCombo))
+        errors.push(trackerError('E1115', 'EVENT', uid, [ev.attributeOptionCombo]));
+      const stageElements = new Set<string>();
+      for (const psde of (stage?.object.programStageDataElements as Record<string, unknown>[]) ?? []) {
+        const de = refId(psde.dataElement);
+        if (de) stageElements.add(de);
+      }
+      for (const dv of ev.dataValues) {
+        const element = preheat.get('dataElements', dv.dataElement);
+        if (!element) {
+          errors.push(trackerError('E1304', 'EVENT', uid, [dv.dataElement]));
+          continue;
+        }
+        if (stage && !stageElements.has(dv.dataElement)) {
+          errors.push(trackerError('E1305', 'EVENT', uid, [dv.dataElement, stage.object.id]));
+          continue;
+        }
+        if (dv.value === null) continue;
+        const valueType = element.object.valueType;
+        if (isValueType(valueType)) {
+          const check = checkValue(valueType, dv.value);
+          if (!check.ok) errors.push(trackerError('E1302', 'EVENT', uid, [dv.dataElement, check.reason]));
+        }
+        const optionSet = refId(element.object.optionSet);
+        if (optionSet && !preheat.optionCodes.get(optionSet)?.has(dv.value))
+          errors.push(trackerError('E1125', 'EVENT', uid, [dv.value, optionSet]));
+      }
+    }
+    events.push({ input: ev, uid, action, errors });
+  }
+  const evByUid = new Map(events.map((p) => [p.uid, p]));
+
+  // Relationships -------------------------------------------------------------------------------
+  const relationships: Planned<RelationshipInput>[] = [];
+  for (const rel of bundle.relationships) {
+    const uid = rel.relationship;
+    const errors: TrackerErrorReport[] = [];
+    const stored = preheat.relationships.get(uid);
+    const { action, error } = decide('RELATIONSHIP', uid, stored, {
+      exists: 'E4015',
+      missing: 'E4016',
+      deleted: 'E4017',
+    });
+    if (duplicate('RELATIONSHIP', uid)) errors.push(trackerError('E4015', 'RELATIONSHIP', uid, [uid]));
+    else if (error) errors.push(error);
+    if (action !== 'delete' && !error) {
+      const type = preheat.get('relationshipTypes', rel.relationshipType);
+      if (!rel.relationshipType)
+        errors.push(trackerError('E1124', 'RELATIONSHIP', uid, ['relationshipType']));
+      else if (!type) errors.push(trackerError('E4006', 'RELATIONSHIP', uid, [rel.relationshipType]));
+      if (rel.endProblem) errors.push(trackerError('E4001', 'RELATIONSHIP', uid, [rel.endProblem, uid]));
+      else if (!rel.from) errors.push(trackerError('E1124', 'RELATIONSHIP', uid, ['from']));
+      else if (!rel.to) errors.push(trackerError('E1124', 'RELATIONSHIP', uid, ['to']));
+      else if (rel.from.kind === rel.to.kind && rel.from.uid === rel.to.uid)
+        errors.push(trackerError('E4000', 'RELATIONSHIP', uid, [uid]));
+      for (const [end, side] of [
+        [rel.from, 'fromConstraint'],
+        [rel.to, 'toConstraint'],
+      ] as const) {
+        if (!end) continue;
+        const planned =
+          end.kind === 'TRACKED_ENTITY'
+            ? teByUid.get(end.uid)
+            : end.kind === 'ENROLLMENT'
+              ? enByUid.get(end.uid)
+              : evByUid.get(end.uid);
+        const storedEnd =
+          end.kind === 'TRACKED_ENTITY'
+            ? preheat.trackedEntities.get(end.uid)
+            : end.kind === 'ENROLLMENT'
+              ? preheat.enrollments.get(end.uid)
+              : preheat.events.get(end.uid);
+        if (planned && planned.errors.length > 0)
+          errors.push(trackerError('E5000', 'RELATIONSHIP', uid, ['RELATIONSHIP', uid, end.kind, end.uid]));
+        else if ((!planned || planned.action === 'delete') && (!storedEnd || storedEnd.deleted))
+          errors.push(trackerError('E4012', 'RELATIONSHIP', uid, [end.kind, end.uid]));
+        const constraint = type?.object[side] as Record<string, unknown> | undefined;
+        const entity = constraint?.relationshipEntity;
+        if (typeof entity === 'string' && entity !== CONSTRAINT_ENTITY[end.kind])
+          errors.push(
+            trackerError('E4010', 'RELATIONSHIP', uid, [
+              type!.object.id,
+              entity,
+              CONSTRAINT_ENTITY[end.kind],
+            ]),
+          );
+        else if (end.kind === 'TRACKED_ENTITY' && refId(constraint?.trackedEntityType)) {
+          const wanted = refId(constraint!.trackedEntityType);
+          const actual =
+            (planned as Planned<TrackedEntityInput> | undefined)?.input.trackedEntityType ??
+            (storedEnd
+              ? preheat.uidBySid.get((storedEnd as { trackedEntityTypeId: number }).trackedEntityTypeId)
+              : undefined);
+          if (actual && actual !== wanted)
+            errors.push(trackerError('E4014', 'RELATIONSHIP', uid, [type!.object.id, wanted, actual]));
+        }
+      }
+    }
+    relationships.push({ input: rel, uid, action, errors });
+  }
+
+  await checkUniqueAttributes(store, trackedEntities, enrollments, preheat);
+  return { trackedEntities, enrollments, events, relationships };
+}
+
+function programHasOrgUnit(program: Meta, orgUnit: string): boolean {
+  const units = program.object.organisationUnits;
+  return Array.isArray(units) && units.some((u) => refId(u) === orgUnit);
+}
+
+/**
+ * E1064: a unique attribute's value may be held by one tracked entity only, across the system or,
+ * when the attribute has `orgunitScope`, within the entity's org unit (DHIS2's two scopes). Values
+ * are compared within the payload and against stored entities in one query per attribute.
+ */
+async function checkUniqueAttributes(
+  store: TrackerStore,
+  trackedEntities: Planned<TrackedEntityInput>[],
+  enrollments: Planned<EnrollmentInput>[],
+  preheat: TrackerPreheat,
+): Promise<void> {
+  const teOrgUnit = new Map(trackedEntities.map((p) => [p.uid, p.input.orgUnit]));
+  const claims: Array<{
+    planned: Planned<unknown>;
+    type: TrackerType;
+    teUid: string;
+    attribute: Meta;
+    value: string;
+  }> = [];
+  const consider = (
+    planned: Planned<unknown>,
+    type: TrackerType,
+    teUid: string | undefined,
+    values: TrackerAttributeValue[],
+  ) => {
+    if (!teUid || planned.action === 'delete') return;
+    for (const a of values) {
+      const attribute = preheat.get('trackedEntityAttributes', a.attribute);
+      if (attribute?.object.unique === true && a.value !== '')
+        claims.push({ planned, type, teUid, attribute, value: a.value });
+    }
+  };
+  for (const p of trackedEntities)
+    consider(p as Planned<unknown>, 'TRACKED_ENTITY', p.uid, p.input.attributes);
+  for (const p of enrollments)
+    consider(p as Planned<unknown>, 'ENROLLMENT', p.input.trackedEntity, p.input.attributes);
+  const byAttribute = new Map<number, typeof claims>();
+  for (const c of claims) {
+    const list = byAttribute.get(c.attribute.sid) ?? [];
+    list.push(c);
+    byAttribute.set(c.attribute.sid, list);
+  }
+  for (const [sid, list] of byAttribute) {
+    const perOrgUnit = list[0].attribute.object.orgunitScope === true;
+    const orgUnitOf = (teUid: string) =>
+      teOrgUnit.get(teUid) ?? preheat.uidBySid.get(preheat.trackedEntities.get(teUid)?.orgUnitId ?? -1);
+    const holders = await store.attributeValueHolders(
+      sid,
+      list.map((c) => c.value),
+    );
+    const payloadHolder = new Map<string, string>();
+    for (const c of list) {
+      const scopeKey = perOrgUnit ? `${orgUnitOf(c.teUid)}|${c.value}` : c.value;
+      const clash =
+        holders.some(
+          (h) =>
+            h.value === c.value &&
+            h.uid !== c.teUid &&
+            (!perOrgUnit || preheat.uidBySid.get(h.orgUnitId) === orgUnitOf(c.teUid)),
+        ) ||
+        (payloadHolder.has(scopeKey) && payloadHolder.get(scopeKey) !== c.teUid);
+      if (clash)
+        c.planned.errors.push(trackerError('E1064', c.type, c.planned.uid, [c.value, c.attribute.object.id]));
+      else payloadHolder.set(scopeKey, c.teUid);
+    }
+  }
+}

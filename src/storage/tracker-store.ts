@@ -1,0 +1,281 @@
+import type { SqlExecutor, SqlValue } from './storage.ts';
+
+/**
+ * Tracker data persistence (tables of migration 6, tracker-migrations.ts), written once for both
+ * dialects. Look-ups take UIDs in bulk (one query per 500); writes are multi-row; exports stream
+ * with keyset pagination on the surrogate key, newest first as DHIS2 orders them by default.
+ */
+
+export interface StoredTrackedEntity {
+  id: number;
+  uid: string;
+  trackedEntityTypeId: number;
+  orgUnitId: number;
+  deleted: boolean;
+  row: Record<string, unknown>;
+}
+export interface StoredEnrollment {
+  id: number;
+  uid: string;
+  trackedEntityId: number;
+  programId: number;
+  orgUnitId: number;
+  status: string;
+  deleted: boolean;
+  row: Record<string, unknown>;
+}
+export interface StoredEvent {
+  id: number;
+  uid: string;
+  programId: number;
+  programStageId: number;
+  enrollmentId: number | null;
+  orgUnitId: number;
+  deleted: boolean;
+  row: Record<string, unknown>;
+}
+export interface StoredRelationship {
+  id: number;
+  uid: string;
+  deleted: boolean;
+  row: Record<string, unknown>;
+}
+
+const CHUNK = 500;
+
+function placeholders(n: number): string {
+  return Array.from({ length: n }, () => '?').join(', ');
+}
+
+export function jsonValue(value: unknown): unknown {
+  return typeof value === 'string' ? JSON.parse(value) : value;
+}
+
+export class TrackerStore {
+  readonly db: SqlExecutor;
+
+  constructor(db: SqlExecutor) {
+    this.db = db;
+  }
+
+  withExecutor(db: SqlExecutor): TrackerStore {
+    return new TrackerStore(db);
+  }
+
+  private async byUids(table: string, uids: Iterable<string>): Promise<Record<string, unknown>[]> {
+    const unique = [...new Set(uids)];
+    const out: Record<string, unknown>[] = [];
+    for (let i = 0; i < unique.length; i += CHUNK) {
+      const chunk = unique.slice(i, i + CHUNK);
+      out.push(
+        ...(await this.db.query<Record<string, unknown>>(
+          `SELECT * FROM ${table} WHERE uid IN (${placeholders(chunk.length)})`,
+          chunk,
+        )),
+      );
+    }
+    return out;
+  }
+
+  private async byIds(table: string, key: string, ids: Iterable<number>): Promise<Record<string, unknown>[]> {
+    const unique = [...new Set(ids)];
+    const out: Record<string, unknown>[] = [];
+    for (let i = 0; i < unique.length; i += CHUNK) {
+      const chunk = unique.slice(i, i + CHUNK);
+      out.push(
+        ...(await this.db.query<Record<string, unknown>>(
+          `SELECT * FROM ${table} WHERE ${key} IN (${placeholders(chunk.length)})`,
+          chunk,
+        )),
+      );
+    }
+    return out;
+  }
+
+  async trackedEntities(uids: Iterable<string>): Promise<Map<string, StoredTrackedEntity>> {
+    return new Map(
+      (await this.byUids('tracked_entity', uids)).map((r) => [String(r.uid), toTrackedEntity(r)]),
+    );
+  }
+
+  async trackedEntitiesById(ids: Iterable<number>): Promise<Map<number, StoredTrackedEntity>> {
+    return new Map(
+      (await this.byIds('tracked_entity', 'tracked_entity_id', ids)).map((r) => {
+        const te = toTrackedEntity(r);
+        return [te.id, te];
+      }),
+    );
+  }
+
+  async enrollments(uids: Iterable<string>): Promise<Map<string, StoredEnrollment>> {
+    return new Map((await this.byUids('enrollment', uids)).map((r) => [String(r.uid), toEnrollment(r)]));
+  }
+
+  async enrollmentsById(ids: Iterable<number>): Promise<Map<number, StoredEnrollment>> {
+    return new Map(
+      (await this.byIds('enrollment', 'enrollment_id', ids)).map((r) => {
+        const e = toEnrollment(r);
+        return [e.id, e];
+      }),
+    );
+  }
+
+  async events(uids: Iterable<string>): Promise<Map<string, StoredEvent>> {
+    return new Map((await this.byUids('event', uids)).map((r) => [String(r.uid), toEvent(r)]));
+  }
+
+  async relationships(uids: Iterable<string>): Promise<Map<string, StoredRelationship>> {
+    return new Map(
+      (await this.byUids('relationship', uids)).map((r) => [
+        String(r.uid),
+        { id: Number(r.relationship_id), uid: String(r.uid), deleted: Number(r.deleted) === 1, row: r },
+      ]),
+    );
+  }
+
+  /** Attribute values of tracked entities: entity id → attribute id → value. */
+  async attributeValues(trackedEntityIds: Iterable<number>): Promise<Map<number, Map<number, string>>> {
+    const out = new Map<number, Map<number, string>>();
+    for (const r of await this.byIds(
+      'tracked_entity_attribute_value',
+      'tracked_entity_id',
+      trackedEntityIds,
+    )) {
+      const id = Number(r.tracked_entity_id);
+      let values = out.get(id);
+      if (!values) out.set(id, (values = new Map()));
+      values.set(Number(r.attribute_id), String(r.value));
+    }
+    return out;
+  }
+
+  /** Who holds given values of one attribute (E1064): value → holders (uid and org unit). */
+  async attributeValueHolders(
+    attributeId: number,
+    values: readonly string[],
+  ): Promise<Array<{ value: string; uid: string; orgUnitId: number }>> {
+    const out: Array<{ value: string; uid: string; orgUnitId: number }> = [];
+    const unique = [...new Set(values)];
+    for (let i = 0; i < unique.length; i += CHUNK) {
+      const chunk = unique.slice(i, i + CHUNK);
+      const rows = await this.db.query<{ value: string; uid: string; org_unit_id: number }>(
+        `SELECT v.value AS value, t.uid AS uid, t.org_unit_id AS org_unit_id
+           FROM tracked_entity_attribute_value v JOIN tracked_entity t ON t.tracked_entity_id = v.tracked_entity_id
+          WHERE v.attribute_id = ? AND t.deleted = 0 AND v.value IN (${placeholders(chunk.length)})`,
+        [attributeId, ...chunk],
+      );
+      for (const r of rows) out.push({ value: r.value, uid: r.uid, orgUnitId: Number(r.org_unit_id) });
+    }
+    return out;
+  }
+
+  /** Enrollments (not deleted) of tracked entities, for "enrol once" and cascade checks. */
+  async enrollmentsOfTrackedEntities(ids: Iterable<number>): Promise<StoredEnrollment[]> {
+    return (await this.byIds('enrollment', 'tracked_entity_id', ids))
+      .map(toEnrollment)
+      .filter((e) => !e.deleted);
+  }
+
+  /** Events (not deleted) of enrollments, for cascade deletes. */
+  async eventsOfEnrollments(ids: Iterable<number>): Promise<StoredEvent[]> {
+    return (await this.byIds('event', 'enrollment_id', ids)).map(toEvent).filter((e) => !e.deleted);
+  }
+
+  /** Surrogate ids of new rows by UID, after an insert. */
+  async idsOf(table: 'tracked_entity' | 'enrollment' | 'event' | 'relationship', uids: readonly string[]) {
+    const key = `${table}_id`;
+    const out = new Map<string, number>();
+    for (let i = 0; i < uids.length; i += CHUNK) {
+      const chunk = uids.slice(i, i + CHUNK);
+      for (const r of await this.db.query<Record<string, unknown>>(
+        `SELECT uid, ${key} AS id FROM ${table} WHERE uid IN (${placeholders(chunk.length)})`,
+        chunk,
+      ))
+        out.set(String(r.uid), Number(r.id));
+    }
+    return out;
+  }
+
+  async insert(
+    table: string,
+    columns: readonly string[],
+    rows: readonly (readonly SqlValue[])[],
+  ): Promise<void> {
+    if (rows.length === 0) return;
+    await this.db.executeMany(
+      `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${placeholders(columns.length)})`,
+      rows,
+    );
+  }
+
+  /** Updates one row by key; `values` maps column to value. */
+  async update(table: string, key: string, id: number, values: Record<string, SqlValue>): Promise<void> {
+    const columns = Object.keys(values);
+    await this.db.execute(
+      `UPDATE ${table} SET ${columns.map((c) => `${c} = ?`).join(', ')} WHERE ${key} = ?`,
+      [...columns.map((c) => values[c]), id],
+    );
+  }
+
+  async deleteAttributeValues(trackedEntityId: number, attributeIds: readonly number[]): Promise<void> {
+    if (attributeIds.length === 0) return;
+    await this.db.execute(
+      `DELETE FROM tracked_entity_attribute_value WHERE tracked_entity_id = ? AND attribute_id IN (${placeholders(attributeIds.length)})`,
+      [trackedEntityId, ...attributeIds],
+    );
+  }
+
+  async upsertOwner(
+    trackedEntityId: number,
+    programId: number,
+    orgUnitId: number,
+    now: string,
+  ): Promise<void> {
+    await this.db.execute(
+      `INSERT INTO tracked_entity_program_owner (tracked_entity_id, program_id, org_unit_id, created, updated)
+       VALUES (?, ?, ?, ?, ?) ON CONFLICT (tracked_entity_id, program_id) DO NOTHING`,
+      [trackedEntityId, programId, orgUnitId, now, now],
+    );
+  }
+
+  async noteUids(uids: readonly string[]): Promise<Set<string>> {
+    return new Set((await this.byUids('tracker_note', uids)).map((r) => String(r.uid)));
+  }
+}
+
+function toTrackedEntity(r: Record<string, unknown>): StoredTrackedEntity {
+  return {
+    id: Number(r.tracked_entity_id),
+    uid: String(r.uid),
+    trackedEntityTypeId: Number(r.tracked_entity_type_id),
+    orgUnitId: Number(r.org_unit_id),
+    deleted: Number(r.deleted) === 1,
+    row: r,
+  };
+}
+
+function toEnrollment(r: Record<string, unknown>): StoredEnrollment {
+  return {
+    id: Number(r.enrollment_id),
+    uid: String(r.uid),
+    trackedEntityId: Number(r.tracked_entity_id),
+    programId: Number(r.program_id),
+    orgUnitId: Number(r.org_unit_id),
+    status: String(r.status),
+    deleted: Number(r.deleted) === 1,
+    row: r,
+  };
+}
+
+function toEvent(r: Record<string, unknown>): StoredEvent {
+  return {
+    id: Number(r.event_id),
+    uid: String(r.uid),
+    programId: Number(r.program_id),
+    programStageId: Number(r.program_stage_id),
+    enrollmentId: r.enrollment_id === null || r.enrollment_id === undefined ? null : Number(r.enrollment_id),
+    orgUnitId: Number(r.org_unit_id),
+    deleted: Number(r.deleted) === 1,
+    row: r,
+  };
+}
