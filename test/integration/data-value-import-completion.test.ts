@@ -128,6 +128,15 @@ const CLERK: DataValueImportPrincipal = {
   userGroupUids: [],
 };
 
+/** Captures the whole country but may not edit expired periods (no F_EDIT_EXPIRED). */
+const COUNTRY_CLERK: DataValueImportPrincipal = {
+  uid: 'CmplClerk02',
+  username: 'country_clerk',
+  authorities: new Set(['F_DATAVALUE_ADD']),
+  captureOrgUnits: [SIERRA],
+  userGroupUids: [],
+};
+
 interface Registration {
   ds: string;
   pe: string;
@@ -277,18 +286,28 @@ for (const kind of TEST_DATABASE_KINDS) {
     });
 
     it('refuses completion of a period past its expiry days (E7640) or not open yet (E7641), as it refuses values', async () => {
-      const expired = await importJson({
+      const expiredSet = {
         dataSet: LOCKED_DATA_SET,
         period: '202403',
         orgUnit: NGELEHUN,
         completeDate: '2024-06-01',
         dataValues: [{ dataElement: DE, value: '1' }],
-      });
+      };
+      const expired = await importJson(expiredSet, {}, COUNTRY_CLERK);
       assert.deepEqual(expired.conflicts.map((c) => [c.errorCode, c.property]).sort(), [
         ['E7640', 'completeDate'],
         ['E7640', 'period'],
       ]);
       assert.equal(expired.dataSetComplete, 'false');
+      assert.deepEqual(await registrations(), []);
+
+      // F_EDIT_EXPIRED lifts the expiry days for the completion as for the values (dry run: the
+      // expired period stays unwritten for the cases below).
+      const editor = { ...COUNTRY_CLERK, authorities: new Set(['F_DATAVALUE_ADD', 'F_EDIT_EXPIRED']) };
+      const edited = await importJson(expiredSet, { dryRun: 'true' }, editor);
+      assert.equal(edited.status, 'SUCCESS', JSON.stringify(edited.conflicts));
+      assert.equal(edited.importCount.imported, 1);
+      assert.equal(edited.dataSetComplete, '2024-06-01');
 
       const future = await importJson({
         dataSet: LOCKED_DATA_SET,

@@ -84,6 +84,14 @@ for (const kind of TEST_DATABASE_KINDS) {
     const row = (de: string, pe: string, value: string, coc = DEFAULT, ou = OU, aoc = DEFAULT): string =>
       `${de},${pe},${ou},${coc},${aoc},${value}`;
     const HEADER = 'dataelement,period,orgunit,categoryoptioncombo,attributeoptioncombo,value\n';
+    /** A user capturing the whole country (Sierra Leone) with the given authorities. */
+    const countryClerk = (authorities: string[]): DataValueImportPrincipal => ({
+      uid: 'countryClk1',
+      username: 'country_clerk',
+      authorities: new Set(authorities),
+      captureOrgUnits: ['ImspTQPwCqd'],
+      userGroupUids: [],
+    });
     const codes = (summary: ImportSummary): string[] => summary.conflicts.map((c) => c.errorCode).sort();
     const count = async (): Promise<number> =>
       Number((await db.storage.queryOne<{ n: number }>('SELECT COUNT(*) AS n FROM data_value'))?.n);
@@ -148,9 +156,39 @@ for (const kind of TEST_DATABASE_KINDS) {
           [row(TIMELY_DE, '202001', '1'), row(TIMELY_DE, '202409', '1'), row(TIMELY_DE, '202406', '1')].join(
             '\n',
           ),
+        {},
+        countryClerk(['F_DATAVALUE_ADD']),
       );
       assert.deepEqual(codes(timely), ['E7640', 'E7641']);
       assert.equal(timely.importCount.imported, 1);
+    });
+
+    it('lets F_EDIT_EXPIRED, ALL and the command line write past the expiry days (not past open future periods)', async () => {
+      // 202002 ended 2020-02-29, far more than 10 expiry days before NOW; 202409 is not open yet.
+      const csv = HEADER + [row(TIMELY_DE, '202002', '4'), row(TIMELY_DE, '202409', '4')].join('\n');
+      const clerk = await importCsv(csv, {}, countryClerk(['F_DATAVALUE_ADD']));
+      assert.deepEqual(codes(clerk), ['E7640', 'E7641']);
+      assert.deepEqual(clerk.rejectedIndexes, [0, 1]);
+
+      const editor = await importCsv(csv, {}, countryClerk(['F_DATAVALUE_ADD', 'F_EDIT_EXPIRED']));
+      assert.deepEqual(codes(editor), ['E7641']);
+      assert.deepEqual(editor.importCount, { imported: 1, updated: 0, ignored: 1, deleted: 0 });
+
+      const superuser = await importCsv(csv.replace(',4\n', ',5\n'), {}, countryClerk(['ALL']));
+      assert.deepEqual(codes(superuser), ['E7641']);
+      assert.deepEqual(superuser.importCount, { imported: 0, updated: 1, ignored: 1, deleted: 0 });
+
+      const operator = await importCsv(csv.replace(',4\n', ',6\n'));
+      assert.deepEqual(codes(operator), ['E7641']);
+      assert.deepEqual(operator.importCount, { imported: 0, updated: 1, ignored: 1, deleted: 0 });
+      const stored = await db.storage.queryOne<{ value: string }>(
+        `SELECT dv.value FROM data_value dv
+           JOIN metadata_object de ON de.sid = dv.data_element_id
+           JOIN period p ON p.period_id = dv.period_id
+          WHERE de.uid = ? AND p.iso = ?`,
+        [TIMELY_DE, '202002'],
+      );
+      assert.equal(stored?.value, '6');
     });
 
     it('counts imported, updated, ignored and deleted as DHIS2 does, reviving soft-deleted values', async () => {

@@ -9,6 +9,7 @@ import { formatIdScheme, IdSchemes, UID_SCHEME } from '../../domain/identifiers/
 import { parsePeriod, periodContaining, nextPeriod, type Period } from '../../domain/periods/periods.ts';
 import { parseDay } from '../../domain/periods/calendar-days.ts';
 import { isInScope } from '../../domain/access/org-unit-scope.ts';
+import { hasAuthority } from '../../domain/access/authorities.ts';
 import type { PeriodStore } from '../../storage/period-store.ts';
 import type {
   DataValueImportPreheat,
@@ -82,6 +83,8 @@ export class DataValueImportResolver {
   readonly today: string;
   private readonly todayDay: number;
   private readonly captureScope: ReadonlySet<string> | undefined;
+  /** F_EDIT_EXPIRED (or ALL, or the operator at the command line): expiry days do not apply. */
+  private readonly mayEditExpired: boolean;
 
   private readonly headerContexts = new Map<DataValueSetHeader, HeaderContext>();
   private readonly periodCache = new Map<string, ResolvedPeriod | null>();
@@ -109,6 +112,7 @@ export class DataValueImportResolver {
     this.todayDay = parseDay(today) ?? 0;
     const unrestricted = !principal || principal.authorities.has('ALL');
     this.captureScope = unrestricted ? undefined : new Set(principal.captureOrgUnits);
+    this.mayEditExpired = !principal || hasAuthority(principal.authorities, 'F_EDIT_EXPIRED');
   }
 
   private schemesOf(header: DataValueSetHeader): IdSchemes {
@@ -221,14 +225,18 @@ export class DataValueImportResolver {
     return allowed;
   }
 
-  /** E7640 (past expiry days) or E7641 (after the latest open future period) for one data set. */
+  /**
+   * E7640 (past expiry days) or E7641 (after the latest open future period) for one data set. As
+   * in DHIS2 (`DataSet.isLocked`), a user with F_EDIT_EXPIRED may write past the expiry days; the
+   * open future periods bind everyone.
+   */
   timelinessFor(dataSet: DataSetInfo, resolved: ResolvedPeriod): TimelinessProblem | null {
     const cached = resolved.timeliness.get(dataSet);
     if (cached !== undefined) return cached;
     const period = resolved.period;
     let problem: TimelinessProblem | null = null;
     const endDay = parseDay(period.endDate) ?? 0;
-    if (dataSet.expiryDays > 0 && this.todayDay > endDay + dataSet.expiryDays) {
+    if (dataSet.expiryDays > 0 && !this.mayEditExpired && this.todayDay > endDay + dataSet.expiryDays) {
       problem = { code: 'E7640', args: [period.iso, dataSet.uid] };
     } else {
       let latest = periodContaining(dataSet.periodType, this.today);

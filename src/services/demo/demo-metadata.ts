@@ -969,7 +969,8 @@ export function generateDemoDatabase(options: DemoOptions = FULL_DEMO_OPTIONS): 
       key: 'manager',
       name: 'Data manager',
       description: 'Imports and exports data and follows import jobs',
-      authorities: ['F_DATAVALUE_ADD', 'F_TRACKER_IMPORT', 'F_EXPORT_DATA', 'F_VIEW_JOBS'],
+      // F_EDIT_EXPIRED as DHIS2's demo data manager: corrects values in periods past expiry days.
+      authorities: ['F_DATAVALUE_ADD', 'F_TRACKER_IMPORT', 'F_EXPORT_DATA', 'F_VIEW_JOBS', 'F_EDIT_EXPIRED'],
     },
   ];
   add(
