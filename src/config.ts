@@ -14,20 +14,31 @@ export interface FerryConfig {
 }
 
 export const DEFAULT_PORT = 8080;
+/** Where `ferry serve` listens unless HOST or --host says otherwise: every interface. */
+export const DEFAULT_HOST = '0.0.0.0';
+/**
+ * Where `ferry serve --demo` (npm start) listens unless HOST or --host says otherwise: the demo's
+ * users have DHIS2's published password (`district`), so only this machine may reach it.
+ */
+export const DEMO_HOST = '127.0.0.1';
 /** 2 GiB: a national data value file is a few hundred MiB; the body streams to disk, never to memory. */
 export const DEFAULT_BODY_LIMIT = 2 * 1024 * 1024 * 1024;
 
-/** Configuration from the environment, overridden by CLI flags where given. */
+/**
+ * Configuration from the environment, overridden by CLI flags where given; `defaults.host` is the
+ * address to bind when neither HOST nor --host is set.
+ */
 export function loadConfig(
   env: NodeJS.ProcessEnv = process.env,
   flags: Partial<Record<'port' | 'host' | 'dataDir' | 'databaseUrl', string>> = {},
+  defaults: { host?: string } = {},
 ): FerryConfig {
   const port = Number(flags.port ?? env.PORT ?? DEFAULT_PORT);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new Error(`Invalid port '${flags.port ?? env.PORT}'`);
   return {
     port,
-    host: flags.host ?? env.HOST ?? '0.0.0.0',
+    host: flags.host ?? env.HOST ?? defaults.host ?? DEFAULT_HOST,
     dataDir: resolve(flags.dataDir ?? env.FERRY_DATA_DIR ?? './data'),
     databaseUrl: flags.databaseUrl ?? (env.DATABASE_URL || undefined),
     adminPassword: env.FERRY_ADMIN_PASSWORD || undefined,

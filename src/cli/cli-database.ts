@@ -28,12 +28,17 @@ export function databaseUsage(column: number): string {
 export function configFromArgs(
   values: DatabaseArgs,
   flags: { port?: string; host?: string } = {},
+  defaults: { host?: string } = {},
 ): FerryConfig {
-  return loadConfig(process.env, {
-    ...flags,
-    dataDir: values['data-dir'],
-    databaseUrl: values['database-url'],
-  });
+  return loadConfig(
+    process.env,
+    {
+      ...flags,
+      dataDir: values['data-dir'],
+      databaseUrl: values['database-url'],
+    },
+    defaults,
+  );
 }
 
 /**

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createSqliteStorage } from '../../src/storage/dialects/sqlite/sqlite-dialect.ts';
 import { MetadataStore } from '../../src/storage/metadata-store.ts';
@@ -30,6 +30,16 @@ function freePort(): Promise<number> {
   });
 }
 
+/** An address of this machine other than loopback, to show the demo does not listen there. */
+function externalAddress(): string | undefined {
+  for (const addresses of Object.values(networkInterfaces())) {
+    for (const address of addresses ?? []) {
+      if (address.family === 'IPv4' && !address.internal) return address.address;
+    }
+  }
+  return undefined;
+}
+
 interface Started {
   child: ChildProcess;
   output: () => string;
@@ -37,12 +47,9 @@ interface Started {
 }
 
 async function npmStart(port: number, dataDir: string): Promise<Started> {
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    PORT: String(port),
-    FERRY_DATA_DIR: dataDir,
-    HOST: '127.0.0.1',
-  };
+  const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), FERRY_DATA_DIR: dataDir };
+  // The demo's own default bind address is under test: no HOST from the environment.
+  delete env.HOST;
   delete env.DATABASE_URL;
   const started = Date.now();
   // Its own process group, so SIGTERM reaches npm and the server it runs.
@@ -120,6 +127,14 @@ describe('npm start', () => {
       assert.match(output, new RegExp(`http://127\\.0\\.0\\.1:${port}`));
       assert.match(output, /admin \/ district/);
       assert.match(output, /Created the demo database/);
+      assert.match(output, /listening on 127\.0\.0\.1 only/);
+      // Not reachable from other machines: nothing listens on this machine's other address.
+      const external = externalAddress();
+      if (external) {
+        await assert.rejects(
+          fetch(`http://${external}:${port}/api/system/ping`, { signal: AbortSignal.timeout(2000) }),
+        );
+      }
       await stop(first.child);
 
       // Count straight from the file the server wrote.

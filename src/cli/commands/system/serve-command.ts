@@ -3,6 +3,7 @@ import type { CliCommand } from '../../cli-command.ts';
 import { DATABASE_OPTIONS, configFromArgs } from '../../cli-database.ts';
 import { startServer } from '../../../server.ts';
 import { demoLoginHint, prepareDemoForServe } from '../demo/demo-command.ts';
+import { DEFAULT_HOST, DEMO_HOST } from '../../../config.ts';
 
 export const serveCommand: CliCommand = {
   path: ['serve'],
@@ -11,11 +12,12 @@ export const serveCommand: CliCommand = {
 
 Starts Ferry's HTTP API and web app.
   --port N             port to listen on (env PORT, default 8080)
-  --host H             address to bind (env HOST, default 0.0.0.0)
+  --host H             address to bind (env HOST; default 0.0.0.0, with --demo 127.0.0.1)
   --data-dir DIR       where the SQLite database and files live (env FERRY_DATA_DIR, default ./data)
   --database-url URL   use PostgreSQL instead of SQLite (env DATABASE_URL)
   --demo               on an empty database, create the demo database first (npm start does this);
-                       its users log in with password 'district' (see docs/demo.md)`,
+                       its users log in with password 'district', so it listens on 127.0.0.1
+                       unless HOST or --host is set (see docs/demo.md)`,
   async run(args) {
     const { values } = parseArgs({
       args,
@@ -27,7 +29,13 @@ Starts Ferry's HTTP API and web app.
       },
       strict: true,
     });
-    const config = configFromArgs(values, { port: values.port, host: values.host });
+    // The demo's users all have the published password 'district': unless HOST or --host says
+    // otherwise, the demo listens on this machine only.
+    const config = configFromArgs(
+      values,
+      { port: values.port, host: values.host },
+      { host: values.demo ? DEMO_HOST : DEFAULT_HOST },
+    );
     let demoPresent = false;
     const server = await startServer(config, async (context) => {
       // The demo first: it brings its own admin (admin / district), so the bootstrap below finds one.
@@ -44,6 +52,12 @@ Starts Ferry's HTTP API and web app.
       }
     });
     console.log(`Ferry is running at ${server.url} (${server.context.storage.description})`);
+    if (config.host === DEMO_HOST && values.demo) {
+      console.log(
+        `Demo mode: listening on ${DEMO_HOST} only, as the demo's passwords are public; ` +
+          'set HOST or --host (e.g. --host 0.0.0.0) to serve other machines.',
+      );
+    }
     if (demoPresent) console.log(demoLoginHint());
     await new Promise<void>(() => {});
     return 0;
