@@ -9,6 +9,7 @@ import { jobConfigurationReply } from '../services/jobs/job-service.ts';
 import { INPUT_LIMITS } from '../codecs/input/input-limits.ts';
 import { spoolToFile } from '../services/jobs/upload-spool.ts';
 import { FerryError } from '../errors.ts';
+import { noteAudit } from './routes/audit/audit-hooks.ts';
 
 /** Longest file name kept; longer ones are cut (names are shown on cards and job pages). */
 const MAX_FILE_NAME = 255;
@@ -80,6 +81,12 @@ export async function withSpooledBody<T>(
     join(context.config.dataDir, 'uploads'),
     maxUploadBytes(context),
   );
+  // The audit record gets the upload's size and SHA-256, computed as it was spooled.
+  noteAudit(request, {
+    fileName: uploadFileName(request.headers),
+    fileSize: upload.size,
+    fileSha256: upload.sha256,
+  });
   try {
     return await work({
       path: upload.path,

@@ -20,6 +20,7 @@ import { registerExportRoutes } from './routes/jobs/export-routes.ts';
 import { registerGeometryRoutes } from './routes/geometry/geometry-routes.ts';
 import { registerDataValueImportRoutes } from './routes/data-values/data-value-import-routes.ts';
 import { registerDataValueExportRoutes } from './routes/data-values/data-value-export-routes.ts';
+import { registerAuditRoutes } from './routes/audit/audit-routes.ts';
 import { registerTrackerRoutes } from './routes/tracker/tracker-routes.ts';
 
 export interface BuildAppOptions {
@@ -90,6 +91,8 @@ export async function buildApp(
 
   // Authentication first: its hook must cover every route registered after it.
   await registerAuth(app, context);
+  // The audit log's hooks, next to authentication so they cover every route too.
+  await registerAuditRoutes(app, context);
   await registerAuthRoutes(app, context);
   await registerMeRoutes(app, context);
   await registerMetadataReadRoutes(app, context);

@@ -9,6 +9,7 @@ import type { MetadataQueryService } from './metadata/metadata-query-service.ts'
 import type { OrgUnitScopeService } from './access/org-unit-scope-service.ts';
 import type { JobService } from './jobs/job-service.ts';
 import type { ExportQueueService } from './jobs/export-queue-service.ts';
+import type { AuditService } from './audit/audit-service.ts';
 
 export const FERRY_VERSION = '0.1.0';
 
@@ -31,6 +32,8 @@ export interface FerryContext {
   readonly jobs: JobService;
   /** The export queue; exporters register producers here. */
   readonly exports: ExportQueueService;
+  /** The audit log: imports, exports, sign-ins, denials, changes and internal errors. */
+  readonly audit: AuditService;
   readonly version: string;
   close(): Promise<void>;
 }

@@ -12,6 +12,7 @@ import { JobService } from './jobs/job-service.ts';
 import { ExportQueueService } from './jobs/export-queue-service.ts';
 import { FERRY_VERSION, type FerryContext } from './ferry-context-types.ts';
 import { registerCapabilityJobs } from './capability-jobs.ts';
+import { AuditService } from './audit/audit-service.ts';
 
 export { FERRY_VERSION, type FerryContext } from './ferry-context-types.ts';
 
@@ -30,6 +31,7 @@ export function createFerryContextFromStorage(config: FerryConfig, storage: Stor
   const auth = (authHolder.auth = new AuthService(storage, metadata, users));
   const jobs = JobService.fromEnvironment(storage, config.dataDir, config.databaseUrl);
   const exports = new ExportQueueService(jobs);
+  const audit = new AuditService(storage);
   const context: FerryContext = {
     config,
     storage,
@@ -43,13 +45,17 @@ export function createFerryContextFromStorage(config: FerryConfig, storage: Stor
     version: FERRY_VERSION,
     jobs,
     exports,
+    audit,
     close: async () => {
       await jobs.stop();
+      await audit.flush();
       await storage.close();
     },
   };
   // Every capability's import handlers and export producers, so servers, `ferry worker` and tests
   // run the same jobs.
   registerCapabilityJobs(context);
+  // After every capability registered: each job's outcome lands on its audit row.
+  audit.wrapJobHandlers(jobs.registry);
   return context;
 }

@@ -92,3 +92,11 @@ test('services/, http/ and cli/ are grouped by capability folder', () => {
     assert.deepEqual(loose, [], `${layer} keeps its use cases in capability folders`);
   }
 });
+
+test('no use case under services/ is longer than 800 lines (split it along its stages)', () => {
+  const services = join(SRC, 'services');
+  const long = sourceFiles(services)
+    .map((file) => ({ file: relative(SRC, file), lines: readFileSync(file, 'utf8').split('\n').length }))
+    .filter(({ lines }) => lines > 800);
+  assert.deepEqual(long, []);
+});

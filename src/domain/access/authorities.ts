@@ -27,6 +27,8 @@ export const AUTHORITIES = [
   'F_PERFORM_MAINTENANCE',
   /** Manage the export queue between sites (schedule, retry, discard queued exports). */
   'F_EXPORT_QUEUE',
+  /** Read the audit log (`GET /api/audits`). Ferry's own: DHIS2 has no authority for it. */
+  'F_AUDIT_VIEW',
 ] as const;
 
 export type Authority = (typeof AUTHORITIES)[number];

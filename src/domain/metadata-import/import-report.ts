@@ -46,6 +46,12 @@ export interface ImportReport {
 
 /** DHIS2's messages for the codes the importer raises; `{n}` are the arguments. */
 export const IMPORT_ERROR_MESSAGES: Readonly<Record<string, string>> = {
+  E3000: 'User `{0}` is not allowed to create objects of type {1}.',
+  E3001: 'User `{0}` is not allowed to update object `{1}`.',
+  E3002: 'User `{0}` is not allowed to delete object `{1}`.',
+  E3003: 'User `{0}` is not allowed to grant users access to user role `{1}`.',
+  E3032: 'User `{0}` does not have access to user role',
+  E3041: 'User `{0}` is not allowed to change a user having the ALL authority',
   E4000: 'Missing required property `{0}`',
   E4001: 'Maximum length of property `{0}` is {1}, but given length was {2}',
   E4009: 'Attribute `{0}` unique value `{1}` already exists',

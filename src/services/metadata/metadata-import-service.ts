@@ -17,6 +17,7 @@ import {
   settleIdentifiers,
 } from './metadata-reference-resolver.ts';
 import { validateObjects, validateShapes } from './metadata-object-validator.ts';
+import { changesUserAccess, validateUserAccess } from './metadata-user-access-validator.ts';
 import { writeBundle } from './metadata-import-writer.ts';
 import { buildImportReport } from './metadata-import-report-builder.ts';
 
@@ -77,7 +78,7 @@ export function importReportHttpStatus(report: ImportReport): number {
   return report.status === 'OK' ? 200 : 409;
 }
 
-/** The stages in order: preheat, resolve, validate, write (unless refused), report. */
+/** The stages in order: preheat, resolve, check rights, validate, write (unless refused), report. */
 async function runImport(bundle: MetadataImportBundle): Promise<ImportReport> {
   const params = bundle.params;
   const total = [...bundle.entries.values()].reduce((n, l) => n + l.length, 0);
@@ -87,6 +88,8 @@ async function runImport(bundle: MetadataImportBundle): Promise<ImportReport> {
   settleIdentifiers(bundle);
   if (!params.skipValidation) validateShapes(bundle);
   resolveReferences(bundle);
+  // Rights are checked whatever skipValidation says.
+  await validateUserAccess(bundle);
   if (!params.skipValidation) await validateObjects(bundle);
   await computeHierarchyPaths(bundle);
   propagateInvalidReferences(bundle);
@@ -97,6 +100,9 @@ async function runImport(bundle: MetadataImportBundle): Promise<ImportReport> {
   if (params.importMode === 'COMMIT' && status !== 'ERROR') {
     bundle.progress('Committing', 0, total);
     await writeBundle(bundle);
+    // A user's authorities, roles or groups may have changed: the next request resolves its
+    // principal afresh instead of using one cached before the import.
+    if (changesUserAccess(bundle)) bundle.context.auth.forgetAll();
   }
   bundle.progress('Done', total, total);
   return buildImportReport(bundle, status, writeNothing);

@@ -1,5 +1,6 @@
 import type { DatabaseKind } from '../storage.ts';
 import { TRACKER_MIGRATIONS } from './tracker-migrations.ts';
+import { AUDIT_MIGRATIONS } from './audit-migrations.ts';
 
 /**
  * Versioned schema migrations. Each has SQL per dialect; types differ (SQLite STRICT tables with
@@ -251,6 +252,7 @@ export const MIGRATIONS: readonly Migration[] = [
       postgres: OPTION_CODES_SQL,
     },
   },
+  ...AUDIT_MIGRATIONS,
   ...TRACKER_MIGRATIONS,
 ];
 
