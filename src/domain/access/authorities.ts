@@ -21,8 +21,20 @@ export const AUTHORITIES = [
   'F_EDIT_EXPIRED',
   /** See every user's jobs and their notifications, not only one's own. */
   'F_VIEW_JOBS',
-  /** Create users and roles and set other users' passwords. */
+  /** Create and update users (metadata import of `users`) and set other users' passwords. */
   'F_USER_ADD',
+  /** Delete users (metadata import with importStrategy DELETE). */
+  'F_USER_DELETE',
+  /** Create and update user roles; either of the two will do (DHIS2's public and private add). */
+  'F_USERROLE_PUBLIC_ADD',
+  'F_USERROLE_PRIVATE_ADD',
+  /** Delete user roles. */
+  'F_USERROLE_DELETE',
+  /** Create and update user groups; either of the two will do. */
+  'F_USERGROUP_PUBLIC_ADD',
+  'F_USERGROUP_PRIVATE_ADD',
+  /** Delete user groups. */
+  'F_USERGROUP_DELETE',
   /** Maintenance: clear caches, prune audits and expired sessions, re-run migrations. */
   'F_PERFORM_MAINTENANCE',
   /** Manage the export queue between sites (schedule, retry, discard queued exports). */
