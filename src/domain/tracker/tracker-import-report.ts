@@ -28,6 +28,7 @@ export const TRACKER_VALIDATION_MESSAGES = {
   E1032: 'Event: `{0}` does not exist.',
   E1033: 'Event: `{0}`, Enrollment value is NULL.',
   E1041: "Enrollment OrganisationUnit: `{0}`, and Program: `{1}`, don't match.",
+  E1048: 'Object: `{0}`, uid: `{1}`, has an invalid uid format.',
   E1049: 'Could not find OrganisationUnit: `{0}`, linked to Tracked Entity.',
   E1063: 'TrackedEntity: `{0}`, does not exist.',
   E1064: 'Non-unique attribute value `{0}` for attribute `{1}`',

@@ -149,8 +149,21 @@ function notes(value: unknown): TrackerNote[] {
   }));
 }
 
+/**
+ * GeoJSON as given. The payload is read with numbers as their source text (so that a data value
+ * `12.50` stays `12.50`); GeoJSON coordinates are always numbers, so they are turned back.
+ */
 function geometry(value: unknown): unknown {
-  return value === undefined || value === null ? undefined : value;
+  if (value === undefined || value === null) return undefined;
+  const numbers = (v: unknown): unknown =>
+    Array.isArray(v)
+      ? v.map(numbers)
+      : typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))
+        ? Number(v)
+        : v;
+  if (typeof value === 'object' && !Array.isArray(value) && 'coordinates' in value)
+    return { ...(value as RawObject), coordinates: numbers((value as RawObject).coordinates) };
+  return value;
 }
 
 /**

@@ -2,6 +2,7 @@ import type { Principal } from '../../domain/access/principal.ts';
 import { isInScope } from '../../domain/access/org-unit-scope.ts';
 import { checkValue } from '../../domain/data-values/data-value-validation.ts';
 import { isValueType } from '../../domain/value-types/value-types.ts';
+import { isValidUid } from '../../domain/identifiers/uid.ts';
 import {
   ENROLLMENT_STATUSES,
   EVENT_STATUSES,
@@ -90,6 +91,7 @@ export async function validateTrackerBundle(
     stored: { deleted: boolean } | undefined,
     codes: { exists: TrackerValidationCode; missing: TrackerValidationCode; deleted: TrackerValidationCode },
   ): { action: TrackerAction; error?: TrackerErrorReport } => {
+    if (!isValidUid(uid)) return { action: 'create', error: trackerError('E1048', type, uid, [type, uid]) };
     const action: TrackerAction =
       strategy === 'DELETE'
         ? 'delete'
@@ -225,11 +227,14 @@ export async function validateTrackerBundle(
       const parent = en.trackedEntity ? teByUid.get(en.trackedEntity) : undefined;
       const storedTe = en.trackedEntity ? preheat.trackedEntities.get(en.trackedEntity) : undefined;
       if (!en.trackedEntity) errors.push(trackerError('E1122', 'ENROLLMENT', uid, ['trackedEntity']));
-      else if (parent && parent.errors.length > 0)
+      else if (parent && parent.errors.length > 0) {
+        // DHIS2 sets aside the children of a failed object: E5000 alone.
         errors.push(
           trackerError('E5000', 'ENROLLMENT', uid, ['ENROLLMENT', uid, 'TRACKED_ENTITY', en.trackedEntity]),
         );
-      else if ((!parent || parent.action === 'delete') && (!storedTe || storedTe.deleted))
+        enrollments.push({ input: en, uid, action, errors });
+        continue;
+      } else if ((!parent || parent.action === 'delete') && (!storedTe || storedTe.deleted))
         errors.push(trackerError('E1068', 'ENROLLMENT', uid, [en.trackedEntity]));
       if (!en.orgUnit) errors.push(trackerError('E1122', 'ENROLLMENT', uid, ['orgUnit']));
       else if (!preheat.get('organisationUnits', en.orgUnit))
@@ -330,9 +335,11 @@ export async function validateTrackerBundle(
         const parent = ev.enrollment ? enByUid.get(ev.enrollment) : undefined;
         const storedEn = ev.enrollment ? preheat.enrollments.get(ev.enrollment) : undefined;
         if (!ev.enrollment) errors.push(trackerError('E1033', 'EVENT', uid, [uid]));
-        else if (parent && parent.errors.length > 0)
+        else if (parent && parent.errors.length > 0) {
           errors.push(trackerError('E5000', 'EVENT', uid, ['EVENT', uid, 'ENROLLMENT', ev.enrollment]));
-        else if ((!parent || parent.action === 'delete') && (!storedEn || storedEn.deleted))
+          events.push({ input: ev, uid, action, errors });
+          continue;
+        } else if ((!parent || parent.action === 'delete') && (!storedEn || storedEn.deleted))
           errors.push(trackerError('E1081', 'EVENT', uid, [ev.enrollment]));
         else {
           const enrollmentProgram =
