@@ -6,6 +6,7 @@ import { webMessage } from './web-message.ts';
 import { HTTP_LIMITS, HTTP_TIMEOUTS, type HttpTimeouts } from '../codecs/input/input-limits.ts';
 import { registerSlowBodyGuard } from './slow-client-guard.ts';
 import { registerJsonBodyParser } from './json-body-parser.ts';
+import { registerNulGuard } from './request-text-guard.ts';
 import { registerSystemRoutes } from './routes/system/system-routes.ts';
 import { registerSchemaRoutes } from './routes/metadata/schema-routes.ts';
 import { registerAuth } from './auth-plugin.ts';
@@ -56,6 +57,8 @@ export async function buildApp(
   app.server.headersTimeout = Math.min(timeouts.headersTimeoutMs, timeouts.requestTimeoutMs || Infinity);
   // First, so that even a request refused by authentication cannot trickle its body.
   registerSlowBodyGuard(app, timeouts);
+  // Before authentication: a NUL in a parameter is bad input whoever sends it.
+  registerNulGuard(app);
 
   app.setErrorHandler((error, request, reply) => {
     if (isFerryError(error)) {

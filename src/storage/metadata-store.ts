@@ -1,6 +1,7 @@
 import type { SqlExecutor, SqlValue } from './storage.ts';
 import type { SchemaRegistry } from '../domain/schema/schema-types.ts';
 import { isEmbedded, isReference } from '../domain/schema/schema-registry.ts';
+import { FerryError } from '../errors.ts';
 
 /** A metadata object in DHIS2's JSON shape: `id` is the UID, references are `{ id }` objects. */
 export type MetadataObject = Record<string, unknown> & { id: string };
@@ -55,6 +56,7 @@ export class MetadataStore {
   }
 
   async get(collection: string, uid: string): Promise<MetadataObject | undefined> {
+    refuseNul('id', uid);
     const row = await this.db.queryOne<{ body: unknown }>(
       'SELECT body FROM metadata_object WHERE type = ? AND uid = ?',
       [collection, uid],
@@ -68,6 +70,7 @@ export class MetadataStore {
     column: 'uid' | 'code' | 'name',
     values: readonly string[],
   ): Promise<StoredMetadataObject[]> {
+    refuseNul(column, values);
     const out: StoredMetadataObject[] = [];
     for (let i = 0; i < values.length; i += 500) {
       const chunk = values.slice(i, i + 500);
@@ -336,6 +339,7 @@ export class MetadataStore {
     const clauses = ['type = ?'];
     const params: SqlValue[] = [collection];
     for (const filter of filters) {
+      refuseNul('filter', filter.value);
       const column = INDEXED_COLUMNS[filter.property] ?? this.jsonText(filter.property);
       switch (filter.operator) {
         case 'eq':
@@ -346,14 +350,15 @@ export class MetadataStore {
           clauses.push(`(${column} IS NULL OR ${column} <> ?)`);
           params.push(String(filter.value));
           break;
+        // The value is literal text: its own % and _ match themselves, not any characters.
         case 'like':
         case 'ilike':
-          clauses.push(`LOWER(${column}) LIKE ?`);
-          params.push(`%${String(filter.value).toLowerCase()}%`);
+          clauses.push(`LOWER(${column}) LIKE ? ESCAPE '\\'`);
+          params.push(`%${likeLiteral(String(filter.value).toLowerCase())}%`);
           break;
         case 'startsWith':
-          clauses.push(`${column} LIKE ?`);
-          params.push(`${String(filter.value)}%`);
+          clauses.push(`${column} LIKE ? ESCAPE '\\'`);
+          params.push(`${likeLiteral(String(filter.value))}%`);
           break;
         case 'in': {
           const values = Array.isArray(filter.value) ? filter.value : [String(filter.value)];
@@ -372,7 +377,7 @@ export class MetadataStore {
           const tests = uids.map(() => `${column} LIKE ? ESCAPE '\\' OR ${column} LIKE ? ESCAPE '\\'`);
           clauses.push(`(${tests.join(' OR ') || '1 = 0'})`);
           for (const uid of uids) {
-            const literal = uid.replace(/[\\%_]/g, (c) => `\\${c}`);
+            const literal = likeLiteral(uid);
             params.push(`%/${literal}`, `%/${literal}/%`);
           }
           break;
@@ -402,6 +407,27 @@ export class MetadataStore {
     // As text, the way PostgreSQL's ->> gives it, so `level:eq:2` and `disabled:eq:true` match on both.
     const path = `'$.${property}'`;
     return `(CASE json_type(body, ${path}) WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE CAST(json_extract(body, ${path}) AS TEXT) END)`;
+  }
+}
+
+/** Text matched literally inside a LIKE pattern whose escape character is a backslash. */
+export function likeLiteral(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+/**
+ * PostgreSQL cannot hold NUL in text (SQLite can, and would answer differently): a value with one
+ * is refused as bad input on both, before any SQL, instead of surfacing as a database error.
+ */
+export function refuseNul(name: string, value: string | readonly string[] | undefined): void {
+  for (const text of typeof value === 'string' ? [value] : (value ?? [])) {
+    if (text.includes('\0')) {
+      throw new FerryError('F1000', [
+        name,
+        text.replaceAll('\0', '\\0').slice(0, 100),
+        'text without NUL characters',
+      ]);
+    }
   }
 }
 

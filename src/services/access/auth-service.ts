@@ -132,6 +132,10 @@ export class AuthService {
         `at most ${HTTP_LIMITS.maxUsernameChars} characters`,
       ]);
     }
+    // PostgreSQL cannot compare text holding NUL (a database error, not a failed sign-in).
+    if (username.includes('\0')) {
+      throw new FerryError('F1000', ['username', username.replaceAll('\0', '\\0'), 'no NUL characters']);
+    }
     const userKey = `${address}\0${username}`;
     this.byAddress.check(address);
     this.byUser.check(userKey);

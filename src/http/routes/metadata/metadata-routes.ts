@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { Readable } from 'node:stream';
 import type { FerryContext } from '../../../services/ferry-context.ts';
 import { registerRawBodyRoutes } from '../../raw-body-plugin.ts';
+import { bufferedStart } from '../../buffered-start.ts';
 import { requireAuthority } from '../../auth-plugin.ts';
 import { webMessage } from '../../web-message.ts';
 import { FerryError, parseBooleanParameter, parseEnumParameter } from '../../../errors.ts';
@@ -153,9 +154,10 @@ export async function registerMetadataRoutes(app: FastifyInstance, context: Ferr
         const skipSharing = parseBooleanParameter('skipSharing', request.query.skipSharing, false);
         const download = parseBooleanParameter('download', request.query.download, false);
         const exportRequest = buildExportRequest(context.registry, request.query, exportFormat, skipSharing);
+        // Held back until the first queries have run: a failure there is a real error status.
         return sendExport(
           reply,
-          streamMetadataExport(context, exportRequest, principal),
+          await bufferedStart(streamMetadataExport(context, exportRequest, principal)),
           exportFormat,
           compression,
           download,
