@@ -8,6 +8,7 @@ import type {
 } from '../../../services/audit/audit-types.ts';
 import { formatOf, redactOptions, summaryCounts } from '../../../services/audit/audit-redaction.ts';
 import { parseAuthorizationHeader } from '../../../domain/access/authorization-header.ts';
+import { SESSION_COOKIE } from '../../auth-plugin.ts';
 
 /** Details a route learns while it works (the spooled upload's size and SHA-256, ...). */
 export interface AuditNote {
@@ -57,8 +58,10 @@ export function registerAuditHooks(app: FastifyInstance, context: FerryContext):
 
   app.addHook('onSend', async (request, reply, payload) => {
     if (typeof payload !== 'string' || payload.length > MAX_SUMMARY_CHARS) return payload;
+    // Only import summaries and job or export-card replies are read: a metadata export's JSON
+    // body is data, not a summary, and is never parsed here.
     const type = classify(request, reply.statusCode);
-    if (type !== 'IMPORT' && type !== 'EXPORT') return payload;
+    if (type !== 'IMPORT' && !(type === 'EXPORT' && request.method === 'POST')) return payload;
     if (!String(reply.getHeader('content-type') ?? '').includes('json')) return payload;
     try {
       const body = JSON.parse(payload) as Record<string, unknown>;
@@ -120,7 +123,8 @@ function classify(request: FastifyRequest, status: number): AuditType | null {
 
 function credentialsPresented(request: FastifyRequest): boolean {
   return (
-    request.headers.authorization !== undefined || request.headers.cookie?.includes('ferry_session=') === true
+    request.headers.authorization !== undefined ||
+    request.headers.cookie?.includes(`${SESSION_COOKIE}=`) === true
   );
 }
 
@@ -157,7 +161,7 @@ function actorOf(request: FastifyRequest): {
   if (request.routeOptions.url === '/api/auth/login' && body && typeof body.username === 'string') {
     return { username: body.username.slice(0, MAX_USERNAME_CHARS), userUid: null, authKind: 'session' };
   }
-  if (request.headers.cookie?.includes('ferry_session='))
+  if (request.headers.cookie?.includes(`${SESSION_COOKIE}=`))
     return { username: null, userUid: null, authKind: 'session' };
   return { username: null, userUid: null, authKind: null };
 }
