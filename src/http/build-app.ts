@@ -7,6 +7,7 @@ import { HTTP_LIMITS, HTTP_TIMEOUTS, type HttpTimeouts } from '../codecs/input/i
 import { registerSlowBodyGuard } from './slow-client-guard.ts';
 import { registerJsonBodyParser } from './json-body-parser.ts';
 import { registerNulGuard } from './request-text-guard.ts';
+import { stripApiVersion } from '../domain/system/dhis2-version.ts';
 import { registerSystemRoutes } from './routes/system/system-routes.ts';
 import { registerSchemaRoutes } from './routes/metadata/schema-routes.ts';
 import { registerAuth } from './auth-plugin.ts';
@@ -53,6 +54,9 @@ export async function buildApp(
     // Parameters are parsed by Ferry (DHIS2's repeated `filter=`): keep repeats as arrays.
     routerOptions: { ignoreTrailingSlash: true },
     genReqId: () => randomUUID(),
+    // DHIS2's versioned paths (`/api/41/dataValueSets`) as `/api/...`, before routing and before
+    // any hook: authentication, public routes and audit see the one unversioned path.
+    rewriteUrl: (request) => stripApiVersion(request.url ?? '/'),
   });
   app.server.headersTimeout = Math.min(timeouts.headersTimeoutMs, timeouts.requestTimeoutMs || Infinity);
   // First, so that even a request refused by authentication cannot trickle its body.

@@ -3,6 +3,7 @@ import { registerMetadataJobs } from './metadata/metadata-jobs.ts';
 import { registerDataValueJobs } from './data-values/data-value-jobs.ts';
 import { registerGeometryJobs } from './geometry/geometry-jobs.ts';
 import { registerTrackerJobs } from './tracker/tracker-jobs.ts';
+import { registerDemoJobs } from './demo/demo-jobs.ts';
 
 /**
  * The job types of every capability. Each capability registers its own import handlers and export
@@ -14,6 +15,7 @@ const CAPABILITY_JOB_REGISTRATIONS: readonly ((context: FerryContext) => void)[]
   registerDataValueJobs,
   registerGeometryJobs,
   registerTrackerJobs,
+  registerDemoJobs,
 ];
 
 export function registerCapabilityJobs(context: FerryContext): void {

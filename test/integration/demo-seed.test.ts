@@ -14,6 +14,7 @@ import { parsePeriod } from '../../src/domain/periods/periods.ts';
 import {
   DEMO_PASSWORD,
   DEMO_USERNAMES,
+  demoUsers,
   generateDemoDatabase,
   type DemoOptions,
 } from '../../src/services/demo/demo-metadata.ts';
@@ -22,7 +23,15 @@ import {
   prepareDemoDatabase,
   resetDatabase,
   seedDemoDatabase,
+  seedDemoDataValues,
+  seedDemoMetadata,
 } from '../../src/services/demo/demo-seeder.ts';
+import {
+  DEMO_SEED_JOB_TYPE,
+  DEMO_SEED_STAGE,
+  prepareDemoForServe,
+} from '../../src/services/demo/demo-jobs.ts';
+import { waitForJob } from '../support/wait-for-job.ts';
 import { importMetadataObjects } from '../../src/services/metadata/metadata-import-service.ts';
 import { demoDataRows } from '../../src/services/demo/demo-data-values.ts';
 import type { SqlValue } from '../../src/storage/storage.ts';
@@ -378,6 +387,111 @@ for (const kind of TEST_DATABASE_KINDS) {
         );
         assert.equal(Number(stored?.n), dataValues);
       } finally {
+        await fresh.dispose();
+      }
+    });
+
+    it('serve --demo: metadata and users first, one seed job when two starts race, data from the job', async () => {
+      const fresh = await createTestDatabase(kind);
+      const freshContext = createFerryContextFromStorage(
+        loadConfig({ FERRY_DATA_DIR: fresh.dataDir }),
+        fresh.storage,
+      );
+      try {
+        const outcomes = await Promise.all([
+          prepareDemoForServe(freshContext, SMALL),
+          prepareDemoForServe(freshContext, SMALL),
+        ]);
+        assert.deepEqual(
+          outcomes.map((o) => o.outcome),
+          ['seeding', 'seeding'],
+        );
+        const [first, second] = outcomes.map((o) => (o.outcome === 'seeding' ? o : assert.fail(o.outcome)));
+        assert.equal(first.job.id, second.job.id, 'one seed job for both starts');
+        assert.equal(outcomes.filter((o) => o.outcome === 'seeding' && o.metadataObjects).length, 1);
+        // Before the job runs: every object and user, credentials that log in, no data values.
+        assert.equal(await freshContext.metadata.count('users'), DEMO_USERNAMES.length);
+        assert.equal(
+          await freshContext.metadata.count('dataElements'),
+          await context.metadata.count('dataElements'),
+        );
+        assert.equal((await freshContext.auth.verifyPassword('admin', DEMO_PASSWORD)).username, 'admin');
+        const before = await fresh.storage.queryOne<{ n: number | string }>(
+          'SELECT COUNT(*) AS n FROM data_value',
+        );
+        assert.equal(Number(before?.n), 0);
+
+        await freshContext.jobs.start();
+        const job = await waitForJob(freshContext, first.job.id);
+        assert.equal(job.status, 'COMPLETED', job.error ?? '');
+        assert.equal(job.type, DEMO_SEED_JOB_TYPE);
+        assert.equal(job.progress?.stage, DEMO_SEED_STAGE);
+        assert.equal(job.progress?.processed, dataValues);
+        assert.equal(job.progress?.total, dataValues);
+        assert.equal((job.summary as { stats: { dataValues: number } }).stats.dataValues, dataValues);
+        assert.deepEqual(await dataValueFingerprint(freshContext), await dataValueFingerprint(context));
+        // A second start finds the demo complete and queues nothing.
+        assert.equal((await prepareDemoForServe(freshContext, SMALL)).outcome, 'present');
+        const jobs = await freshContext.jobs.list(
+          { uid: 'test', authorities: new Set(['ALL']) },
+          { types: [DEMO_SEED_JOB_TYPE] },
+        );
+        assert.equal(jobs.length, 1);
+      } finally {
+        await freshContext.jobs.stop();
+        await fresh.dispose();
+      }
+    });
+
+    it('completes an interrupted data stage on the next start, without duplicates', async () => {
+      const fresh = await createTestDatabase(kind);
+      const freshContext = createFerryContextFromStorage(
+        loadConfig({ FERRY_DATA_DIR: fresh.dataDir }),
+        fresh.storage,
+      );
+      try {
+        const { demo } = await seedDemoMetadata(freshContext, SMALL);
+        // The second of four transactions fails: the first's facilities keep their values.
+        let transactions = 0;
+        await assert.rejects(
+          seedDemoDataValues(freshContext, demo, {
+            facilitiesPerTransaction: 3,
+            beforeCommit: async () => {
+              if (++transactions === 2) throw new Error('interrupted');
+            },
+          }),
+          /interrupted/,
+        );
+        const partial = await fresh.storage.queryOne<{ n: number | string }>(
+          'SELECT COUNT(*) AS n FROM data_value',
+        );
+        assert.ok(
+          Number(partial?.n) > 0 && Number(partial?.n) < dataValues,
+          `${partial?.n} of ${dataValues}`,
+        );
+
+        const preparation = await prepareDemoForServe(freshContext, SMALL);
+        assert.equal(preparation.outcome, 'seeding');
+        await freshContext.jobs.start();
+        const job = await waitForJob(
+          freshContext,
+          preparation.outcome === 'seeding' ? preparation.job.id : '',
+        );
+        assert.equal(job.status, 'COMPLETED', job.error ?? '');
+        assert.deepEqual(await dataValueFingerprint(freshContext), await dataValueFingerprint(context));
+
+        // Run again from the job overview by a user who is not a superuser: refused when it runs.
+        const clerk = demoUsers(SMALL).find((u) => u.username === 'facility_clerk')!;
+        const refused = await freshContext.jobs.submit({
+          type: DEMO_SEED_JOB_TYPE,
+          params: { ...SMALL },
+          viewer: { uid: clerk.uid, authorities: new Set(['F_DATAVALUE_ADD']) },
+        });
+        const failed = await waitForJob(freshContext, refused.id);
+        assert.equal(failed.status, 'FAILED');
+        assert.match(failed.error ?? '', /ALL/);
+      } finally {
+        await freshContext.jobs.stop();
         await fresh.dispose();
       }
     });

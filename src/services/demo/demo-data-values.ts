@@ -23,12 +23,15 @@ export interface DemoSurrogateIds {
   dataSets: ReadonlyMap<string, number>;
 }
 
+// ON CONFLICT DO NOTHING: running the data stage again after an interruption adds only the rows
+// that are missing, and keeps a value someone entered in the meantime.
 export const DATA_VALUE_INSERT =
   'INSERT INTO data_value (org_unit_id, period_id, data_element_id, category_option_combo_id, ' +
-  'attribute_option_combo_id, value, stored_by, created, last_updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)';
+  'attribute_option_combo_id, value, stored_by, created, last_updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ' +
+  'ON CONFLICT DO NOTHING';
 export const COMPLETE_REGISTRATION_INSERT =
   'INSERT INTO complete_registration (data_set_id, period_id, org_unit_id, attribute_option_combo_id, ' +
-  'completed_date, stored_by, last_updated) VALUES (?, ?, ?, ?, ?, ?, ?)';
+  'completed_date, stored_by, last_updated) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING';
 
 export interface DemoRowBatch {
   table: 'data_value' | 'complete_registration';

@@ -12,7 +12,13 @@ import {
   type DemoOptions,
   demoUsers,
 } from './demo-metadata.ts';
-import { COMPLETE_REGISTRATION_INSERT, DATA_VALUE_INSERT, demoDataRows } from './demo-data-values.ts';
+import { setImmediate } from 'node:timers/promises';
+import {
+  COMPLETE_REGISTRATION_INSERT,
+  DATA_VALUE_INSERT,
+  demoDataRows,
+  type DemoSurrogateIds,
+} from './demo-data-values.ts';
 import type { DemoPeriod } from './demo-periods.ts';
 import { PeriodStore } from '../../storage/period-store.ts';
 import { hashPassword } from '../../domain/access/password-hash.ts';
@@ -25,9 +31,13 @@ export interface DemoSeedContext {
   users: UserService;
 }
 
-export interface DemoSeedSummary {
+export interface DemoSeedSummary extends DemoDataSummary {
   demo: DemoDatabase;
   metadataObjects: number;
+}
+
+/** What the data stage wrote (the metadata stage's objects are counted apart). */
+export interface DemoDataSummary {
   dataValues: number;
   completeRegistrations: number;
   milliseconds: number;
@@ -36,10 +46,27 @@ export interface DemoSeedSummary {
 export interface DemoSeedProgress {
   stage: 'metadata' | 'data values';
   dataValues: number;
+  /** How many data values the demo has in all, once counted. */
+  totalDataValues?: number;
+}
+
+/** How the data stage runs: progress, cancellation, and a check inside each transaction before it commits. */
+export interface DemoDataRun {
+  onProgress?: (progress: DemoSeedProgress) => void;
+  signal?: AbortSignal;
+  beforeCommit?: (tx: Transaction) => Promise<void>;
+  /** Facilities per transaction; FACILITIES_PER_TRANSACTION unless a test wants more transactions. */
+  facilitiesPerTransaction?: number;
 }
 
 /** PostgreSQL advisory lock key held while seeding (migrations hold 4711). */
 const DEMO_SEED_LOCK = 4712;
+/**
+ * Facilities whose data values go into one transaction: about 50,000 values, a fraction of a second
+ * on an idle machine. Between these transactions other writers get SQLite's one writer: a web
+ * login (which stores its session) or an import waits for one chunk, not for the whole demo.
+ */
+const FACILITIES_PER_TRANSACTION = 50;
 
 /** The database was not empty when the seed's transaction began: something else wrote to it first. */
 export class DatabaseNotEmptyError extends Error {
@@ -62,9 +89,9 @@ export async function hasDemoDatabase(metadata: MetadataStore): Promise<boolean>
 }
 
 /**
- * Writes the demo database: all metadata, all aggregate data and the demo users' credentials in one
- * transaction, so that an interrupted seed leaves an empty database (and the next start seeds
- * again), never half a demo. The caller checks that the database is empty first.
+ * Writes the whole demo database: the metadata stage, then the data stage. Used by `ferry demo`
+ * and tests; the server runs the data stage as a job instead (demo-jobs.ts). The caller checks that
+ * the database is empty first.
  */
 export async function seedDemoDatabase(
   context: DemoSeedContext,
@@ -72,66 +99,161 @@ export async function seedDemoDatabase(
   onProgress: (progress: DemoSeedProgress) => void = () => {},
 ): Promise<DemoSeedSummary> {
   const started = performance.now();
+  const { demo, metadataObjects } = await seedDemoMetadata(context, options, { onProgress });
+  const data = await seedDemoDataValues(context, demo, { onProgress });
+  return { demo, metadataObjects, ...data, milliseconds: Math.round(performance.now() - started) };
+}
+
+/**
+ * The metadata stage, in one transaction: every demo object, the periods and the demo users'
+ * credentials, so that the demo users can log in as soon as it commits (well under a second of
+ * writing). `alsoInTransaction` adds the caller's own writes (the server queues the data stage's
+ * job there, so the metadata never commits without the job that completes it). Throws
+ * `DatabaseNotEmptyError` when the database was not empty inside the transaction.
+ */
+export async function seedDemoMetadata(
+  context: DemoSeedContext,
+  options: DemoOptions = FULL_DEMO_OPTIONS,
+  run: {
+    onProgress?: (progress: DemoSeedProgress) => void;
+    alsoInTransaction?: (tx: Transaction) => Promise<void>;
+  } = {},
+): Promise<{ demo: DemoDatabase; metadataObjects: number }> {
   const demo = generateDemoDatabase(options);
-  // scrypt is slow on purpose (about 0.4 s and 128 MiB a hash). It runs on libuv's threads, so the
-  // hashes are made while this thread writes data values, instead of after them.
-  const passwordHashes = Promise.all(demo.users.map(() => hashPassword(DEMO_PASSWORD)));
-  // If the transaction fails first, its error is the one to report, not a hash's.
-  passwordHashes.catch(() => {});
-  const counts = await context.storage.transaction(async (tx) => {
+  // scrypt is slow on purpose (about 0.4 s and 128 MiB a hash, two at a time). Every demo user has
+  // the same, published password, so one hash serves them all: a salt of their own would hide
+  // nothing that the password's being public does not already give away, and one hash instead of
+  // four takes more than a second off the first start on a busy machine. A changed password gets
+  // its own salt as usual. The hash is made on libuv's threads while this thread writes metadata.
+  const passwordHash = hashPassword(DEMO_PASSWORD);
+  // If the transaction fails first, its error is the one to report, not the hash's.
+  passwordHash.catch(() => {});
+  const metadataObjects = await context.storage.transaction(async (tx) => {
     // Two processes starting on one empty database (two `npm start`s, a server and `ferry demo`):
     // the second waits here, then finds the demo and leaves it alone.
     if (tx.kind === 'postgres') await tx.execute('SELECT pg_advisory_xact_lock(?)', [DEMO_SEED_LOCK]);
     if (!(await isDatabaseEmpty(tx))) throw new DatabaseNotEmptyError();
-    onProgress({ stage: 'metadata', dataValues: 0 });
-    const metadataObjects = await saveDemoMetadata(tx, context, demo);
-    const periods = await periodIds(tx, demo.periods);
-    const metadata = context.metadata.withExecutor(tx);
-    const ids = {
-      orgUnits: await metadata.sids(
-        'organisationUnits',
-        demo.facilities.map((f) => f.uid),
-      ),
-      periods,
-      dataElements: await metadata.sids(
-        'dataElements',
-        demo.dataSets.flatMap((ds) => ds.elements.map((e) => e.uid)),
-      ),
-      categoryOptionCombos: await metadata.sids(
-        'categoryOptionCombos',
-        (demo.metadata.get('categoryOptionCombos') ?? []).map((o) => o.id),
-      ),
-      dataSets: await metadata.sids(
-        'dataSets',
-        demo.dataSets.map((ds) => ds.uid),
-      ),
-    };
-    let dataValues = 0;
-    let completeRegistrations = 0;
-    let reported = 0;
-    const rebuildIndexes = await dropSecondaryIndexes(tx, 'data_value');
-    for (const batch of demoDataRows(demo, ids)) {
-      if (batch.table === 'data_value') {
-        await tx.executeMany(DATA_VALUE_INSERT, batch.rows);
-        dataValues += batch.rows.length;
-      } else {
-        await tx.executeMany(COMPLETE_REGISTRATION_INSERT, batch.rows);
-        completeRegistrations += batch.rows.length;
-      }
-      if (dataValues - reported >= 100_000) {
-        reported = dataValues;
-        onProgress({ stage: 'data values', dataValues });
-      }
-    }
-    await rebuildIndexes();
-    const hashes = await passwordHashes;
+    run.onProgress?.({ stage: 'metadata', dataValues: 0 });
+    const saved = await saveDemoMetadata(tx, context, demo);
+    await periodIds(tx, demo.periods);
+    const hash = await passwordHash;
     await tx.executeMany(
       'INSERT INTO user_credential (user_uid, password_hash, updated) VALUES (?, ?, ?)',
-      demo.users.map((user, i) => [user.uid, hashes[i], DEMO_TIMESTAMP]),
+      demo.users.map((user) => [user.uid, hash, DEMO_TIMESTAMP]),
     );
-    return { metadataObjects, dataValues, completeRegistrations };
+    await run.alsoInTransaction?.(tx);
+    return saved;
   });
-  return { demo, ...counts, milliseconds: Math.round(performance.now() - started) };
+  return { demo, metadataObjects };
+}
+
+/**
+ * The data stage: the demo's aggregate data values and complete registrations, facility by facility
+ * in transactions of FACILITIES_PER_TRANSACTION facilities, yielding to the event loop between
+ * batches so that the server keeps answering while it runs. Rows that are already there are left
+ * alone (`ON CONFLICT DO NOTHING`): a run interrupted after some transactions committed is completed
+ * by running it again, and a value someone entered meanwhile is kept. Needs the metadata stage's
+ * objects and periods.
+ */
+export async function seedDemoDataValues(
+  context: DemoSeedContext,
+  demo: DemoDatabase,
+  run: DemoDataRun = {},
+): Promise<DemoDataSummary> {
+  const started = performance.now();
+  const ids = await demoSurrogateIds(context, demo);
+  // One pass without writing, so that progress has a total (about a second of CPU at full size).
+  let totalDataValues = 0;
+  for (const batch of demoDataRows(demo, ids)) {
+    if (batch.table === 'data_value') totalDataValues += batch.rows.length;
+    await setImmediate();
+    run.signal?.throwIfAborted();
+  }
+  run.onProgress?.({ stage: 'data values', dataValues: 0, totalDataValues });
+  const facilities = [...demo.facilities].sort(
+    (a, b) => (ids.orgUnits.get(a.uid) ?? 0) - (ids.orgUnits.get(b.uid) ?? 0),
+  );
+  let dataValues = 0;
+  let completeRegistrations = 0;
+  let reported = 0;
+  const perTransaction = run.facilitiesPerTransaction ?? FACILITIES_PER_TRANSACTION;
+  for (let start = 0; start < facilities.length; start += perTransaction) {
+    run.signal?.throwIfAborted();
+    const chunk = { ...demo, facilities: facilities.slice(start, start + perTransaction) };
+    const written = await context.storage.transaction(async (tx) => {
+      let values = 0;
+      let registrations = 0;
+      for (const batch of demoDataRows(chunk, ids)) {
+        if (batch.table === 'data_value') {
+          await tx.executeMany(DATA_VALUE_INSERT, batch.rows);
+          values += batch.rows.length;
+        } else {
+          await tx.executeMany(COMPLETE_REGISTRATION_INSERT, batch.rows);
+          registrations += batch.rows.length;
+        }
+        if (dataValues + values - reported >= 100_000) {
+          reported = dataValues + values;
+          run.onProgress?.({ stage: 'data values', dataValues: reported, totalDataValues });
+        }
+        // node:sqlite is synchronous: without a turn of the event loop between batches, no request
+        // would be answered until the whole transaction ended.
+        await setImmediate();
+        run.signal?.throwIfAborted();
+      }
+      await run.beforeCommit?.(tx);
+      return { values, registrations };
+    });
+    dataValues += written.values;
+    completeRegistrations += written.registrations;
+  }
+  run.onProgress?.({ stage: 'data values', dataValues, totalDataValues });
+  return { dataValues, completeRegistrations, milliseconds: Math.round(performance.now() - started) };
+}
+
+/** Surrogate ids of the demo's facilities, periods, data elements, option combos and data sets. */
+async function demoSurrogateIds(context: DemoSeedContext, demo: DemoDatabase): Promise<DemoSurrogateIds> {
+  const metadata = context.metadata;
+  return {
+    orgUnits: await metadata.sids(
+      'organisationUnits',
+      demo.facilities.map((f) => f.uid),
+    ),
+    periods: await periodIds(context.storage, demo.periods),
+    dataElements: await metadata.sids(
+      'dataElements',
+      demo.dataSets.flatMap((ds) => ds.elements.map((e) => e.uid)),
+    ),
+    categoryOptionCombos: await metadata.sids(
+      'categoryOptionCombos',
+      (demo.metadata.get('categoryOptionCombos') ?? []).map((o) => o.id),
+    ),
+    dataSets: await metadata.sids(
+      'dataSets',
+      demo.dataSets.map((ds) => ds.uid),
+    ),
+  };
+}
+
+/**
+ * Whether the demo's data stage has finished: the transactions run in facility order, so the last
+ * facility (by surrogate id) has data values only once every transaction before it committed.
+ */
+export async function hasDemoDataValues(context: DemoSeedContext, options: DemoOptions): Promise<boolean> {
+  const demo = generateDemoDatabase(options);
+  const sids = [
+    ...(
+      await context.metadata.sids(
+        'organisationUnits',
+        demo.facilities.map((f) => f.uid),
+      )
+    ).values(),
+  ];
+  if (sids.length === 0) return false;
+  const row = await context.storage.queryOne(
+    'SELECT 1 AS present FROM data_value WHERE org_unit_id = ? LIMIT 1',
+    [Math.max(...sids)],
+  );
+  return row !== undefined;
 }
 
 /** Saves every demo object through the metadata store, collections in the registry's import order. */
@@ -153,36 +275,8 @@ async function saveDemoMetadata(
   return saved;
 }
 
-/**
- * Drops a table's secondary indexes and returns a function that recreates them from their stored
- * definitions. Building an index once over a million sorted rows is several times faster than
- * keeping it up to date row by row (perf.md: 1.57 s + 1.48 s against 7.27 s). Reading the
- * definitions from the catalog keeps the migration the one place they are written; inside the
- * seed's transaction, a failure rolls the drop back too.
- */
-async function dropSecondaryIndexes(tx: Transaction, table: string): Promise<() => Promise<void>> {
-  const indexes =
-    tx.kind === 'postgres'
-      ? (
-          await tx.query<{ name: string; definition: string }>(
-            `SELECT indexname AS name, indexdef AS definition FROM pg_indexes
-              WHERE schemaname = current_schema() AND tablename = ?
-                AND indexname NOT IN (SELECT conname FROM pg_constraint WHERE conrelid = ?::regclass)`,
-            [table, table],
-          )
-        ).map((row) => ({ name: row.name, definition: row.definition }))
-      : await tx.query<{ name: string; definition: string }>(
-          `SELECT name, sql AS definition FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL`,
-          [table],
-        );
-  for (const index of indexes) await tx.execute(`DROP INDEX "${index.name}"`);
-  return async () => {
-    for (const index of indexes) await tx.execute(index.definition);
-  };
-}
-
 /** Period ids for the demo's periods, creating the rows that are missing. */
-async function periodIds(tx: Transaction, periods: readonly DemoPeriod[]): Promise<Map<string, number>> {
+async function periodIds(tx: SqlExecutor, periods: readonly DemoPeriod[]): Promise<Map<string, number>> {
   const ids = await new PeriodStore(tx).idsFor(periods.map((p) => p.iso));
   const missing = periods.find((p) => !ids.has(p.iso));
   if (missing) throw new Error(`Demo period ${missing.iso} has no id`);
@@ -205,9 +299,9 @@ export type DemoPreparation =
   { outcome: 'seeded'; summary: DemoSeedSummary } | { outcome: 'present' } | { outcome: 'other-data' };
 
 /**
- * What `serve --demo` and `ferry demo` do on start: seed an empty database; leave a database that
- * already holds the demo alone (a second start is instant), only giving back demo users their
- * password if an interrupted first start seeded them without one; never touch other data.
+ * What `ferry demo` does: seed an empty database, both stages before it returns; leave a database
+ * that already holds the demo alone, only giving back demo users their password if they have none;
+ * never touch other data. (`serve --demo` does the same with the data stage as a job: demo-jobs.ts.)
  */
 export async function prepareDemoDatabase(
   context: DemoSeedContext,
@@ -227,8 +321,11 @@ export async function prepareDemoDatabase(
   return { outcome: 'present' };
 }
 
-/** Demo users that exist but have no credential (the seed committed, the password step did not run). */
-async function restoreMissingDemoPasswords(context: DemoSeedContext, options: DemoOptions): Promise<void> {
+/** Gives demo users that exist without a credential (one removed by hand) the demo password again. */
+export async function restoreMissingDemoPasswords(
+  context: DemoSeedContext,
+  options: DemoOptions,
+): Promise<void> {
   const users = demoUsers(options);
   const rows = await context.storage.query<{ user_uid: string }>(
     `SELECT user_uid FROM user_credential WHERE user_uid IN (${users.map(() => '?').join(', ')})`,

@@ -8,10 +8,15 @@ import {
   prepareDemoDatabase,
   resetDatabase,
   seedDemoDatabase,
-  type DemoPreparation,
   type DemoSeedProgress,
   type DemoSeedSummary,
 } from '../../../services/demo/demo-seeder.ts';
+import {
+  DEMO_SEED_JOB_TYPE,
+  prepareDemoForServe,
+  type DemoSeedReport,
+  type DemoServePreparation,
+} from '../../../services/demo/demo-jobs.ts';
 import {
   DEMO_PASSWORD,
   DEMO_USERNAMES,
@@ -85,10 +90,11 @@ function demoOptionsFrom(facilities: string | undefined): DemoOptions {
 }
 
 function printProgress(progress: DemoSeedProgress): void {
-  if (progress.stage === 'metadata') console.log('Creating the demo database: metadata ...');
-  else if (progress.stage === 'data values')
-    console.log(`  ${progress.dataValues.toLocaleString('en')} data values ...`);
-  else console.log('  setting demo passwords ...');
+  if (progress.stage === 'metadata') console.log('Creating the demo database: metadata and users ...');
+  else if (progress.dataValues > 0) {
+    const total = progress.totalDataValues ? ` of ${progress.totalDataValues.toLocaleString('en')}` : '';
+    console.log(`  ${progress.dataValues.toLocaleString('en')}${total} data values ...`);
+  }
 }
 
 function reportSeeded(summary: DemoSeedSummary): void {
@@ -114,19 +120,82 @@ function printLogin(): void {
 }
 
 /**
- * `serve --demo`: makes sure the demo is there before the server listens. Returns what happened,
- * for the caller to print the login hint only when the database is the demo.
+ * `serve --demo` before the server listens: the demo's metadata and users, with its data values
+ * queued as a DEMO_SEED job that the server runs once it listens (see `watchDemoSeed`).
  */
-export async function prepareDemoForServe(context: FerryContext): Promise<DemoPreparation> {
-  const preparation = await prepareDemoDatabase(context, FULL_DEMO_OPTIONS, (progress) => {
-    if (progress.stage === 'metadata')
-      console.log('First start: creating the demo database (a few seconds) ...');
-  });
-  if (preparation.outcome === 'seeded') reportSeeded(preparation.summary);
+export async function prepareServeDemo(context: FerryContext): Promise<DemoServePreparation> {
+  const empty = await isDatabaseEmpty(context.storage);
+  if (empty) console.log('First start: creating the demo database ...');
+  const preparation = await prepareDemoForServe(context, FULL_DEMO_OPTIONS);
   if (preparation.outcome === 'other-data') {
     console.log('The database already holds data that is not the demo; starting without demo data.');
+  } else if (preparation.outcome === 'seeding') {
+    const what =
+      preparation.metadataObjects !== undefined
+        ? `Created the demo's metadata and users (${preparation.metadataObjects.toLocaleString('en')} objects); its`
+        : 'The demo is there but its data values are not complete; they';
+    console.log(
+      `${what} data values are written in the background by job ${DEMO_SEED_JOB_TYPE} ${preparation.job.id} ` +
+        `(progress below, in the web app's Jobs page and at /api/system/tasks/${DEMO_SEED_JOB_TYPE}).`,
+    );
   }
   return preparation;
+}
+
+/** How often the server's log shows the seed's progress while it runs. */
+const SEED_LOG_INTERVAL_MS = 5000;
+
+/**
+ * Follows the demo's seed job and prints its progress to the log, then one line when the data is
+ * complete (or why it is not). It reads the job row (and this process's live progress), so it
+ * shows the seed wherever it runs. Returns a function that stops following.
+ */
+export function watchDemoSeed(context: FerryContext, jobId: string): () => void {
+  let stopped = false;
+  let lastLine = '';
+  let lastPrinted = 0;
+  let lastStatus = '';
+  const poll = async () => {
+    const job = await context.jobs.get(null, jobId);
+    if (stopped) return;
+    if (job.status === 'COMPLETED') {
+      const report = job.summary as Partial<DemoSeedReport> | null;
+      console.log(`${report?.description ?? 'Demo data complete'}. The demo database is complete.`);
+      return stop();
+    }
+    if (job.status === 'FAILED' || job.status === 'CANCELLED') {
+      console.log(
+        `The demo's data values were not completed: job ${jobId} ${job.status.toLowerCase()}` +
+          `${job.error ? ` (${job.error})` : ''}. The next start queues them again.`,
+      );
+      return stop();
+    }
+    if (job.status === 'QUEUED' && lastStatus === 'RUNNING') {
+      console.log(
+        `Demo data: attempt ${job.attempts} stopped (${job.error ?? 'interrupted'}); it will run again.`,
+      );
+    }
+    lastStatus = job.status;
+    const progress = job.progress;
+    if (!progress || job.status !== 'RUNNING') return;
+    const total = progress.total ? ` of ${progress.total.toLocaleString('en')}` : '';
+    const share = progress.total ? ` (${Math.floor((100 * progress.processed) / progress.total)} %)` : '';
+    const line = `Demo data: ${progress.processed.toLocaleString('en')}${total} data values written${share} ...`;
+    if (line !== lastLine && Date.now() - lastPrinted >= SEED_LOG_INTERVAL_MS) {
+      console.log(line);
+      lastLine = line;
+      lastPrinted = Date.now();
+    }
+  };
+  const timer = setInterval(() => {
+    // A failed read (the server is stopping and the database closing) is not worth a log line.
+    poll().catch(() => {});
+  }, 1000);
+  const stop = () => {
+    stopped = true;
+    clearInterval(timer);
+  };
+  return stop;
 }
 
 /** The login hint `serve --demo` prints after the URL. */

@@ -2,7 +2,8 @@ import { parseArgs } from 'node:util';
 import type { CliCommand } from '../../cli-command.ts';
 import { DATABASE_OPTIONS, configFromArgs } from '../../cli-database.ts';
 import { startServer } from '../../../server.ts';
-import { demoLoginHint, prepareDemoForServe } from '../demo/demo-command.ts';
+import { demoLoginHint, prepareServeDemo, watchDemoSeed } from '../demo/demo-command.ts';
+import type { DemoServePreparation } from '../../../services/demo/demo-jobs.ts';
 import { DEFAULT_HOST, DEMO_HOST } from '../../../config.ts';
 
 export const serveCommand: CliCommand = {
@@ -15,9 +16,10 @@ Starts Ferry's HTTP API and web app.
   --host H             address to bind (env HOST; default 0.0.0.0, with --demo 127.0.0.1)
   --data-dir DIR       where the SQLite database and files live (env FERRY_DATA_DIR, default ./data)
   --database-url URL   use PostgreSQL instead of SQLite (env DATABASE_URL)
-  --demo               on an empty database, create the demo database first (npm start does this);
-                       its users log in with password 'district', so it listens on 127.0.0.1
-                       unless HOST or --host is set (see docs/demo.md)`,
+  --demo               on an empty database, create the demo database (npm start does this): its
+                       metadata and users before listening, its data values in the background
+                       (job DEMO_SEED); its users log in with password 'district', so it listens
+                       on 127.0.0.1 unless HOST or --host is set (see docs/demo.md)`,
   async run(args) {
     const { values } = parseArgs({
       args,
@@ -36,10 +38,11 @@ Starts Ferry's HTTP API and web app.
       { port: values.port, host: values.host },
       { host: values.demo ? DEMO_HOST : DEFAULT_HOST },
     );
-    let demoPresent = false;
+    let demo: DemoServePreparation | undefined;
     const server = await startServer(config, async (context) => {
       // The demo first: it brings its own admin (admin / district), so the bootstrap below finds one.
-      if (values.demo) demoPresent = (await prepareDemoForServe(context)).outcome !== 'other-data';
+      // Only its metadata and users are written now; its data values follow once the server listens.
+      if (values.demo) demo = await prepareServeDemo(context);
       // First start on an empty database: create the administrator; a generated password is shown once.
       const admin = await context.users.ensureAdmin({ password: config.adminPassword });
       if (admin.created) {
@@ -58,7 +61,8 @@ Starts Ferry's HTTP API and web app.
           'set HOST or --host (e.g. --host 0.0.0.0) to serve other machines.',
       );
     }
-    if (demoPresent) console.log(demoLoginHint());
+    if (demo && demo.outcome !== 'other-data') console.log(demoLoginHint());
+    if (demo?.outcome === 'seeding') watchDemoSeed(server.context, demo.job.id);
     await new Promise<void>(() => {});
     return 0;
   },
