@@ -64,12 +64,7 @@ for (const kind of TEST_DATABASE_KINDS) {
       assert.equal((await app.inject({ url: '/api/system/ping' })).statusCode, 200);
       const info = await app.inject({ url: '/api/system/info' });
       assert.equal(info.statusCode, 200);
-      assert.deepEqual(Object.keys(info.json()).sort(), [
-        'databaseKind',
-        'serverDate',
-        'systemName',
-        'version',
-      ]);
+      assert.equal(info.json<{ systemName: string }>().systemName, 'Ferry');
       const schemas = await app.inject({ url: '/api/schemas' });
       assertWebMessage(schemas, 401, 'F1100');
       assert.match(String(schemas.headers['www-authenticate']), /^Basic realm="Ferry"/);

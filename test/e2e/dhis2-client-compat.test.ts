@@ -1,0 +1,149 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import { skipReasonFor, TEST_DATABASE_KINDS, type TestDatabase } from '../support/test-databases.ts';
+import { ADMIN_AUTH } from '../support/access-fixtures.ts';
+import { AGGREGATE_E2E_DIR, loadAggregateE2eMetadata } from '../support/aggregate-metadata.ts';
+import { startTestApp, stopTestApp } from '../support/test-app.ts';
+import type { FerryContext } from '../../src/services/ferry-context.ts';
+import { waitForJob } from '../support/wait-for-job.ts';
+
+/**
+ * The requests DHIS2's own apps (the app platform's runtime and header bar, the Import/Export app)
+ * and DHIS2's documented curl recipes send, in their shapes: versioned `/api/<n>/` paths, the
+ * sign-in handshake, user and system settings, `/api/me` with `fields=`.
+ */
+
+const A_USER = { id: 'compatUser1', username: 'compat.user', password: 'Compat-password-1' } as const;
+const BULK = join(AGGREGATE_E2E_DIR, '03_dataValues_bulk.json');
+const BO = 'O6uvpzGd5pu';
+
+function basic(username: string, password: string): string {
+  return `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
+}
+
+for (const kind of TEST_DATABASE_KINDS) {
+  describe(`DHIS2 clients against Ferry on ${kind}`, { skip: skipReasonFor(kind) }, () => {
+    let db: TestDatabase;
+    let context: FerryContext;
+    let app: FastifyInstance;
+    const asAdmin = (options: InjectOptions): Promise<LightMyRequestResponse> =>
+      app.inject({ ...options, headers: { authorization: ADMIN_AUTH, ...options.headers } });
+
+    before(async () => {
+      ({ db, context, app } = await startTestApp(kind, {
+        seed: (_context, db) => loadAggregateE2eMetadata(db.storage),
+        setup: async (context) => {
+          await context.storage.transaction((tx) =>
+            context.metadata
+              .withExecutor(tx)
+              .save('userRoles', [
+                { id: 'compatRole1', name: 'Compat role', authorities: ['F_EXPORT_DATA'] },
+              ]),
+          );
+          await context.users.createUser({ ...A_USER, roles: ['compatRole1'], orgUnits: [BO] });
+        },
+      }));
+      await context.jobs.start();
+    });
+    after(() => stopTestApp({ db, context, app }));
+
+    it('reports a DHIS2-shaped version whose minor part is the versioned path apps call', async () => {
+      const info = await asAdmin({ url: '/api/41/system/info' });
+      assert.equal(info.statusCode, 200, info.body);
+      const body = info.json<Record<string, unknown>>();
+      assert.match(String(body.version), /^2\.42\.\d+$/);
+      assert.equal(body.ferryVersion, context.version);
+      for (const field of ['contextPath', 'serverTimeZoneId', 'calendar', 'dateFormat', 'serverDate']) {
+        assert.equal(typeof body[field], 'string', `${field} in ${info.body}`);
+      }
+      assert.equal(body.contextPath, 'http://localhost:80');
+      // The app computes `/api/<minor>/` from `version`: that path answers too.
+      const minor = String(body.version).split('.')[1];
+      assert.equal((await asAdmin({ url: `/api/${minor}/system/info` })).statusCode, 200);
+      assert.equal((await asAdmin({ url: '/api/28/me' })).statusCode, 200);
+      // Versions DHIS2 does not serve are unknown paths.
+      for (const url of ['/api/27/me', '/api/43/me']) {
+        const response = await asAdmin({ url });
+        assert.equal(response.statusCode, 404, url);
+        assert.equal(response.json<{ errorCode: string }>().errorCode, 'F1201');
+      }
+      // The versioned prefix goes through authentication as the plain path does.
+      assert.equal((await app.inject({ url: '/api/41/me' })).statusCode, 401);
+      assert.equal((await app.inject({ url: '/api/41/system/ping' })).statusCode, 200);
+    });
+
+    it('imports and exports /api/41/dataValueSets as /api/dataValueSets (the documented curl recipes)', async () => {
+      // curl -d @datavalueset.json ".../api/41/dataValueSets" -H "Content-Type:application/json" -u admin:district
+      const posted = await asAdmin({
+        method: 'POST',
+        url: '/api/41/dataValueSets',
+        headers: { 'content-type': 'application/json' },
+        payload: readFileSync(BULK),
+      });
+      assert.equal(posted.statusCode, 200, posted.body);
+      const summary = posted.json<{ status: string; response: { importCount: { imported: number } } }>();
+      assert.equal(summary.status, 'OK');
+      assert.equal(summary.response.importCount.imported, 231);
+
+      const query = `dataSet=qNtxTrp56wV&period=2018&orgUnit=${BO}`;
+      const versioned = await asAdmin({ url: `/api/41/dataValueSets.json?${query}` });
+      const plain = await asAdmin({ url: `/api/dataValueSets.json?${query}` });
+      assert.equal(versioned.statusCode, 200, versioned.body);
+      const values = versioned.json<{ dataValues: { dataElement: string; value: string }[] }>().dataValues;
+      assert.ok(values.length > 0);
+      assert.deepEqual(values, plain.json<{ dataValues: unknown[] }>().dataValues);
+      const csv = await asAdmin({ url: `/api/41/dataValueSets.csv?${query}` });
+      assert.equal(csv.statusCode, 200);
+      assert.match(csv.body.split('\n', 1)[0], /^dataelement,period,orgunit/);
+
+      // Asynchronous import: the task the reply points to is read under the versioned path too.
+      const async = await asAdmin({
+        method: 'POST',
+        url: '/api/41/dataValueSets?async=true',
+        headers: { 'content-type': 'application/json' },
+        payload: readFileSync(BULK),
+      });
+      assert.equal(async.statusCode, 200, async.body);
+      const job = async.json<{ response: { id: string; relativeNotifierEndpoint: string } }>().response;
+      await waitForJob(context, job.id);
+      const task = await asAdmin({ url: `/api/41/system/tasks/DATAVALUE_IMPORT/${job.id}` });
+      assert.equal(task.statusCode, 200, task.body);
+      const taskSummary = await asAdmin({
+        url: `/api/41/system/taskSummaries/DATAVALUE_IMPORT/${job.id}`,
+      });
+      assert.equal(taskSummary.statusCode, 200, taskSummary.body);
+      assert.equal(taskSummary.json<{ importCount: { ignored: number } }>().importCount.ignored, 231);
+    });
+
+    it('serves the metadata recipes under /api/41/', async () => {
+      // curl -d @constant.json ".../api/41/metadata" -X POST -H "Content-Type: application/json"
+      const posted = await asAdmin({
+        method: 'POST',
+        url: '/api/41/metadata',
+        headers: { 'content-type': 'application/json' },
+        payload: { constants: [{ id: 'compatConst', name: 'Compat constant', value: 3.5 }] },
+      });
+      assert.equal(posted.statusCode, 200, posted.body);
+      const read = await asAdmin({ url: '/api/41/constants/compatConst.json?fields=id,name,value' });
+      assert.equal(read.statusCode, 200, read.body);
+      assert.deepEqual(read.json(), { id: 'compatConst', name: 'Compat constant', value: 3.5 });
+      const list = await asAdmin({ url: '/api/41/constants?filter=name:eq:Compat%20constant' });
+      assert.deepEqual(
+        list.json<{ constants: { id: string }[] }>().constants.map((c) => c.id),
+        ['compatConst'],
+      );
+    });
+
+    it('keeps a user apart from the administrator', async () => {
+      const me = await app.inject({
+        url: '/api/41/me',
+        headers: { authorization: basic(A_USER.username, A_USER.password) },
+      });
+      assert.equal(me.statusCode, 200, me.body);
+      assert.equal(me.json<{ username: string }>().username, A_USER.username);
+    });
+  });
+}
