@@ -267,22 +267,29 @@ export class AuthService {
   /** The principal of a user by UID, refused (F1105) when the account is disabled or expired. */
   async principalFor(userUid: string): Promise<Principal> {
     const cached = this.principals.get(userUid);
-    let principal = cached && cached.until > this.now() ? cached.principal : undefined;
-    if (!principal) {
-      const user = await this.metadata.get('users', userUid);
-      if (!user) throw new FerryError('F1101');
-      const refusal = accountRefusal(user, new Date(this.now()));
-      if (refusal) throw new FerryError('F1105', [refusal]);
-      const roleIds = referenceIds(user.userRoles);
-      const roles = roleIds.length > 0 ? await this.metadata.findBy('userRoles', 'uid', roleIds) : [];
-      const groups = await this.metadata.referrerUids('users', user.id, 'userGroups', 'users');
-      principal = buildPrincipal(
-        user,
-        roles.map((r) => r.object),
-        groups,
-      );
-      this.remember(this.principals, userUid, { principal, until: this.now() + this.principalCacheMs });
-    }
+    if (cached && cached.until > this.now()) return cached.principal;
+    return this.currentPrincipal(userUid);
+  }
+
+  /**
+   * The principal as stored now, never taken from the cache (it replaces the cached one): for a
+   * queued job that starts long after its request, when the user may have lost a role, an
+   * authority or scope since, in this process or another one. Refused as `principalFor` is.
+   */
+  async currentPrincipal(userUid: string): Promise<Principal> {
+    const user = await this.metadata.get('users', userUid);
+    if (!user) throw new FerryError('F1101');
+    const refusal = accountRefusal(user, new Date(this.now()));
+    if (refusal) throw new FerryError('F1105', [refusal]);
+    const roleIds = referenceIds(user.userRoles);
+    const roles = roleIds.length > 0 ? await this.metadata.findBy('userRoles', 'uid', roleIds) : [];
+    const groups = await this.metadata.referrerUids('users', user.id, 'userGroups', 'users');
+    const principal = buildPrincipal(
+      user,
+      roles.map((r) => r.object),
+      groups,
+    );
+    this.remember(this.principals, userUid, { principal, until: this.now() + this.principalCacheMs });
     return principal;
   }
 

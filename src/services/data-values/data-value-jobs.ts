@@ -14,7 +14,6 @@ import {
   copyTo,
   inputFileName,
   listed,
-  principalOf,
   requireInput,
   requireRunAuthority,
   requireViewerAuthority,
@@ -66,12 +65,14 @@ export function registerDataValueJobs(context: FerryContext): void {
 
   jobs.registerHandler(ASYNC_IMPORT_JOB_TYPES.dataValues, async (job, ctx) => {
     const input = requireInput(job);
+    // The submitter's rights now, not when the upload was queued (the route checked those).
+    const principal = await requireRunAuthority(context, job.userUid, 'F_DATAVALUE_ADD');
     ctx.notify('INFO', 'Importing data values');
     const summary = await importDataValues(
       context,
       { path: pathOf(job), fileName: inputFileName(job), contentType: input.contentType },
       job.params,
-      await principalOf(context, job.userUid),
+      principal,
       { ...runOptions(ctx), jobId: job.id },
     ).catch((error: unknown) => {
       // A non-atomic import keeps its finished batches: the job is CANCELLED with their summary.

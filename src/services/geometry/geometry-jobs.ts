@@ -4,8 +4,8 @@ import { importGeoJson, importGml, type GeoJsonImportOptions } from './geometry-
 import {
   ASYNC_IMPORT_JOB_TYPES,
   inputFileName,
-  principalOf,
   requireInput,
+  requireRunAuthority,
   runOptions,
 } from '../jobs/job-helpers.ts';
 
@@ -21,11 +21,13 @@ export function registerGeometryJobs(context: FerryContext): void {
 
   jobs.registerHandler(ASYNC_IMPORT_JOB_TYPES.gml, async (job, ctx) => {
     requireInput(job);
+    // The submitter's rights now, not when the upload was queued (the route checked those).
+    const principal = await requireRunAuthority(context, job.userUid, 'F_METADATA_IMPORT');
     const report = await importGml(
       context,
       { path: pathOf(job), fileName: inputFileName(job) },
       { dryRun: job.params.dryRun === true },
-      await principalOf(context, job.userUid),
+      principal,
       runOptions(ctx),
     );
     return geometryReportResponse(report);
@@ -33,11 +35,12 @@ export function registerGeometryJobs(context: FerryContext): void {
 
   jobs.registerHandler(ASYNC_IMPORT_JOB_TYPES.geoJson, async (job, ctx) => {
     requireInput(job);
+    const principal = await requireRunAuthority(context, job.userUid, 'F_METADATA_IMPORT');
     const report = await importGeoJson(
       context,
       { path: pathOf(job), fileName: inputFileName(job) },
       job.params as unknown as GeoJsonImportOptions,
-      await principalOf(context, job.userUid),
+      principal,
       runOptions(ctx),
     );
     return geometryReportResponse(report);

@@ -25,12 +25,17 @@ export function inputFileName(job: Pick<JobInput, 'inputFile'>): string {
   return job.inputFile?.originalName || 'request body';
 }
 
-/** The user a job runs as; undefined for jobs the CLI operator queued (no user: every right). */
+/**
+ * The user a job runs as, read afresh from the database when the job starts (never the principal
+ * cached when it was queued: a role, authority or scope taken away since must count, even when it
+ * was taken away by another process). Undefined for jobs the CLI operator queued (no user: every
+ * right). A user since deleted or disabled refuses the job (F1101, F1105).
+ */
 export async function principalOf(
   context: FerryContext,
   userUid: string | null,
 ): Promise<Principal | undefined> {
-  return userUid ? context.auth.principalFor(userUid) : undefined;
+  return userUid ? context.auth.currentPrincipal(userUid) : undefined;
 }
 
 export function requireInput(job: JobInput): NonNullable<JobInput['inputFile']> {
@@ -72,6 +77,11 @@ export function requireViewerAuthority(viewer: JobViewer | null, authority: Auth
   if (viewer && !hasAuthority(viewer.authorities, authority)) throw new FerryError('F1102', [authority]);
 }
 
+/**
+ * What every job does first: the submitter's current principal (`principalOf`), refused with F1102
+ * naming `authority` when it is gone since the job was queued. The job then runs with this
+ * principal, so its scope and sharing are the current ones too.
+ */
 export async function requireRunAuthority(
   context: FerryContext,
   userUid: string | null,

@@ -18,7 +18,6 @@ import {
   copyTo,
   inputFileName,
   listed,
-  principalOf,
   requireInput,
   requireRunAuthority,
   requireViewerAuthority,
@@ -100,12 +99,14 @@ export function registerMetadataJobs(context: FerryContext): void {
 
   jobs.registerHandler(ASYNC_IMPORT_JOB_TYPES.metadata, async (job, ctx) => {
     const input = requireInput(job);
+    // The submitter's rights now, not when the upload was queued (the route checked those).
+    const principal = await requireRunAuthority(context, job.userUid, 'F_METADATA_IMPORT');
     ctx.notify('INFO', 'Metadata import started');
     const report = await importMetadata(
       context,
       { path: pathOf(job), fileName: inputFileName(job), contentType: input.contentType },
       job.params as unknown as MetadataImportParams,
-      await principalOf(context, job.userUid),
+      principal,
       runOptions(ctx),
     );
     return metadataReportResponse(report);
