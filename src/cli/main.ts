@@ -12,6 +12,8 @@ import { workerCommand } from './commands/jobs/worker-command.ts';
 import { importGeoJsonCommand, importGmlCommand } from './commands/geometry/import-geometry-command.ts';
 import { exportDataCommand } from './commands/data-values/export-data-command.ts';
 import { formPdfCommand } from './commands/data-values/form-pdf-command.ts';
+import { importTrackerCommand } from './commands/tracker/import-tracker-command.ts';
+import { exportEventsCommand } from './commands/tracker/export-events-command.ts';
 import { FERRY_VERSION } from '../services/ferry-context.ts';
 
 /** Every command; later features add theirs here. */
@@ -29,6 +31,8 @@ export const COMMANDS: CliCommand[] = [
   formPdfCommand,
   importGmlCommand,
   importGeoJsonCommand,
+  importTrackerCommand,
+  exportEventsCommand,
 ];
 
 function printHelp(): void {

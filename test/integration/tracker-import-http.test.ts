@@ -8,64 +8,11 @@ import { ADMIN_AUTH } from '../support/access-fixtures.ts';
 import { waitForJob } from '../support/wait-for-job.ts';
 import { importMetadataObjects } from '../../src/services/metadata/metadata-import-service.ts';
 import { allErrorReports } from '../../src/domain/metadata-import/import-report.ts';
+import { TRACKER_FIXTURE_METADATA as METADATA, TRACKER_FIXTURES } from '../support/tracker-metadata.ts';
 
-const TRACKER = join(import.meta.dirname, '../fixtures/dhis2/tracker');
+const TRACKER = TRACKER_FIXTURES;
 const nested = readFileSync(join(TRACKER, 'import_nested_payload.json'), 'utf8');
 const flat = readFileSync(join(TRACKER, 'import_flatten_payload.json'), 'utf8');
-
-/**
- * The minimal metadata DHIS2's tracker payload fixtures need (they name a program, stage, tracked
- * entity type, relationship type and org unit that e2e_tracker_metadata.json does not have).
- */
-const METADATA = {
-  organisationUnits: [
-    { id: 'PSeMWi7rBgb', name: 'Tracker clinic', shortName: 'Tracker clinic', openingDate: '2000-01-01' },
-  ],
-  dataElements: [
-    {
-      id: 'trkDeNum001',
-      name: 'Tracker weight',
-      shortName: 'Tracker weight',
-      valueType: 'NUMBER',
-      aggregationType: 'NONE',
-      domainType: 'TRACKER',
-    },
-  ],
-  trackedEntityTypes: [{ id: 'PrZMWi7rBga', name: 'Tracker person' }],
-  programs: [
-    {
-      id: 'XrZRFi7rU9e',
-      name: 'Tracker program',
-      shortName: 'Tracker program',
-      programType: 'WITH_REGISTRATION',
-      trackedEntityType: { id: 'PrZMWi7rBga' },
-      organisationUnits: [{ id: 'PSeMWi7rBgb' }],
-      displayIncidentDate: false,
-    },
-  ],
-  programStages: [
-    {
-      id: 'I8RRFi7rUps',
-      name: 'Tracker stage',
-      program: { id: 'XrZRFi7rU9e' },
-      programStageDataElements: [{ dataElement: { id: 'trkDeNum001' } }],
-    },
-  ],
-  relationshipTypes: [
-    {
-      id: 'A4ORFi7rReL',
-      name: 'Tracker sibling',
-      fromConstraint: {
-        relationshipEntity: 'TRACKED_ENTITY_INSTANCE',
-        trackedEntityType: { id: 'PrZMWi7rBga' },
-      },
-      toConstraint: {
-        relationshipEntity: 'TRACKED_ENTITY_INSTANCE',
-        trackedEntityType: { id: 'PrZMWi7rBga' },
-      },
-    },
-  ],
-};
 
 /** Every field the payload gave is in the export with the same value (server-set fields aside). */
 function assertCovers(exported: unknown, given: unknown, path: string): void {
