@@ -1,6 +1,7 @@
 import { loadConfig, type FerryConfig } from '../config.ts';
 import { createFerryContext, type FerryContext } from '../services/ferry-context.ts';
 import { isFerryError, type FerryError } from '../errors.ts';
+import { auditCliCommand } from './cli-audit.ts';
 
 /** The parseArgs options of every command that opens the database. */
 export const DATABASE_OPTIONS = {
@@ -53,7 +54,8 @@ export async function withCliContext(
 ): Promise<number> {
   const context = await createFerryContext(configFromArgs(values));
   try {
-    return await work(context);
+    // Every command that opens the database leaves its audit record (reads excepted).
+    return await auditCliCommand(context, process.argv.slice(2), () => work(context));
   } catch (error) {
     if (isFerryError(error)) {
       console.error(`${error.code}: ${error.message}`);

@@ -9,6 +9,10 @@ import { loadAggregateE2eMetadata } from '../support/aggregate-metadata.ts';
 import { ADMIN_AUTH, basicAuth } from '../support/access-fixtures.ts';
 import { startTestApp, stopTestApp, type TestApp } from '../support/test-app.ts';
 import { waitForJob } from '../support/wait-for-job.ts';
+import { runFerry } from '../support/ferry-cli.ts';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { userInfo } from 'node:os';
 
 /**
  * The audit log end to end over HTTP on both databases: each import (sync, async), export, failed
@@ -418,6 +422,74 @@ for (const kind of TEST_DATABASE_KINDS) {
       // And the things it should hold are there: the redaction is not an empty table.
       assert.ok(text.includes('(redacted)'));
       assert.ok(text.includes(READER.username));
+    });
+
+    it('commands run straight on the database (ferry import data, ferry user create) leave records too', async () => {
+      const db = started!.db;
+      const target = db.databaseUrl ? ['--database-url', db.databaseUrl] : ['--data-dir', db.dataDir];
+      const mark = await lastAuditId(context);
+      const file = join(db.dataDir, 'cli-values.json');
+      const payload = valuesPayload('202004');
+      writeFileSync(file, payload);
+      const imported = await runFerry(['import', 'data', file, '--strategy', 'CREATE_AND_UPDATE', ...target]);
+      assert.equal(imported.code, 0, imported.stderr);
+      const created = await runFerry([
+        'user',
+        'create',
+        '--username',
+        'cli.made',
+        '--password',
+        'Cli-Secret-pw-75',
+        '--first-name',
+        'Cli',
+        '--surname',
+        'Made',
+        ...target,
+      ]);
+      assert.equal(created.code, 0, created.stderr);
+      const listed = await runFerry(['jobs', 'list', ...target]);
+      assert.equal(listed.code, 0, listed.stderr);
+      const records = await recordsSince(context, mark);
+      const operator = userInfo().username;
+      assert.deepEqual(
+        records.map((r) =>
+          fields(r, ['type', 'outcome', 'username', 'authKind', 'path', 'status', 'options']),
+        ),
+        [
+          {
+            type: 'IMPORT',
+            outcome: 'SUCCESS',
+            username: operator,
+            authKind: 'cli',
+            path: 'ferry import data',
+            status: 0,
+            options: { strategy: 'CREATE_AND_UPDATE' },
+          },
+          {
+            type: 'ADMIN',
+            outcome: 'SUCCESS',
+            username: operator,
+            authKind: 'cli',
+            path: 'ferry user create',
+            status: 0,
+            options: {
+              username: 'cli.made',
+              password: '(redacted)',
+              'first-name': 'Cli',
+              surname: 'Made',
+            },
+          },
+        ],
+      );
+      assert.deepEqual(fields(records[0], ['fileName', 'fileSize', 'fileSha256', 'format']), {
+        fileName: 'cli-values.json',
+        fileSize: payload.length,
+        fileSha256: sha256(payload),
+        format: 'json',
+      });
+      const text = JSON.stringify(await context.storage.query('SELECT * FROM audit_log'));
+      assert.ok(!text.includes('Cli-Secret-pw-75'));
+      for (const value of CELL_VALUES) assert.ok(!text.includes(value));
     });
 
     it('GET /api/audits: 403 for users without F_AUDIT_VIEW; pager, paging and filters', async () => {

@@ -34,6 +34,8 @@ function shortValue(value: unknown, depth: number): unknown {
   // Nested parameters (an export's `params`) are redacted by name too, a level or two deep.
   if (typeof value === 'object' && !Array.isArray(value) && depth < 2) return redactOptions(value, depth + 1);
   const text = typeof value === 'string' ? value : JSON.stringify(value);
+  // A URL with credentials in it (postgres://user:password@host) keeps its shape, not the secret.
+  if (/\/\/[^/\s:@]*:[^/\s@]*@/.test(text)) return '(redacted)';
   return text.length > MAX_OPTION_CHARS ? `${text.slice(0, MAX_OPTION_CHARS)}…` : text;
 }
 

@@ -33,8 +33,11 @@ export const AUDIT_OUTCOMES = [
 ] as const;
 export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
 
-/** How the actor proved who it was; never the credential itself. */
-export type AuditAuthKind = 'basic' | 'apiToken' | 'session' | 'job';
+/**
+ * How the actor proved who it was; never the credential itself. `cli`: a command run straight on
+ * the database by an operator, who is named by their OS account.
+ */
+export type AuditAuthKind = 'basic' | 'apiToken' | 'session' | 'job' | 'cli';
 
 /** One record as written. Every field but type and outcome is optional. */
 export interface AuditEntry {
