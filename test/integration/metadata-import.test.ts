@@ -247,6 +247,46 @@ for (const kind of TEST_DATABASE_KINDS) {
       });
     });
 
+    it('skipSharing: a creator (`user`) who is not a user here is no error; the importer owns the object', async () => {
+      await withDatabase(kind, async (context) => {
+        await context.users.ensureAdmin({ password: 'district' });
+        const principal = await context.auth.principalFor((await context.users.findByUsername('admin'))!.id);
+        const payload = (id: string) => ({
+          dataElements: [
+            {
+              id,
+              name: `Created elsewhere ${id}`,
+              shortName: `Elsewhere ${id}`,
+              valueType: 'NUMBER',
+              domainType: 'AGGREGATE',
+              aggregationType: 'SUM',
+              user: { id: 'GOLswS44mh8' },
+            },
+          ],
+        });
+        // Without skipSharing DHIS2 (and Ferry) refuse the unknown creator.
+        const refused = await importMetadataObjects(context, payload('deCreator01'), {}, principal);
+        assert.deepEqual(codes(refused), ['E5002']);
+        assert.equal(allErrorReports(refused)[0].value, 'GOLswS44mh8');
+
+        const owned = await importMetadataObjects(
+          context,
+          payload('deCreator01'),
+          { skipSharing: true },
+          principal,
+        );
+        assert.equal(owned.status, 'OK', JSON.stringify(allErrorReports(owned)));
+        const stored = await context.metadata.get('dataElements', 'deCreator01');
+        assert.deepEqual(stored?.user, { id: principal.uid });
+        assert.deepEqual(stored?.createdBy, { id: principal.uid });
+
+        // The operator (no principal) leaves the object without a creator.
+        const operator = await importMetadataObjects(context, payload('deCreator02'), { skipSharing: true });
+        assert.equal(operator.status, 'OK', JSON.stringify(allErrorReports(operator)));
+        assert.equal((await context.metadata.get('dataElements', 'deCreator02'))?.user, undefined);
+      });
+    });
+
     it('checks strategies, uniqueness, duplicates, shapes and deletions with DHIS2 codes', async () => {
       await withDatabase(kind, async (context) => {
         const base = {

@@ -46,7 +46,8 @@ export function forEachReference(
 
 /**
  * References an importer must resolve: owning ones, and `user` which DHIS2 also checks (E5002 in
- * its de_validate1 test). `createdBy`/`lastUpdatedBy` are stamps the server sets, so a file's
+ * its de_validate1 test; under skipSharing the importer drops an unknown one, as DHIS2's
+ * ReferencesCheck does). `createdBy`/`lastUpdatedBy` are stamps the server sets, so a file's
  * values are not checked (DHIS2's own exports carry admin users the target may not have).
  */
 export function isCheckedReference(property: PropertyDescriptor): boolean {
