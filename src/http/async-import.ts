@@ -9,6 +9,7 @@ import { jobConfigurationReply } from '../services/jobs/job-service.ts';
 import { INPUT_LIMITS } from '../codecs/input/input-limits.ts';
 import { spoolToFile } from '../services/jobs/upload-spool.ts';
 import { FerryError } from '../errors.ts';
+import { withoutUnsafeNameCharacters } from '../domain/system/file-name.ts';
 import { noteAudit } from './routes/audit/audit-hooks.ts';
 
 /** Longest file name kept; longer ones are cut (names are shown on cards and job pages). */
@@ -17,7 +18,8 @@ const MAX_FILE_NAME = 255;
 /**
  * The upload's own file name: `X-File-Name` (URI-encoded, as the web app sends it) or the
  * `filename*` / `filename` of a `Content-Disposition` header; null when neither is there. Any
- * directory part and control characters are dropped: the name is only ever shown, never a path.
+ * directory part, control characters and invisible bidi/formatting characters (U+202E, ...) are
+ * dropped: the name is only ever shown, never a path, and must read as what it is.
  */
 export function uploadFileName(headers: IncomingHttpHeaders): string | null {
   const header = headers['x-file-name'];
@@ -45,7 +47,7 @@ export function uploadFileName(headers: IncomingHttpHeaders): string | null {
     }
   }
   if (name === undefined) return null;
-  const clean = (name.split(/[\\/]/).pop() ?? '').replace(/[\u0000-\u001f\u007f]/g, '').trim();
+  const clean = withoutUnsafeNameCharacters(name.split(/[\\/]/).pop() ?? '').trim();
   return clean === '' ? null : clean.slice(0, MAX_FILE_NAME);
 }
 

@@ -7,6 +7,7 @@ import { HTTP_LIMITS, HTTP_TIMEOUTS, type HttpTimeouts } from '../codecs/input/i
 import { registerSlowBodyGuard } from './slow-client-guard.ts';
 import { registerJsonBodyParser } from './json-body-parser.ts';
 import { registerNulGuard } from './request-text-guard.ts';
+import { registerSecurityHeaders } from './security-headers.ts';
 import { stripApiVersion } from '../domain/system/dhis2-version.ts';
 import { registerSystemRoutes } from './routes/system/system-routes.ts';
 import { registerSchemaRoutes } from './routes/metadata/schema-routes.ts';
@@ -63,6 +64,7 @@ export async function buildApp(
   registerSlowBodyGuard(app, timeouts);
   // Before authentication: a NUL in a parameter is bad input whoever sends it.
   registerNulGuard(app);
+  registerSecurityHeaders(app);
 
   app.setErrorHandler((error, request, reply) => {
     if (isFerryError(error)) {

@@ -3,6 +3,7 @@ import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { createGzip } from 'node:zlib';
 import yazl from 'yazl';
 import { ZipWriter } from '@zip.js/zip.js';
+import { withoutUnsafeNameCharacters } from '../../domain/system/file-name.ts';
 
 /** How an export may be compressed; the `compression` parameter of DHIS2's export endpoints. */
 export const EXPORT_COMPRESSIONS = ['none', 'gzip', 'zip'] as const;
@@ -126,7 +127,10 @@ function encryptedZipStream(
 }
 
 /** A `Content-Disposition` that survives any file name: an ASCII fallback plus RFC 5987 `filename*`. */
-export function attachmentDisposition(fileName: string): string {
+export function attachmentDisposition(name: string): string {
+  // A name can come from the request (`attachment=`): nothing invisible or reordering reaches the
+  // browser's save dialog.
+  const fileName = withoutUnsafeNameCharacters(name) || 'download';
   const fallback = fileName.replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '_');
   return `attachment; filename="${fallback}"; filename*=UTF-8''${encodeURIComponent(fileName).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}`;
 }

@@ -1,6 +1,6 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, mkdirSync } from 'node:fs';
-import { copyFile, rename, rm, stat } from 'node:fs/promises';
+import { rename, rm, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { PassThrough, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -19,6 +19,7 @@ import {
 } from '../../jobs/job-handlers.ts';
 import { isFinished, type JobParams, type JobRecord, type JobStatus } from '../../jobs/job-types.ts';
 import type { JobService, JobViewer } from './job-service.ts';
+import { checkExportDirectory, deliverExportFile, makeExportDirectory } from './export-directory.ts';
 import {
   attachmentDisposition,
   compressionSuffix,
@@ -433,6 +434,8 @@ export class ExportQueueService {
     if (target !== root && !target.startsWith(root + sep)) {
       throw new FerryError('F1000', ['destination.path', path, 'a path that stays under the export root']);
     }
+    // Checked again when the file is delivered: a link may be planted in between.
+    checkExportDirectory(root, target, path);
     return target;
   }
 
@@ -554,11 +557,8 @@ export class ExportQueueService {
         const root = this.jobs.config.exportDirectoryRoot;
         if (!root) throw new Error('FERRY_EXPORT_DIRECTORY_ROOT is no longer set');
         const directory = this.resolveInRoot(root, destination.path);
-        mkdirSync(directory, { recursive: true });
-        const target = join(directory, fileName);
-        await copyFile(finalPath, `${target}.part`);
-        await rename(`${target}.part`, target);
-        deliveredTo = target;
+        await makeExportDirectory(root, directory, destination.path);
+        deliveredTo = await deliverExportFile(finalPath, directory, fileName);
       }
       const now = new Date();
       const expires = new Date(now.getTime() + this.jobs.config.exportFileMs);

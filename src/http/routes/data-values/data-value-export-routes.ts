@@ -57,7 +57,9 @@ export async function registerDataValueExportRoutes(
           const exportRequest = parseDataValueExportRequest(query, { format, compression: pathCompression });
           const result = await exportDataValues(context, exportRequest, dataValueExportScope(principal));
           reply.header('Content-Type', result.contentType);
-          if (result.attachment) reply.header('Content-Disposition', attachmentDisposition(result.fileName));
+          // CSV always downloads (DHIS2 sends it inline unless asked): a browser never renders it.
+          if (result.attachment || exportRequest.format === 'csv')
+            reply.header('Content-Disposition', attachmentDisposition(result.fileName));
           request.raw.on('close', () => {
             if (!result.body.readableEnded) result.body.destroy();
           });
