@@ -9,6 +9,7 @@ import { AGGREGATE_E2E_DIR, loadAggregateE2eMetadata } from '../support/aggregat
 import { startTestApp, stopTestApp } from '../support/test-app.ts';
 import type { FerryContext } from '../../src/services/ferry-context.ts';
 import { waitForJob } from '../support/wait-for-job.ts';
+import { buildApp } from '../../src/http/build-app.ts';
 
 /**
  * The requests DHIS2's own apps (the app platform's runtime and header bar, the Import/Export app)
@@ -29,6 +30,7 @@ for (const kind of TEST_DATABASE_KINDS) {
     let db: TestDatabase;
     let context: FerryContext;
     let app: FastifyInstance;
+    const userAuth = basic(A_USER.username, A_USER.password);
     const asAdmin = (options: InjectOptions): Promise<LightMyRequestResponse> =>
       app.inject({ ...options, headers: { authorization: ADMIN_AUTH, ...options.headers } });
 
@@ -137,11 +139,135 @@ for (const kind of TEST_DATABASE_KINDS) {
       );
     });
 
-    it('keeps a user apart from the administrator', async () => {
-      const me = await app.inject({
-        url: '/api/41/me',
-        headers: { authorization: basic(A_USER.username, A_USER.password) },
+    it('serves /api/userSettings per user, persisted, as the app platform reads them', async () => {
+      const asUser = (options: InjectOptions): Promise<LightMyRequestResponse> =>
+        app.inject({ ...options, headers: { authorization: userAuth, ...options.headers } });
+      // The app platform's first request: without it every app stops ("Failed to fetch user locale").
+      const initial = await asUser({ url: '/api/41/userSettings' });
+      assert.equal(initial.statusCode, 200, initial.body);
+      const defaults = initial.json<Record<string, unknown>>();
+      assert.equal(defaults.keyUiLocale, 'en');
+      assert.equal(defaults.keyDbLocale, null);
+      assert.equal(defaults.keyUiLanguage, 'en');
+      assert.equal(defaults.keyAnalysisDisplayProperty, 'name');
+      assert.equal(typeof defaults.keyStyle, 'string');
+
+      // ?value= and a text body, as DHIS2 takes them.
+      const byQuery = await asUser({ method: 'POST', url: '/api/41/userSettings/keyUiLocale?value=fr' });
+      assert.equal(byQuery.statusCode, 200, byQuery.body);
+      const byBody = await asUser({
+        method: 'POST',
+        url: '/api/userSettings/keyAnalysisDisplayProperty',
+        headers: { 'content-type': 'text/plain' },
+        payload: 'shortName',
       });
+      assert.equal(byBody.statusCode, 200, byBody.body);
+      const single = await asUser({ url: '/api/41/userSettings/keyUiLocale' });
+      assert.equal(single.statusCode, 200);
+      assert.match(String(single.headers['content-type']), /^text\/plain/);
+      assert.equal(single.body, 'fr');
+      const some = await asUser({ url: '/api/userSettings?key=keyUiLocale&key=keyAnalysisDisplayProperty' });
+      assert.deepEqual(some.json(), { keyUiLocale: 'fr', keyAnalysisDisplayProperty: 'shortName' });
+
+      // Per user: the administrator's stay at their defaults.
+      const admins = await asAdmin({ url: '/api/userSettings' });
+      assert.equal(admins.json<{ keyUiLocale: string }>().keyUiLocale, 'en');
+      // Persisted: a new app over the same database reads them back.
+      const again = await buildApp(context);
+      try {
+        const reread = await again.inject({
+          url: '/api/userSettings/keyUiLocale',
+          headers: { authorization: userAuth },
+        });
+        assert.equal(reread.body, 'fr');
+      } finally {
+        await again.close();
+      }
+
+      // Unknown keys are 404 as in DHIS2, bad values 400 naming the key; nothing changes.
+      const unknown = await asUser({ url: '/api/userSettings/keyNoSuchThing' });
+      assert.equal(unknown.statusCode, 404);
+      assert.equal(unknown.json<{ errorCode: string }>().errorCode, 'F1200');
+      const unknownSet = await asUser({ method: 'POST', url: '/api/userSettings/__proto__?value=x' });
+      assert.equal(unknownSet.statusCode, 404);
+      const bad = await asUser({
+        method: 'POST',
+        url: '/api/userSettings/keyAnalysisDisplayProperty?value=code',
+      });
+      assert.equal(bad.statusCode, 400, bad.body);
+      assert.match(bad.json<{ message: string }>().message, /keyAnalysisDisplayProperty.*name, shortName/);
+      const badLocale = await asUser({
+        method: 'POST',
+        url: '/api/userSettings/keyUiLocale?value=%3Cscript%3E',
+      });
+      assert.equal(badLocale.statusCode, 400);
+      const missing = await asUser({ method: 'POST', url: '/api/userSettings/keyUiLocale' });
+      assert.equal(missing.statusCode, 400);
+      // Several at once (a JSON object), all or nothing.
+      const bulkBad = await asUser({
+        method: 'POST',
+        url: '/api/userSettings',
+        payload: { keyDbLocale: 'fr', keyStyle: 42 },
+      });
+      assert.equal(bulkBad.statusCode, 400, bulkBad.body);
+      assert.equal((await asUser({ url: '/api/userSettings/keyDbLocale' })).body, '');
+      const bulk = await asUser({ method: 'POST', url: '/api/userSettings', payload: { keyDbLocale: 'fr' } });
+      assert.equal(bulk.statusCode, 200, bulk.body);
+      assert.equal((await asUser({ url: '/api/userSettings/keyDbLocale' })).body, 'fr');
+      // DELETE resets to the default.
+      const reset = await asUser({ method: 'DELETE', url: '/api/userSettings/keyUiLocale' });
+      assert.equal(reset.statusCode, 200);
+      assert.equal((await asUser({ url: '/api/userSettings/keyUiLocale' })).body, 'en');
+      assert.equal((await app.inject({ url: '/api/41/userSettings' })).statusCode, 401);
+    });
+
+    it('serves /api/systemSettings to everyone signed in and lets only a superuser set them', async () => {
+      const title = await app.inject({
+        url: '/api/41/systemSettings/applicationTitle',
+        headers: { authorization: userAuth },
+      });
+      assert.equal(title.statusCode, 200, title.body);
+      // The header bar destructures `{ applicationTitle }`.
+      assert.deepEqual(title.json(), { applicationTitle: 'Ferry' });
+      const help = await app.inject({
+        url: '/api/systemSettings/helpPageLink',
+        headers: { authorization: userAuth },
+      });
+      assert.match(help.json<{ helpPageLink: string }>().helpPageLink, /^https:\/\//);
+      const all = await asAdmin({ url: '/api/systemSettings' });
+      for (const key of ['applicationTitle', 'helpPageLink', 'keyApplicationFooter', 'keyUiLocale']) {
+        assert.ok(key in all.json<object>(), key);
+      }
+
+      const denied = await app.inject({
+        method: 'POST',
+        url: '/api/systemSettings/applicationTitle?value=Mine',
+        headers: { authorization: userAuth },
+      });
+      assert.equal(denied.statusCode, 403, denied.body);
+      const set = await asAdmin({
+        method: 'POST',
+        url: '/api/41/systemSettings/applicationTitle',
+        headers: { 'content-type': 'text/plain' },
+        payload: 'Ministry of Health',
+      });
+      assert.equal(set.statusCode, 200, set.body);
+      const text = await app.inject({
+        url: '/api/systemSettings/applicationTitle',
+        headers: { authorization: userAuth, accept: 'text/plain' },
+      });
+      assert.equal(text.body, 'Ministry of Health');
+      const flagSet = await asAdmin({
+        method: 'POST',
+        url: '/api/systemSettings/keyAccountRecovery?value=maybe',
+      });
+      assert.equal(flagSet.statusCode, 400);
+      const unknown = await asAdmin({ url: '/api/systemSettings/keyNoSuchThing' });
+      assert.equal(unknown.statusCode, 404);
+    });
+
+    it('keeps a user apart from the administrator', async () => {
+      const me = await app.inject({ url: '/api/41/me', headers: { authorization: userAuth } });
       assert.equal(me.statusCode, 200, me.body);
       assert.equal(me.json<{ username: string }>().username, A_USER.username);
     });

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { FerryContext } from '../../../services/ferry-context.ts';
 import { DHIS2_VERSION } from '../../../domain/system/dhis2-version.ts';
+import { registerSettingsRoutes } from './settings-routes.ts';
 
 /** When this process started: DHIS2 reports its build time; Ferry has no build, so its start. */
 const STARTED = new Date();
@@ -16,6 +17,8 @@ function baseUrlOf(request: FastifyRequest): string {
 }
 
 export async function registerSystemRoutes(app: FastifyInstance, context: FerryContext): Promise<void> {
+  await registerSettingsRoutes(app, context);
+
   // Public: monitoring and install checks ask it before anyone has an account.
   app.get('/api/system/ping', async () => 'pong');
 
