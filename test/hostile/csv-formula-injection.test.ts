@@ -10,6 +10,11 @@ import { expectedExportCsv } from '../support/export-csv-oracle.ts';
 import { waitForJob } from '../support/wait-for-job.ts';
 import { runFerry } from '../support/ferry-cli.ts';
 import { readCsvRecords } from '../../src/codecs/csv/csv-reader.ts';
+import {
+  EVENT_CSV_COLUMNS,
+  eventCsvLines,
+  type TrackerEvent,
+} from '../../src/services/tracker/tracker-export-service.ts';
 
 /**
  * CSV formula injection: text that a spreadsheet runs as a formula, in data values, comments,
@@ -124,6 +129,36 @@ async function seed(app: TestApp): Promise<void> {
     7,
   );
 }
+
+describe('event CSV (tracker)', () => {
+  /** One event per probe, its data value the probe; and one whose value is -5. */
+  const events: TrackerEvent[] = [...PROBES, '-5'].map((value, i) => ({
+    event: `fxEvent0000${i}`,
+    status: 'ACTIVE',
+    orgUnit: BO,
+    completedBy: value,
+    dataValues: [{ dataElement: TEXT_DE, value, storedBy: value, providedElsewhere: false }],
+  }));
+  const columns = (name: (typeof EVENT_CSV_COLUMNS)[number]) => EVENT_CSV_COLUMNS.indexOf(name);
+  const read = async (lines: string) => {
+    const rows = await records(`${EVENT_CSV_COLUMNS.join(',')}\n${lines}`);
+    return rows
+      .slice(1)
+      .map((r) => [r[columns('completedBy')], r[columns('value')], r[columns('storedByDataValue')]]);
+  };
+
+  it('writes the probes exactly by default and neutralised with escapeFormulas, -5 left alone', async () => {
+    const exact = await read(eventCsvLines(events));
+    const safe = await read(eventCsvLines(events, { escapeFormulas: true }));
+    PROBES.forEach((probe, i) => {
+      assert.deepEqual(exact[i], [probe, probe, probe], JSON.stringify(probe));
+      const quoted = NEUTRALISED[probe];
+      assert.deepEqual(safe[i], [quoted, quoted, quoted], JSON.stringify(probe));
+    });
+    assert.deepEqual(exact[PROBES.length], ['-5', '-5', '-5']);
+    assert.deepEqual(safe[PROBES.length], ['-5', '-5', '-5']);
+  });
+});
 
 for (const kind of TEST_DATABASE_KINDS) {
   describe(`CSV formula injection on ${kind}`, { skip: skipReasonFor(kind) }, () => {
@@ -296,6 +331,12 @@ for (const kind of TEST_DATABASE_KINDS) {
         headers: { authorization: ADMIN },
       });
       assert.equal(bad.statusCode, 400, bad.body);
+      const badEvents = await app.inject({
+        url: `/api/tracker/events.csv?orgUnit=${BO}&escapeFormulas=yes`,
+        headers: { authorization: ADMIN },
+      });
+      assert.equal(badEvents.statusCode, 400, badEvents.body);
+      assert.match(badEvents.body, /escapeFormulas/);
     });
 
     it('a default metadata CSV re-imports with the formula-like names unchanged', async () => {

@@ -4,6 +4,7 @@ import type { SqlValue } from '../../storage/storage.ts';
 import { jsonValue } from '../../storage/tracker-store.ts';
 import { FerryError, parseBooleanParameter, parseEnumParameter } from '../../errors.ts';
 import { EVENT_STATUSES, ENROLLMENT_STATUSES } from '../../domain/tracker/tracker-objects.ts';
+import { neutraliseFormula } from '../../codecs/csv/spreadsheet-safe.ts';
 
 /**
  * Tracker exports (`GET /api/tracker/events|trackedEntities|enrollments|relationships`): SQL built
@@ -763,16 +764,24 @@ export const EVENT_CSV_COLUMNS = [
   'updatedAtDataValue',
 ] as const;
 
-function csvCell(value: unknown): string {
+function csvCell(value: unknown, escapeFormulas: boolean): string {
   if (value === undefined || value === null) return '';
   let text = typeof value === 'object' ? JSON.stringify(value) : String(value);
-  // A leading formula character would run in a spreadsheet (CSV injection); DHIS2 exports do not guard it.
-  if (/^[=+\-@\t\r]/.test(text) && !/^-?\d/.test(text)) text = `'${text}`;
+  // An exchange file stays exact; one for a spreadsheet gets OWASP's ' (docs/security.md).
+  if (escapeFormulas) text = neutraliseFormula(text);
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
-/** The CSV lines of a batch of events (an event without data values is one row with empty value columns). */
-export function eventCsvLines(events: readonly TrackerEvent[]): string {
+/**
+ * The CSV lines of a batch of events (an event without data values is one row with empty value
+ * columns). `escapeFormulas` is for a file meant for a spreadsheet (`escapeFormulas=true`); without
+ * it the values are written exactly, as DHIS2 does.
+ */
+export function eventCsvLines(
+  events: readonly TrackerEvent[],
+  { escapeFormulas = false }: { escapeFormulas?: boolean } = {},
+): string {
+  const cell = (value: unknown): string => csvCell(value, escapeFormulas);
   let out = '';
   for (const ev of events) {
     const point =
@@ -803,7 +812,7 @@ export function eventCsvLines(events: readonly TrackerEvent[]): string {
       ev.attributeOptionCombo,
       undefined,
       (ev.assignedUser as { uid?: string } | undefined)?.uid,
-    ].map(csvCell);
+    ].map(cell);
     const values = ev.dataValues.length > 0 ? ev.dataValues : [undefined];
     for (const dv of values) {
       const tail = [
@@ -813,7 +822,7 @@ export function eventCsvLines(events: readonly TrackerEvent[]): string {
         dv?.storedBy,
         dv?.createdAt,
         dv?.updatedAt,
-      ].map(csvCell);
+      ].map(cell);
       out += `${[...base, ...tail].join(',')}\n`;
     }
   }

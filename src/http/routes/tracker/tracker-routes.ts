@@ -4,7 +4,7 @@ import type { FerryContext } from '../../../services/ferry-context.ts';
 import { registerRawBodyRoutes } from '../../raw-body-plugin.ts';
 import { requireAuthority, requirePrincipal } from '../../auth-plugin.ts';
 import { maxUploadBytes, uploadFileName, withSpooledBody } from '../../async-import.ts';
-import { FerryError } from '../../../errors.ts';
+import { FerryError, parseBooleanParameter } from '../../../errors.ts';
 import { importTracker, trackerImportParams } from '../../../services/tracker/tracker-import-service.ts';
 import { TRACKER_IMPORT_JOB } from '../../../services/tracker/tracker-jobs.ts';
 import {
@@ -74,11 +74,14 @@ export async function registerTrackerRoutes(app: FastifyInstance, context: Ferry
   const eventsRoute = async (request: FastifyRequest, reply: FastifyReply, format: 'json' | 'csv') => {
     const query = request.query as Query;
     const principal = requirePrincipal(request);
+    // CSV only: a file meant for a spreadsheet (docs/security.md); checked before anything is read.
+    const escapeFormulas = parseBooleanParameter('escapeFormulas', query.escapeFormulas);
     const export_ = await parseEventExport(context, query, principal);
     if (format === 'csv') {
       async function* csv() {
         yield `${EVENT_CSV_COLUMNS.join(',')}\n`;
-        for await (const batch of readEvents(context, export_)) yield eventCsvLines(batch);
+        for await (const batch of readEvents(context, export_))
+          yield eventCsvLines(batch, { escapeFormulas });
       }
       return reply.type('application/csv; charset=utf-8').send(Readable.from(csv()));
     }
