@@ -2,6 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import type { FerryConfig } from './config.ts';
 import { createFerryContext, type FerryContext } from './services/ferry-context.ts';
 import { buildApp } from './http/build-app.ts';
+import { removeOrphanUploads } from './services/jobs/upload-spool.ts';
+import { join } from 'node:path';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -16,6 +18,8 @@ export async function startServer(
   prepare?: (context: FerryContext) => Promise<void>,
 ): Promise<RunningServer> {
   const context = await createFerryContext(config);
+  // Spooled uploads of a server that was killed mid-import: nothing else would ever remove them.
+  await removeOrphanUploads(join(config.dataDir, 'uploads'));
   if (prepare) await prepare(context);
   const app = await buildApp(context, { logger: process.env.FERRY_LOG === '1' });
   await app.listen({ port: config.port, host: config.host });
