@@ -60,10 +60,12 @@ for (const kind of TEST_DATABASE_KINDS) {
     });
     after(() => stopTestApp({ db, context, app }));
 
-    it('leaves only ping, system info and login open, and challenges with Basic', async () => {
+    it('leaves only ping, the login config and login open, and challenges with Basic', async () => {
       assert.equal((await app.inject({ url: '/api/system/ping' })).statusCode, 200);
-      const info = await app.inject({ url: '/api/system/info' });
-      assert.equal(info.statusCode, 200);
+      assert.equal((await app.inject({ url: '/api/loginConfig' })).statusCode, 200);
+      // As in DHIS2: its apps read this 401 as "show the sign-in dialog".
+      assertWebMessage(await app.inject({ url: '/api/system/info' }), 401, 'F1100');
+      const info = await app.inject({ url: '/api/system/info', headers: { authorization: admin } });
       assert.equal(info.json<{ systemName: string }>().systemName, 'Ferry');
       const schemas = await app.inject({ url: '/api/schemas' });
       assertWebMessage(schemas, 401, 'F1100');

@@ -77,6 +77,41 @@ for (const kind of TEST_DATABASE_KINDS) {
       assert.equal((await app.inject({ url: '/api/41/system/ping' })).statusCode, 200);
     });
 
+    it('signs in as DHIS2 apps expect: 401 from system/info, a public loginConfig, then a session', async () => {
+      // The app platform asks system/info first; a 401 makes it show its own sign-in dialog.
+      const anonymous = await app.inject({
+        url: '/api/41/system/info',
+        headers: { 'x-requested-with': 'XMLHttpRequest' },
+      });
+      assert.equal(anonymous.statusCode, 401, anonymous.body);
+      assert.equal(anonymous.json<{ errorCode: string }>().errorCode, 'F1100');
+      assert.equal(anonymous.headers['www-authenticate'], undefined);
+      const loginConfig = await app.inject({ url: '/api/41/loginConfig' });
+      assert.equal(loginConfig.statusCode, 200, loginConfig.body);
+      const config = loginConfig.json<Record<string, unknown>>();
+      assert.equal(config.applicationTitle, 'Ferry');
+      assert.equal(config.uiLocale, 'en');
+      assert.equal(config.emailConfigured, false);
+      assert.equal(config.allowAccountRecovery, false);
+      assert.equal(config.selfRegistrationEnabled, false);
+      assert.deepEqual(config.oidcProviders, []);
+      assert.equal(typeof config.applicationDescription, 'string');
+      // The dialog posts to /api/auth/login; the session cookie then opens system/info.
+      const login = await app.inject({
+        method: 'POST',
+        url: '/api/auth/login',
+        payload: { username: A_USER.username, password: A_USER.password },
+      });
+      assert.equal(login.statusCode, 200, login.body);
+      const cookie = login.cookies.find((c) => c.name === 'ferry_session');
+      assert.ok(cookie, 'a session cookie');
+      const signedIn = await app.inject({
+        url: '/api/41/system/info',
+        cookies: { ferry_session: cookie.value },
+      });
+      assert.equal(signedIn.statusCode, 200, signedIn.body);
+    });
+
     it('imports and exports /api/41/dataValueSets as /api/dataValueSets (the documented curl recipes)', async () => {
       // curl -d @datavalueset.json ".../api/41/dataValueSets" -H "Content-Type:application/json" -u admin:district
       const posted = await asAdmin({

@@ -179,7 +179,7 @@ for (const scenario of ['the backend writing the values', 'every backend of the 
           for (const pause of [200, 1500]) {
             await sleep(pause);
             assert.equal(server.child.exitCode, null, `the server exited:\n${server.output()}`);
-            const info = await fetch(`${base}/api/system/info`);
+            const info = await fetch(`${base}/api/system/info`, { headers: { authorization: ADMIN } });
             assert.equal(info.status, 200, `system/info after the drop:\n${server.output()}`);
             const ping = await fetch(`${base}/api/system/ping`, { headers: { authorization: ADMIN } });
             assert.equal(ping.status, 200);

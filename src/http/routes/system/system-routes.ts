@@ -2,6 +2,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { FerryContext } from '../../../services/ferry-context.ts';
 import { DHIS2_VERSION } from '../../../domain/system/dhis2-version.ts';
 import { registerSettingsRoutes } from './settings-routes.ts';
+import { SettingsService } from '../../../services/settings/settings-service.ts';
+import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../../domain/access/password-policy.ts';
 
 /** When this process started: DHIS2 reports its build time; Ferry has no build, so its start. */
 const STARTED = new Date();
@@ -23,8 +25,9 @@ export async function registerSystemRoutes(app: FastifyInstance, context: FerryC
   app.get('/api/system/ping', async () => 'pong');
 
   // DHIS2's shape, with the fields DHIS2's apps read: `version` is the DHIS2 release Ferry follows
-  // (apps take the API version `/api/<minor>/` from it), Ferry's own is `ferryVersion`.
-  app.get('/api/system/info', { config: { public: true } }, async (request) => {
+  // (apps take the API version `/api/<minor>/` from it), Ferry's own is `ferryVersion`. Signed in
+  // only, as in DHIS2: DHIS2's apps take its 401 as "show the sign-in dialog".
+  app.get('/api/system/info', async (request) => {
     const baseUrl = baseUrlOf(request);
     return {
       contextPath: baseUrl,
@@ -46,6 +49,34 @@ export async function registerSystemRoutes(app: FastifyInstance, context: FerryC
       isMetadataVersionEnabled: false,
       ferryVersion: context.version,
       databaseKind: context.storage.kind,
+    };
+  });
+
+  // Public: what DHIS2's sign-in page (and an app platform app's own sign-in dialog) shows before
+  // anyone is signed in, in DHIS2's shape, from the system settings. Nothing here is secret.
+  app.get('/api/loginConfig', { config: { public: true } }, async () => {
+    const settings = await new SettingsService(context.storage).systemSettings();
+    const text = (key: string): string => String(settings[key] ?? '');
+    return {
+      applicationTitle: text('applicationTitle'),
+      applicationDescription: text('keyApplicationIntro'),
+      applicationNotification: text('keyApplicationNotification'),
+      applicationLeftSideFooter: text('keyApplicationFooter'),
+      applicationRightSideFooter: text('keyApplicationRightFooter'),
+      countryFlag: '',
+      uiLocale: text('keyUiLocale'),
+      loginPageLogo: '',
+      loginPopup: '',
+      selfRegistrationEnabled: false,
+      selfRegistrationNoRecaptcha: false,
+      emailConfigured: false,
+      allowAccountRecovery: false,
+      useCustomLogoFront: false,
+      minPasswordLength: String(MIN_PASSWORD_LENGTH),
+      maxPasswordLength: String(MAX_PASSWORD_LENGTH),
+      oidcProviders: [],
+      loginPageLayout: 'DEFAULT',
+      apiVersion: DHIS2_VERSION,
     };
   });
 }
