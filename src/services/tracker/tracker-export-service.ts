@@ -98,12 +98,13 @@ function pathBelow(column: string, uids: readonly string[]): Condition {
 }
 
 /**
- * The org unit condition on a joined org unit (`alias.sid`, `alias.path`): the requested units under
- * `orgUnitMode`, always within the caller's view scope.
+ * The org unit condition on `column` (an org unit sid), as a semi-join on the org units it may be:
+ * the requested units under `orgUnitMode`, always within the caller's view scope. A semi-join keeps
+ * the export's own table alone in its keyset scan (no join before the LIMIT).
  */
 async function orgUnitCondition(
   context: FerryContext,
-  alias: string,
+  column: string,
   requested: string[],
   modeText: string | undefined,
   principal: Principal | undefined,
@@ -116,31 +117,36 @@ async function orgUnitCondition(
   );
   const parts: Condition[] = [];
   const superuser = !principal || principal.authorities.has('ALL');
-  if (principal && !superuser) parts.push(pathBelow(`${alias}.path`, principal.viewOrgUnits));
+  if (principal && !superuser) parts.push(pathBelow(`o.path`, principal.viewOrgUnits));
   if (mode === 'CAPTURE' && principal && !superuser)
-    parts.push(pathBelow(`${alias}.path`, principal.captureOrgUnits));
+    parts.push(pathBelow(`o.path`, principal.captureOrgUnits));
   if (mode === 'SELECTED' || mode === 'CHILDREN' || mode === 'DESCENDANTS') {
     if (requested.length === 0) throw new FerryError('F1004', ['orgUnit']);
     const rows = await context.metadata.findBy('organisationUnits', 'uid', requested);
     const found = new Set(rows.map((r) => r.object.id));
     const unknown = requested.find((u) => !found.has(u));
     if (unknown) throw new FerryError('F1200', ['Organisation unit', unknown]);
-    if (mode === 'DESCENDANTS') parts.push(pathBelow(`${alias}.path`, requested));
+    if (mode === 'DESCENDANTS') parts.push(pathBelow(`o.path`, requested));
     else {
       const sids = rows.map((r) => r.sid);
-      const own = `${alias}.sid IN (${sids.map(() => '?').join(', ')})`;
+      const own = `o.sid IN (${sids.map(() => '?').join(', ')})`;
       if (mode === 'SELECTED') parts.push({ sql: own, params: sids });
       else {
         // Children: the units whose path is a selected unit's path plus one segment.
         const paths = rows.map((r) => String(r.object.path ?? `/${r.object.id}`));
         parts.push({
-          sql: `(${own} OR ${paths.map(() => `(${alias}.path LIKE ? AND ${alias}.path NOT LIKE ?)`).join(' OR ')})`,
+          sql: `(${own} OR ${paths.map(() => `(o.path LIKE ? AND o.path NOT LIKE ?)`).join(' OR ')})`,
           params: [...sids, ...paths.flatMap((p) => [`${p}/%`, `${p}/%/%`])],
         });
       }
     }
   }
-  return combine(parts);
+  if (parts.length === 0) return { sql: '1 = 1', params: [] };
+  const inner = combine(parts);
+  return {
+    sql: `${column} IN (SELECT o.sid FROM metadata_object o WHERE o.type = 'organisationUnits' AND ${inner.sql})`,
+    params: inner.params,
+  };
 }
 
 function combine(parts: Condition[]): Condition {
@@ -177,7 +183,7 @@ const EVENT_SELECT = `SELECT e.event_id AS id, e.uid AS uid, e.status AS status,
   e.updated AS updated, e.updated_at_client AS updated_at_client, aoc.uid AS attribute_option_combo,
   e.completed_by AS completed_by, e.completed_at AS completed_at, e.geometry AS geometry, e.assigned_user AS assigned_user,
   e.stored_by AS stored_by, e.created_by AS created_by, e.updated_by AS updated_by, e.data_values AS data_values
-  FROM event e
+  FROM (%INNER%) e
   JOIN metadata_object p ON p.sid = e.program_id
   JOIN metadata_object s ON s.sid = e.program_stage_id
   JOIN metadata_object o ON o.sid = e.org_unit_id
@@ -263,7 +269,7 @@ export async function parseEventExport(
   const parts: Condition[] = [
     await orgUnitCondition(
       context,
-      'o',
+      'e.org_unit_id',
       uidList(query, 'orgUnit', 'orgUnits'),
       single(query, 'orgUnitMode') ?? single(query, 'ouMode'),
       principal,
@@ -287,7 +293,10 @@ export async function parseEventExport(
   if (updatedAfter) parts.push({ sql: 'e.updated >= ?', params: [new Date(updatedAfter).toISOString()] });
   const enrollments = uidList(query, 'enrollments', 'enrollment');
   if (enrollments.length > 0)
-    parts.push({ sql: `en.uid IN (${enrollments.map(() => '?').join(', ')})`, params: enrollments });
+    parts.push({
+      sql: `e.enrollment_id IN (SELECT enrollment_id FROM enrollment WHERE uid IN (${enrollments.map(() => '?').join(', ')}))`,
+      params: enrollments,
+    });
   const events = uidList(query, 'events', 'event');
   if (events.length > 0)
     parts.push({ sql: `e.uid IN (${events.map(() => '?').join(', ')})`, params: events });
@@ -296,31 +305,63 @@ export async function parseEventExport(
   return { where: combine(parts), paging: parsePaging(query) };
 }
 
+/** How to read one export's table: its rows by keyset, then the joins that name their references. */
+interface ExportTable {
+  table: string;
+  alias: string;
+  key: string;
+  /** The SELECT with `%INNER%` where the page of rows of the table goes. */
+  select: string;
+}
+
+const EVENTS: ExportTable = { table: 'event', alias: 'e', key: 'event_id', select: '' };
+const ENROLLMENTS: ExportTable = { table: 'enrollment', alias: 'en', key: 'enrollment_id', select: '' };
+const TRACKED_ENTITIES: ExportTable = {
+  table: 'tracked_entity',
+  alias: 't',
+  key: 'tracked_entity_id',
+  select: '',
+};
+const RELATIONSHIPS: ExportTable = { table: 'relationship', alias: 'r', key: 'relationship_id', select: '' };
+
+/** The rows of `spec.table` matching `where` (keyset step or page), with their joins, newest first. */
+function pageQuery(spec: ExportTable, where: Condition, limit: number, after?: number, offset?: number) {
+  const k = `${spec.alias}.${spec.key}`;
+  const inner =
+    `SELECT * FROM ${spec.table} ${spec.alias} WHERE ${where.sql}${after === undefined ? '' : ` AND ${k} < ?`}` +
+    ` ORDER BY ${k} DESC LIMIT ?${offset === undefined ? '' : ' OFFSET ?'}`;
+  return {
+    sql: `${spec.select.replace('%INNER%', inner)} ORDER BY ${k} DESC`,
+    params: [
+      ...where.params,
+      ...(after === undefined ? [] : [after]),
+      limit,
+      ...(offset === undefined ? [] : [offset]),
+    ],
+  };
+}
+
 /**
- * Pages of rows of `select ... WHERE where`, newest first: one page (OFFSET, as DHIS2's page
- * numbers require) or, with paging=false, every row by keyset steps on `key`.
+ * Pages of rows, newest first: one page (an OFFSET, as DHIS2's page numbers require) or, with
+ * paging=false, every row by keyset steps on the key. The table is read alone (its filters are on
+ * its own columns or semi-joins), so each step is an index range read; the joins that turn keys
+ * into UIDs apply to the step's rows only.
  */
 async function* readPages(
   context: FerryContext,
-  select: string,
-  key: string,
+  spec: ExportTable,
   request: TrackerExportRequest,
 ): AsyncIterable<Record<string, unknown>[]> {
   const { where, paging } = request;
   if (paging.paging) {
-    yield await context.storage.query(`${select} WHERE ${where.sql} ORDER BY ${key} DESC LIMIT ? OFFSET ?`, [
-      ...where.params,
-      paging.pageSize,
-      (paging.page - 1) * paging.pageSize,
-    ]);
+    const q = pageQuery(spec, where, paging.pageSize, undefined, (paging.page - 1) * paging.pageSize);
+    yield await context.storage.query(q.sql, q.params);
     return;
   }
   let last: number | undefined;
   for (;;) {
-    const rows = await context.storage.query<Record<string, unknown>>(
-      `${select} WHERE ${where.sql}${last === undefined ? '' : ` AND ${key} < ?`} ORDER BY ${key} DESC LIMIT ?`,
-      [...where.params, ...(last === undefined ? [] : [last]), BATCH],
-    );
+    const q = pageQuery(spec, where, BATCH, last);
+    const rows = await context.storage.query<Record<string, unknown>>(q.sql, q.params);
     if (rows.length === 0) return;
     yield rows;
     if (rows.length < BATCH) return;
@@ -332,7 +373,7 @@ export async function* readEvents(
   context: FerryContext,
   request: TrackerExportRequest,
 ): AsyncIterable<TrackerEvent[]> {
-  for await (const rows of readPages(context, EVENT_SELECT, 'e.event_id', request)) {
+  for await (const rows of readPages(context, { ...EVENTS, select: EVENT_SELECT }, request)) {
     const notes = await notesOf(
       context,
       'event_id',
@@ -351,7 +392,7 @@ async function countRows(context: FerryContext, from: string, where: Condition):
 }
 
 export async function countEvents(context: FerryContext, request: TrackerExportRequest): Promise<number> {
-  return countRows(context, EVENT_SELECT.slice(EVENT_SELECT.indexOf('FROM event')), request.where);
+  return countRows(context, 'FROM event e', request.where);
 }
 
 // Enrollments ------------------------------------------------------------------------------------
@@ -361,7 +402,7 @@ const ENROLLMENT_SELECT = `SELECT en.enrollment_id AS id, en.uid AS uid, en.crea
   o.uid AS org_unit, en.enrolled_at AS enrolled_at, en.occurred_at AS occurred_at, en.follow_up AS follow_up, en.deleted AS deleted,
   en.completed_at AS completed_at, en.completed_by AS completed_by, en.geometry AS geometry, en.stored_by AS stored_by,
   en.created_by AS created_by, en.updated_by AS updated_by
-  FROM enrollment en
+  FROM (%INNER%) en
   JOIN tracked_entity te ON te.tracked_entity_id = en.tracked_entity_id
   JOIN metadata_object p ON p.sid = en.program_id
   JOIN metadata_object o ON o.sid = en.org_unit_id`;
@@ -399,7 +440,7 @@ export async function parseEnrollmentExport(
   const parts: Condition[] = [
     await orgUnitCondition(
       context,
-      'o',
+      'en.org_unit_id',
       uidList(query, 'orgUnits', 'orgUnit'),
       single(query, 'orgUnitMode') ?? single(query, 'ouMode'),
       principal,
@@ -414,7 +455,11 @@ export async function parseEnrollmentExport(
       params: [parseEnumParameter('programStatus', status, ENROLLMENT_STATUSES, 'ACTIVE')],
     });
   const te = single(query, 'trackedEntity');
-  if (te) parts.push({ sql: 'te.uid = ?', params: [te] });
+  if (te)
+    parts.push({
+      sql: 'en.tracked_entity_id IN (SELECT tracked_entity_id FROM tracked_entity WHERE uid = ?)',
+      params: [te],
+    });
   const enrollments = uidList(query, 'enrollments');
   if (enrollments.length > 0)
     parts.push({ sql: `en.uid IN (${enrollments.map(() => '?').join(', ')})`, params: enrollments });
@@ -429,7 +474,7 @@ export async function* readEnrollments(
   context: FerryContext,
   request: TrackerExportRequest,
 ): AsyncIterable<Record<string, unknown>[]> {
-  for await (const rows of readPages(context, ENROLLMENT_SELECT, 'en.enrollment_id', request)) {
+  for await (const rows of readPages(context, { ...ENROLLMENTS, select: ENROLLMENT_SELECT }, request)) {
     const notes = await notesOf(
       context,
       'enrollment_id',
@@ -445,7 +490,7 @@ const TRACKED_ENTITY_SELECT = `SELECT t.tracked_entity_id AS id, t.uid AS uid, t
   t.created_at_client AS created_at_client, t.updated AS updated, t.updated_at_client AS updated_at_client, o.uid AS org_unit,
   t.inactive AS inactive, t.deleted AS deleted, t.potential_duplicate AS potential_duplicate, t.geometry AS geometry,
   t.stored_by AS stored_by, t.created_by AS created_by, t.updated_by AS updated_by
-  FROM tracked_entity t
+  FROM (%INNER%) t
   JOIN metadata_object tt ON tt.sid = t.tracked_entity_type_id
   JOIN metadata_object o ON o.sid = t.org_unit_id`;
 
@@ -489,7 +534,7 @@ export async function parseTrackedEntityExport(
   const parts: Condition[] = [
     await orgUnitCondition(
       context,
-      'o',
+      't.org_unit_id',
       uidList(query, 'orgUnits', 'orgUnit'),
       single(query, 'orgUnitMode') ?? single(query, 'ouMode'),
       principal,
@@ -527,7 +572,11 @@ export async function* readTrackedEntities(
   fields: NestedFields,
   includeDeleted = false,
 ): AsyncIterable<Record<string, unknown>[]> {
-  for await (const rows of readPages(context, TRACKED_ENTITY_SELECT, 't.tracked_entity_id', request)) {
+  for await (const rows of readPages(
+    context,
+    { ...TRACKED_ENTITIES, select: TRACKED_ENTITY_SELECT },
+    request,
+  )) {
     const ids = rows.map((r) => Number(r.id));
     const marks = ids.map(() => '?').join(', ');
     const attributes = new Map<number, unknown[]>();
@@ -578,7 +627,7 @@ export async function* readTrackedEntities(
         const uids = [...byUid.keys()];
         for await (const batch of readEvents(context, {
           where: {
-            sql: `en.uid IN (${uids.map(() => '?').join(', ')})${includeDeleted ? '' : ' AND e.deleted = 0'}`,
+            sql: `e.enrollment_id IN (SELECT enrollment_id FROM enrollment WHERE uid IN (${uids.map(() => '?').join(', ')}))${includeDeleted ? '' : ' AND e.deleted = 0'}`,
             params: uids,
           },
           paging: { paging: false, page: 1, pageSize: BATCH, totalPages: false },
@@ -637,7 +686,7 @@ const RELATIONSHIP_SELECT = `SELECT r.relationship_id AS id, r.uid AS uid, rt.ui
   r.bidirectional AS bidirectional, r.created AS created, r.created_at_client AS created_at_client, r.updated AS updated,
   r.deleted AS deleted, r.from_kind AS from_kind, r.to_kind AS to_kind, r.from_id AS from_id, r.to_id AS to_id,
   COALESCE(ft.uid, fen.uid, fev.uid) AS from_uid, COALESCE(tt.uid, ten.uid, tev.uid) AS to_uid
-  FROM relationship r
+  FROM (%INNER%) r
   JOIN metadata_object rt ON rt.sid = r.relationship_type_id
   LEFT JOIN tracked_entity ft ON r.from_kind = 'TRACKED_ENTITY' AND ft.tracked_entity_id = r.from_id
   LEFT JOIN enrollment fen ON r.from_kind = 'ENROLLMENT' AND fen.enrollment_id = r.from_id
@@ -679,7 +728,10 @@ async function relationshipsOfEnds(
   if (ids.length === 0) return out;
   const marks = ids.map(() => '?').join(', ');
   const rows = await context.storage.query<Record<string, unknown>>(
-    `${RELATIONSHIP_SELECT} WHERE r.deleted = 0 AND ((r.from_kind = ? AND r.from_id IN (${marks})) OR (r.to_kind = ? AND r.to_id IN (${marks}))) ORDER BY r.relationship_id`,
+    RELATIONSHIP_SELECT.replace(
+      '%INNER%',
+      `SELECT * FROM relationship r WHERE r.deleted = 0 AND ((r.from_kind = ? AND r.from_id IN (${marks})) OR (r.to_kind = ? AND r.to_id IN (${marks})))`,
+    ) + ' ORDER BY r.relationship_id',
     [kind, ...ids, kind, ...ids],
   );
   for (const r of rows) {
@@ -725,7 +777,7 @@ export async function* readRelationships(
   context: FerryContext,
   request: TrackerExportRequest,
 ): AsyncIterable<Record<string, unknown>[]> {
-  for await (const rows of readPages(context, RELATIONSHIP_SELECT, 'r.relationship_id', request))
+  for await (const rows of readPages(context, { ...RELATIONSHIPS, select: RELATIONSHIP_SELECT }, request))
     yield rows.map(relationshipOf);
 }
 

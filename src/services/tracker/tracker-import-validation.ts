@@ -350,11 +350,7 @@ export async function validateTrackerBundle(
       }
       if (ev.attributeOptionCombo && !preheat.get('categoryOptionCombos', ev.attributeOptionCombo))
         errors.push(trackerError('E1115', 'EVENT', uid, [ev.attributeOptionCombo]));
-      const stageElements = new Set<string>();
-      for (const psde of (stage?.object.programStageDataElements as Record<string, unknown>[]) ?? []) {
-        const de = refId(psde.dataElement);
-        if (de) stageElements.add(de);
-      }
+      const stageElements = stage ? elementsOfStage(stage) : new Set<string>();
       for (const dv of ev.dataValues) {
         const element = preheat.get('dataElements', dv.dataElement);
         if (!element) {
@@ -453,9 +449,32 @@ export async function validateTrackerBundle(
   return { trackedEntities, enrollments, events, relationships };
 }
 
+// Sets built once per program or stage (a national program lists thousands of org units, and a
+// payload has hundreds of thousands of events), kept beside the metadata object they describe.
+const orgUnitSets = new WeakMap<object, Set<string>>();
+const elementSets = new WeakMap<object, Set<string>>();
+
 function programHasOrgUnit(program: Meta, orgUnit: string): boolean {
-  const units = program.object.organisationUnits;
-  return Array.isArray(units) && units.some((u) => refId(u) === orgUnit);
+  let set = orgUnitSets.get(program.object);
+  if (!set) {
+    const units = program.object.organisationUnits;
+    set = new Set(Array.isArray(units) ? units.map(refId).filter((u): u is string => u !== undefined) : []);
+    orgUnitSets.set(program.object, set);
+  }
+  return set.has(orgUnit);
+}
+
+function elementsOfStage(stage: Meta): Set<string> {
+  let set = elementSets.get(stage.object);
+  if (!set) {
+    set = new Set<string>();
+    for (const psde of (stage.object.programStageDataElements as Record<string, unknown>[]) ?? []) {
+      const de = refId(psde.dataElement);
+      if (de) set.add(de);
+    }
+    elementSets.set(stage.object, set);
+  }
+  return set;
 }
 
 /**

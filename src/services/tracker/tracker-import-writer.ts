@@ -134,6 +134,7 @@ export async function writeTrackerPlan(
   for (const p of plan.trackedEntities) if (p.action !== 'delete') collect(p.uid, p.input.attributes);
   for (const p of plan.enrollments)
     if (p.action !== 'delete') collect(p.input.trackedEntity, p.input.attributes);
+  const teUidById = new Map([...teIds].map(([uid, id]) => [id, uid]));
   for (const [teId, values] of attributeWrites) {
     const stored = preheat.attributeValues.get(teId) ?? new Map<number, string>();
     const changed = [...values].filter(([attribute, value]) => stored.get(attribute) !== value);
@@ -153,7 +154,7 @@ export async function writeTrackerPlan(
       changed.filter(([a]) => stored.has(a)).map(([a]) => [preheat.uidBySid.get(a) ?? a, stored.get(a)]),
     );
     if (Object.keys(previous).length > 0) {
-      const uid = [...teIds].find(([, id]) => id === teId)?.[0] ?? '';
+      const uid = teUidById.get(teId) ?? '';
       addAudit(
         'TRACKED_ENTITY',
         teId,

@@ -46,9 +46,10 @@ CREATE TABLE tracked_entity (
   potential_duplicate ${flag} NOT NULL DEFAULT 0,
   geometry ${json},${stamps}
 )${strict};
--- Export by org unit (SELECTED/CHILDREN/DESCENDANTS resolve to a list of org unit sids), read in
--- keyset order of the key within each org unit.
-CREATE INDEX tracked_entity_org_unit ON tracked_entity (org_unit_id, tracked_entity_id);
+-- Exports name a tracked entity type (or a program) and read newest first by keyset on the key:
+-- (type, key) is that order, so each step is a range read with no sort; org unit and time filters
+-- are checked on the rows read.
+CREATE INDEX tracked_entity_type ON tracked_entity (tracked_entity_type_id, tracked_entity_id);
 
 CREATE TABLE tracked_entity_attribute_value (
   tracked_entity_id ${int} NOT NULL REFERENCES tracked_entity (tracked_entity_id),
@@ -90,8 +91,8 @@ CREATE TABLE enrollment (
 )${strict};
 -- Nesting enrollments under their tracked entities in an export, and "enrolled once" checks.
 CREATE INDEX enrollment_tracked_entity ON enrollment (tracked_entity_id, program_id);
--- GET /api/tracker/enrollments?program=&orgUnits=: one program, a list of org units, keyset order.
-CREATE INDEX enrollment_program_org_unit ON enrollment (program_id, org_unit_id, enrollment_id);
+-- GET /api/tracker/enrollments?program=: keyset order within one program, no sort.
+CREATE INDEX enrollment_program ON enrollment (program_id, enrollment_id);
 
 CREATE TABLE event (
   event_id ${serial},
@@ -111,10 +112,12 @@ CREATE TABLE event (
   geometry ${json},
   data_values ${json} NOT NULL,${stamps}
 )${strict};
--- GET /api/tracker/events?program=&orgUnit=: every export names a program (or a stage, which
--- implies it) and org units; the keyset (event_id) is the index's last column, so each page is a
--- range read per org unit without a sort.
-CREATE INDEX event_program_org_unit ON event (program_id, org_unit_id, event_id);
+-- GET /api/tracker/events?program=: every export of size names a program (or a stage, which
+-- implies it) and is read newest first by keyset on event_id; (program, event_id) is that order, so
+-- each step of 1,000 is a range read with no sort (an index led by org unit made SQLite sort the
+-- whole program's events for every step). Org unit, stage, status and date filters are checked on
+-- the rows read.
+CREATE INDEX event_program ON event (program_id, event_id);
 -- Nesting events under enrollments (tracked entity exports, fields=enrollments[events]).
 CREATE INDEX event_enrollment ON event (enrollment_id) WHERE enrollment_id IS NOT NULL;
 
