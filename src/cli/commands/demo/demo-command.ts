@@ -132,10 +132,10 @@ export async function prepareServeDemo(context: FerryContext): Promise<DemoServe
   } else if (preparation.outcome === 'seeding') {
     const what =
       preparation.metadataObjects !== undefined
-        ? `Created the demo's metadata and users (${preparation.metadataObjects.toLocaleString('en')} objects); its`
-        : 'The demo is there but its data values are not complete; they';
+        ? `Created the demo's metadata and users (${preparation.metadataObjects.toLocaleString('en')} objects); its data values`
+        : "The demo's data values are not complete yet; they";
     console.log(
-      `${what} data values are written in the background by job ${DEMO_SEED_JOB_TYPE} ${preparation.job.id} ` +
+      `${what} are written in the background by job ${DEMO_SEED_JOB_TYPE} ${preparation.job.id} ` +
         `(progress below, in the web app's Jobs page and at /api/system/tasks/${DEMO_SEED_JOB_TYPE}).`,
     );
   }
