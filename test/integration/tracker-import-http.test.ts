@@ -41,6 +41,12 @@ for (const kind of TEST_DATABASE_KINDS) {
           assert.equal(report.status, 'OK', JSON.stringify(allErrorReports(report)));
         },
       });
+      await started.context.users.createUser({
+        username: 'far.away',
+        password: 'Far-away-pass-1',
+        roles: [],
+        orgUnits: ['trkOtherOu1'],
+      });
       await started.context.jobs.start();
     });
     after(() => stopTestApp(started));
@@ -137,6 +143,24 @@ for (const kind of TEST_DATABASE_KINDS) {
       assert.equal(csv.body.trim().split('\n').length, 3);
       const relationships = await get('/api/tracker/relationships?trackedEntity=IybbQIQt6te');
       assert.equal(relationships.json().relationships.length, 2);
+    });
+
+    it('keeps exports inside the view scope and counts pages with totalPages', async () => {
+      const far = { authorization: `Basic ${Buffer.from('far.away:Far-away-pass-1').toString('base64')}` };
+      const as = (url: string) => started!.app.inject({ method: 'GET', url, headers: far });
+      const tes = await as('/api/tracker/trackedEntities?trackedEntityType=PrZMWi7rBga');
+      assert.deepEqual(tes.json().trackedEntities, []);
+      assert.deepEqual((await as('/api/tracker/events')).json().events, []);
+      assert.deepEqual(
+        (await as('/api/tracker/relationships?trackedEntity=IybbQIQt6te')).json().relationships,
+        [],
+      );
+      assert.equal((await as('/api/tracker/events/IybbQIQt6ev')).statusCode, 404);
+      const paged = await get(
+        '/api/tracker/trackedEntities?trackedEntityType=PrZMWi7rBga&pageSize=2&page=2&totalPages=true',
+      );
+      assert.deepEqual(paged.json().pager, { page: 2, pageSize: 2, total: 3, pageCount: 2 });
+      assert.equal(paged.json().trackedEntities.length, 1);
     });
 
     it('a second import of the flat fixture (the same objects) is all updates or ignores, through a job', async () => {

@@ -8,6 +8,8 @@ export const TRACKER_FIXTURES = join(import.meta.dirname, '../fixtures/dhis2/tra
  */
 export const TRACKER_FIXTURE_METADATA = {
   organisationUnits: [
+    // Another root: a user assigned there sees none of the fixtures' data.
+    { id: 'trkOtherOu1', name: 'Elsewhere clinic', shortName: 'Elsewhere', openingDate: '2000-01-01' },
     { id: 'PSeMWi7rBgb', name: 'Tracker clinic', shortName: 'Tracker clinic', openingDate: '2000-01-01' },
   ],
   dataElements: [

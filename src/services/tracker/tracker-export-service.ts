@@ -391,6 +391,21 @@ async function countRows(context: FerryContext, from: string, where: Condition):
   return Number(row?.n ?? 0);
 }
 
+/** The number of objects an export matches (`totalPages=true`). */
+export async function countExport(
+  context: FerryContext,
+  kind: 'events' | 'enrollments' | 'trackedEntities' | 'relationships',
+  request: TrackerExportRequest,
+): Promise<number> {
+  const spec = {
+    events: EVENTS,
+    enrollments: ENROLLMENTS,
+    trackedEntities: TRACKED_ENTITIES,
+    relationships: RELATIONSHIPS,
+  }[kind];
+  return countRows(context, `FROM ${spec.table} ${spec.alias}`, request.where);
+}
+
 export async function countEvents(context: FerryContext, request: TrackerExportRequest): Promise<number> {
   return countRows(context, 'FROM event e', request.where);
 }
@@ -753,21 +768,33 @@ export async function parseRelationshipExport(
   query: Query,
   principal: Principal | undefined,
 ): Promise<TrackerExportRequest> {
-  void principal;
   const te = single(query, 'trackedEntity');
   const en = single(query, 'enrollment');
   const ev = single(query, 'event');
   const uids = uidList(query, 'relationships');
   const parts: Condition[] = [];
-  const end = (kind: string, table: string, key: string, uid: string): Condition => ({
-    sql: `((r.from_kind = ? AND r.from_id = (SELECT ${key} FROM ${table} WHERE uid = ?)) OR (r.to_kind = ? AND r.to_id = (SELECT ${key} FROM ${table} WHERE uid = ?)))`,
-    params: [kind, uid, kind, uid],
-  });
+  // The object asked about must be in the caller's view scope (its org unit), as for its own export.
+  const scope = await orgUnitCondition(context, 'x.org_unit_id', [], undefined, principal);
+  const end = (kind: string, table: string, key: string, uid: string): Condition => {
+    const id = `(SELECT x.${key} FROM ${table} x WHERE x.uid = ? AND ${scope.sql})`;
+    return {
+      sql: `((r.from_kind = ? AND r.from_id = ${id}) OR (r.to_kind = ? AND r.to_id = ${id}))`,
+      params: [kind, uid, ...scope.params, kind, uid, ...scope.params],
+    };
+  };
   if (te) parts.push(end('TRACKED_ENTITY', 'tracked_entity', 'tracked_entity_id', te));
   else if (en) parts.push(end('ENROLLMENT', 'enrollment', 'enrollment_id', en));
   else if (ev) parts.push(end('EVENT', 'event', 'event_id', ev));
-  else if (uids.length > 0) parts.push({ sql: `r.uid IN (${uids.map(() => '?').join(', ')})`, params: uids });
-  else throw new FerryError('F1004', ['trackedEntity, enrollment or event']);
+  else if (uids.length > 0) {
+    parts.push({ sql: `r.uid IN (${uids.map(() => '?').join(', ')})`, params: uids });
+    // By UID: its `from` end must be in the caller's view scope.
+    const visible = (kind: string, table: string, key: string): string =>
+      `(r.from_kind = '${kind}' AND r.from_id IN (SELECT x.${key} FROM ${table} x WHERE ${scope.sql}))`;
+    parts.push({
+      sql: `(${visible('TRACKED_ENTITY', 'tracked_entity', 'tracked_entity_id')} OR ${visible('ENROLLMENT', 'enrollment', 'enrollment_id')} OR ${visible('EVENT', 'event', 'event_id')})`,
+      params: [...scope.params, ...scope.params, ...scope.params],
+    });
+  } else throw new FerryError('F1004', ['trackedEntity, enrollment or event']);
   if (!parseBooleanParameter('includeDeleted', single(query, 'includeDeleted'), false))
     parts.push({ sql: 'r.deleted = 0', params: [] });
   return { where: combine(parts), paging: parsePaging(query) };

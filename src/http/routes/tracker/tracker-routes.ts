@@ -8,7 +8,7 @@ import { FerryError, parseBooleanParameter } from '../../../errors.ts';
 import { importTracker, trackerImportParams } from '../../../services/tracker/tracker-import-service.ts';
 import { TRACKER_IMPORT_JOB } from '../../../services/tracker/tracker-jobs.ts';
 import {
-  countEvents,
+  countExport,
   eventCsvLines,
   EVENT_CSV_COLUMNS,
   nestedFields,
@@ -70,6 +70,10 @@ export async function registerTrackerRoutes(app: FastifyInstance, context: Ferry
 
   // GET /api/tracker/jobs/{id} and /report are served by routes/jobs/task-routes.ts (DHIS2's task views).
 
+  /** `totalPages=true` on a paged export: the count DHIS2 adds as `total` and `pageCount`. */
+  const totalOf = async (kind: Parameters<typeof countExport>[1], export_: TrackerExportRequest) =>
+    export_.paging.paging && export_.paging.totalPages ? countExport(context, kind, export_) : undefined;
+
   // Events
   const eventsRoute = async (request: FastifyRequest, reply: FastifyReply, format: 'json' | 'csv') => {
     const query = request.query as Query;
@@ -85,9 +89,7 @@ export async function registerTrackerRoutes(app: FastifyInstance, context: Ferry
       }
       return reply.type('application/csv; charset=utf-8').send(Readable.from(csv()));
     }
-    const total =
-      export_.paging.paging && export_.paging.totalPages ? await countEvents(context, export_) : undefined;
-    return sendList(reply, 'events', export_, total, readEvents(context, export_));
+    return sendList(reply, 'events', export_, await totalOf('events', export_), readEvents(context, export_));
   };
   app.get('/api/tracker/events', (request, reply) => eventsRoute(request, reply, 'json'));
   app.get('/api/tracker/events.json', (request, reply) => eventsRoute(request, reply, 'json'));
@@ -112,7 +114,7 @@ export async function registerTrackerRoutes(app: FastifyInstance, context: Ferry
       reply,
       'trackedEntities',
       export_,
-      undefined,
+      await totalOf('trackedEntities', export_),
       readTrackedEntities(context, export_, nestedFields(query), includeDeleted),
     );
   };
@@ -134,7 +136,13 @@ export async function registerTrackerRoutes(app: FastifyInstance, context: Ferry
   const enrollmentsRoute = async (request: FastifyRequest, reply: FastifyReply) => {
     const principal = requirePrincipal(request);
     const export_ = await parseEnrollmentExport(context, request.query as Query, principal);
-    return sendList(reply, 'enrollments', export_, undefined, readEnrollments(context, export_));
+    return sendList(
+      reply,
+      'enrollments',
+      export_,
+      await totalOf('enrollments', export_),
+      readEnrollments(context, export_),
+    );
   };
   app.get('/api/tracker/enrollments', enrollmentsRoute);
   app.get('/api/tracker/enrollments.json', enrollmentsRoute);
@@ -154,7 +162,13 @@ export async function registerTrackerRoutes(app: FastifyInstance, context: Ferry
   const relationshipsRoute = async (request: FastifyRequest, reply: FastifyReply) => {
     const principal = requirePrincipal(request);
     const export_ = await parseRelationshipExport(context, request.query as Query, principal);
-    return sendList(reply, 'relationships', export_, undefined, readRelationships(context, export_));
+    return sendList(
+      reply,
+      'relationships',
+      export_,
+      await totalOf('relationships', export_),
+      readRelationships(context, export_),
+    );
   };
   app.get('/api/tracker/relationships', relationshipsRoute);
   app.get('/api/tracker/relationships.json', relationshipsRoute);
