@@ -5,8 +5,6 @@ import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { PassThrough, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { SqlExecutor, SqlRow } from '../../storage/storage.ts';
-import type { MetadataStore } from '../../storage/metadata-store.ts';
-import type { SchemaRegistry } from '../../domain/schema/schema-types.ts';
 import { generateUid } from '../../domain/identifiers/uid.ts';
 import { FerryError } from '../../errors.ts';
 import { parseJson } from '../../jobs/job-store.ts';
@@ -662,82 +660,4 @@ function toCard(job: JobRecord, row: SqlRow): ExportCard {
         : null,
     replacedBy: (row.replaced_by as string | null) ?? null,
   };
-}
-
-/**
- * The built-in `metadata` producer: every requested collection (default: all, in import order)
- * streamed from the metadata table as DHIS2 JSON, `{"dataElements":[...],...}`. Users are written
- * without secrets, as DHIS2 does.
- */
-export function registerMetadataExportProducer(
-  exports: ExportQueueService,
-  metadata: MetadataStore,
-  registry: SchemaRegistry,
-  stripUserSecrets: (user: Record<string, unknown> & { id: string }) => Record<string, unknown>,
-): void {
-  const collectionsOf = (params: JobParams): string[] => {
-    const asked = params.collections;
-    if (asked === undefined) return [...registry.importOrder()];
-    if (!Array.isArray(asked) || asked.some((c) => typeof c !== 'string' || !registry.byCollection(c))) {
-      throw new FerryError('F1000', [
-        'params.collections',
-        JSON.stringify(asked),
-        'metadata collection names',
-      ]);
-    }
-    return asked as string[];
-  };
-  exports.registerExportProducer(
-    'metadata',
-    async (params, out, context) => {
-      const collections = collectionsOf(params);
-      let processed = 0;
-      const write = (text: string) =>
-        new Promise<void>((resolveWrite, reject) => {
-          if (out.write(text)) resolveWrite();
-          else {
-            out.once('drain', resolveWrite);
-            out.once('error', reject);
-          }
-        });
-      const counts: Record<string, number> = {};
-      await write('{');
-      let firstCollection = true;
-      for (const collection of collections) {
-        context.signal.throwIfAborted();
-        await write(`${firstCollection ? '' : ','}${JSON.stringify(collection)}:[`);
-        firstCollection = false;
-        let first = true;
-        counts[collection] = 0;
-        for await (const batch of metadata.stream(collection)) {
-          context.signal.throwIfAborted();
-          const parts = batch.map(({ object }) =>
-            JSON.stringify(collection === 'users' ? stripUserSecrets(object) : object),
-          );
-          if (parts.length === 0) continue;
-          await write(`${first ? '' : ','}${parts.join(',')}`);
-          first = false;
-          processed += parts.length;
-          counts[collection] += parts.length;
-          context.progress({ stage: `Exporting ${collection}`, processed });
-        }
-        await write(']');
-      }
-      await write('}');
-      context.notify('INFO', `Exported ${processed} metadata objects`);
-      return { objects: processed, collections: counts };
-    },
-    {
-      formats: ['json'],
-      jobType: 'METADATA_EXPORT',
-      contentType: () => 'application/json',
-      describe: (params) => {
-        const asked = params.collections;
-        return Array.isArray(asked) && asked.length > 0
-          ? `Metadata: ${asked.join(', ')} (JSON)`
-          : 'All metadata (JSON)';
-      },
-      validate: (params) => void collectionsOf(params),
-    },
-  );
 }
