@@ -83,20 +83,25 @@ function emptyMap(): ColumnMap {
   };
 }
 
+function headerProperty(raw: string): CsvProperty | undefined {
+  const name = raw
+    .trim()
+    .replace(/^\uFEFF/, '')
+    .toLowerCase();
+  // Own properties only: a column named `constructor` or `__proto__` is no known column.
+  return Object.hasOwn(HEADER_NAMES, name) ? HEADER_NAMES[name] : undefined;
+}
+
 /**
  * The header row's columns, or undefined when it names none Ferry knows (then DHIS2's 2.42 reading
- * applies: the row is skipped and columns are positional).
+ * applies: the row is skipped and columns are positional). A property named twice maps to its
+ * first column; `repeatedColumn` tells the decoder so.
  */
 export function columnMapFromHeader(header: readonly string[]): ColumnMap | undefined {
   const map = emptyMap();
   let known = 0;
   header.forEach((raw, i) => {
-    const name = raw
-      .trim()
-      .replace(/^\uFEFF/, '')
-      .toLowerCase();
-    // Own properties only: a column named `constructor` or `__proto__` is no known column.
-    const property = Object.hasOwn(HEADER_NAMES, name) ? HEADER_NAMES[name] : undefined;
+    const property = headerProperty(raw);
     if (property && map[property] === -1) {
       map[property] = i;
       known++;
@@ -104,6 +109,60 @@ export function columnMapFromHeader(header: readonly string[]): ColumnMap | unde
   });
   return known > 0 ? map : undefined;
 }
+
+/**
+ * The first property the header names twice (`value,value`, or `de` beside `dataelement`), with
+ * both columns (1-based), or undefined. Which of the two holds the data can't be known.
+ */
+export function repeatedColumn(
+  header: readonly string[],
+): { property: CsvProperty; first: number; second: number } | undefined {
+  const seen = new Map<CsvProperty, number>();
+  for (let i = 0; i < header.length; i++) {
+    const property = headerProperty(header[i]);
+    if (!property) continue;
+    const first = seen.get(property);
+    if (first !== undefined) return { property, first: first + 1, second: i + 1 };
+    seen.set(property, i);
+  }
+  return undefined;
+}
+
+/**
+ * Why a data row does not fit the columns, or undefined when it does: fewer fields than the header
+ * has columns (or, without a header, than DHIS2's order needs up to `value`), or more, unless the
+ * extra fields are all empty (a trailing comma drops nothing).
+ */
+function rowWidthProblem(fields: readonly string[], width: Readonly<RowWidth>): string | undefined {
+  const count = fields.length;
+  if (count >= width.min && count <= width.max) return undefined;
+  if (count < width.min) return `${count} fields where ${width.what} ${width.min}; the row is not read`;
+  for (let i = width.max; i < count; i++) {
+    if (fields[i] !== '') {
+      return `${count} fields where ${width.what} ${width.max}; field ${i + 1} (\`${fields[i]}\`) has no column, the row is not read`;
+    }
+  }
+  return undefined;
+}
+
+interface RowWidth {
+  min: number;
+  max: number;
+  /** For messages: "the header has" or "DHIS2's column order needs". */
+  what: string;
+}
+
+/** The header's own width: every row has as many fields as it has columns. */
+function headerWidth(header: readonly string[]): RowWidth {
+  return { min: header.length, max: header.length, what: 'the header has' };
+}
+
+/** Without a header: at least up to `value` (a shorter row would read as a deletion), at most all. */
+const POSITIONAL_WIDTH: RowWidth = {
+  min: CSV_POSITIONAL_COLUMNS.indexOf('value') + 1,
+  max: CSV_POSITIONAL_COLUMNS.length,
+  what: "DHIS2's column order (no header) takes",
+};
 
 function text(fields: string[], i: number): string | undefined {
   if (i < 0 || i >= fields.length) return undefined;
@@ -132,7 +191,9 @@ function toInput(fields: string[], m: ColumnMap): DataValueInput {
 /**
  * Reads DHIS2 data value CSV: by header names (any order, DHIS2's names and aliases), or by DHIS2's
  * positional column order when `firstRowIsHeader=false`. Yields one array of items per chunk of
- * text. A malformed row is an issue naming its line and column; the rest of the file still imports.
+ * text. A malformed row, or one with fewer or more fields than there are columns, is an issue
+ * naming its line; the rest of the file still imports. A header naming one column twice ends the
+ * file with a fatal issue: which of the two holds the data can't be known.
  */
 export async function* decodeDataValueCsv(
   input: DataValueDecodeInput,
@@ -143,6 +204,8 @@ export async function* decodeDataValueCsv(
     maxFieldChars: options.limits.maxFieldChars,
   });
   let columns: ColumnMap | undefined = options.firstRowIsHeader ? undefined : positionalMap();
+  let width = POSITIONAL_WIDTH;
+  let stopped = false;
   let index = 0;
   const entries: CsvEntry[] = [];
   const convert = (): DataValueItem[] => {
@@ -158,13 +221,41 @@ export async function* decodeDataValueCsv(
         continue;
       }
       if (!columns) {
-        columns = columnMapFromHeader(entry.fields) ?? positionalMap();
+        columns = columnMapFromHeader(entry.fields);
+        if (!columns) {
+          columns = positionalMap();
+          continue;
+        }
+        const repeated = repeatedColumn(entry.fields);
+        if (repeated) {
+          items.push({
+            kind: 'issue',
+            fatal: true,
+            property: repeated.property,
+            message: `line ${entry.line}: the header names ${repeated.property} twice (columns ${repeated.first} and ${repeated.second}); which one holds the data is unknown, so no row is read`,
+          });
+          stopped = true;
+          break;
+        }
+        width = headerWidth(entry.fields);
         continue;
+      }
+      const fields = entry.fields;
+      if (fields.length !== width.min || width.min !== width.max) {
+        const problem = rowWidthProblem(fields, width);
+        if (problem) {
+          items.push({
+            kind: 'issue',
+            position: { index: index++, line: entry.line },
+            message: `line ${entry.line}: ${problem}`,
+          });
+          continue;
+        }
       }
       items.push({
         kind: 'value',
         position: { index: index++, line: entry.line },
-        value: toInput(entry.fields, columns),
+        value: toInput(fields, columns),
       });
     }
     entries.length = 0;
@@ -173,9 +264,10 @@ export async function* decodeDataValueCsv(
   for await (const chunk of sliceText(decodeUtf8(input.chunks, input.fileName))) {
     reader.push(chunk, entries);
     if (entries.length > 0) yield convert();
+    if (stopped) return;
   }
   reader.end(entries);
-  if (entries.length > 0) yield convert();
+  if (entries.length > 0 && !stopped) yield convert();
 }
 
 export const csvDataValueDecoder: DataValueDecoder = {

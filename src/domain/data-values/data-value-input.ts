@@ -51,7 +51,8 @@ export interface SourcePosition {
 
 /**
  * A decoder's stream: headers, values, and issues (a malformed row is an issue, not a crash; a fatal
- * issue ends the stream). A header replaces the one before it. With `group: true` it starts a data
+ * issue ends the stream, and the importer reports one that names a `property` as an aborted
+ * import's conflict). A header replaces the one before it. With `group: true` it starts a data
  * value set of its own (an ADX `<group>`); otherwise it refines the set in force (a JSON file's root
  * properties arrive one at a time, each as a header with everything read so far).
  */

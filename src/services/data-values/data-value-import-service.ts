@@ -232,7 +232,15 @@ class DataValueImporter {
         if (item.header.dryRun === true) this.dryRun = true;
         return;
       case 'issue':
-        if (item.fatal) throw new FatalImportError(item.message);
+        if (item.fatal) {
+          // About a named property (a CSV header naming a column twice): aborted as DHIS2 aborts
+          // on a bad data set, with the reason as the summary's conflict. Otherwise: failed.
+          const conflict =
+            item.property === undefined
+              ? undefined
+              : { code: 'F7100' as const, args: [item.message], objects: {}, property: item.property };
+          throw new FatalImportError(item.message, conflict);
+        }
         this.processed++;
         if (item.position) {
           this.conflicts.add(
