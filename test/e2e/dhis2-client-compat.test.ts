@@ -301,6 +301,81 @@ for (const kind of TEST_DATABASE_KINDS) {
       assert.equal(unknown.statusCode, 404);
     });
 
+    it('serves what the header bar asks for: /api/me with fields, dashboard, apps menu, logo', async () => {
+      const asUser = (options: InjectOptions): Promise<LightMyRequestResponse> =>
+        app.inject({ ...options, headers: { authorization: userAuth, ...options.headers } });
+      assert.equal(
+        (await asUser({ method: 'POST', url: '/api/userSettings/keyUiLocale?value=pt_BR' })).statusCode,
+        200,
+      );
+      // The header bar's request, word for word.
+      const me = await asUser({ url: '/api/41/me?fields=authorities,avatar,email,name,settings' });
+      assert.equal(me.statusCode, 200, me.body);
+      const body = me.json<Record<string, unknown>>();
+      assert.deepEqual(Object.keys(body).sort(), ['authorities', 'name', 'settings']);
+      assert.deepEqual(body.authorities, ['F_EXPORT_DATA']);
+      assert.equal(body.name, 'compat.user compat.user');
+      assert.equal((body.settings as { keyUiLocale: string }).keyUiLocale, 'pt_BR');
+
+      // The app platform's: nested selections expand references as on the metadata reads.
+      const nested = await asUser({
+        url: '/api/me?fields=id,username,organisationUnits[id,name],userGroups,dataSets,programs,access',
+      });
+      assert.equal(nested.statusCode, 200, nested.body);
+      const user = nested.json<{
+        organisationUnits: { id: string; name: string }[];
+        userGroups: unknown[];
+        dataSets: string[];
+        programs: string[];
+        access: { read: boolean };
+      }>();
+      assert.deepEqual(user.organisationUnits, [{ id: BO, name: 'Bo' }]);
+      assert.deepEqual(user.userGroups, []);
+      assert.ok(Array.isArray(user.programs));
+      // The fixture's data sets are shared with one user group only (public '--------'): none for
+      // this user; the superuser sees both.
+      assert.deepEqual(user.dataSets, []);
+      const adminSets = await asAdmin({ url: '/api/me?fields=dataSets' });
+      assert.deepEqual(adminSets.json<{ dataSets: string[] }>().dataSets.sort(), [
+        'VEM58nY22sO',
+        'qNtxTrp56wV',
+      ]);
+      assert.equal(user.access.read, true);
+      const all = await asUser({ url: '/api/me' });
+      const full = all.json<Record<string, unknown>>();
+      for (const field of [
+        'settings',
+        'authorities',
+        'userGroups',
+        'organisationUnits',
+        'dataSets',
+        'programs',
+      ]) {
+        assert.ok(field in full, field);
+      }
+      assert.equal((full.userCredentials as { username: string }).username, A_USER.username);
+      assert.ok(!JSON.stringify(full).includes('password"'), 'no password field');
+      const badFields = await asUser({ url: '/api/me?fields=name[' });
+      assert.equal(badFields.statusCode, 400, badFields.body);
+
+      assert.deepEqual((await asUser({ url: '/api/41/me/dashboard' })).json(), {
+        unreadInterpretations: 0,
+        unreadMessageConversations: 0,
+      });
+      assert.equal((await app.inject({ url: '/api/me/dashboard' })).statusCode, 401);
+      const modules = await asUser({ url: '/dhis-web-commons/menu/getModules.action' });
+      assert.equal(modules.statusCode, 200, modules.body);
+      const [ferry] = modules.json<{
+        modules: { name: string; defaultAction: string; displayName: string }[];
+      }>().modules;
+      assert.equal(ferry.displayName, 'Ferry');
+      assert.equal(ferry.defaultAction, 'http://localhost:80/');
+      const logo = await app.inject({ url: '/api/41/staticContent/logo_banner' });
+      assert.equal(logo.statusCode, 200);
+      assert.match(String(logo.headers['content-type']), /^image\/svg\+xml/);
+      assert.match(logo.body, /^<svg /);
+    });
+
     it('keeps a user apart from the administrator', async () => {
       const me = await app.inject({ url: '/api/41/me', headers: { authorization: userAuth } });
       assert.equal(me.statusCode, 200, me.body);

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { FerryContext } from '../../../services/ferry-context.ts';
 import { DHIS2_VERSION } from '../../../domain/system/dhis2-version.ts';
 import { registerSettingsRoutes } from './settings-routes.ts';
+import { registerAppMenuRoutes } from './app-menu-routes.ts';
 import { SettingsService } from '../../../services/settings/settings-service.ts';
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../../domain/access/password-policy.ts';
 
@@ -20,6 +21,7 @@ function baseUrlOf(request: FastifyRequest): string {
 
 export async function registerSystemRoutes(app: FastifyInstance, context: FerryContext): Promise<void> {
   await registerSettingsRoutes(app, context);
+  await registerAppMenuRoutes(app);
 
   // Public: monitoring and install checks ask it before anyone has an account.
   app.get('/api/system/ping', async () => 'pong');
