@@ -39,6 +39,17 @@ export const INPUT_LIMITS = {
   maxXmlPrologChars: 64 * 1024,
   /** Upload size before decompression. */
   maxUploadBytes: 2 * 1024 ** 3,
+  /**
+   * A PDF form is read whole (its cross-reference table is at the end): a data entry form is tens
+   * of KiB; 32 MiB leaves room for embedded fonts and scanned attachments.
+   */
+  maxPdfBytes: 32 * 1024 ** 2,
+  /**
+   * Everything a PDF's Flate streams inflate to, together. A form's streams (page content, fonts,
+   * object streams) inflate to a few MiB; a 2.5 MB bomb of zeros inflated to 2.5 GB and 4.3 GB of
+   * memory in pdf-lib. Counted before pdf-lib sees the file.
+   */
+  maxPdfExpandedBytes: 64 * 1024 ** 2,
 } as const;
 
 export type InputLimits = { -readonly [K in keyof typeof INPUT_LIMITS]: number };

@@ -1,4 +1,6 @@
-import { PDFCheckBox, PDFDocument, PDFDropdown, PDFTextField } from 'pdf-lib';
+import { PDFCheckBox, PDFDocument, PDFDropdown, PDFTextField, type PDFField } from 'pdf-lib';
+import { INPUT_LIMITS } from '../input/input-limits.ts';
+import { pdfStreamProblem } from './pdf-stream-check.ts';
 import type { DataValueItem, DataValueSetHeader } from '../../domain/data-values/data-value-input.ts';
 import type {
   DataValueDecoder,
@@ -14,21 +16,50 @@ import {
 } from './pdf-form-encoder.ts';
 
 /**
- * A PDF is read whole (its cross-reference table is at the end), so it gets a size limit of its
- * own: a data entry form is tens of kilobytes; 32 MiB leaves room for scanned attachments.
+ * A PDF is read whole (its cross-reference table is at the end), so it has a size limit of its own
+ * (`INPUT_LIMITS.maxPdfBytes`, with the reason).
  */
-export const MAX_PDF_BYTES = 32 * 1024 * 1024;
+export const MAX_PDF_BYTES = INPUT_LIMITS.maxPdfBytes;
 
-async function readAll(chunks: AsyncIterable<Uint8Array>, fileName: string): Promise<Uint8Array> {
+async function readAll(chunks: AsyncIterable<Uint8Array>, maxBytes: number): Promise<Uint8Array | string> {
   const parts: Uint8Array[] = [];
   let size = 0;
   for await (const chunk of chunks) {
     size += chunk.length;
-    if (size > MAX_PDF_BYTES)
-      throw new Error(`${fileName}: a PDF form is larger than ${MAX_PDF_BYTES} bytes`);
+    if (size > maxBytes) return `it is larger than ${maxBytes} bytes (the limit for a PDF form)`;
     parts.push(chunk);
   }
   return Buffer.concat(parts, size);
+}
+
+/**
+ * The form's fields read through pdf-lib, or why they cannot be: a file pdf-lib cannot parse, one
+ * without a catalog or form, a field dictionary of the wrong shape. pdf-lib throws TypeErrors on
+ * such files, well after `load`; every one of them is the file's fault, never the server's.
+ */
+async function readForm(
+  bytes: Uint8Array,
+): Promise<{ fields: PDFField[]; textOf: (name: string) => string | undefined } | string> {
+  try {
+    const doc = await PDFDocument.load(bytes, { updateMetadata: false });
+    const fields = doc.getForm().getFields();
+    const textOf = (name: string): string | undefined => {
+      const field = fields.find((f) => f.getName() === name);
+      const value = field instanceof PDFTextField ? field.getText()?.trim() : undefined;
+      return value === '' ? undefined : value;
+    };
+    return { fields, textOf };
+  } catch (error) {
+    return pdfLibProblem(error);
+  }
+}
+
+/** pdf-lib's error as the file's problem: its TypeErrors mean a structure of the wrong shape. */
+function pdfLibProblem(error: unknown): string {
+  const detail = error instanceof Error ? error.message : String(error);
+  return error instanceof TypeError
+    ? `its structure is broken (no document catalog, or a form or field of the wrong shape: ${detail})`
+    : detail;
 }
 
 /**
@@ -39,28 +70,37 @@ async function readAll(chunks: AsyncIterable<Uint8Array>, fileName: string): Pro
  */
 export async function* decodePdfForm(
   input: DataValueDecodeInput,
-  _options: DataValueDecodeOptions,
+  options: DataValueDecodeOptions,
 ): AsyncIterable<readonly DataValueItem[]> {
-  let doc: PDFDocument;
-  try {
-    doc = await PDFDocument.load(await readAll(input.chunks, input.fileName), { updateMetadata: false });
-  } catch (error) {
-    yield [
-      {
-        kind: 'issue',
-        fatal: true,
-        message: `${input.fileName}: not a readable PDF: ${(error as Error).message}`,
-      },
-    ];
+  const bytes = await readAll(input.chunks, options.limits.maxPdfBytes);
+  // Inflation is bounded before pdf-lib sees the file: pdf-lib inflates without a bound.
+  const problem =
+    typeof bytes === 'string' ? bytes : await pdfStreamProblem(bytes, options.limits.maxPdfExpandedBytes);
+  const form = problem ?? (await readForm(bytes as Uint8Array));
+  if (typeof form === 'string') {
+    yield [{ kind: 'issue', fatal: true, message: `${input.fileName}: not a readable PDF form: ${form}` }];
     return;
   }
-  const fields = doc.getForm().getFields();
+  let items: DataValueItem[];
+  try {
+    items = formItems(form.fields, form.textOf, input.fileName);
+  } catch (error) {
+    // pdf-lib reads field dictionaries lazily: a malformed one throws here, and is the file's fault.
+    const message = pdfLibProblem(error);
+    items = [
+      { kind: 'issue', fatal: true, message: `${input.fileName}: not a readable PDF form: ${message}` },
+    ];
+  }
+  yield items;
+}
+
+/** The header and values of a form's fields, in field order. */
+function formItems(
+  fields: readonly PDFField[],
+  textOf: (name: string) => string | undefined,
+  fileName: string,
+): DataValueItem[] {
   const header: DataValueSetHeader = {};
-  const textOf = (name: string): string | undefined => {
-    const field = fields.find((f) => f.getName() === name);
-    const value = field instanceof PDFTextField ? field.getText()?.trim() : undefined;
-    return value === '' ? undefined : value;
-  };
   const orgUnit = textOf(PDF_ORG_UNIT_FIELD);
   const period = textOf(PDF_PERIOD_FIELD);
   const dataSet = textOf(PDF_DATA_SET_FIELD);
@@ -72,10 +112,9 @@ export async function* decodePdfForm(
     items.push({
       kind: 'issue',
       fatal: true,
-      message: `${input.fileName}: the form's ${!orgUnit ? PDF_ORG_UNIT_FIELD : PDF_PERIOD_FIELD} field is empty`,
+      message: `${fileName}: the form's ${!orgUnit ? PDF_ORG_UNIT_FIELD : PDF_PERIOD_FIELD} field is empty`,
     });
-    yield items;
-    return;
+    return items;
   }
   let index = 0;
   for (const field of fields) {
@@ -102,7 +141,7 @@ export async function* decodePdfForm(
     items.push({ kind: 'value', position, value: { dataElement, categoryOptionCombo, value } });
     index++;
   }
-  yield items;
+  return items;
 }
 
 export const pdfFormDecoder: DataValueDecoder = {
