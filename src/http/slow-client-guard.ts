@@ -14,7 +14,7 @@ export function registerSlowBodyGuard(app: FastifyInstance, timeouts: HttpTimeou
   const { minBodyBytesPerSecond, bodyRateWindowMs } = timeouts;
   if (minBodyBytesPerSecond <= 0 || bodyRateWindowMs <= 0) return;
   const minBytesPerWindow = (minBodyBytesPerSecond * bodyRateWindowMs) / 1000;
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', async (request) => {
     const raw = request.raw;
     const hasBody =
       Number(raw.headers['content-length'] ?? 0) > 0 || raw.headers['transfer-encoding'] !== undefined;
@@ -41,8 +41,8 @@ export function registerSlowBodyGuard(app: FastifyInstance, timeouts: HttpTimeou
       }
     }, bodyRateWindowMs);
     timer.unref();
-    const stop = () => clearInterval(timer);
-    raw.once('close', stop);
-    reply.raw.once('close', stop);
+    // Until the request itself is over, not the reply: after an early answer (401, 413) Node still
+    // reads and drops the rest of the body, and a trickle there holds the connection just the same.
+    raw.once('close', () => clearInterval(timer));
   });
 }

@@ -128,6 +128,19 @@ describe('Slow clients against a listening server', () => {
     assert.equal(result.response, '');
   });
 
+  it('closes a trickled body after an early 401, too', async () => {
+    const body = 'x'.repeat(400);
+    const result = await rawExchange(
+      port,
+      `POST /api/dataValueSets HTTP/1.1\r\nHost: x\r\nContent-Type: application/csv\r\nContent-Length: ${body.length}\r\n\r\n`,
+      [...body],
+      100,
+      8000,
+    );
+    assert.match(result.response, /^HTTP\/1\.1 401 /);
+    assert.ok(result.closedAfterMs < 4000, `closed after ${result.closedAfterMs} ms`);
+  });
+
   it('refuses a declared oversize body with 413 without waiting for it', async () => {
     const result = await rawExchange(
       port,
