@@ -1,6 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { skipReasonFor, TEST_DATABASE_KINDS } from '../support/test-databases.ts';
 import { startTestApp, stopTestApp, type TestApp } from '../support/test-app.ts';
@@ -141,6 +142,21 @@ for (const kind of TEST_DATABASE_KINDS) {
         /^event,status,program,programStage,enrollment,orgUnit,occurredAt/,
       );
       assert.equal(csv.body.trim().split('\n').length, 3);
+      const gz = await started!.app.inject({
+        method: 'GET',
+        url: '/api/tracker/events.json.gz?orgUnit=PSeMWi7rBgb',
+        headers: { authorization: ADMIN_AUTH },
+      });
+      assert.equal(gz.headers['content-type'], 'application/json+gzip');
+      assert.deepEqual(JSON.parse(gunzipSync(gz.rawPayload).toString('utf8')).events, events.json().events);
+      const zip = await started!.app.inject({
+        method: 'GET',
+        url: '/api/tracker/events?orgUnit=PSeMWi7rBgb',
+        headers: { authorization: ADMIN_AUTH, accept: 'application/csv+zip' },
+      });
+      assert.equal(zip.headers['content-type'], 'application/csv+zip');
+      assert.match(String(zip.headers['content-disposition']), /events\.csv\.zip/);
+      assert.equal(zip.rawPayload.subarray(0, 2).toString('latin1'), 'PK');
       const relationships = await get('/api/tracker/relationships?trackedEntity=IybbQIQt6te');
       assert.equal(relationships.json().relationships.length, 2);
     });

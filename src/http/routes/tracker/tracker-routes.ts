@@ -1,10 +1,16 @@
 import { Readable } from 'node:stream';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { FerryContext } from '../../../services/ferry-context.ts';
 import { registerRawBodyRoutes } from '../../raw-body-plugin.ts';
 import { requireAuthority, requirePrincipal } from '../../auth-plugin.ts';
 import { maxUploadBytes, uploadFileName, withSpooledBody } from '../../async-import.ts';
 import { FerryError, parseBooleanParameter } from '../../../errors.ts';
+import {
+  attachmentDisposition,
+  compressionSuffix,
+  compressStream,
+  type ExportCompression,
+} from '../../../services/jobs/export-compression.ts';
 import { importTracker, trackerImportParams } from '../../../services/tracker/tracker-import-service.ts';
 import { TRACKER_IMPORT_JOB } from '../../../services/tracker/tracker-jobs.ts';
 import {
@@ -75,7 +81,7 @@ export async function registerTrackerRoutes(app: FastifyInstance, context: Ferry
     export_.paging.paging && export_.paging.totalPages ? countExport(context, kind, export_) : undefined;
 
   // Events
-  const eventsRoute = async (request: FastifyRequest, reply: FastifyReply, format: 'json' | 'csv') => {
+  const events: ExportProducer = async (request, format) => {
     const query = request.query as Query;
     const principal = requirePrincipal(request);
     // CSV only: a file meant for a spreadsheet (docs/security.md); checked before anything is read.
@@ -87,13 +93,11 @@ export async function registerTrackerRoutes(app: FastifyInstance, context: Ferry
         for await (const batch of readEvents(context, export_))
           yield eventCsvLines(batch, { escapeFormulas });
       }
-      return reply.type('application/csv; charset=utf-8').send(Readable.from(csv()));
+      return Readable.from(csv());
     }
-    return sendList(reply, 'events', export_, await totalOf('events', export_), readEvents(context, export_));
+    return jsonList('events', export_, await totalOf('events', export_), readEvents(context, export_));
   };
-  app.get('/api/tracker/events', (request, reply) => eventsRoute(request, reply, 'json'));
-  app.get('/api/tracker/events.json', (request, reply) => eventsRoute(request, reply, 'json'));
-  app.get('/api/tracker/events.csv', (request, reply) => eventsRoute(request, reply, 'csv'));
+  registerExport(app, 'events', ['json', 'csv'], events);
   app.get('/api/tracker/events/:uid', async (request) => {
     const { uid } = request.params as { uid: string };
     const principal = requirePrincipal(request);
@@ -105,21 +109,19 @@ export async function registerTrackerRoutes(app: FastifyInstance, context: Ferry
   });
 
   // Tracked entities
-  const trackedEntitiesRoute = async (request: FastifyRequest, reply: FastifyReply) => {
+  const trackedEntities: ExportProducer = async (request) => {
     const query = request.query as Query;
     const principal = requirePrincipal(request);
     const export_ = await parseTrackedEntityExport(context, query, principal);
     const includeDeleted = String(query.includeDeleted ?? '').toLowerCase() === 'true';
-    return sendList(
-      reply,
+    return jsonList(
       'trackedEntities',
       export_,
       await totalOf('trackedEntities', export_),
       readTrackedEntities(context, export_, nestedFields(query), includeDeleted),
     );
   };
-  app.get('/api/tracker/trackedEntities', trackedEntitiesRoute);
-  app.get('/api/tracker/trackedEntities.json', trackedEntitiesRoute);
+  registerExport(app, 'trackedEntities', ['json'], trackedEntities);
   app.get('/api/tracker/trackedEntities/:uid', async (request) => {
     const { uid } = request.params as { uid: string };
     const query = request.query as Query;
@@ -133,19 +135,17 @@ export async function registerTrackerRoutes(app: FastifyInstance, context: Ferry
   });
 
   // Enrollments
-  const enrollmentsRoute = async (request: FastifyRequest, reply: FastifyReply) => {
+  const enrollments: ExportProducer = async (request) => {
     const principal = requirePrincipal(request);
     const export_ = await parseEnrollmentExport(context, request.query as Query, principal);
-    return sendList(
-      reply,
+    return jsonList(
       'enrollments',
       export_,
       await totalOf('enrollments', export_),
       readEnrollments(context, export_),
     );
   };
-  app.get('/api/tracker/enrollments', enrollmentsRoute);
-  app.get('/api/tracker/enrollments.json', enrollmentsRoute);
+  registerExport(app, 'enrollments', ['json'], enrollments);
   app.get('/api/tracker/enrollments/:uid', async (request) => {
     const { uid } = request.params as { uid: string };
     const principal = requirePrincipal(request);
@@ -159,19 +159,17 @@ export async function registerTrackerRoutes(app: FastifyInstance, context: Ferry
   });
 
   // Relationships
-  const relationshipsRoute = async (request: FastifyRequest, reply: FastifyReply) => {
+  const relationships: ExportProducer = async (request) => {
     const principal = requirePrincipal(request);
     const export_ = await parseRelationshipExport(context, request.query as Query, principal);
-    return sendList(
-      reply,
+    return jsonList(
       'relationships',
       export_,
       await totalOf('relationships', export_),
       readRelationships(context, export_),
     );
   };
-  app.get('/api/tracker/relationships', relationshipsRoute);
-  app.get('/api/tracker/relationships.json', relationshipsRoute);
+  registerExport(app, 'relationships', ['json'], relationships);
   app.get('/api/tracker/relationships/:uid', async (request) => {
     const { uid } = request.params as { uid: string };
     const principal = requirePrincipal(request);
@@ -195,14 +193,83 @@ function single<T>(value: T | undefined, what: string, uid: string): T {
   return value;
 }
 
+type ExportFormat = 'json' | 'csv';
+type ExportProducer = (request: FastifyRequest, format: ExportFormat) => Promise<Readable>;
+
+const COMPRESSIONS: ReadonlyArray<[string, ExportCompression]> = [
+  ['', 'none'],
+  ['.gz', 'gzip'],
+  ['.zip', 'zip'],
+];
+
+/** What an Accept header asks for when the path does not say: DHIS2's `application/json+zip` and kin. */
+function fromAccept(accept: string | undefined): { format?: ExportFormat; compression?: ExportCompression } {
+  const text = (accept ?? '').toLowerCase();
+  const format: ExportFormat | undefined = /\b(application|text)\/csv/.test(text)
+    ? 'csv'
+    : /application\/json/.test(text)
+      ? 'json'
+      : undefined;
+  const compression: ExportCompression | undefined = /\+gzip/.test(text)
+    ? 'gzip'
+    : /\+zip/.test(text)
+      ? 'zip'
+      : undefined;
+  return { format, compression };
+}
+
+/**
+ * `GET /api/tracker/<name>(.json|.csv)(.gz|.zip)` and the Accept header's `application/json+gzip`,
+ * `application/csv+zip` ...: the body streamed through gzip or a one-entry zip, as DHIS2 offers them.
+ */
+function registerExport(
+  app: FastifyInstance,
+  name: string,
+  formats: readonly ExportFormat[],
+  produce: ExportProducer,
+): void {
+  for (const format of [undefined, ...formats]) {
+    for (const [suffix, pathCompression] of COMPRESSIONS) {
+      if (format === undefined && suffix !== '') continue;
+      app.get(`/api/tracker/${name}${format ? `.${format}` : ''}${suffix}`, async (request, reply) => {
+        const accepted = fromAccept(request.headers.accept);
+        const chosen: ExportFormat =
+          format ?? (accepted.format && formats.includes(accepted.format) ? accepted.format : 'json');
+        const compression: ExportCompression = suffix
+          ? pathCompression
+          : format
+            ? 'none'
+            : (accepted.compression ?? 'none');
+        const body = await produce(request, chosen);
+        const fileName = `${name}.${chosen}`;
+        const out = compressStream(body, compression, fileName);
+        request.raw.on('close', () => {
+          if (!out.readableEnded) out.destroy();
+          if (!body.readableEnded) body.destroy();
+        });
+        if (compression === 'none') {
+          reply.type(chosen === 'csv' ? 'application/csv; charset=utf-8' : 'application/json; charset=utf-8');
+          if (chosen === 'csv') reply.header('Content-Disposition', attachmentDisposition(fileName));
+        } else {
+          reply.type(`application/${chosen}+${compression}`);
+          reply.header(
+            'Content-Disposition',
+            attachmentDisposition(`${fileName}${compressionSuffix(compression)}`),
+          );
+        }
+        return reply.send(out);
+      });
+    }
+  }
+}
+
 /** `{"pager": {...}, "<name>": [...]}` written object by object (no pager with paging=false). */
-function sendList(
-  reply: FastifyReply,
+function jsonList(
   name: string,
   export_: TrackerExportRequest,
   total: number | undefined,
   batches: AsyncIterable<unknown[]>,
-): FastifyReply {
+): Readable {
   const { paging } = export_;
   async function* json() {
     if (paging.paging) {
@@ -224,5 +291,5 @@ function sendList(
     }
     yield ']}';
   }
-  return reply.type('application/json; charset=utf-8').send(Readable.from(json()));
+  return Readable.from(json());
 }
