@@ -46,6 +46,25 @@ for (const kind of TEST_DATABASE_KINDS) {
       assert.equal(response.statusCode, 413, response.body.slice(0, 300));
     });
 
+    it('refuses a settings body above the small-body limit with 413', async () => {
+      const { app } = started!;
+      const big = 'x'.repeat(HTTP_LIMITS.maxSmallBodyBytes + 1);
+      for (const [url, payload, type] of [
+        ['/api/userSettings/keyUiLocale', big, 'text/plain'],
+        ['/api/userSettings', JSON.stringify({ keyUiLocale: big }), 'application/json'],
+        ['/api/systemSettings/applicationTitle', big, 'text/plain'],
+        ['/api/systemSettings', JSON.stringify({ applicationTitle: big }), 'application/json'],
+      ] as const) {
+        const response = await app.inject({
+          method: 'POST',
+          url,
+          headers: { authorization: ADMIN_AUTH, 'content-type': type },
+          payload,
+        });
+        assert.equal(response.statusCode, 413, `${url}: ${response.body.slice(0, 300)}`);
+      }
+    });
+
     it('refuses an over-long username with 400 and keeps nothing of it', async () => {
       const { app, context } = started!;
       const before = context.auth.throttledKeys;

@@ -5,6 +5,10 @@ import type { SettingValue } from '../../../domain/settings/setting-catalog.ts';
 import { requireAuthority, requirePrincipal } from '../../auth-plugin.ts';
 import { webMessage } from '../../web-message.ts';
 import { FerryError } from '../../../errors.ts';
+import { HTTP_LIMITS } from '../../../codecs/input/input-limits.ts';
+
+/** Settings are short values: sign-in's small body limit, not the JSON APIs' (HTTP_LIMITS). */
+const SMALL_BODY = { bodyLimit: HTTP_LIMITS.maxSmallBodyBytes };
 
 type KeyRequest = FastifyRequest<{ Params: { key: string }; Querystring: Record<string, unknown> }>;
 
@@ -61,12 +65,12 @@ export async function registerSettingsRoutes(app: FastifyInstance, context: Ferr
   app.get('/api/userSettings/:key', async (request: KeyRequest, reply) =>
     sendText(reply, await settings.userSetting(requirePrincipal(request).uid, request.params.key)),
   );
-  app.post('/api/userSettings/:key', async (request: KeyRequest) => {
+  app.post('/api/userSettings/:key', SMALL_BODY, async (request: KeyRequest) => {
     const principal = requirePrincipal(request);
     await settings.setUserSetting(principal.uid, request.params.key, valueOf(request));
     return webMessage(200, 'OK', `User setting saved for key: ${request.params.key}`);
   });
-  app.post('/api/userSettings', async (request) => {
+  app.post('/api/userSettings', SMALL_BODY, async (request) => {
     const principal = requirePrincipal(request);
     const body = settingsBody(request);
     // Checked first, so a bad key or value leaves every setting as it was.
@@ -93,12 +97,12 @@ export async function registerSettingsRoutes(app: FastifyInstance, context: Ferr
     out[request.params.key] = value;
     return out;
   });
-  app.post('/api/systemSettings/:key', async (request: KeyRequest) => {
+  app.post('/api/systemSettings/:key', SMALL_BODY, async (request: KeyRequest) => {
     const principal = requireAuthority(request, 'ALL');
     const value = await settings.setSystemSetting(request.params.key, valueOf(request), principal.username);
     return webMessage(200, 'OK', `System setting '${request.params.key}' set to value '${String(value)}'.`);
   });
-  app.post('/api/systemSettings', async (request) => {
+  app.post('/api/systemSettings', SMALL_BODY, async (request) => {
     const principal = requireAuthority(request, 'ALL');
     const body = settingsBody(request);
     await context.storage.transaction(async (tx) => {
