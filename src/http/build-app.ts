@@ -23,6 +23,7 @@ import { registerExportRoutes } from './routes/jobs/export-routes.ts';
 import { registerGeometryRoutes } from './routes/geometry/geometry-routes.ts';
 import { registerDataValueImportRoutes } from './routes/data-values/data-value-import-routes.ts';
 import { registerDataValueExportRoutes } from './routes/data-values/data-value-export-routes.ts';
+import { registerDataValueSingleRoutes } from './routes/data-values/data-value-single-routes.ts';
 import { registerAuditRoutes } from './routes/audit/audit-routes.ts';
 import { registerTrackerRoutes } from './routes/tracker/tracker-routes.ts';
 
@@ -113,6 +114,7 @@ export async function buildApp(
   await registerExportRoutes(app, context);
   await registerDataValueImportRoutes(app, context);
   await registerDataValueExportRoutes(app, context);
+  await registerDataValueSingleRoutes(app, context);
   await registerGeometryRoutes(app, context);
   await registerTrackerRoutes(app, context);
   await registerWebRoutes(app);

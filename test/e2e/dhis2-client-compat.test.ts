@@ -376,6 +376,108 @@ for (const kind of TEST_DATABASE_KINDS) {
       assert.match(logo.body, /^<svg /);
     });
 
+    it('reads, writes and deletes one value with /api/41/dataValues (the documented recipes)', async () => {
+      const cell = `de=tpz77FcntKx&pe=2018&ou=${BO}`;
+      const auditRows = async (): Promise<number> =>
+        Number(
+          (await context.storage.queryOne<{ n: number }>('SELECT COUNT(*) AS n FROM data_value_audit'))?.n,
+        );
+      // curl ".../api/41/dataValues?de=...&pe=...&ou=...&co=..." -u admin:district
+      const read = await asAdmin({ url: `/api/41/dataValues?${cell}&co=HllvX50cXC0` });
+      assert.equal(read.statusCode, 200, read.body);
+      assert.deepEqual(read.json(), ['500000']);
+      // Without co: the default option combo.
+      assert.deepEqual((await asAdmin({ url: `/api/dataValues?${cell}` })).json(), ['500000']);
+
+      // curl ".../api/41/dataValues?de=...&pe=...&ou=...&co=...&value=12" -X POST -u admin:district
+      const audits = await auditRows();
+      const posted = await asAdmin({
+        method: 'POST',
+        url: `/api/41/dataValues?${cell}&co=HllvX50cXC0&value=12`,
+      });
+      assert.equal(posted.statusCode, 201, posted.body);
+      assert.deepEqual((await asAdmin({ url: `/api/dataValues?${cell}` })).json(), ['12']);
+      assert.equal(await auditRows(), audits + 1, 'the import wrote its audit row');
+
+      // A comment and follow-up alone keep the value.
+      const commented = await asAdmin({
+        method: 'POST',
+        url: `/api/41/dataValues?${cell}&comment=checked&followUp=true`,
+      });
+      assert.equal(commented.statusCode, 201, commented.body);
+      const exported = await asAdmin({
+        url: `/api/dataValueSets.json?dataElement=tpz77FcntKx&period=2018&orgUnit=${BO}`,
+      });
+      const [stored] = exported.json<{
+        dataValues: { value: string; comment: string; followup: boolean }[];
+      }>().dataValues;
+      assert.equal(stored.value, '12');
+      assert.equal(stored.comment, 'checked');
+      assert.equal(stored.followup, true);
+
+      // The JSON payload, and the attribute as cc + cp (here the default combo and option).
+      const json = await asAdmin({
+        method: 'POST',
+        url: '/api/41/dataValues?cc=bjDvmb4bfuf&cp=xYerKDKCefk',
+        payload: { dataElement: 'tpz77FcntKx', period: '2018', orgUnit: BO, value: '13', comment: 'OK' },
+      });
+      assert.equal(json.statusCode, 201, json.body);
+      assert.deepEqual(
+        (await asAdmin({ url: `/api/dataValues?${cell}&cc=bjDvmb4bfuf&cp=xYerKDKCefk` })).json(),
+        ['13'],
+      );
+      const badCp = await asAdmin({ url: `/api/dataValues?${cell}&cc=bjDvmb4bfuf&cp=noSuchOpt01` });
+      assert.equal(badCp.statusCode, 400, badCp.body);
+
+      // The import's checks apply: a value the data element's type refuses is 409 with its conflict.
+      const bad = await asAdmin({ method: 'POST', url: `/api/dataValues?${cell}&value=-5` });
+      assert.equal(bad.statusCode, 409, bad.body);
+      const conflict = bad.json<{ response: { conflicts: { errorCode: string }[] } }>().response.conflicts[0];
+      assert.match(conflict.errorCode, /^E7/);
+      const unknown = await asAdmin({
+        method: 'POST',
+        url: `/api/dataValues?de=noSuchDE01x&pe=2018&ou=${BO}&value=1`,
+      });
+      assert.equal(unknown.statusCode, 409);
+      assert.equal(
+        unknown.json<{ response: { conflicts: { errorCode: string }[] } }>().response.conflicts[0].errorCode,
+        'E7610',
+      );
+      assert.deepEqual((await asAdmin({ url: `/api/dataValues?${cell}` })).json(), ['13']);
+      const missing = await asAdmin({ method: 'POST', url: `/api/dataValues?pe=2018&ou=${BO}&value=1` });
+      assert.equal(missing.statusCode, 400);
+      // A user without F_DATAVALUE_ADD may not write.
+      const denied = await app.inject({
+        method: 'POST',
+        url: `/api/dataValues?${cell}&value=7`,
+        headers: { authorization: userAuth },
+      });
+      assert.equal(denied.statusCode, 403, denied.body);
+      // Reading goes through the export's scope: in the user's org units, yes; above them, no.
+      const userRead = await app.inject({
+        url: `/api/dataValues?${cell}`,
+        headers: { authorization: userAuth },
+      });
+      assert.deepEqual(userRead.json(), ['13']);
+      const outside = await app.inject({
+        url: '/api/dataValues?de=tpz77FcntKx&pe=2018&ou=ImspTQPwCqd',
+        headers: { authorization: userAuth },
+      });
+      assert.equal(outside.statusCode, 409, outside.body);
+      assert.equal(outside.json<{ errorCode: string }>().errorCode, 'E2012');
+
+      // curl ".../api/41/dataValues?de=...&pe=...&ou=..." -X DELETE
+      const deleted = await asAdmin({ method: 'DELETE', url: `/api/41/dataValues?${cell}` });
+      assert.equal(deleted.statusCode, 204, deleted.body);
+      const gone = await asAdmin({ url: `/api/dataValues?${cell}` });
+      assert.equal(gone.statusCode, 404);
+      assert.equal((await asAdmin({ method: 'DELETE', url: `/api/dataValues?${cell}` })).statusCode, 404);
+      // Deleted values are soft-deleted by the import and may be written again.
+      const again = await asAdmin({ method: 'POST', url: `/api/dataValues?${cell}&value=14` });
+      assert.equal(again.statusCode, 201, again.body);
+      assert.deepEqual((await asAdmin({ url: `/api/dataValues?${cell}` })).json(), ['14']);
+    });
+
     it('keeps a user apart from the administrator', async () => {
       const me = await app.inject({ url: '/api/41/me', headers: { authorization: userAuth } });
       assert.equal(me.statusCode, 200, me.body);
