@@ -56,6 +56,8 @@ export const ERROR_CATALOG = {
   F1500: { status: 500, message: 'Internal error; see the server log (reference {0})' },
   F1600: { status: 409, message: '{0} has no usable geometry: {1}' },
   F1601: { status: 409, message: '{0} matches organisation unit `{1}`, already set by feature {2}' },
+  F1700: { status: 403, message: 'Access denied to de-duplication pool `{0}`: {1} is required' },
+  F1701: { status: 400, message: 'De-duplication pool file `{0}`, line {1}: {2}; nothing was imported' },
   F1602: { status: 409, message: '{0} matches {1} organisation units by {2} `{3}`; use a uid or code' },
   F1501: { status: 503, message: 'Service is shutting down' },
   F1502: {

@@ -26,6 +26,7 @@ import { registerDataValueExportRoutes } from './routes/data-values/data-value-e
 import { registerDataValueSingleRoutes } from './routes/data-values/data-value-single-routes.ts';
 import { registerAuditRoutes } from './routes/audit/audit-routes.ts';
 import { registerTrackerRoutes } from './routes/tracker/tracker-routes.ts';
+import { registerDedupeRoutes } from './routes/dedupe/dedupe-routes.ts';
 
 export interface BuildAppOptions {
   logger?: boolean;
@@ -117,6 +118,7 @@ export async function buildApp(
   await registerDataValueSingleRoutes(app, context);
   await registerGeometryRoutes(app, context);
   await registerTrackerRoutes(app, context);
+  await registerDedupeRoutes(app, context);
   await registerWebRoutes(app);
   return app;
 }

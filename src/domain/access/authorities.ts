@@ -41,6 +41,8 @@ export const AUTHORITIES = [
   'F_EXPORT_QUEUE',
   /** Read the audit log (`GET /api/audits`). Ferry's own: DHIS2 has no authority for it. */
   'F_AUDIT_VIEW',
+  /** Create de-duplication pools (`POST /api/dedupe/pools`); using and changing one is by its sharing. Ferry's own. */
+  'F_DEDUPE_POOL_MANAGE',
 ] as const;
 
 export type Authority = (typeof AUTHORITIES)[number];

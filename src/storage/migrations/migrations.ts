@@ -2,6 +2,7 @@ import type { DatabaseKind } from '../storage.ts';
 import { TRACKER_MIGRATIONS } from './tracker-migrations.ts';
 import { AUDIT_MIGRATIONS } from './audit-migrations.ts';
 import { SETTINGS_MIGRATIONS } from './settings-migrations.ts';
+import { DEDUPE_MIGRATIONS } from './dedupe-migrations.ts';
 
 /**
  * Versioned schema migrations. Each has SQL per dialect; types differ (SQLite STRICT tables with
@@ -256,6 +257,7 @@ export const MIGRATIONS: readonly Migration[] = [
   ...AUDIT_MIGRATIONS,
   ...TRACKER_MIGRATIONS,
   ...SETTINGS_MIGRATIONS,
+  ...DEDUPE_MIGRATIONS,
 ];
 
 /**

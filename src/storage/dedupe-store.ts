@@ -1,0 +1,266 @@
+import type { SqlExecutor, SqlValue } from './storage.ts';
+
+/** A pool row as stored; `sharing` is its JSON text. */
+export interface DedupePoolRow {
+  poolId: number;
+  uid: string;
+  name: string;
+  description: string;
+  retentionDays: number;
+  sharing: string;
+  created: string;
+  lastUpdated: string;
+}
+
+export interface DedupeEntryRow {
+  entryId: number;
+  entityTypeId: number;
+  key: string;
+  firstSeen: string;
+  lastSeen: string;
+  jobId: string | null;
+}
+
+/** Keys per statement: 4 parameters a row stays far below SQLite's and PostgreSQL's limits. */
+const KEYS_PER_STATEMENT = 1_000;
+
+function poolRow(row: Record<string, unknown>): DedupePoolRow {
+  return {
+    poolId: Number(row.pool_id),
+    uid: String(row.uid),
+    name: String(row.name),
+    description: String(row.description),
+    retentionDays: Number(row.retention_days),
+    sharing: String(row.sharing),
+    created: String(row.created),
+    lastUpdated: String(row.last_updated),
+  };
+}
+
+const POOL_COLUMNS = 'pool_id, uid, name, description, retention_days, sharing, created, last_updated';
+
+/** LIKE pattern for a prefix, with `\` as the escape character (both dialects). */
+function likePrefix(prefix: string): string {
+  return `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/**
+ * The `dedupe_pool` and `dedupe_entry` tables. Written once for both dialects; every method runs on
+ * the executor it was made with, so a caller's transaction covers the checks and inserts of an import.
+ */
+export class DedupeStore {
+  private readonly db: SqlExecutor;
+
+  constructor(db: SqlExecutor) {
+    this.db = db;
+  }
+
+  async listPools(): Promise<DedupePoolRow[]> {
+    const rows = await this.db.query(`SELECT ${POOL_COLUMNS} FROM dedupe_pool ORDER BY name`);
+    return rows.map(poolRow);
+  }
+
+  async poolByUid(uid: string): Promise<DedupePoolRow | undefined> {
+    const row = await this.db.queryOne(`SELECT ${POOL_COLUMNS} FROM dedupe_pool WHERE uid = ?`, [uid]);
+    return row ? poolRow(row) : undefined;
+  }
+
+  async poolByName(name: string): Promise<DedupePoolRow | undefined> {
+    const row = await this.db.queryOne(`SELECT ${POOL_COLUMNS} FROM dedupe_pool WHERE name = ?`, [name]);
+    return row ? poolRow(row) : undefined;
+  }
+
+  async insertPool(pool: Omit<DedupePoolRow, 'poolId'>): Promise<void> {
+    await this.db.execute(
+      `INSERT INTO dedupe_pool (uid, name, description, retention_days, sharing, created, last_updated)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      [
+        pool.uid,
+        pool.name,
+        pool.description,
+        pool.retentionDays,
+        pool.sharing,
+        pool.created,
+        pool.lastUpdated,
+      ],
+    );
+  }
+
+  async updatePool(pool: DedupePoolRow): Promise<void> {
+    await this.db.execute(
+      `UPDATE dedupe_pool SET name = ?, description = ?, retention_days = ?, sharing = ?, last_updated = ?
+       WHERE pool_id = ?`,
+      [pool.name, pool.description, pool.retentionDays, pool.sharing, pool.lastUpdated, pool.poolId],
+    );
+  }
+
+  /** Deletes the pool and (by the foreign key's cascade) its entries. */
+  async deletePool(poolId: number): Promise<void> {
+    await this.db.execute('DELETE FROM dedupe_entry WHERE pool_id = ?', [poolId]);
+    await this.db.execute('DELETE FROM dedupe_pool WHERE pool_id = ?', [poolId]);
+  }
+
+  async countEntries(poolId: number): Promise<number> {
+    const row = await this.db.queryOne<{ n: number | string }>(
+      'SELECT COUNT(*) AS n FROM dedupe_entry WHERE pool_id = ?',
+      [poolId],
+    );
+    return Number(row?.n ?? 0);
+  }
+
+  /** Removes entries last seen before `cutoff` (ISO text); returns how many. */
+  async pruneBefore(poolId: number, cutoff: string): Promise<number> {
+    const { changes } = await this.db.execute(
+      'DELETE FROM dedupe_entry WHERE pool_id = ? AND last_seen < ?',
+      [poolId, cutoff],
+    );
+    return changes;
+  }
+
+  /**
+   * One page of entries, newest first, by keyset on `entry_id`: `before` is the previous page's
+   * last `entryId`. `prefix` keeps keys starting with it; `entityTypeId` one type.
+   */
+  async entries(
+    poolId: number,
+    options: { prefix?: string; entityTypeId?: number; before?: number; limit: number },
+  ): Promise<DedupeEntryRow[]> {
+    const where = ['pool_id = ?'];
+    const params: SqlValue[] = [poolId];
+    if (options.before !== undefined) {
+      where.push('entry_id < ?');
+      params.push(options.before);
+    }
+    if (options.entityTypeId !== undefined) {
+      where.push('entity_type_id = ?');
+      params.push(options.entityTypeId);
+    }
+    if (options.prefix !== undefined && options.prefix !== '') {
+      where.push("key LIKE ? ESCAPE '\\'");
+      params.push(likePrefix(options.prefix));
+    }
+    params.push(options.limit);
+    const rows = await this.db.query(
+      `SELECT entry_id, entity_type_id, key, first_seen, last_seen, job_id FROM dedupe_entry
+       WHERE ${where.join(' AND ')} ORDER BY entry_id DESC LIMIT ?`,
+      params,
+    );
+    return rows.map((row) => ({
+      entryId: Number(row.entry_id),
+      entityTypeId: Number(row.entity_type_id),
+      key: String(row.key),
+      firstSeen: String(row.first_seen),
+      lastSeen: String(row.last_seen),
+      jobId: (row.job_id as string | null) ?? null,
+    }));
+  }
+
+  /** Every entry as `[key, entityTypeId]`, oldest first, in batches by keyset (exports). */
+  async *streamEntries(poolId: number, batchSize = 5_000): AsyncIterable<Array<[string, number]>> {
+    let after = 0;
+    for (;;) {
+      const rows = await this.db.query<{
+        entry_id: number | string;
+        key: string;
+        entity_type_id: number | string;
+      }>(
+        `SELECT entry_id, key, entity_type_id FROM dedupe_entry WHERE pool_id = ? AND entry_id > ?
+         ORDER BY entry_id LIMIT ?`,
+        [poolId, after, batchSize],
+      );
+      if (rows.length === 0) return;
+      after = Number(rows[rows.length - 1].entry_id);
+      yield rows.map((row) => [row.key, Number(row.entity_type_id)]);
+      if (rows.length < batchSize) return;
+    }
+  }
+
+  /** The keys of `keys` the pool holds for the type (FILTER). */
+  async existingKeys(poolId: number, entityTypeId: number, keys: readonly string[]): Promise<Set<string>> {
+    const found = new Set<string>();
+    for (const chunk of chunks(keys, KEYS_PER_STATEMENT)) {
+      const rows = await this.db.query<{ key: string }>(
+        `SELECT key FROM dedupe_entry WHERE pool_id = ? AND entity_type_id = ? AND key IN (${chunk.map(() => '?').join(', ')})`,
+        [poolId, entityTypeId, ...chunk],
+      );
+      for (const row of rows) found.add(row.key);
+    }
+    return found;
+  }
+
+  /**
+   * Inserts the keys the pool does not hold and returns exactly those: INSERT ... ON CONFLICT DO
+   * NOTHING RETURNING. On PostgreSQL a key another transaction inserted and has not committed makes
+   * this statement wait for it, then count as held (or as new if it rolled back): so two imports
+   * never both get one key back. Keys must be distinct; they are inserted in sorted order so that
+   * concurrent imports take the index's locks in one order.
+   */
+  async insertNewKeys(
+    poolId: number,
+    entityTypeId: number,
+    keys: readonly string[],
+    now: string,
+    jobId: string | null,
+  ): Promise<Set<string>> {
+    const inserted = new Set<string>();
+    const sorted = [...keys].sort();
+    for (const chunk of chunks(sorted, KEYS_PER_STATEMENT)) {
+      const params: SqlValue[] = [];
+      for (const key of chunk) params.push(poolId, entityTypeId, key, now, now, jobId);
+      const rows = await this.db.query<{ key: string }>(
+        `INSERT INTO dedupe_entry (pool_id, entity_type_id, key, first_seen, last_seen, job_id)
+         VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')}
+         ON CONFLICT (pool_id, entity_type_id, key) DO NOTHING RETURNING key`,
+        params,
+      );
+      for (const row of rows) inserted.add(row.key);
+    }
+    return inserted;
+  }
+
+  /** Sets last seen and job of keys the pool holds (seen again); keys it does not hold are skipped. */
+  async touchKeys(
+    poolId: number,
+    entityTypeId: number,
+    keys: readonly string[],
+    now: string,
+    jobId: string | null,
+  ): Promise<void> {
+    const sorted = [...keys].sort();
+    for (const chunk of chunks(sorted, KEYS_PER_STATEMENT)) {
+      await this.db.execute(
+        `UPDATE dedupe_entry SET last_seen = ?, job_id = ?
+         WHERE pool_id = ? AND entity_type_id = ? AND key IN (${chunk.map(() => '?').join(', ')})`,
+        [now, jobId, poolId, entityTypeId, ...chunk],
+      );
+    }
+  }
+
+  /**
+   * A pool CSV import's batch: new (type, key) pairs inserted, those held get last seen and job
+   * updated, in one statement per chunk. Pairs must be distinct within the call.
+   */
+  async upsertEntries(
+    poolId: number,
+    entries: ReadonlyArray<readonly [string, number]>,
+    now: string,
+    jobId: string | null,
+  ): Promise<void> {
+    for (const chunk of chunks(entries, KEYS_PER_STATEMENT)) {
+      const params: SqlValue[] = [];
+      for (const [key, type] of chunk) params.push(poolId, type, key, now, now, jobId);
+      await this.db.execute(
+        `INSERT INTO dedupe_entry (pool_id, entity_type_id, key, first_seen, last_seen, job_id)
+         VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')}
+         ON CONFLICT (pool_id, entity_type_id, key) DO UPDATE SET last_seen = excluded.last_seen, job_id = excluded.job_id`,
+        params,
+      );
+    }
+  }
+}
