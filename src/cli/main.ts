@@ -14,6 +14,7 @@ import { exportDataCommand } from './commands/data-values/export-data-command.ts
 import { formPdfCommand } from './commands/data-values/form-pdf-command.ts';
 import { importTrackerCommand } from './commands/tracker/import-tracker-command.ts';
 import { exportEventsCommand } from './commands/tracker/export-events-command.ts';
+import { importEventsCommand } from './commands/tracker/import-events-command.ts';
 import { FERRY_VERSION } from '../services/ferry-context.ts';
 
 /** Every command; later features add theirs here. */
@@ -33,6 +34,7 @@ export const COMMANDS: CliCommand[] = [
   importGeoJsonCommand,
   importTrackerCommand,
   exportEventsCommand,
+  importEventsCommand,
 ];
 
 function printHelp(): void {

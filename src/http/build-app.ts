@@ -24,9 +24,10 @@ import { registerGeometryRoutes } from './routes/geometry/geometry-routes.ts';
 import { registerDataValueImportRoutes } from './routes/data-values/data-value-import-routes.ts';
 import { registerDataValueExportRoutes } from './routes/data-values/data-value-export-routes.ts';
 import { registerDataValueSingleRoutes } from './routes/data-values/data-value-single-routes.ts';
-import { registerAuditRoutes } from './routes/audit/audit-routes.ts';
 import { registerTrackerRoutes } from './routes/tracker/tracker-routes.ts';
 import { registerDedupeRoutes } from './routes/dedupe/dedupe-routes.ts';
+import { registerLegacyTrackerRoutes } from './routes/tracker/legacy-tracker-routes.ts';
+import { registerAuditRoutes } from './routes/audit/audit-routes.ts';
 
 export interface BuildAppOptions {
   logger?: boolean;
@@ -119,6 +120,7 @@ export async function buildApp(
   await registerGeometryRoutes(app, context);
   await registerTrackerRoutes(app, context);
   await registerDedupeRoutes(app, context);
+  await registerLegacyTrackerRoutes(app, context);
   await registerWebRoutes(app);
   return app;
 }

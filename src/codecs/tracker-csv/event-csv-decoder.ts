@@ -1,0 +1,157 @@
+import type { RawObject } from '../../domain/tracker/tracker-objects.ts';
+import { InputError } from '../input/input-error.ts';
+import { readCsvRecordBatches, type CsvRecord } from '../csv/csv-reader.ts';
+
+/**
+ * DHIS2's event CSV: one row per event and data value, the event's columns repeated on each row.
+ * Two column sets exist: 2.40's (`dxf2/events/event/csv/CsvEventDataValue.java`, read by position,
+ * the header row optional) and the current one (2.41+, `tracker/imports/csv`, the columns of
+ * `GET /api/tracker/events.csv`). A file with a header is read by its column names, so either set
+ * (or a mix, in any order) reads; without one, the columns are 2.40's, in its order.
+ */
+export const LEGACY_EVENT_CSV_COLUMNS = [
+  'event',
+  'status',
+  'program',
+  'programStage',
+  'enrollment',
+  'orgUnit',
+  'eventDate',
+  'dueDate',
+  'latitude',
+  'longitude',
+  'dataElement',
+  'value',
+  'storedBy',
+  'providedElsewhere',
+  'completedDate',
+  'completedBy',
+  'geometry',
+] as const;
+
+/** A column's field in the event (or its data value); `null` for columns that are read and ignored. */
+const COLUMNS: Record<string, string | null> = {
+  event: 'event',
+  status: 'status',
+  program: 'program',
+  programStage: 'programStage',
+  enrollment: 'enrollment',
+  orgUnit: 'orgUnit',
+  eventDate: 'occurredAt',
+  occurredAt: 'occurredAt',
+  dueDate: 'scheduledAt',
+  scheduledAt: 'scheduledAt',
+  latitude: 'latitude',
+  longitude: 'longitude',
+  geometry: 'geometry',
+  completedDate: 'completedAt',
+  completedAt: 'completedAt',
+  completedBy: 'completedBy',
+  followUp: 'followUp',
+  attributeOptionCombo: 'attributeOptionCombo',
+  assignedUser: 'assignedUser',
+  createdAtClient: 'createdAtClient',
+  updatedAtClient: 'updatedAtClient',
+  dataElement: 'dataElement',
+  value: 'value',
+  providedElsewhere: 'providedElsewhere',
+  // Set by the server that wrote the file; the importing server sets its own.
+  storedBy: null,
+  deleted: null,
+  createdAt: null,
+  updatedAt: null,
+  updatedBy: null,
+  attributeCategoryOptions: null,
+  storedByDataValue: null,
+  createdAtDataValue: null,
+  updatedAtDataValue: null,
+};
+
+const DATA_VALUE_FIELDS = new Set(['dataElement', 'value', 'providedElsewhere']);
+
+export interface CsvEvent {
+  /** The event with current field names, `latitude`/`longitude` as `coordinate`, geometry as text. */
+  value: RawObject;
+  /** The line of the event's first row. */
+  line: number;
+}
+
+function isHeader(fields: string[]): boolean {
+  return (
+    fields[0]?.trim().replace(/^\uFEFF/, '') === 'event' && fields.some((f) => f.trim() === 'dataElement')
+  );
+}
+
+/**
+ * The events of an event CSV, streamed: consecutive rows of one event (same `event` UID, or, without
+ * one, the same event columns) make one event with a data value per row. A row with no data element
+ * adds none (an event without values). Rows of another column count, unknown header columns and an
+ * unquoted-quote problem are refused naming the file, line and column.
+ */
+export async function* readEventCsv(
+  text: AsyncIterable<string>,
+  fileName: string,
+): AsyncIterable<CsvEvent[]> {
+  let columns: (string | null)[] | undefined;
+  let width = 0;
+  let current: { key: string; value: RawObject; line: number } | undefined;
+
+  const rowOf = (record: CsvRecord): void => {
+    if (record.fields.length !== width)
+      throw new InputError(
+        fileName,
+        `${record.fields.length} columns where the header (or 2.40's layout) has ${width}`,
+        { line: record.line },
+      );
+  };
+
+  for await (const records of readCsvRecordBatches(text, fileName)) {
+    const out: CsvEvent[] = [];
+    for (const record of records) {
+      if (!columns) {
+        if (isHeader(record.fields)) {
+          columns = record.fields.map((raw, index) => {
+            const name = raw.trim().replace(/^\uFEFF/, '');
+            if (!(name in COLUMNS) || !Object.hasOwn(COLUMNS, name))
+              throw new InputError(fileName, `unknown column \`${name}\` (column ${index + 1})`, {
+                line: record.line,
+              });
+            return COLUMNS[name];
+          });
+          width = columns.length;
+          continue;
+        }
+        columns = LEGACY_EVENT_CSV_COLUMNS.map((c) => COLUMNS[c]);
+        width = columns.length;
+      }
+      rowOf(record);
+      const event: RawObject = {};
+      const dataValue: RawObject = {};
+      let eventKey = '';
+      record.fields.forEach((cell, index) => {
+        const field = columns![index];
+        if (!field || cell === '') return;
+        if (DATA_VALUE_FIELDS.has(field)) dataValue[field] = cell;
+        else {
+          event[field] = cell;
+          eventKey += `${field}=${cell}\u0000`;
+        }
+      });
+      if (event.latitude !== undefined || event.longitude !== undefined) {
+        event.coordinate = { latitude: event.latitude, longitude: event.longitude };
+        delete event.latitude;
+        delete event.longitude;
+      }
+      const key = typeof event.event === 'string' ? `uid:${event.event}` : `row:${eventKey}`;
+      if (!current || current.key !== key) {
+        if (current) out.push({ value: current.value, line: current.line });
+        current = { key, value: { ...event, dataValues: [] }, line: record.line };
+      }
+      if (dataValue.dataElement !== undefined) (current.value.dataValues as RawObject[]).push(dataValue);
+      else if (dataValue.value !== undefined)
+        throw new InputError(fileName, 'a value without a dataElement', { line: record.line });
+    }
+    if (out.length > 0) yield out;
+  }
+  if (current) yield [{ value: current.value, line: current.line }];
+}

@@ -1,0 +1,264 @@
+import type { FerryContext } from '../ferry-context-types.ts';
+import type { Principal } from '../../domain/access/principal.ts';
+import { principalHasAuthority } from '../../domain/access/principal.ts';
+import { FerryError } from '../../errors.ts';
+import { openInput, type BytesReadListener } from '../../codecs/input/open-input.ts';
+import { decodeUtf8 } from '../../codecs/input/utf8-text.ts';
+import { InputError } from '../../codecs/input/input-error.ts';
+import { generateUid } from '../../domain/identifiers/uid.ts';
+import { addPayloadItem, emptyBundle, type TrackerType } from '../../domain/tracker/tracker-objects.ts';
+import type { TrackerImportReport } from '../../domain/tracker/tracker-import-report.ts';
+import {
+  readLegacyTracker,
+  LEGACY_TRACKER_FORMATS,
+  type LegacyTrackerFormat,
+  type LegacyTrackerItem,
+} from '../../codecs/tracker-legacy/legacy-tracker-decoder.ts';
+import {
+  buildLegacyImportSummaries,
+  type LegacyImportSummaries,
+  type LegacyObjectGroup,
+} from '../../codecs/tracker-legacy/import-summaries-encoder.ts';
+import {
+  importTrackerBundle,
+  trackerImportParams,
+  type TrackerImportRunOptions,
+} from './tracker-import-service.ts';
+import { MAX_TRACKER_OBJECTS, type TrackerImportInput } from './tracker-import-reader.ts';
+
+/** Which older endpoint the file came to: each takes its own list; the CLI takes either. */
+export type LegacyTrackerEndpoint = 'events' | 'trackedEntities' | 'any';
+
+export interface LegacyTrackerImportInput extends TrackerImportInput {
+  /** json, xml or csv; else from the content type, the file name, or the first character. */
+  format?: string;
+}
+
+export interface LegacyTrackerImportResult {
+  summaries: LegacyImportSummaries;
+  /** The same import as `/api/tracker` reports it (the CLI's --json prints it beside the summaries). */
+  report: TrackerImportReport;
+  format: LegacyTrackerFormat;
+}
+
+/** 2.40's strategy names (`ImportStrategy.java`) and the current ones. */
+const STRATEGIES: Record<string, string> = {
+  NEW_AND_UPDATES: 'CREATE_AND_UPDATE',
+  NEW: 'CREATE',
+  UPDATES: 'UPDATE',
+  DELETES: 'DELETE',
+};
+
+/**
+ * The query of an older endpoint as the current importer's parameters: 2.40's strategy names,
+ * `async` dropped (these endpoints answer when done, as 2.40 did by default), and atomicMode OBJECT
+ * unless asked otherwise: 2.40 imported each object on its own, so one bad event did not hold back
+ * the rest.
+ */
+export function legacyTrackerParams(query: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...query, async: 'false' };
+  for (const name of ['strategy', 'importStrategy']) {
+    const value = query[name];
+    if (typeof value === 'string' && STRATEGIES[value.toUpperCase()])
+      out[name] = STRATEGIES[value.toUpperCase()];
+  }
+  if (query.atomicMode === undefined) out.atomicMode = 'OBJECT';
+  return out;
+}
+
+function formatFrom(input: LegacyTrackerImportInput): LegacyTrackerFormat | undefined {
+  if (input.format) {
+    const format = input.format.toLowerCase() as LegacyTrackerFormat;
+    if (!LEGACY_TRACKER_FORMATS.includes(format))
+      throw new FerryError('F1000', ['format', input.format, LEGACY_TRACKER_FORMATS.join(', ')]);
+    return format;
+  }
+  const type = (input.contentType ?? '').toLowerCase();
+  if (/xml/.test(type)) return 'xml';
+  if (/csv/.test(type)) return 'csv';
+  if (/json/.test(type)) return 'json';
+  const name = input.fileName.toLowerCase().replace(/\.(gz|gzip|zip)$/, '');
+  const extension = /\.(json|xml|csv)$/.exec(name)?.[1];
+  return extension as LegacyTrackerFormat | undefined;
+}
+
+/** The format from the first character that is not white space, when nothing else said it. */
+async function sniffed(
+  text: AsyncIterable<string>,
+): Promise<{ format: LegacyTrackerFormat; text: AsyncIterable<string> }> {
+  const iterator = text[Symbol.asyncIterator]();
+  const held: string[] = [];
+  let format: LegacyTrackerFormat = 'csv';
+  for (;;) {
+    const next = await iterator.next();
+    if (next.done) break;
+    held.push(next.value);
+    const head = next.value.replace(/^\uFEFF/, '').trimStart();
+    if (head === '') continue;
+    format = head[0] === '<' ? 'xml' : head[0] === '{' || head[0] === '[' ? 'json' : 'csv';
+    break;
+  }
+  async function* rest() {
+    yield* held;
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done) return;
+      yield next.value;
+    }
+  }
+  return { format, text: rest() };
+}
+
+/** UIDs of the payload already stored, so a summary can say imported or updated per object. */
+async function storedUids(context: FerryContext, table: string, uids: string[]): Promise<Set<string>> {
+  const found = new Set<string>();
+  for (let i = 0; i < uids.length; i += 500) {
+    const chunk = uids.slice(i, i + 500);
+    if (chunk.length === 0) continue;
+    const rows = await context.storage.query<{ uid: string }>(
+      `SELECT uid FROM ${table} WHERE uid IN (${chunk.map(() => '?').join(', ')})`,
+      chunk,
+    );
+    for (const row of rows) found.add(String(row.uid));
+  }
+  return found;
+}
+
+const TABLES: Partial<Record<TrackerType, string>> = {
+  TRACKED_ENTITY: 'tracked_entity',
+  ENROLLMENT: 'enrollment',
+  EVENT: 'event',
+};
+
+/**
+ * DHIS2's older tracker imports (`POST /api/events`, `POST /api/trackedEntityInstances` up to 2.40):
+ * the file (JSON, XML, or event CSV in 2.40's or the current columns; gzip or zip) is decoded as a
+ * stream into the current importer's objects and run through the same import as `POST /api/tracker`
+ * (same preheat, validation, codes and writer), then its report is told as that era's
+ * ImportSummaries. The caller's authority and capture scope are checked by that import, when it runs.
+ */
+export async function importLegacyTracker(
+  context: FerryContext,
+  input: LegacyTrackerImportInput,
+  endpoint: LegacyTrackerEndpoint,
+  query: Record<string, unknown>,
+  principal: Principal | undefined,
+  options: TrackerImportRunOptions & { onBytesRead?: BytesReadListener } = {},
+): Promise<LegacyTrackerImportResult> {
+  if (principal && !principalHasAuthority(principal, 'F_TRACKER_IMPORT'))
+    throw new FerryError('F1102', ['F_TRACKER_IMPORT']);
+  // Bad parameters are refused before the file is read.
+  const params = trackerImportParams(legacyTrackerParams(query));
+  let format = formatFrom(input);
+  if (format === 'csv' && endpoint === 'trackedEntities')
+    throw new FerryError('F1003', ['text/csv; tracked entity instances are JSON or XML']);
+
+  const bundle = emptyBundle();
+  const groups: LegacyObjectGroup[] = [];
+  const wanted = endpoint === 'any' ? undefined : endpoint;
+  options.progress?.({ stage: 'Reading tracker file', processed: 0 });
+  try {
+    const opened = await openInput(input.path, input.fileName, { onBytesRead: options.onBytesRead });
+    let text = decodeUtf8(opened.chunks, input.fileName);
+    if (!format) ({ format, text } = await sniffed(text));
+    const root = endpoint === 'trackedEntities' ? 'trackedEntities' : 'events';
+    for await (const items of readLegacyTracker(text, input.fileName, format, root)) {
+      options.signal?.throwIfAborted();
+      for (const item of items) addItem(bundle, groups, item, wanted, input.fileName);
+      const count =
+        bundle.trackedEntities.length +
+        bundle.enrollments.length +
+        bundle.events.length +
+        bundle.relationships.length;
+      if (count > MAX_TRACKER_OBJECTS)
+        throw new InputError(
+          input.fileName,
+          `more than ${MAX_TRACKER_OBJECTS} tracker objects in one file; split it`,
+        );
+      options.progress?.({ stage: 'Reading tracker file', processed: count });
+    }
+  } catch (error) {
+    if (error instanceof InputError) throw new FerryError('F1001', [error.message]);
+    throw error;
+  }
+  // One relationship listed under both of its ends is one relationship.
+  const seen = new Set<string>();
+  bundle.relationships = bundle.relationships.filter((r) =>
+    seen.has(r.relationship) ? false : (seen.add(r.relationship), true),
+  );
+
+  const stored = new Map<TrackerType, Set<string>>();
+  stored.set(
+    'TRACKED_ENTITY',
+    await storedUids(
+      context,
+      TABLES.TRACKED_ENTITY!,
+      bundle.trackedEntities.map((t) => t.trackedEntity),
+    ),
+  );
+  stored.set(
+    'ENROLLMENT',
+    await storedUids(
+      context,
+      TABLES.ENROLLMENT!,
+      bundle.enrollments.map((e) => e.enrollment),
+    ),
+  );
+  stored.set(
+    'EVENT',
+    await storedUids(
+      context,
+      TABLES.EVENT!,
+      bundle.events.map((e) => e.event),
+    ),
+  );
+
+  const report = await importTrackerBundle(context, bundle, params, principal, options);
+  const failed = report.validationReport.errorReports.length > 0;
+  const summaries = buildLegacyImportSummaries(report, groups, {
+    existed: (type, uid) => stored.get(type)?.has(uid) ?? false,
+    deleting: params.importStrategy === 'DELETE',
+    written: !(params.atomicMode === 'ALL' && failed),
+  });
+  return { summaries, report, format };
+}
+
+/** Adds one top-level object to the bundle and remembers what it nested, for its summary. */
+function addItem(
+  bundle: ReturnType<typeof emptyBundle>,
+  groups: LegacyObjectGroup[],
+  item: LegacyTrackerItem,
+  wanted: LegacyTrackerItem['collection'] | undefined,
+  fileName: string,
+): void {
+  if (wanted && item.collection !== wanted)
+    throw new InputError(
+      fileName,
+      wanted === 'events'
+        ? 'tracked entity instances are imported through /api/trackedEntityInstances'
+        : 'events are imported through /api/events',
+      { line: item.line },
+    );
+  const before = {
+    enrollments: bundle.enrollments.length,
+    events: bundle.events.length,
+    relationships: bundle.relationships.length,
+  };
+  addPayloadItem(bundle, item.collection, item.value, generateUid);
+  const relationships = bundle.relationships.slice(before.relationships).map((r) => r.relationship);
+  if (item.collection === 'events') {
+    groups.push({ type: 'EVENT', uid: bundle.events[before.events].event, enrollments: [], relationships });
+    return;
+  }
+  const te = bundle.trackedEntities[bundle.trackedEntities.length - 1];
+  const events = bundle.events.slice(before.events);
+  groups.push({
+    type: 'TRACKED_ENTITY',
+    uid: te.trackedEntity,
+    enrollments: bundle.enrollments.slice(before.enrollments).map((en) => ({
+      uid: en.enrollment,
+      events: events.filter((ev) => ev.enrollment === en.enrollment).map((ev) => ev.event),
+    })),
+    relationships,
+  });
+}

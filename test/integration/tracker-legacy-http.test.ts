@@ -1,0 +1,261 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { join } from 'node:path';
+import { skipReasonFor, TEST_DATABASE_KINDS } from '../support/test-databases.ts';
+import { startTestApp, stopTestApp, type TestApp } from '../support/test-app.ts';
+import { ADMIN_AUTH } from '../support/access-fixtures.ts';
+import { importMetadataObjects } from '../../src/services/metadata/metadata-import-service.ts';
+import { allErrorReports } from '../../src/domain/metadata-import/import-report.ts';
+import { TRACKER_FIXTURE_METADATA as METADATA, TRACKER_FIXTURES } from '../support/tracker-metadata.ts';
+
+const LEGACY = join(import.meta.dirname, '../fixtures/tracker-legacy');
+const legacy = (name: string) => readFileSync(join(LEGACY, name));
+
+/** The flat fixture's tracked entities and enrollments, which the legacy events belong to. */
+const flat = JSON.parse(readFileSync(join(TRACKER_FIXTURES, 'import_flatten_payload.json'), 'utf8'));
+const parents = JSON.stringify({ trackedEntities: flat.trackedEntities, enrollments: flat.enrollments });
+
+/** Fields the server sets when it writes (times, who): they differ between two imports. */
+const SERVER_SET = new Set(['createdAt', 'updatedAt', 'createdBy', 'updatedBy', 'storedBy']);
+function withoutServerFields(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutServerFields);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([k]) => !SERVER_SET.has(k))
+      .map(([k, v]) => [k, withoutServerFields(v)]),
+  );
+}
+
+async function newApp(kind: 'sqlite' | 'postgres'): Promise<TestApp> {
+  const started = await startTestApp(kind, {
+    seed: async (context) => {
+      const report = await importMetadataObjects(context, METADATA);
+      assert.equal(report.status, 'OK', JSON.stringify(allErrorReports(report)));
+    },
+  });
+  const res = await started.app.inject({
+    method: 'POST',
+    url: '/api/tracker?async=false',
+    headers: { authorization: ADMIN_AUTH, 'content-type': 'application/json' },
+    payload: parents,
+  });
+  assert.equal(res.statusCode, 200, res.body);
+  return started;
+}
+
+const post = (started: TestApp, url: string, contentType: string, payload: Buffer | string) =>
+  started.app.inject({
+    method: 'POST',
+    url,
+    headers: { authorization: ADMIN_AUTH, 'content-type': contentType },
+    payload,
+  });
+const get = (started: TestApp, url: string) =>
+  started.app.inject({ method: 'GET', url, headers: { authorization: ADMIN_AUTH } });
+
+async function exportedEvents(started: TestApp): Promise<unknown> {
+  const res = await get(started, '/api/tracker/events?orgUnit=PSeMWi7rBgb&paging=false');
+  assert.equal(res.statusCode, 200, res.body);
+  const events = res.json().events as Array<{ event: string }>;
+  return withoutServerFields(events.sort((a, b) => a.event.localeCompare(b.event)));
+}
+
+for (const kind of TEST_DATABASE_KINDS) {
+  describe(`DHIS2's older tracker endpoints on ${kind}`, { skip: skipReasonFor(kind) }, () => {
+    it('legacy {"events"} JSON, 2.40 event CSV and legacy XML import into the same events as /api/tracker', async () => {
+      const exports: Record<string, unknown> = {};
+      const runs: Array<[string, string, string, Buffer]> = [
+        ['tracker', '/api/tracker?async=false', 'application/json', legacy('events-current.json')],
+        ['json', '/api/events', 'application/json', legacy('events.json')],
+        ['csv', '/api/events?skipFirst=true', 'application/csv', legacy('events-2.40.csv')],
+        ['xml', '/api/events', 'application/xml', legacy('events.xml')],
+        ['json.gz', '/api/events', 'application/gzip', gzipSync(legacy('events.json'))],
+      ];
+      for (const [name, url, type, body] of runs) {
+        const started = await newApp(kind);
+        try {
+          const res = await post(started, url, type, body);
+          assert.equal(res.statusCode, 200, `${name}: ${res.body}`);
+          if (name !== 'tracker') {
+            const message = res.json();
+            assert.equal(message.status, 'OK', name);
+            assert.equal(message.response.responseType, 'ImportSummaries');
+            assert.equal(message.response.status, 'SUCCESS');
+            assert.equal(message.response.imported, 2, name);
+            assert.deepEqual(
+              message.response.importSummaries.map((s: { reference: string }) => s.reference),
+              ['LgcyEvnt001', 'LgcyEvnt002'],
+            );
+          }
+          exports[name] = await exportedEvents(started);
+        } finally {
+          await stopTestApp(started);
+        }
+      }
+      const expected = exports.tracker as Array<Record<string, unknown>>;
+      assert.equal(expected.length, 2);
+      assert.equal(expected[0].occurredAt !== undefined, true, 'the dates are in the export');
+      assert.deepEqual(expected[0].geometry, { type: 'Point', coordinates: [-11.5, 8.5] });
+      for (const name of ['json', 'csv', 'xml', 'json.gz']) assert.deepEqual(exports[name], expected, name);
+    });
+
+    describe('on one database', () => {
+      let started: TestApp | undefined;
+      before(async () => {
+        started = await newApp(kind);
+      });
+      after(() => stopTestApp(started));
+
+      it('imports legacy tracked entity instances with enrollments, events and a relationship; again as updates', async () => {
+        const res = await post(
+          started!,
+          '/api/trackedEntityInstances',
+          'application/json',
+          legacy('tracked-entity-instances.json'),
+        );
+        assert.equal(res.statusCode, 200, res.body);
+        const summaries = res.json().response;
+        assert.equal(summaries.status, 'SUCCESS');
+        assert.deepEqual([summaries.imported, summaries.updated, summaries.total], [2, 0, 2]);
+        const first = summaries.importSummaries[0];
+        assert.equal(first.reference, 'LgcyTei0001');
+        assert.equal(first.enrollments.importSummaries[0].reference, 'LgcyEnr0001');
+        assert.equal(first.enrollments.importSummaries[0].events.importSummaries[0].reference, 'LgcyEvnt101');
+
+        const te = await get(started!, '/api/tracker/trackedEntities/LgcyTei0001?fields=*');
+        assert.equal(te.statusCode, 200, te.body);
+        const entity = te.json();
+        assert.deepEqual(entity.geometry, { type: 'Point', coordinates: [-11.2, 8.1] });
+        assert.equal(entity.enrollments[0].enrolledAt.slice(0, 10), '2019-01-01');
+        assert.equal(entity.enrollments[0].occurredAt.slice(0, 10), '2018-12-30');
+        assert.equal(entity.enrollments[0].events[0].event, 'LgcyEvnt101');
+        assert.equal(entity.enrollments[0].events[0].dataValues[0].value, '3.2');
+        const rel = await get(started!, '/api/tracker/relationships?trackedEntity=LgcyTei0002');
+        assert.equal(rel.json().relationships[0].relationship, 'LgcyRel0001');
+
+        const again = await post(
+          started!,
+          '/api/trackedEntityInstances?strategy=NEW_AND_UPDATES',
+          'application/json',
+          legacy('tracked-entity-instances.json'),
+        );
+        assert.equal(again.statusCode, 200, again.body);
+        assert.deepEqual([again.json().response.imported, again.json().response.updated], [0, 2]);
+      });
+
+      it('imports tracked entity instances as XML', async () => {
+        const res = await post(
+          started!,
+          '/api/trackedEntityInstances',
+          'application/xml',
+          legacy('tracked-entity-instances.xml'),
+        );
+        assert.equal(res.statusCode, 200, res.body);
+        assert.equal(res.json().response.imported, 1);
+        const ev = await get(started!, '/api/tracker/events/LgcyEvnt301');
+        assert.equal(ev.json().enrollment, 'LgcyEnr0003');
+        assert.equal(ev.json().trackedEntity, 'LgcyTei0003');
+      });
+
+      it('answers 409 with a conflict for a bad event and imports the good one (each object on its own, as 2.40)', async () => {
+        const file = JSON.parse(legacy('events.json').toString('utf8'));
+        file.events[0].event = 'LgcyEvnt011';
+        file.events[1].event = 'LgcyEvnt012';
+        file.events[1].dataValues[0].value = 'heavy';
+        const res = await post(started!, '/api/events', 'application/json', JSON.stringify(file));
+        assert.equal(res.statusCode, 409, res.body);
+        const message = res.json();
+        assert.equal(message.httpStatus, 'Conflict');
+        assert.equal(message.response.status, 'ERROR');
+        assert.deepEqual([message.response.imported, message.response.ignored], [1, 1]);
+        const bad = message.response.importSummaries[1];
+        assert.equal(bad.status, 'ERROR');
+        assert.equal(bad.conflicts[0].errorCode, 'E1302');
+        assert.equal(bad.conflicts[0].object, 'LgcyEvnt012');
+        assert.equal((await get(started!, '/api/tracker/events/LgcyEvnt011')).statusCode, 200);
+        assert.equal((await get(started!, '/api/tracker/events/LgcyEvnt012')).statusCode, 404);
+
+        // atomicMode=ALL: nothing written.
+        file.events[0].event = 'LgcyEvnt021';
+        const all = await post(
+          started!,
+          '/api/events?atomicMode=ALL',
+          'application/json',
+          JSON.stringify(file),
+        );
+        assert.equal(all.statusCode, 409);
+        assert.equal(all.json().response.importSummaries[0].status, 'WARNING');
+        assert.equal((await get(started!, '/api/tracker/events/LgcyEvnt021')).statusCode, 404);
+      });
+
+      it('refuses bad files naming file, line and field, and wrong lists per endpoint', async () => {
+        const csv =
+          'event,status,program,programStage,enrollment,orgUnit,eventDate,dueDate,latitude,longitude,dataElement,value,storedBy,providedElsewhere,completedDate,completedBy,geometry\nLgcyEvnt031,ACTIVE,XrZRFi7rU9e\n';
+        const short = await post(started!, '/api/events', 'application/csv', csv);
+        assert.equal(short.statusCode, 400);
+        assert.match(short.json().message, /request body \(line 2\): 3 columns/);
+        const unknown = await post(
+          started!,
+          '/api/events',
+          'application/csv',
+          'event,colour,dataElement\nx,y,z\n',
+        );
+        assert.equal(unknown.statusCode, 400);
+        assert.match(unknown.json().message, /line 1.*unknown column `colour` \(column 2\)/);
+        const geometry = await post(
+          started!,
+          '/api/events',
+          'application/json',
+          '{"events":[\n{"event":"LgcyEvnt032","geometry":"{not json"}]}',
+        );
+        assert.equal(geometry.statusCode, 400);
+        assert.match(geometry.json().message, /line 2.*geometry/);
+        const proto = await post(
+          started!,
+          '/api/events',
+          'application/xml',
+          '<events><event><__proto__>x</__proto__></event></events>',
+        );
+        assert.equal(proto.statusCode, 400);
+        const wrong = await post(
+          started!,
+          '/api/events',
+          'application/json',
+          legacy('tracked-entity-instances.json'),
+        );
+        assert.equal(wrong.statusCode, 400);
+        assert.match(wrong.json().message, /trackedEntityInstances/);
+        const csvTei = await post(started!, '/api/trackedEntityInstances', 'application/csv', csv);
+        assert.equal(csvTei.statusCode, 415);
+        assert.equal((await get(started!, '/api/tracker/events/LgcyEvnt031')).statusCode, 404);
+      });
+
+      it('GET /api/events answers in the older shape', async () => {
+        const res = await get(
+          started!,
+          '/api/events?orgUnit=PSeMWi7rBgb&program=XrZRFi7rU9e&startDate=2019-01-01&endDate=2019-01-31&skipPaging=true',
+        );
+        assert.equal(res.statusCode, 200, res.body);
+        const body = res.json();
+        assert.equal(body.pager, undefined);
+        const byUid = new Map(body.events.map((e: { event: string }) => [e.event, e]));
+        const event = byUid.get('LgcyEvnt101') as Record<string, unknown>;
+        assert.ok(event, JSON.stringify(body.events.map((e: { event: string }) => e.event)));
+        assert.equal(String(event.eventDate).slice(0, 10), '2019-01-05');
+        assert.equal(event.trackedEntityInstance, 'LgcyTei0001');
+        assert.equal(event.occurredAt, undefined);
+        assert.ok(event.created && event.lastUpdated);
+        assert.equal((event.dataValues as Array<{ value: string }>)[0].value, '3.2');
+        // The date filter left February out.
+        assert.equal(byUid.has('LgcyEvnt301'), false);
+        const paged = await get(started!, '/api/events?orgUnit=PSeMWi7rBgb&pageSize=1&totalPages=true');
+        assert.equal(paged.json().pager.pageSize, 1);
+        assert.ok(paged.json().pager.total >= 3);
+        assert.equal(paged.json().events.length, 1);
+      });
+    });
+  });
+}
