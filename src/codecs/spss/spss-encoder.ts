@@ -1,0 +1,346 @@
+/**
+ * SPSS system files (.sav), written as a stream: the `$FL2` header, a variable record per 8-byte
+ * slot, value labels, the machine records (7.3 integer info with code page 65001 = UTF-8, 7.4
+ * floating point info, 7.13 long names, 7.14 very long strings, 7.16 the 64-bit case count, 7.20
+ * the encoding name), then the cases, bytecode-compressed or not. Strings over 255 bytes are "very
+ * long strings": ceil(width / 252) segments, each but the last a 255-byte variable holding 255
+ * bytes of the text (the last is sized width - 252 * (segments - 1), pspp's rule). Reference:
+ * docs/formats/analysis-exports.md.
+ */
+
+export type SpssFormat = 'F' | 'DATE' | 'DATETIME' | 'A';
+
+export interface SpssVariable {
+  /** A legal, unique long name of at most 64 bytes (record 7.13). */
+  name: string;
+  label: string;
+  /** 0 for a number; the width in bytes (1..32767) for a string. */
+  width: number;
+  /** Display format; numbers: F with `decimals`, DATE (a day), DATETIME. */
+  format: SpssFormat;
+  decimals?: number;
+  /** Discrete user-missing values (at most 3, numeric variables). */
+  missing?: readonly number[];
+  /** Value labels (numeric variables). */
+  valueLabels?: readonly { value: number; label: string }[];
+}
+
+/** A cell: a number or null (system missing) in a numeric variable; text in a string one. */
+export type SpssCell = number | string | null;
+
+export interface SpssTable {
+  label: string;
+  created: Date;
+  variables: readonly SpssVariable[];
+  rowCount: number;
+  rows: () => AsyncIterable<readonly SpssCell[]>;
+  /** Bytecode compression (SPSS's default); uncompressed when false. */
+  compress?: boolean;
+}
+
+export const SPSS_MAX_STRING = 32_767;
+const SYSMIS = -Number.MAX_VALUE;
+const BIAS = 100;
+const FORMAT_CODES: Record<SpssFormat, number> = { A: 1, F: 5, DATE: 20, DATETIME: 22 };
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+function utf8Cut(text: string, maxBytes: number): Buffer {
+  const bytes = Buffer.from(text, 'utf8');
+  if (bytes.length <= maxBytes) return bytes;
+  let end = maxBytes;
+  while (end > 0 && (bytes[end] & 0xc0) === 0x80) end--;
+  return bytes.subarray(0, end);
+}
+
+function spaced(text: string, width: number): Buffer {
+  const slot = Buffer.alloc(width, 0x20);
+  utf8Cut(text, width).copy(slot);
+  return slot;
+}
+
+function ints(...values: number[]): Buffer {
+  const b = Buffer.alloc(4 * values.length);
+  values.forEach((v, i) => b.writeInt32LE(v, 4 * i));
+  return b;
+}
+
+function f64(value: number): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeDoubleLE(value);
+  return b;
+}
+
+/** A string's segments: [first byte offset, stored width] (one segment up to 255 bytes). */
+function segments(width: number): { offset: number; width: number }[] {
+  if (width <= 255) return [{ offset: 0, width }];
+  const count = Math.ceil(width / 252);
+  return Array.from({ length: count }, (_, k) => ({
+    offset: 255 * k,
+    width: k < count - 1 ? 255 : width - 252 * (count - 1),
+  }));
+}
+
+const slotsOf = (width: number) => (width === 0 ? 1 : Math.ceil(width / 8));
+
+/** Unique uppercase short names (8 bytes, ASCII) for every segment, SPSS's internal names. */
+function shortNames(variables: readonly SpssVariable[]): string[][] {
+  const taken = new Set<string>();
+  const unique = (stem: string): string => {
+    let name = stem.slice(0, 8);
+    for (let n = 1; taken.has(name); n++) {
+      const suffix = String(n);
+      name = `${stem.slice(0, 8 - suffix.length)}${suffix}`;
+    }
+    taken.add(name);
+    return name;
+  };
+  return variables.map((variable, index) => {
+    const ascii = variable.name
+      .normalize('NFKD')
+      .replace(/[^A-Za-z0-9_]/g, '')
+      .toUpperCase();
+    const stem = /^[A-Z]/.test(ascii) ? ascii : `V${index + 1}${ascii}`.replace(/^V(\d+)$/, 'V$1');
+    const parts = segments(variable.width);
+    return parts.map((_, k) => (k === 0 ? unique(stem) : unique(`${stem.slice(0, 5)}${k}`)));
+  });
+}
+
+function formatCode(variable: SpssVariable, segmentWidth: number): number {
+  if (variable.width > 0) return (FORMAT_CODES.A << 16) | (Math.min(segmentWidth, 255) << 8);
+  const [width, decimals] =
+    variable.format === 'DATE'
+      ? [11, 0]
+      : variable.format === 'DATETIME'
+        ? [20, 0]
+        : [variable.decimals ? 16 : 12, variable.decimals ?? 0];
+  return (FORMAT_CODES[variable.format] << 16) | (width << 8) | decimals;
+}
+
+function timeText(date: Date): { day: string; time: string } {
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return {
+    day: `${pad(date.getUTCDate())} ${MONTHS[date.getUTCMonth()]} ${pad(date.getUTCFullYear() % 100)}`,
+    time: `${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())}`,
+  };
+}
+
+function checkTable(table: SpssTable): void {
+  if (table.variables.length === 0) throw new Error('An SPSS file needs at least one variable');
+  for (const variable of table.variables) {
+    if (variable.width < 0 || variable.width > SPSS_MAX_STRING)
+      throw new Error(`Variable ${variable.name}: width ${variable.width} is outside 0..${SPSS_MAX_STRING}`);
+    if ((variable.missing?.length ?? 0) > 3)
+      throw new Error(`Variable ${variable.name}: at most 3 missing values`);
+    if (variable.width > 0 && (variable.missing?.length || variable.valueLabels?.length))
+      throw new Error(`Variable ${variable.name}: missing values and value labels are for numeric variables`);
+  }
+}
+
+/** The dictionary: header, variable records, value labels, machine records, up to record 999. */
+function dictionary(table: SpssTable, names: string[][]): Buffer {
+  const parts: Buffer[] = [];
+  const slots = table.variables.reduce(
+    (sum, v) =>
+      sum +
+      segments(v.width).reduce(
+        (s, seg) => s + (v.width === 0 ? 1 : slotsOf(seg.width === 255 ? 256 : seg.width)),
+        0,
+      ),
+    0,
+  );
+  const { day, time } = timeText(table.created);
+  parts.push(
+    Buffer.from('$FL2', 'latin1'),
+    spaced('@(#) SPSS DATA FILE Ferry', 60),
+    ints(2, slots, table.compress === false ? 0 : 1, 0, table.rowCount),
+    f64(BIAS),
+    Buffer.from(day, 'latin1'),
+    Buffer.from(time, 'latin1'),
+    spaced(table.label, 64),
+    Buffer.alloc(3),
+  );
+  // Variable records; `index` counts 8-byte slots (1-based), which record 4 refers to.
+  let index = 1;
+  const labelled: { index: number; variable: SpssVariable }[] = [];
+  table.variables.forEach((variable, v) => {
+    segments(variable.width).forEach((segment, k) => {
+      const label = k === 0 ? utf8Cut(variable.label, 255) : Buffer.alloc(0);
+      const missing = k === 0 ? (variable.missing ?? []) : [];
+      const format = formatCode(variable, segment.width);
+      const name = Buffer.alloc(8, 0x20);
+      name.write(names[v][k], 'latin1');
+      parts.push(
+        ints(
+          2,
+          variable.width === 0 ? 0 : segment.width,
+          label.length > 0 ? 1 : 0,
+          missing.length,
+          format,
+          format,
+        ),
+        name,
+      );
+      if (label.length > 0) {
+        const padded = Buffer.alloc(Math.ceil(label.length / 4) * 4, 0x20);
+        label.copy(padded);
+        parts.push(ints(label.length), padded);
+      }
+      for (const value of missing) parts.push(f64(value));
+      if (k === 0 && variable.valueLabels?.length) labelled.push({ index, variable });
+      const stored = variable.width === 0 ? 1 : slotsOf(segment.width === 255 ? 256 : segment.width);
+      // Continuation records for the rest of a string's slots.
+      for (let c = 1; c < stored; c++) parts.push(ints(2, -1, 0, 0, 0, 0), Buffer.alloc(8, 0x20));
+      index += stored;
+    });
+  });
+  for (const { index: at, variable } of labelled) {
+    const labels = variable.valueLabels ?? [];
+    parts.push(ints(3, labels.length));
+    for (const { value, label } of labels) {
+      const text = utf8Cut(label, 120);
+      const entry = Buffer.alloc(Math.ceil((1 + text.length) / 8) * 8, 0x20);
+      entry.writeUInt8(text.length, 0);
+      text.copy(entry, 1);
+      parts.push(f64(value), entry);
+    }
+    parts.push(ints(4, 1, at));
+  }
+  // 7.3: version 20.0.0, IEEE floats, compression, little-endian, UTF-8 (code page 65001).
+  parts.push(ints(7, 3, 4, 8, 20, 0, 0, -1, 1, table.compress === false ? 0 : 1, 2, 65001));
+  // 7.4: system missing, highest and lowest.
+  const lowest = Buffer.from([0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xef, 0xff]);
+  parts.push(ints(7, 4, 8, 3), f64(SYSMIS), f64(Number.MAX_VALUE), lowest);
+  // 7.13: SHORT=LongName pairs, tab-separated; the first segment of each variable only.
+  const longNames = Buffer.from(table.variables.map((v, i) => `${names[i][0]}=${v.name}`).join('\t'), 'utf8');
+  parts.push(ints(7, 13, 1, longNames.length), longNames);
+  // 7.14: SHORT=width\0 then a tab, for each very long string.
+  const veryLong = table.variables
+    .map((v, i) => (v.width > 255 ? `${names[i][0]}=${String(v.width).padStart(5, '0')}\0\t` : ''))
+    .join('');
+  if (veryLong) {
+    const bytes = Buffer.from(veryLong, 'latin1');
+    parts.push(ints(7, 14, 1, bytes.length), bytes);
+  }
+  // 7.16: the case count as 64 bits.
+  const count = Buffer.alloc(16);
+  count.writeBigInt64LE(1n, 0);
+  count.writeBigInt64LE(BigInt(table.rowCount), 8);
+  parts.push(ints(7, 16, 8, 2), count);
+  // 7.20: the character encoding by name.
+  const encoding = Buffer.from('UTF-8', 'latin1');
+  parts.push(ints(7, 20, 1, encoding.length), encoding);
+  parts.push(ints(999, 0));
+  return Buffer.concat(parts);
+}
+
+/** One case's 8-byte slots: doubles for numbers, space-padded text for strings. */
+function caseSlots(table: SpssTable, row: readonly SpssCell[]): { slots: Buffer; strings: boolean[] } {
+  const chunks: Buffer[] = [];
+  const strings: boolean[] = [];
+  table.variables.forEach((variable, i) => {
+    const cell = row[i] ?? null;
+    if (variable.width === 0) {
+      chunks.push(f64(typeof cell === 'number' && Number.isFinite(cell) ? cell : SYSMIS));
+      strings.push(false);
+      return;
+    }
+    const text = utf8Cut(cell === null ? '' : String(cell), variable.width);
+    for (const segment of segments(variable.width)) {
+      const stored = slotsOf(segment.width === 255 ? 256 : segment.width) * 8;
+      const slot = Buffer.alloc(stored, 0x20);
+      if (segment.offset < text.length) {
+        const end = Math.min(text.length, segment.offset + Math.min(255, segment.width));
+        text.copy(slot, 0, segment.offset, end);
+      }
+      chunks.push(slot);
+      for (let s = 0; s < stored / 8; s++) strings.push(true);
+    }
+  });
+  return { slots: Buffer.concat(chunks), strings };
+}
+
+/** Bytecode compression: blocks of 8 command bytes, each followed by the literals they call for. */
+class Compressor {
+  private commands = Buffer.alloc(8);
+  private used = 0;
+  private literals: Buffer[] = [];
+  private readonly out: Buffer[] = [];
+
+  add(slot: Buffer, isString: boolean): void {
+    if (isString) {
+      if (slot.equals(EIGHT_SPACES)) this.command(254);
+      else this.command(253, slot);
+      return;
+    }
+    const value = slot.readDoubleLE(0);
+    if (value === SYSMIS) this.command(255);
+    else if (Number.isInteger(value) && value >= 1 - BIAS && value <= 251 - BIAS && !Object.is(value, -0))
+      this.command(value + BIAS);
+    else this.command(253, slot);
+  }
+
+  private command(code: number, literal?: Buffer): void {
+    this.commands[this.used++] = code;
+    if (literal) this.literals.push(literal);
+    if (this.used === 8) this.flushBlock();
+  }
+
+  private flushBlock(): void {
+    if (this.used === 0) return;
+    // Unused command bytes are 0, no-ops.
+    this.out.push(Buffer.from(this.commands), ...this.literals);
+    this.commands = Buffer.alloc(8);
+    this.used = 0;
+    this.literals = [];
+  }
+
+  /** Completed blocks so far (a partial block waits for more cases). */
+  take(): Buffer {
+    const chunk = Buffer.concat(this.out);
+    this.out.length = 0;
+    return chunk;
+  }
+
+  finish(): Buffer {
+    this.flushBlock();
+    return this.take();
+  }
+}
+
+const EIGHT_SPACES = Buffer.alloc(8, 0x20);
+
+/** The .sav file as a stream of chunks. Rows must hold one cell per variable. */
+export async function* encodeSpss(table: SpssTable): AsyncIterable<Uint8Array> {
+  checkTable(table);
+  const names = shortNames(table.variables);
+  yield dictionary(table, names);
+  const compress = table.compress !== false;
+  const compressor = new Compressor();
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  let written = 0;
+  for await (const row of table.rows()) {
+    if (written >= table.rowCount) throw new Error(`More rows than the ${table.rowCount} announced`);
+    written++;
+    const { slots, strings } = caseSlots(table, row);
+    if (compress) {
+      for (let s = 0; s < strings.length; s++) compressor.add(slots.subarray(8 * s, 8 * s + 8), strings[s]);
+      const chunk = compressor.take();
+      if (chunk.length > 0) {
+        pending.push(chunk);
+        pendingBytes += chunk.length;
+      }
+    } else {
+      pending.push(slots);
+      pendingBytes += slots.length;
+    }
+    if (pendingBytes > 262_144) {
+      yield Buffer.concat(pending);
+      pending = [];
+      pendingBytes = 0;
+    }
+  }
+  if (written !== table.rowCount) throw new Error(`${written} rows written, ${table.rowCount} announced`);
+  if (compress) pending.push(compressor.finish());
+  if (pending.length > 0) yield Buffer.concat(pending);
+}
