@@ -155,6 +155,28 @@ for (const kind of TEST_DATABASE_KINDS) {
       assert.equal(taskSummary.json<{ importCount: { ignored: number } }>().importCount.ignored, 231);
     });
 
+    it('queues an export and downloads its file under /api/41/', async () => {
+      const queued = await asAdmin({
+        method: 'POST',
+        url: '/api/41/exports',
+        payload: { kind: 'metadata', params: { collections: ['dataSets'] }, format: 'json' },
+      });
+      assert.equal(queued.statusCode, 201, queued.body);
+      const { id } = queued.json<{ id: string }>();
+      await waitForJob(context, id);
+      const card = await asAdmin({ url: `/api/41/exports/${id}` });
+      const downloadUrl = card.json<{ file: { downloadUrl: string } }>().file.downloadUrl;
+      // The card's link is unversioned; both it and its versioned form download the file.
+      assert.equal(downloadUrl, `/api/exports/${id}/file`);
+      for (const url of [downloadUrl, downloadUrl.replace('/api/', '/api/41/')]) {
+        const file = await asAdmin({ url });
+        assert.equal(file.statusCode, 200, `${url}: ${file.body}`);
+        assert.match(String(file.headers['content-disposition']), /attachment/);
+        assert.ok(file.json<{ dataSets: unknown[] }>().dataSets.length === 2);
+      }
+      assert.equal((await app.inject({ url: `/api/41/exports/${id}/file` })).statusCode, 401);
+    });
+
     it('serves the metadata recipes under /api/41/', async () => {
       // curl -d @constant.json ".../api/41/metadata" -X POST -H "Content-Type: application/json"
       const posted = await asAdmin({
