@@ -49,6 +49,11 @@ export const ERROR_CATALOG = {
   F1106: { status: 400, message: 'Password is not acceptable: {0}' },
   F1107: { status: 400, message: 'Invalid user: {0}' },
   F1108: { status: 403, message: 'API tokens cannot be managed with an API token; sign in with a password' },
+  F1109: { status: 403, message: 'API token does not allow this request: {0}' },
+  F1110: {
+    status: 403,
+    message: 'A request carrying an API token cannot start a session; sign in without the token',
+  },
   F1200: { status: 404, message: '{0} with id `{1}` could not be found' },
   F1201: { status: 404, message: 'No such resource: `{0}`' },
   F1300: { status: 409, message: '{0}' },

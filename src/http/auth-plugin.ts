@@ -67,7 +67,12 @@ async function authenticate(
         );
         request.authMethod = 'basic';
       } else {
-        request.principal = await context.auth.authenticateApiToken(credentials.token);
+        // The token's limits are checked against this request: its address, method and referrer.
+        request.principal = await context.auth.authenticateApiToken(credentials.token, {
+          address: request.ip,
+          method: request.method,
+          referrer: typeof request.headers.referer === 'string' ? request.headers.referer : undefined,
+        });
         request.authMethod = 'apiToken';
       }
     } catch (error) {
@@ -109,6 +114,8 @@ export function setSessionCookie(
   token: string,
   expires: Date,
 ): void {
+  // A token never yields a session (CVE-2023-31139): the cookie would escape the token's limits.
+  if (request.authMethod === 'apiToken') throw new FerryError('F1110');
   void reply.setCookie(SESSION_COOKIE, token, {
     path: '/',
     httpOnly: true,

@@ -21,6 +21,12 @@ import {
   referenceIds,
   type Principal,
 } from '../../domain/access/principal.ts';
+import {
+  apiTokenRefusal,
+  storedApiTokenAttributes,
+  type ApiTokenAttribute,
+  type ApiTokenRequest,
+} from '../../domain/access/api-token-limits.ts';
 import { FerryError } from '../../errors.ts';
 import type { UserService } from './user-service.ts';
 import { HTTP_LIMITS } from '../../codecs/input/input-limits.ts';
@@ -50,6 +56,8 @@ export interface ApiTokenInfo {
   created: string;
   /** ISO time, or null for a token that does not expire. */
   expires: string | null;
+  /** The token's limits in DHIS2's shape (api-token-limits.ts); empty for an unlimited token. */
+  attributes: ApiTokenAttribute[];
 }
 
 /** Bounds on the in-memory caches: enough for every active user, never unbounded. */
@@ -177,14 +185,28 @@ export class AuthService {
     return this.verifyPassword(username, password, address);
   }
 
-  async authenticateApiToken(token: string): Promise<Principal> {
+  /**
+   * The principal of a personal access token, read from the database on every request so that a
+   * revoked token stops at once. Unknown or revoked: 401 F1101; expired: 401 F1103; a request the
+   * token's limits refuse (IP, method, referrer, read scope): 403 F1109 naming the limit. Without
+   * `request` a token that has limits is refused: they cannot be checked.
+   */
+  async authenticateApiToken(token: string, request?: ApiTokenRequest): Promise<Principal> {
     if (!isWellFormedApiToken(token)) throw new FerryError('F1101');
-    const row = await this.storage.queryOne<{ user_uid: string; expires: string | null }>(
-      'SELECT user_uid, expires FROM api_token WHERE token_hash = ?',
-      [hashSecret(token)],
-    );
+    const row = await this.storage.queryOne<{
+      user_uid: string;
+      expires: string | null;
+      attributes: string | null;
+    }>('SELECT user_uid, expires, attributes FROM api_token WHERE token_hash = ?', [hashSecret(token)]);
     if (!row) throw new FerryError('F1101');
     if (row.expires !== null && Date.parse(row.expires) <= this.now()) throw new FerryError('F1103');
+    const attributes = storedApiTokenAttributes(row.attributes);
+    if (!attributes) throw new FerryError('F1109', ["the token's stored limits cannot be read"]);
+    if (attributes.length > 0) {
+      if (!request) throw new FerryError('F1109', ['the request cannot be checked against its limits']);
+      const refusal = apiTokenRefusal(attributes, request);
+      if (refusal) throw new FerryError('F1109', [refusal]);
+    }
     return this.principalFor(row.user_uid);
   }
 
@@ -226,7 +248,7 @@ export class AuthService {
   /** A new personal access token for `userUid`; the token itself is returned once and never stored. */
   async createApiToken(
     userUid: string,
-    options: { name?: string; expires?: Date } = {},
+    options: { name?: string; expires?: Date; attributes?: readonly ApiTokenAttribute[] } = {},
   ): Promise<ApiTokenInfo & { token: string }> {
     const token = generateApiToken();
     const info: ApiTokenInfo = {
@@ -234,10 +256,19 @@ export class AuthService {
       name: options.name ?? null,
       created: new Date(this.now()).toISOString(),
       expires: options.expires ? options.expires.toISOString() : null,
+      attributes: [...(options.attributes ?? [])],
     };
     await this.storage.execute(
-      'INSERT INTO api_token (token_id, user_uid, token_hash, name, created, expires) VALUES (?, ?, ?, ?, ?, ?)',
-      [info.id, userUid, hashSecret(token), info.name, info.created, info.expires],
+      'INSERT INTO api_token (token_id, user_uid, token_hash, name, created, expires, attributes) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      [
+        info.id,
+        userUid,
+        hashSecret(token),
+        info.name,
+        info.created,
+        info.expires,
+        info.attributes.length > 0 ? JSON.stringify(info.attributes) : null,
+      ],
     );
     return { ...info, token };
   }
@@ -248,11 +279,18 @@ export class AuthService {
       name: string | null;
       created: string;
       expires: string | null;
+      attributes: string | null;
     }>(
-      'SELECT token_id, name, created, expires FROM api_token WHERE user_uid = ? ORDER BY created, token_id',
+      'SELECT token_id, name, created, expires, attributes FROM api_token WHERE user_uid = ? ORDER BY created, token_id',
       [userUid],
     );
-    return rows.map((r) => ({ id: r.token_id, name: r.name, created: r.created, expires: r.expires }));
+    return rows.map((r) => ({
+      id: r.token_id,
+      name: r.name,
+      created: r.created,
+      expires: r.expires,
+      attributes: storedApiTokenAttributes(r.attributes) ?? [],
+    }));
   }
 
   /** Revokes one of the user's own tokens; false when the user has no token with that id. */

@@ -3,6 +3,7 @@ import { TRACKER_MIGRATIONS } from './tracker-migrations.ts';
 import { AUDIT_MIGRATIONS } from './audit-migrations.ts';
 import { SETTINGS_MIGRATIONS } from './settings-migrations.ts';
 import { DEDUPE_MIGRATIONS } from './dedupe-migrations.ts';
+import { API_TOKEN_MIGRATIONS } from './api-token-migrations.ts';
 
 /**
  * Versioned schema migrations. Each has SQL per dialect; types differ (SQLite STRICT tables with
@@ -258,6 +259,7 @@ export const MIGRATIONS: readonly Migration[] = [
   ...TRACKER_MIGRATIONS,
   ...SETTINGS_MIGRATIONS,
   ...DEDUPE_MIGRATIONS,
+  ...API_TOKEN_MIGRATIONS,
 ];
 
 /**

@@ -4,6 +4,8 @@ import { clearSessionCookie, requirePrincipal, SESSION_COOKIE, setSessionCookie 
 import { webMessage } from '../../web-message.ts';
 import { FerryError } from '../../../errors.ts';
 import { HTTP_LIMITS } from '../../../codecs/input/input-limits.ts';
+import { parseAuthorizationHeader } from '../../../domain/access/authorization-header.ts';
+import { parseApiTokenAttributes } from '../../../domain/access/api-token-limits.ts';
 
 /** Longest API token name kept (the column is free text; the bound keeps listings readable). */
 const MAX_TOKEN_NAME_LENGTH = 255;
@@ -16,6 +18,14 @@ export async function registerAuthRoutes(app: FastifyInstance, context: FerryCon
   // A sign-in body is a username and a password: a small cap, so that an unauthenticated client
   // cannot make the server hold large bodies.
   app.post('/api/auth/login', { bodyLimit: HTTP_LIMITS.maxSmallBodyBytes }, async (request, reply) => {
+    // CVE-2023-31139's class: a session cookie minted for a token's request would outlive the
+    // token's limits (IP, method, referrer, scope, expiry, revocation). Refused before any check of
+    // the password, whatever the token is worth.
+    if (request.headers.authorization !== undefined) {
+      if (parseAuthorizationHeader(request.headers.authorization)?.scheme === 'apiToken') {
+        throw new FerryError('F1110');
+      }
+    }
     const body = request.body as { username?: unknown; password?: unknown } | null | undefined;
     if (!body || typeof body !== 'object')
       throw new FerryError('F1001', ['expected {"username", "password"}']);
@@ -39,7 +49,12 @@ export async function registerAuthRoutes(app: FastifyInstance, context: FerryCon
   app.post('/api/apiToken', async (request, reply) => {
     const principal = requirePrincipal(request);
     if (request.authMethod === 'apiToken') throw new FerryError('F1108');
-    const body = (request.body ?? {}) as { name?: unknown; expire?: unknown; expires?: unknown };
+    const body = (request.body ?? {}) as {
+      name?: unknown;
+      expire?: unknown;
+      expires?: unknown;
+      attributes?: unknown;
+    };
     if (typeof body !== 'object') throw new FerryError('F1001', ['expected a JSON object']);
     const name = body.name === undefined || body.name === null ? undefined : String(body.name);
     if (name !== undefined && name.length > MAX_TOKEN_NAME_LENGTH) {
@@ -53,7 +68,15 @@ export async function registerAuthRoutes(app: FastifyInstance, context: FerryCon
     if (expires && expires.getTime() <= Date.now()) {
       throw new FerryError('F1000', ['expire', expires.toISOString(), 'a time in the future']);
     }
-    const token = await context.auth.createApiToken(principal.uid, { name, expires });
+    const parsed = parseApiTokenAttributes(body.attributes);
+    if ('issue' in parsed) {
+      throw new FerryError('F1000', [parsed.issue.field, parsed.issue.value, parsed.issue.allowed]);
+    }
+    const token = await context.auth.createApiToken(principal.uid, {
+      name,
+      expires,
+      attributes: parsed.attributes,
+    });
     void reply.status(201);
     return webMessage(201, 'OK', undefined, {
       response: {
@@ -63,6 +86,7 @@ export async function registerAuthRoutes(app: FastifyInstance, context: FerryCon
         name: token.name,
         created: token.created,
         expire: token.expires ? Date.parse(token.expires) : null,
+        attributes: token.attributes,
       },
     });
   });
@@ -77,6 +101,7 @@ export async function registerAuthRoutes(app: FastifyInstance, context: FerryCon
         created: t.created,
         expire: t.expires ? Date.parse(t.expires) : null,
         expired: t.expires !== null && Date.parse(t.expires) <= Date.now(),
+        attributes: t.attributes,
       })),
     };
   });
