@@ -15,6 +15,7 @@ import { formPdfCommand } from './commands/data-values/form-pdf-command.ts';
 import { importTrackerCommand } from './commands/tracker/import-tracker-command.ts';
 import { exportEventsCommand } from './commands/tracker/export-events-command.ts';
 import { importEventsCommand } from './commands/tracker/import-events-command.ts';
+import { exportTrackedEntitiesCommand } from './commands/tracker/export-tracked-entities-command.ts';
 import { FERRY_VERSION } from '../services/ferry-context.ts';
 
 /** Every command; later features add theirs here. */
@@ -35,6 +36,7 @@ export const COMMANDS: CliCommand[] = [
   importTrackerCommand,
   exportEventsCommand,
   importEventsCommand,
+  exportTrackedEntitiesCommand,
 ];
 
 function printHelp(): void {
