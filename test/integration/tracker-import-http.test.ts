@@ -194,11 +194,22 @@ for (const kind of TEST_DATABASE_KINDS) {
       assert.equal(report.stats.total, 9);
       const notes = (await get(`/api/tracker/jobs/${body.response.id}`)).json();
       assert.ok(Array.isArray(notes) && notes.length > 0);
-      // Updates leave an audit row naming the job.
-      const audit = await started!.context.storage.query<{ job_id: string }>(
-        "SELECT job_id FROM tracker_audit WHERE tracker_type = 'EVENT' AND uid = 'IybbQIQt6ev'",
-      );
-      assert.equal(audit[0]?.job_id, body.response.id);
+      // Nothing changed: no audit rows. A change, through another job, is audited with that job.
+      const audited = () =>
+        started!.context.storage.query<{ job_id: string; previous: unknown; current: unknown }>(
+          "SELECT job_id, previous, current FROM tracker_audit WHERE tracker_type = 'EVENT' AND uid = 'IybbQIQt6ev'",
+        );
+      assert.deepEqual(await audited(), []);
+      const changedPayload = JSON.parse(flat);
+      changedPayload.events[0].occurredAt = '2024-05-01T00:00:00.000';
+      const second = (await post(JSON.stringify(changedPayload), '')).json();
+      assert.equal((await waitForJob(started!.context, second.response.id)).status, 'COMPLETED');
+      const rows = await audited();
+      assert.equal(rows.length, 1);
+      assert.equal(rows[0].job_id, second.response.id);
+      const json = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v) as Record<string, unknown>;
+      assert.equal(json(rows[0].previous).occurred_at, null);
+      assert.equal(json(rows[0].current).occurred_at, '2024-05-01T00:00:00.000');
     });
 
     it('reports DHIS2 codes for existence under CREATE, UPDATE and DELETE', async () => {

@@ -53,6 +53,8 @@ export async function writeTrackerPlan(
     current: unknown,
   ) => audit.push([type, id, uid, kind, json(previous), json(current), username, write.jobId, now]);
 
+  const updates = new PendingUpdates(store);
+
   // Tracked entities
   const teIds = new Map<string, number>();
   for (const te of preheat.trackedEntities.values()) teIds.set(te.uid, te.id);
@@ -110,8 +112,9 @@ export async function writeTrackerPlan(
         updated_at_client: te.updatedAtClient ?? null,
         updated_by: username,
       };
-      await store.update('tracked_entity', 'tracked_entity_id', stored.id, values);
-      addAudit('TRACKED_ENTITY', stored.id, p.uid, 'UPDATE', stored.row, values);
+      updates.add('tracked_entity', 'tracked_entity_id', stored.id, values);
+      if (changed(values, stored.row))
+        addAudit('TRACKED_ENTITY', stored.id, p.uid, 'UPDATE', stored.row, values);
       counts.TRACKED_ENTITY.updated++;
     } else if (p.action === 'delete' && stored) {
       await softDeleteTrackedEntity(store, stored.id, p.uid, stored.row, now, username, addAudit);
@@ -244,8 +247,8 @@ export async function writeTrackerPlan(
         updated_at_client: en.updatedAtClient ?? null,
         updated_by: username,
       };
-      await store.update('enrollment', 'enrollment_id', stored.id, values);
-      addAudit('ENROLLMENT', stored.id, p.uid, 'UPDATE', stored.row, values);
+      updates.add('enrollment', 'enrollment_id', stored.id, values);
+      if (changed(values, stored.row)) addAudit('ENROLLMENT', stored.id, p.uid, 'UPDATE', stored.row, values);
       counts.ENROLLMENT.updated++;
     } else if (p.action === 'delete' && stored) {
       await softDeleteEnrollment(store, stored.id, p.uid, stored.row, now, username, addAudit);
@@ -261,13 +264,16 @@ export async function writeTrackerPlan(
     previous: Record<string, Record<string, unknown>>,
   ) => {
     const out: Record<string, Record<string, unknown>> = { ...previous };
+    let valuesChanged = false;
     for (const dv of p.input.dataValues) {
       if (dv.value === null) {
+        if (dv.dataElement in out) valuesChanged = true;
         delete out[dv.dataElement];
         continue;
       }
       const before = previous[dv.dataElement];
       if (before && before.value === dv.value && before.providedElsewhere === dv.providedElsewhere) continue;
+      valuesChanged = true;
       out[dv.dataElement] = {
         value: dv.value,
         providedElsewhere: dv.providedElsewhere,
@@ -276,7 +282,7 @@ export async function writeTrackerPlan(
         storedBy: username,
       };
     }
-    return out;
+    return { values: out, changed: valuesChanged };
   };
   const eventColumns = (ev: (typeof plan.events)[number]['input']) => {
     const stage = preheat.get('programStages', ev.programStage);
@@ -315,7 +321,7 @@ export async function writeTrackerPlan(
       c.follow_up,
       c.assigned_user,
       c.geometry,
-      JSON.stringify(dataValuesOf(p, {})),
+      JSON.stringify(dataValuesOf(p, {}).values),
       now,
       now,
       p.input.createdAtClient ?? null,
@@ -363,22 +369,26 @@ export async function writeTrackerPlan(
     const stored = preheat.events.get(p.uid);
     if (p.action === 'update' && stored) {
       const previous = (jsonValue(stored.row.data_values) ?? {}) as Record<string, Record<string, unknown>>;
+      const dataValues = dataValuesOf(p, previous);
+      const columns = eventColumns(p.input);
       const values: Record<string, SqlValue> = {
-        ...eventColumns(p.input),
-        data_values: JSON.stringify(dataValuesOf(p, previous)),
+        ...columns,
+        data_values: JSON.stringify(dataValues.values),
         updated: now,
         updated_at_client: p.input.updatedAtClient ?? null,
         updated_by: username,
       };
-      await store.update('event', 'event_id', stored.id, values);
-      addAudit(
-        'EVENT',
-        stored.id,
-        p.uid,
-        'UPDATE',
-        { ...stored.row, data_values: previous },
-        { ...values, data_values: jsonValue(values.data_values) },
-      );
+      updates.add('event', 'event_id', stored.id, values);
+      // Data values are compared value by value above; the other columns here.
+      if (dataValues.changed || changed(columns, stored.row))
+        addAudit(
+          'EVENT',
+          stored.id,
+          p.uid,
+          'UPDATE',
+          { ...stored.row, data_values: previous },
+          { ...values, data_values: dataValues.values },
+        );
       counts.EVENT.updated++;
     } else if (p.action === 'delete' && stored) {
       await store.update('event', 'event_id', stored.id, { deleted: 1, updated: now, updated_by: username });
@@ -466,6 +476,7 @@ export async function writeTrackerPlan(
     }
   }
 
+  await updates.flush();
   if (audit.length > 0)
     await store.insert(
       'tracker_audit',
@@ -483,6 +494,71 @@ export async function writeTrackerPlan(
       audit,
     );
   return counts;
+}
+
+/** Updates gathered per table and written in bulk (`TrackerStore.updateMany`). */
+class PendingUpdates {
+  private readonly store: TrackerStore;
+  private readonly tables = new Map<
+    string,
+    { key: string; columns: string[]; rows: Array<{ id: number; values: SqlValue[] }> }
+  >();
+
+  constructor(store: TrackerStore) {
+    this.store = store;
+  }
+
+  add(table: string, key: string, id: number, values: Record<string, SqlValue>): void {
+    let pending = this.tables.get(table);
+    if (!pending) this.tables.set(table, (pending = { key, columns: Object.keys(values), rows: [] }));
+    pending.rows.push({ id, values: pending.columns.map((c) => values[c]) });
+  }
+
+  async flush(): Promise<void> {
+    for (const [table, pending] of this.tables) {
+      for (let i = 0; i < pending.rows.length; i += 2000)
+        await this.store.updateMany(table, pending.key, pending.columns, pending.rows.slice(i, i + 2000));
+    }
+    this.tables.clear();
+  }
+}
+
+/** JSON with its object keys sorted: JSONB gives keys back in its own order. */
+function canonical(value: unknown): string {
+  let v = value;
+  if (typeof value === 'string' && /^[[{]/.test(value)) {
+    try {
+      v = JSON.parse(value) as unknown;
+    } catch {
+      v = value; // text that merely starts like JSON
+    }
+  }
+  return JSON.stringify(v, (_k, x: unknown) =>
+    x && typeof x === 'object' && !Array.isArray(x)
+      ? Object.fromEntries(Object.entries(x as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : x,
+  );
+}
+
+/** Whether an update changes anything but the update stamps (no audit row for a no-op re-import). */
+function changed(values: Record<string, SqlValue>, row: Record<string, unknown>): boolean {
+  for (const [column, value] of Object.entries(values)) {
+    if (column === 'updated' || column === 'updated_by' || column === 'updated_at_client') continue;
+    const before = row[column] ?? null;
+    if (column !== 'geometry') {
+      // Scalars: compared as text (PostgreSQL returns BIGINT as a string, SQLite as a number).
+      if ((value === null) !== (before === null) || (value !== null && String(value) !== String(before)))
+        return true;
+      continue;
+    }
+    if (
+      value === null || before === null
+        ? value !== before
+        : canonical(String(value)) !== canonical(typeof before === 'object' ? before : String(before))
+    )
+      return true;
+  }
+  return false;
 }
 
 type AddAudit = (
