@@ -24,6 +24,7 @@ import { registerGeometryRoutes } from './routes/geometry/geometry-routes.ts';
 import { registerDataValueImportRoutes } from './routes/data-values/data-value-import-routes.ts';
 import { registerDataValueExportRoutes } from './routes/data-values/data-value-export-routes.ts';
 import { registerDataValueSingleRoutes } from './routes/data-values/data-value-single-routes.ts';
+import { registerCompleteRegistrationRoutes } from './routes/data-values/complete-registration-routes.ts';
 import { registerTrackerRoutes } from './routes/tracker/tracker-routes.ts';
 import { registerDedupeRoutes } from './routes/dedupe/dedupe-routes.ts';
 import { registerLegacyTrackerRoutes } from './routes/tracker/legacy-tracker-routes.ts';
@@ -117,6 +118,7 @@ export async function buildApp(
   await registerDataValueImportRoutes(app, context);
   await registerDataValueExportRoutes(app, context);
   await registerDataValueSingleRoutes(app, context);
+  await registerCompleteRegistrationRoutes(app, context);
   await registerGeometryRoutes(app, context);
   await registerTrackerRoutes(app, context);
   await registerDedupeRoutes(app, context);

@@ -500,6 +500,79 @@ for (const kind of TEST_DATABASE_KINDS) {
       assert.deepEqual((await asAdmin({ url: `/api/dataValues?${cell}` })).json(), ['14']);
     });
 
+    it('registers and lists complete data set registrations under /api/41/', async () => {
+      const register = (registrations: unknown[]): Promise<LightMyRequestResponse> =>
+        asAdmin({
+          method: 'POST',
+          url: '/api/41/completeDataSetRegistrations',
+          payload: { completeDataSetRegistrations: registrations },
+        });
+      const done = await register([
+        { dataSet: 'qNtxTrp56wV', period: '2018', organisationUnit: BO, date: '2019-01-15' },
+      ]);
+      assert.equal(done.statusCode, 200, done.body);
+      assert.equal(
+        done.json<{ response: { importCount: { imported: number } } }>().response.importCount.imported,
+        1,
+      );
+
+      const listed = await asAdmin({
+        url: `/api/41/completeDataSetRegistrations?dataSet=qNtxTrp56wV&period=2018&orgUnit=${BO}`,
+      });
+      assert.equal(listed.statusCode, 200, listed.body);
+      const [registration] = listed.json<{ completeDataSetRegistrations: Record<string, unknown>[] }>()
+        .completeDataSetRegistrations;
+      assert.equal(registration.dataSet, 'qNtxTrp56wV');
+      assert.equal(registration.period, '2018');
+      assert.equal(registration.organisationUnit, BO);
+      assert.equal(registration.attributeOptionCombo, 'HllvX50cXC0');
+      assert.equal(registration.date, '2019-01-15');
+      assert.equal(registration.completed, true);
+      // From the root with children, and by dates.
+      const fromRoot = await asAdmin({
+        url: '/api/completeDataSetRegistrations?dataSet=qNtxTrp56wV&startDate=2018-01-01&endDate=2018-12-31&orgUnit=ImspTQPwCqd&children=true',
+      });
+      assert.equal(
+        fromRoot.json<{ completeDataSetRegistrations: unknown[] }>().completeDataSetRegistrations.length,
+        1,
+        fromRoot.body,
+      );
+      const withoutChildren = await asAdmin({
+        url: '/api/completeDataSetRegistrations?dataSet=qNtxTrp56wV&period=2018&orgUnit=ImspTQPwCqd',
+      });
+      assert.deepEqual(withoutChildren.json(), { completeDataSetRegistrations: [] });
+
+      // The import's checks: an unknown data set is a conflict, nothing registered for it.
+      const unknown = await register([{ dataSet: 'noSuchDS001', period: '2018', organisationUnit: BO }]);
+      assert.equal(unknown.statusCode, 409, unknown.body);
+      const summary = unknown.json<{
+        response: { importCount: { ignored: number }; conflicts: { indexes: number[] }[] };
+      }>().response;
+      assert.equal(summary.importCount.ignored, 1);
+      assert.deepEqual(summary.conflicts[0].indexes, [0]);
+      const uncomplete = await register([
+        { dataSet: 'qNtxTrp56wV', period: '2018', organisationUnit: BO, completed: false },
+      ]);
+      assert.equal(uncomplete.statusCode, 400, uncomplete.body);
+      const noDataSet = await asAdmin({ url: `/api/completeDataSetRegistrations?period=2018&orgUnit=${BO}` });
+      assert.equal(noDataSet.json<{ errorCode: string }>().errorCode, 'E2013');
+
+      // The user may neither register (no F_DATAVALUE_ADD) nor read a data set not shared with them.
+      const userPost = await app.inject({
+        method: 'POST',
+        url: '/api/completeDataSetRegistrations',
+        headers: { authorization: userAuth },
+        payload: { completeDataSetRegistrations: [] },
+      });
+      assert.equal(userPost.statusCode, 403);
+      const userList = await app.inject({
+        url: `/api/completeDataSetRegistrations?dataSet=qNtxTrp56wV&period=2018&orgUnit=${BO}`,
+        headers: { authorization: userAuth },
+      });
+      assert.equal(userList.statusCode, 409, userList.body);
+      assert.equal(userList.json<{ errorCode: string }>().errorCode, 'E2010');
+    });
+
     it('keeps a user apart from the administrator', async () => {
       const me = await app.inject({ url: '/api/41/me', headers: { authorization: userAuth } });
       assert.equal(me.statusCode, 200, me.body);

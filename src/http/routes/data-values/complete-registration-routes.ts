@@ -1,0 +1,34 @@
+import type { FastifyInstance } from 'fastify';
+import type { FerryContext } from '../../../services/ferry-context.ts';
+import { requireAuthority, requirePrincipal } from '../../auth-plugin.ts';
+import { webMessage } from '../../web-message.ts';
+import { importSummaryHttp } from '../../../domain/data-values/import-summary.ts';
+import {
+  importCompleteRegistrations,
+  listCompleteRegistrations,
+} from '../../../services/data-values/complete-registration-service.ts';
+
+type Query = Record<string, unknown>;
+
+/** DHIS2's `/api/completeDataSetRegistrations` (JSON): list and register. */
+export async function registerCompleteRegistrationRoutes(
+  app: FastifyInstance,
+  context: FerryContext,
+): Promise<void> {
+  app.get<{ Querystring: Query }>('/api/completeDataSetRegistrations', async (request) => ({
+    completeDataSetRegistrations: await listCompleteRegistrations(
+      context,
+      request.query,
+      requirePrincipal(request),
+    ),
+  }));
+
+  app.post<{ Querystring: Query }>('/api/completeDataSetRegistrations', async (request, reply) => {
+    const principal = requireAuthority(request, 'F_DATAVALUE_ADD');
+    const summary = await importCompleteRegistrations(context, request.body, request.query, principal);
+    const http = importSummaryHttp(summary);
+    return reply
+      .status(http.httpStatusCode)
+      .send(webMessage(http.httpStatusCode, http.status, http.message, { response: summary }));
+  });
+}
