@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { FerryContext } from '../services/ferry-context.ts';
-import { isFerryError } from '../errors.ts';
+import { FerryError, isFerryError } from '../errors.ts';
 import { webMessage } from './web-message.ts';
 import { HTTP_LIMITS, HTTP_TIMEOUTS, type HttpTimeouts } from '../codecs/input/input-limits.ts';
 import { registerSlowBodyGuard } from './slow-client-guard.ts';
@@ -80,6 +80,13 @@ export async function buildApp(
       );
     }
     const fastifyError = error as { statusCode?: number; code?: string; message?: string };
+    if (fastifyError.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      // Ferry's code for it, naming the route's own limit (sign-in, settings and JSON differ).
+      const limit = request.routeOptions.bodyLimit ?? HTTP_LIMITS.maxJsonBodyBytes;
+      return reply
+        .status(413)
+        .send(webMessage(413, 'ERROR', new FerryError('F1002', [limit]).message, { errorCode: 'F1002' }));
+    }
     if (fastifyError.statusCode && fastifyError.statusCode < 500) {
       return reply.status(fastifyError.statusCode).send(
         webMessage(fastifyError.statusCode, 'ERROR', fastifyError.message, {

@@ -30,6 +30,8 @@ for (const kind of TEST_DATABASE_KINDS) {
       const { app } = started!;
       const response = await login(app, 'admin', 'x'.repeat(HTTP_LIMITS.maxSmallBodyBytes + 1), ATTACKER);
       assert.equal(response.statusCode, 413, response.body.slice(0, 300));
+      assert.equal(response.json().errorCode, 'F1002');
+      assert.match(response.json().message, new RegExp(`limit of ${HTTP_LIMITS.maxSmallBodyBytes} bytes`));
     });
 
     it('refuses a JSON body above the JSON limit with 413 on a route that is not an upload', async () => {
@@ -44,6 +46,7 @@ for (const kind of TEST_DATABASE_KINDS) {
         }),
       });
       assert.equal(response.statusCode, 413, response.body.slice(0, 300));
+      assert.match(response.json().message, new RegExp(`limit of ${HTTP_LIMITS.maxJsonBodyBytes} bytes`));
     });
 
     it('refuses a settings body above the small-body limit with 413', async () => {

@@ -24,7 +24,7 @@ function freePort(): Promise<number> {
 
 /** `ferry serve` on `dataDir` as a subprocess, resolved once it answers pings. */
 async function serve(dataDir: string, port: number): Promise<ChildProcess> {
-  const env = { ...process.env, FERRY_ADMIN_PASSWORD: 'district-password' };
+  const env: NodeJS.ProcessEnv = { ...process.env, FERRY_ADMIN_PASSWORD: 'district-password' };
   delete env.DATABASE_URL;
   const child = spawn(
     process.execPath,
