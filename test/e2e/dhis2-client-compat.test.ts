@@ -466,6 +466,18 @@ for (const kind of TEST_DATABASE_KINDS) {
         'E7610',
       );
       assert.deepEqual((await asAdmin({ url: `/api/dataValues?${cell}` })).json(), ['13']);
+      const huge = await asAdmin({
+        method: 'POST',
+        url: '/api/dataValues',
+        payload: {
+          dataElement: 'tpz77FcntKx',
+          period: '2018',
+          orgUnit: BO,
+          value: '1',
+          comment: 'x'.repeat(2 ** 21),
+        },
+      });
+      assert.equal(huge.statusCode, 413);
       const missing = await asAdmin({ method: 'POST', url: `/api/dataValues?pe=2018&ou=${BO}&value=1` });
       assert.equal(missing.statusCode, 400);
       // A user without F_DATAVALUE_ADD may not write.

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { FerryContext } from '../../../services/ferry-context.ts';
 import { requireAuthority, requirePrincipal } from '../../auth-plugin.ts';
 import { webMessage } from '../../web-message.ts';
+import { HTTP_LIMITS } from '../../../codecs/input/input-limits.ts';
 import { importSummaryHttp } from '../../../domain/data-values/import-summary.ts';
 import {
   importCompleteRegistrations,
@@ -9,6 +10,8 @@ import {
 } from '../../../services/data-values/complete-registration-service.ts';
 
 type Query = Record<string, unknown>;
+
+const SMALL_BODY = { bodyLimit: HTTP_LIMITS.maxSmallBodyBytes };
 
 /** DHIS2's `/api/completeDataSetRegistrations` (JSON): list and register. */
 export async function registerCompleteRegistrationRoutes(
@@ -23,12 +26,17 @@ export async function registerCompleteRegistrationRoutes(
     ),
   }));
 
-  app.post<{ Querystring: Query }>('/api/completeDataSetRegistrations', async (request, reply) => {
-    const principal = requireAuthority(request, 'F_DATAVALUE_ADD');
-    const summary = await importCompleteRegistrations(context, request.body, request.query, principal);
-    const http = importSummaryHttp(summary);
-    return reply
-      .status(http.httpStatusCode)
-      .send(webMessage(http.httpStatusCode, http.status, http.message, { response: summary }));
-  });
+  // At most 1,000 registrations of a few hundred bytes: sign-in's small body limit is ample.
+  app.post<{ Querystring: Query }>(
+    '/api/completeDataSetRegistrations',
+    SMALL_BODY,
+    async (request, reply) => {
+      const principal = requireAuthority(request, 'F_DATAVALUE_ADD');
+      const summary = await importCompleteRegistrations(context, request.body, request.query, principal);
+      const http = importSummaryHttp(summary);
+      return reply
+        .status(http.httpStatusCode)
+        .send(webMessage(http.httpStatusCode, http.status, http.message, { response: summary }));
+    },
+  );
 }

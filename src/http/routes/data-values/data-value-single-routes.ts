@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { FerryContext } from '../../../services/ferry-context.ts';
 import { requireAuthority, requirePrincipal } from '../../auth-plugin.ts';
 import { webMessage } from '../../web-message.ts';
+import { HTTP_LIMITS } from '../../../codecs/input/input-limits.ts';
 import { FerryError } from '../../../errors.ts';
 import type { ImportSummary } from '../../../domain/data-values/import-summary.ts';
 import {
@@ -14,6 +15,8 @@ import {
 } from '../../../services/data-values/data-value-single-service.ts';
 
 type Query = Record<string, unknown>;
+
+const SMALL_BODY = { bodyLimit: HTTP_LIMITS.maxSmallBodyBytes };
 
 /** The cell as a 404 names it: `de/pe/ou[/co][/cc:cp]`. */
 function describeCell(cell: DataValueCell): string {
@@ -88,7 +91,8 @@ export async function registerDataValueSingleRoutes(
     return [stored.value];
   });
 
-  app.post<{ Querystring: Query }>('/api/dataValues', async (request, replyTo) => {
+  // A value, a comment and identifiers: sign-in's small body limit, not the JSON APIs'.
+  app.post<{ Querystring: Query }>('/api/dataValues', SMALL_BODY, async (request, replyTo) => {
     const principal = requireAuthority(request, 'F_DATAVALUE_ADD');
     const { query, change } = requestOf(request);
     const cell = parseDataValueCell(query);
