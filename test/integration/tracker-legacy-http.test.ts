@@ -29,10 +29,29 @@ function withoutServerFields(value: unknown): unknown {
   );
 }
 
+/**
+ * A repeatable stage beside the fixture's (which is not repeatable: one event per enrollment, E1039),
+ * for the tests that add several events to one enrollment.
+ */
+const REPEATABLE_STAGE = 'LgcyStage01';
+const WITH_REPEATABLE_STAGE = {
+  ...METADATA,
+  programStages: [
+    ...METADATA.programStages,
+    {
+      id: REPEATABLE_STAGE,
+      name: 'Legacy repeatable stage',
+      program: { id: 'XrZRFi7rU9e' },
+      repeatable: true,
+      programStageDataElements: [{ dataElement: { id: 'trkDeNum001' } }],
+    },
+  ],
+};
+
 async function newApp(kind: 'sqlite' | 'postgres'): Promise<TestApp> {
   const started = await startTestApp(kind, {
     seed: async (context) => {
-      const report = await importMetadataObjects(context, METADATA);
+      const report = await importMetadataObjects(context, WITH_REPEATABLE_STAGE);
       assert.equal(report.status, 'OK', JSON.stringify(allErrorReports(report)));
     },
   });
@@ -165,6 +184,7 @@ for (const kind of TEST_DATABASE_KINDS) {
         file.events[0].event = 'LgcyEvnt011';
         file.events[1].event = 'LgcyEvnt012';
         file.events[1].dataValues[0].value = 'heavy';
+        for (const event of file.events) event.programStage = REPEATABLE_STAGE;
         const res = await post(started!, '/api/events', 'application/json', JSON.stringify(file));
         assert.equal(res.statusCode, 409, res.body);
         const message = res.json();
@@ -189,6 +209,42 @@ for (const kind of TEST_DATABASE_KINDS) {
         assert.equal(all.statusCode, 409);
         assert.equal(all.json().response.importSummaries[0].status, 'WARNING');
         assert.equal((await get(started!, '/api/tracker/events/LgcyEvnt021')).statusCode, 404);
+      });
+
+      it("takes an event's enrollment from its instance's active enrollment, and 2.40 CSV without a header", async () => {
+        const file = {
+          events: [
+            {
+              event: 'LgcyEvnt041',
+              program: 'XrZRFi7rU9e',
+              programStage: REPEATABLE_STAGE,
+              trackedEntityInstance: 'IybbQIQt6te',
+              orgUnit: 'PSeMWi7rBgb',
+              eventDate: '2019-04-01',
+              status: 'ACTIVE',
+            },
+          ],
+        };
+        const res = await post(started!, '/api/events', 'application/json', JSON.stringify(file));
+        assert.equal(res.statusCode, 200, res.body);
+        assert.equal(
+          (await get(started!, '/api/tracker/events/LgcyEvnt041')).json().enrollment,
+          'IybbQIQt6en',
+        );
+
+        const rows = legacy('events-2.40.csv')
+          .toString('utf8')
+          .split('\n')
+          .slice(1)
+          .join('\n')
+          .replace(/LgcyEvnt00/g, 'LgcyEvnt05')
+          .replace(/I8RRFi7rUps/g, REPEATABLE_STAGE);
+        const csv = await post(started!, '/api/events', 'application/csv', rows);
+        assert.equal(csv.statusCode, 200, csv.body);
+        assert.equal(csv.json().response.imported, 2);
+        const second = (await get(started!, '/api/tracker/events/LgcyEvnt052')).json();
+        assert.equal(second.enrollment, 'daMwzsKN3en');
+        assert.equal(second.dataValues[0].value, '64');
       });
 
       it('refuses bad files naming file, line and field, and wrong lists per endpoint', async () => {

@@ -1,5 +1,6 @@
 import type { RawObject } from '../../domain/tracker/tracker-objects.ts';
 import { InputError } from '../input/input-error.ts';
+import { INPUT_LIMITS } from '../input/input-limits.ts';
 import { readCsvRecordBatches, type CsvRecord } from '../csv/csv-reader.ts';
 
 /**
@@ -94,7 +95,7 @@ export async function* readEventCsv(
 ): AsyncIterable<CsvEvent[]> {
   let columns: (string | null)[] | undefined;
   let width = 0;
-  let current: { key: string; value: RawObject; line: number } | undefined;
+  let current: { key: string; value: RawObject; line: number; chars: number } | undefined;
 
   const rowOf = (record: CsvRecord): void => {
     if (record.fields.length !== width)
@@ -145,8 +146,16 @@ export async function* readEventCsv(
       const key = typeof event.event === 'string' ? `uid:${event.event}` : `row:${eventKey}`;
       if (!current || current.key !== key) {
         if (current) out.push({ value: current.value, line: current.line });
-        current = { key, value: { ...event, dataValues: [] }, line: record.line };
+        current = { key, value: { ...event, dataValues: [] }, line: record.line, chars: 0 };
       }
+      // One event is held until its last row: the JSON reader's one-item limit bounds it too.
+      current.chars += record.fields.reduce((sum, f) => sum + f.length, 0);
+      if (current.chars > INPUT_LIMITS.maxJsonValueChars)
+        throw new InputError(
+          fileName,
+          `the rows of one event are longer than ${INPUT_LIMITS.maxJsonValueChars} characters`,
+          { line: record.line },
+        );
       if (dataValue.dataElement !== undefined) (current.value.dataValues as RawObject[]).push(dataValue);
       else if (dataValue.value !== undefined)
         throw new InputError(fileName, 'a value without a dataElement', { line: record.line });

@@ -1,5 +1,6 @@
 import type { RawObject } from '../../domain/tracker/tracker-objects.ts';
 import { InputError } from '../input/input-error.ts';
+import { INPUT_LIMITS } from '../input/input-limits.ts';
 import { FORBIDDEN_JSON_KEYS, parseJsonText, readJsonCollectionBatches } from '../json/safe-json-reader.ts';
 import { readXmlEventBatches, type XmlElement } from '../xml/safe-xml-reader.ts';
 import { readEventCsv } from '../tracker-csv/event-csv-decoder.ts';
@@ -127,10 +128,26 @@ export async function* readLegacyTrackerXml(
   text: AsyncIterable<string>,
   fileName: string,
 ): AsyncIterable<LegacyTrackerItem[]> {
-  for await (const batch of readXmlEventBatches(text, { fileName, captureDepth: 2 })) {
+  // The reader holds each item whole until it closes; the JSON reader's one-item limit bounds it
+  // here too (counted by input chunk), so one endless <trackedEntityInstance> cannot fill memory.
+  const max = INPUT_LIMITS.maxJsonValueChars;
+  let sinceItem = 0;
+  async function* counted() {
+    for await (const chunk of text) {
+      sinceItem += chunk.length;
+      if (sinceItem > max)
+        throw new InputError(
+          fileName,
+          `one <event> or <trackedEntityInstance> is longer than ${max} characters`,
+        );
+      yield chunk;
+    }
+  }
+  for await (const batch of readXmlEventBatches(counted(), { fileName, captureDepth: 2 })) {
     const items: LegacyTrackerItem[] = [];
     for (const event of batch) {
       if (event.kind !== 'element') continue;
+      sinceItem = 0;
       const collection = XML_ITEMS[event.element.localName];
       if (!collection)
         throw new InputError(

@@ -6,7 +6,12 @@ import { openInput, type BytesReadListener } from '../../codecs/input/open-input
 import { decodeUtf8 } from '../../codecs/input/utf8-text.ts';
 import { InputError } from '../../codecs/input/input-error.ts';
 import { generateUid } from '../../domain/identifiers/uid.ts';
-import { addPayloadItem, emptyBundle, type TrackerType } from '../../domain/tracker/tracker-objects.ts';
+import {
+  addPayloadItem,
+  emptyBundle,
+  type TrackerBundle,
+  type TrackerType,
+} from '../../domain/tracker/tracker-objects.ts';
 import type { TrackerImportReport } from '../../domain/tracker/tracker-import-report.ts';
 import {
   readLegacyTracker,
@@ -130,29 +135,30 @@ const TABLES: Partial<Record<TrackerType, string>> = {
   EVENT: 'event',
 };
 
+export interface TrackerFileBundle {
+  bundle: TrackerBundle;
+  /** The file's top-level objects and what each nested, in file order (for the summaries). */
+  groups: LegacyObjectGroup[];
+  format: LegacyTrackerFormat;
+}
+
 /**
- * DHIS2's older tracker imports (`POST /api/events`, `POST /api/trackedEntityInstances` up to 2.40):
- * the file (JSON, XML, or event CSV in 2.40's or the current columns; gzip or zip) is decoded as a
- * stream into the current importer's objects and run through the same import as `POST /api/tracker`
- * (same preheat, validation, codes and writer), then its report is told as that era's
- * ImportSummaries. The caller's authority and capture scope are checked by that import, when it runs.
+ * Reads a tracker file of the older formats (or event CSV in the current columns) into the bundle
+ * the current importer takes: JSON, XML or CSV (from `format`, the content type, the name, or the
+ * first character), gzip or zip, streamed. `POST /api/tracker` can read its CSV through this too.
  */
-export async function importLegacyTracker(
-  context: FerryContext,
+export async function readTrackerFileBundle(
   input: LegacyTrackerImportInput,
   endpoint: LegacyTrackerEndpoint,
-  query: Record<string, unknown>,
-  principal: Principal | undefined,
-  options: TrackerImportRunOptions & { onBytesRead?: BytesReadListener } = {},
-): Promise<LegacyTrackerImportResult> {
-  if (principal && !principalHasAuthority(principal, 'F_TRACKER_IMPORT'))
-    throw new FerryError('F1102', ['F_TRACKER_IMPORT']);
-  // Bad parameters are refused before the file is read.
-  const params = trackerImportParams(legacyTrackerParams(query));
+  options: {
+    signal?: AbortSignal;
+    onBytesRead?: BytesReadListener;
+    progress?: TrackerImportRunOptions['progress'];
+  } = {},
+): Promise<TrackerFileBundle> {
   let format = formatFrom(input);
   if (format === 'csv' && endpoint === 'trackedEntities')
     throw new FerryError('F1003', ['text/csv; tracked entity instances are JSON or XML']);
-
   const bundle = emptyBundle();
   const groups: LegacyObjectGroup[] = [];
   const wanted = endpoint === 'any' ? undefined : endpoint;
@@ -186,6 +192,70 @@ export async function importLegacyTracker(
   bundle.relationships = bundle.relationships.filter((r) =>
     seen.has(r.relationship) ? false : (seen.add(r.relationship), true),
   );
+  return { bundle, groups, format };
+}
+
+/**
+ * An older event of a program with registration named its tracked entity instance and program but
+ * often no enrollment: 2.40 took the instance's active enrollment in the program. The current
+ * importer needs the enrollment (E1033), so it is looked up here, in bulk; an event with no (or more
+ * than one) active enrollment is left without one and gets E1033 from the importer.
+ */
+async function fillEnrollments(context: FerryContext, bundle: TrackerBundle): Promise<void> {
+  const open = bundle.events.filter((e) => !e.enrollment && e.trackedEntity && e.program);
+  if (open.length === 0) return;
+  const found = new Map<string, string | null>();
+  // Enrollments in the same file first (an active one of the instance in the program).
+  for (const en of bundle.enrollments)
+    if (en.status === 'ACTIVE' && en.trackedEntity && en.program) {
+      const key = `${en.trackedEntity}/${en.program}`;
+      found.set(key, found.has(key) ? null : en.enrollment);
+    }
+  const uids = [...new Set(open.map((e) => e.trackedEntity!))];
+  for (let i = 0; i < uids.length; i += 500) {
+    const chunk = uids.slice(i, i + 500);
+    const rows = await context.storage.query<{ te: string; program: string; enrollment: string }>(
+      `SELECT te.uid AS te, p.uid AS program, en.uid AS enrollment
+         FROM enrollment en
+         JOIN tracked_entity te ON te.tracked_entity_id = en.tracked_entity_id
+         JOIN metadata_object p ON p.sid = en.program_id
+        WHERE en.status = 'ACTIVE' AND en.deleted = 0 AND te.uid IN (${chunk.map(() => '?').join(', ')})`,
+      chunk,
+    );
+    for (const row of rows) {
+      const key = `${row.te}/${row.program}`;
+      const known = found.get(key);
+      if (known === row.enrollment) continue;
+      found.set(key, found.has(key) ? null : String(row.enrollment));
+    }
+  }
+  for (const event of open) {
+    const enrollment = found.get(`${event.trackedEntity}/${event.program}`);
+    if (enrollment) event.enrollment = enrollment;
+  }
+}
+
+/**
+ * DHIS2's older tracker imports (`POST /api/events`, `POST /api/trackedEntityInstances` up to 2.40):
+ * the file (JSON, XML, or event CSV in 2.40's or the current columns; gzip or zip) is decoded as a
+ * stream into the current importer's objects and run through the same import as `POST /api/tracker`
+ * (same preheat, validation, codes and writer), then its report is told as that era's
+ * ImportSummaries. The caller's authority and capture scope are checked by that import, when it runs.
+ */
+export async function importLegacyTracker(
+  context: FerryContext,
+  input: LegacyTrackerImportInput,
+  endpoint: LegacyTrackerEndpoint,
+  query: Record<string, unknown>,
+  principal: Principal | undefined,
+  options: TrackerImportRunOptions & { onBytesRead?: BytesReadListener } = {},
+): Promise<LegacyTrackerImportResult> {
+  if (principal && !principalHasAuthority(principal, 'F_TRACKER_IMPORT'))
+    throw new FerryError('F1102', ['F_TRACKER_IMPORT']);
+  // Bad parameters are refused before the file is read.
+  const params = trackerImportParams(legacyTrackerParams(query));
+  const { bundle, groups, format } = await readTrackerFileBundle(input, endpoint, options);
+  await fillEnrollments(context, bundle);
 
   const stored = new Map<TrackerType, Set<string>>();
   stored.set(
@@ -225,7 +295,7 @@ export async function importLegacyTracker(
 
 /** Adds one top-level object to the bundle and remembers what it nested, for its summary. */
 function addItem(
-  bundle: ReturnType<typeof emptyBundle>,
+  bundle: TrackerBundle,
   groups: LegacyObjectGroup[],
   item: LegacyTrackerItem,
   wanted: LegacyTrackerItem['collection'] | undefined,
