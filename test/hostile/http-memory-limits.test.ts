@@ -4,7 +4,7 @@ import { startTestApp, stopTestApp, type TestApp } from '../support/test-app.ts'
 import { ADMIN_AUTH } from '../support/access-fixtures.ts';
 import { skipReasonFor, TEST_DATABASE_KINDS } from '../support/test-databases.ts';
 import { HTTP_LIMITS } from '../../src/codecs/input/input-limits.ts';
-import { LoginThrottle } from '../../src/services/access/login-throttle.ts';
+import { LoginThrottle, throttleAddress } from '../../src/services/access/login-throttle.ts';
 
 const ATTACKER = '203.0.113.7';
 const ADMIN_DESK = '198.51.100.20';
@@ -153,5 +153,21 @@ describe('Login throttle', () => {
     assert.deepEqual(waits, [0, 1000, 2000, 4000, 4000, 4000]);
     throttle.succeed('k');
     assert.equal(throttle.size, 0);
+  });
+
+  it('counts IPv6 clients by /64 and IPv4-mapped addresses as IPv4', () => {
+    assert.equal(throttleAddress('203.0.113.7'), '203.0.113.7');
+    assert.equal(throttleAddress('::ffff:203.0.113.7'), '203.0.113.7');
+    const block = throttleAddress('2001:db8:1:2::1');
+    assert.equal(block, '2001:db8:1:2::/64');
+    for (const other of [
+      '2001:db8:1:2:ffff::9',
+      '2001:0db8:0001:0002:aaaa:bbbb:cccc:dddd',
+      '2001:db8:1:2::1%eth0',
+    ]) {
+      assert.equal(throttleAddress(other), block, other);
+    }
+    assert.notEqual(throttleAddress('2001:db8:1:3::1'), block);
+    assert.equal(throttleAddress('::1'), '0:0:0:0::/64');
   });
 });

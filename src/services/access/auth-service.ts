@@ -30,7 +30,7 @@ import {
 import { FerryError } from '../../errors.ts';
 import type { UserService } from './user-service.ts';
 import { HTTP_LIMITS } from '../../codecs/input/input-limits.ts';
-import { LoginThrottle } from './login-throttle.ts';
+import { LoginThrottle, throttleAddress } from './login-throttle.ts';
 
 export interface AuthServiceOptions {
   /** How long a verified Basic username/password pair is trusted without running scrypt again. */
@@ -131,7 +131,8 @@ export class AuthService {
    * `address` is the client's (the HTTP layer passes the socket's address): failures slow down
    * that username from that address, and that address overall, never the user everywhere.
    */
-  async verifyPassword(username: string, password: string, address = 'local'): Promise<Principal> {
+  async verifyPassword(username: string, password: string, clientAddress = 'local'): Promise<Principal> {
+    const address = throttleAddress(clientAddress);
     // Refused before anything about it is kept: the throttle's keys hold usernames.
     if (username.length > HTTP_LIMITS.maxUsernameChars) {
       throw new FerryError('F1000', [

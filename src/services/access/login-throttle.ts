@@ -79,3 +79,23 @@ export class LoginThrottle {
     this.entries.delete(key);
   }
 }
+
+/**
+ * The part of a client address the throttle counts by: an IPv4 address whole (also when written
+ * IPv4-mapped, `::ffff:203.0.113.7`), an IPv6 address by its /64 prefix, the block a single host
+ * or home network is given, so that cycling through one's own addresses earns no fresh attempts.
+ */
+export function throttleAddress(address: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped) return mapped[1];
+  if (!address.includes(':')) return address;
+  const [head, tail] = address.split('%', 1)[0].split('::', 2) as [string, string | undefined];
+  const front = head === '' ? [] : head.split(':');
+  const back = tail === undefined || tail === '' ? [] : tail.split(':');
+  const groups =
+    tail === undefined ? front : [...front, ...Array(8 - front.length - back.length).fill('0'), ...back];
+  return `${groups
+    .slice(0, 4)
+    .map((group) => (parseInt(group, 16) || 0).toString(16))
+    .join(':')}::/64`;
+}
