@@ -133,8 +133,10 @@ const METADATA = {
       id: STAGE,
       name: 'Visit',
       program: { id: PROGRAM },
+      repeatable: true,
       programStageDataElements: [{ dataElement: { id: DE_INT } }, { dataElement: { id: DE_OPT } }],
     },
+    { id: 'stgOnce0001', name: 'Birth', program: { id: PROGRAM }, programStageDataElements: [] },
     {
       id: EVENT_STAGE,
       name: 'Case',
@@ -334,6 +336,39 @@ for (const kind of TEST_DATABASE_KINDS) {
       );
       assert.deepEqual(codes(report), ['E1002 teTwice0001', 'E1048 not-a-uid']);
       assert.equal(report.stats.created, 1);
+    });
+
+    it('enrols once while active (E1015), not in the future (E1020), one event per non-repeatable stage (E1039)', async () => {
+      const birth = (uid: string) => ({
+        event: uid,
+        programStage: 'stgOnce0001',
+        orgUnit: bo,
+        occurredAt: '2024-01-02',
+      });
+      const report = await run(
+        {
+          trackedEntities: [
+            person('teRules0001', bo, { [NAME]: 'R' }, [
+              enrollment('enRules0001', bo, [birth('evBirth0001'), birth('evBirth0002')]),
+              enrollment('enRules0002', bo),
+            ]),
+            person('teRules0002', bo, { [NAME]: 'S' }, [
+              { ...enrollment('enRules0003', bo), enrolledAt: '2999-01-01' },
+            ]),
+          ],
+        },
+        { atomicMode: 'OBJECT' },
+      );
+      assert.deepEqual(codes(report), ['E1015 enRules0002', 'E1020 enRules0003', 'E1039 evBirth0002']);
+      // Against what is stored: a second birth event in the stored enrollment, a second active enrollment.
+      const again = await run(
+        {
+          enrollments: [{ ...enrollment('enRules0004', bo), trackedEntity: 'teRules0001' }],
+          events: [{ ...birth('evBirth0003'), enrollment: 'enRules0001' }],
+        },
+        { atomicMode: 'OBJECT' },
+      );
+      assert.deepEqual(codes(again), ['E1015 enRules0004', 'E1039 evBirth0003']);
     });
 
     it('deletes with cascade only for the authority (E1100), softly', async () => {

@@ -16,10 +16,13 @@ export const TRACKER_VALIDATION_MESSAGES = {
   E1013: 'Could not find ProgramStage: `{0}`, linked to Event.',
   E1014:
     'Provided Program: `{0}`, is a Program without registration. An Enrollment cannot be created into Program without registration.',
+  E1015: 'TrackedEntity: `{0}`, already has an active Enrollment in Program `{1}`.',
   E1016:
     'TrackedEntity: `{0}`, already has an active enrollment in Program: `{1}`, and this program only allows enrolling one time.',
   E1018: 'Attribute: `{0}`, is mandatory in program `{1}` but not declared in enrollment `{2}`.',
   E1019: 'Only Program attributes are allowed for enrollment; invalid attribute: `{0}`.',
+  E1020: 'Enrollment date: `{0}`, cannot be a future date.',
+  E1021: 'Incident date: `{0}`, cannot be a future date.',
   E1022: 'TrackedEntity: `{0}`, must have same TrackedEntityType as Program `{1}`.',
   E1023: 'DisplayIncidentDate is true but property occurredAt is null.',
   E1025: 'Property enrolledAt is null.',
@@ -27,6 +30,7 @@ export const TRACKER_VALIDATION_MESSAGES = {
   E1030: 'Event: `{0}`, already exists.',
   E1032: 'Event: `{0}` does not exist.',
   E1033: 'Event: `{0}`, Enrollment value is NULL.',
+  E1039: 'ProgramStage: `{0}`, is not repeatable and an event already exists.',
   E1041: "Enrollment OrganisationUnit: `{0}`, and Program: `{1}`, don't match.",
   E1048: 'Object: `{0}`, uid: `{1}`, has an invalid uid format.',
   E1049: 'Could not find OrganisationUnit: `{0}`, linked to Tracked Entity.',

@@ -20,7 +20,7 @@ import {
   type TrackerValidationCode,
 } from '../../domain/tracker/tracker-import-report.ts';
 import type { TrackerImportParams } from '../../domain/tracker/tracker-import-params.ts';
-import { TrackerStore } from '../../storage/tracker-store.ts';
+import { TrackerStore, type StoredEnrollment, type StoredEvent } from '../../storage/tracker-store.ts';
 import type { SqlExecutor } from '../../storage/storage.ts';
 import type { Meta, TrackerPreheat } from './tracker-import-preheat.ts';
 
@@ -195,7 +195,23 @@ export async function validateTrackerBundle(
 
   // Enrollments ---------------------------------------------------------------------------------
   const enrollments: Planned<EnrollmentInput>[] = [];
-  const enrolledPrograms = new Map<string, Set<string>>(); // te uid → program uids in this payload
+  const enrolledPrograms = new Map<string, string[]>(); // "te|program" → statuses in this payload
+  // Stored enrollments of the payload's stored tracked entities, read once (E1015, E1016).
+  let storedEnrollments: Map<number, StoredEnrollment[]> | undefined;
+  const storedEnrollmentsOf = async () => {
+    if (!storedEnrollments) {
+      storedEnrollments = new Map();
+      const ids = bundle.enrollments
+        .map((e) => (e.trackedEntity ? preheat.trackedEntities.get(e.trackedEntity)?.id : undefined))
+        .filter((id): id is number => id !== undefined);
+      for (const e of await store.enrollmentsOfTrackedEntities(ids)) {
+        const list = storedEnrollments.get(e.trackedEntityId) ?? [];
+        list.push(e);
+        storedEnrollments.set(e.trackedEntityId, list);
+      }
+    }
+    return storedEnrollments;
+  };
   for (const en of bundle.enrollments) {
     const uid = en.enrollment;
     const errors: TrackerErrorReport[] = [];
@@ -246,6 +262,17 @@ export async function validateTrackerBundle(
           errors.push(trackerError('E1041', 'ENROLLMENT', uid, [en.orgUnit, program.object.id]));
       }
       if (!en.enrolledAt) errors.push(trackerError('E1025', 'ENROLLMENT', uid, []));
+      else if (
+        Date.parse(en.enrolledAt) > Date.now() &&
+        program?.object.selectEnrollmentDatesInFuture !== true
+      )
+        errors.push(trackerError('E1020', 'ENROLLMENT', uid, [en.enrolledAt]));
+      if (
+        en.occurredAt &&
+        Date.parse(en.occurredAt) > Date.now() &&
+        program?.object.selectIncidentDatesInFuture !== true
+      )
+        errors.push(trackerError('E1021', 'ENROLLMENT', uid, [en.occurredAt]));
       if (program?.object.displayIncidentDate === true && !en.occurredAt)
         errors.push(trackerError('E1023', 'ENROLLMENT', uid, []));
       if (program) {
@@ -278,17 +305,20 @@ export async function validateTrackerBundle(
           if (sid !== undefined && storedValues?.has(sid)) continue;
           errors.push(trackerError('E1018', 'ENROLLMENT', uid, [attributeUid, program.object.id, uid]));
         }
-        if (program.object.onlyEnrollOnce === true && en.trackedEntity && action === 'create') {
-          const inPayload = enrolledPrograms.get(en.trackedEntity) ?? new Set<string>();
-          const storedOnes = storedTe
-            ? (await store.enrollmentsOfTrackedEntities([storedTe.id])).filter(
-                (e) => e.programId === program.sid && e.status !== 'CANCELLED',
-              )
-            : [];
-          if (inPayload.has(program.object.id) || storedOnes.length > 0)
+        if (en.trackedEntity && action === 'create') {
+          // Enrolled before: in this payload, or stored (not deleted, not cancelled).
+          const key = `${en.trackedEntity}|${program.object.id}`;
+          const earlier = [
+            ...(enrolledPrograms.get(key) ?? []),
+            ...(storedTe ? ((await storedEnrollmentsOf()).get(storedTe.id) ?? []) : [])
+              .filter((e) => e.programId === program.sid && e.status !== 'CANCELLED')
+              .map((e) => e.status),
+          ];
+          if (program.object.onlyEnrollOnce === true && earlier.length > 0)
             errors.push(trackerError('E1016', 'ENROLLMENT', uid, [en.trackedEntity, program.object.id]));
-          inPayload.add(program.object.id);
-          enrolledPrograms.set(en.trackedEntity, inPayload);
+          else if (en.status === 'ACTIVE' && earlier.includes('ACTIVE'))
+            errors.push(trackerError('E1015', 'ENROLLMENT', uid, [en.trackedEntity, program.object.id]));
+          enrolledPrograms.set(key, [...(enrolledPrograms.get(key) ?? []), en.status]);
         }
       }
     }
@@ -298,6 +328,23 @@ export async function validateTrackerBundle(
 
   // Events --------------------------------------------------------------------------------------
   const events: Planned<EventInput>[] = [];
+  const stagesTaken = new Set<string>(); // "enrollment|stage" of events created in this payload
+  // Stored events of the payload's stored enrollments, read once (E1039).
+  let storedEvents: Map<number, StoredEvent[]> | undefined;
+  const storedEventsOf = async () => {
+    if (!storedEvents) {
+      storedEvents = new Map();
+      const ids = bundle.events
+        .map((e) => (e.enrollment ? preheat.enrollments.get(e.enrollment)?.id : undefined))
+        .filter((id): id is number => id !== undefined);
+      for (const e of await store.eventsOfEnrollments(ids)) {
+        const list = storedEvents.get(e.enrollmentId!) ?? [];
+        list.push(e);
+        storedEvents.set(e.enrollmentId!, list);
+      }
+    }
+    return storedEvents;
+  };
   for (const ev of bundle.events) {
     const uid = ev.event;
     const errors: TrackerErrorReport[] = [];
@@ -350,6 +397,21 @@ export async function validateTrackerBundle(
       }
       if (ev.attributeOptionCombo && !preheat.get('categoryOptionCombos', ev.attributeOptionCombo))
         errors.push(trackerError('E1115', 'EVENT', uid, [ev.attributeOptionCombo]));
+      if (
+        action === 'create' &&
+        stage &&
+        stage.object.repeatable !== true &&
+        ev.enrollment &&
+        program?.object.programType === 'WITH_REGISTRATION'
+      ) {
+        // A non-repeatable stage takes one event per enrollment (stored or earlier in this payload).
+        const key = `${ev.enrollment}|${stage.object.id}`;
+        const storedEn = preheat.enrollments.get(ev.enrollment);
+        const stored = storedEn ? ((await storedEventsOf()).get(storedEn.id) ?? []) : [];
+        if (stagesTaken.has(key) || stored.some((e) => e.programStageId === stage.sid))
+          errors.push(trackerError('E1039', 'EVENT', uid, [stage.object.id]));
+        stagesTaken.add(key);
+      }
       const stageElements = stage ? elementsOfStage(stage) : new Set<string>();
       for (const dv of ev.dataValues) {
         const element = preheat.get('dataElements', dv.dataElement);
