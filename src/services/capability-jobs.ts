@@ -4,6 +4,7 @@ import { registerDataValueJobs } from './data-values/data-value-jobs.ts';
 import { registerGeometryJobs } from './geometry/geometry-jobs.ts';
 import { registerTrackerJobs } from './tracker/tracker-jobs.ts';
 import { registerDemoJobs } from './demo/demo-jobs.ts';
+import { registerAnalysisJobs } from './analysis/analysis-jobs.ts';
 
 /**
  * The job types of every capability. Each capability registers its own import handlers and export
@@ -16,6 +17,7 @@ const CAPABILITY_JOB_REGISTRATIONS: readonly ((context: FerryContext) => void)[]
   registerGeometryJobs,
   registerTrackerJobs,
   registerDemoJobs,
+  registerAnalysisJobs,
 ];
 
 export function registerCapabilityJobs(context: FerryContext): void {

@@ -42,6 +42,11 @@ export interface ExportProducerContext {
   readonly userUid: string | null;
   progress: JobContext['progress'];
   notify: JobContext['notify'];
+  /**
+   * A protected export's password, given only to a producer that writes its own archive
+   * (`writesArchive`), which encrypts every entry with it; never stored or logged.
+   */
+  readonly password?: string;
 }
 
 /**
@@ -66,9 +71,16 @@ export interface ExportProducerOptions {
   describe?: (params: JobParams, format: string) => string;
   /** Checks parameters (and the viewer's authorities) at request time; throw FerryError for bad ones. */
   validate?: (params: JobParams, format: string, viewer: JobViewer | null) => void;
+  /**
+   * The producer writes a whole zip archive of several files itself (analysis exports): the queue
+   * neither compresses nor wraps its output, and hands it a protected export's password to encrypt
+   * each entry with, so the archive opens to the files, not to another zip.
+   */
+  writesArchive?: boolean;
 }
 
-interface RegisteredProducer extends Required<Omit<ExportProducerOptions, 'validate'>> {
+interface RegisteredProducer extends Required<Omit<ExportProducerOptions, 'validate' | 'writesArchive'>> {
+  writesArchive: boolean;
   kind: string;
   producer: ExportProducer;
   validate?: ExportProducerOptions['validate'];
@@ -186,6 +198,7 @@ export class ExportQueueService {
         ((format) => (format === 'json' ? 'application/json' : 'application/octet-stream')),
       describe: options.describe ?? ((_params, format) => `${kind} export as ${format}`),
       validate: options.validate,
+      writesArchive: options.writesArchive ?? false,
     };
     this.producers.set(kind, registered);
     this.jobs.registerHandler(
@@ -220,8 +233,10 @@ export class ExportQueueService {
       throw new FerryError('F1000', ['format', format, producer.formats.join(', ')]);
     const password = request.password ?? undefined;
     if (password !== undefined) this.checkPasswordRequest(password, request.compression);
-    const compression = (request.compression ??
-      (password !== undefined ? 'zip' : 'none')) as ExportCompression;
+    // A producer writing its own archive gets no second compression.
+    const compression = (
+      producer.writesArchive ? 'none' : (request.compression ?? (password !== undefined ? 'zip' : 'none'))
+    ) as ExportCompression;
     if (!EXPORT_COMPRESSIONS.includes(compression)) {
       throw new FerryError('F1000', [
         'compression',
@@ -485,6 +500,7 @@ export class ExportQueueService {
     const files = this.jobs.files;
     const job = await this.jobs.get(null, jobId);
     const password = jobParams.encryption !== undefined ? this.passwordFor(job, attempt) : undefined;
+    const wrapEncrypted = password !== undefined && !producer.writesArchive;
     const format = String(jobParams.format);
     const compression = jobParams.compression as ExportCompression;
     const destination = jobParams.destination as ExportDestination;
@@ -501,10 +517,11 @@ export class ExportQueueService {
       userUid: job.userUid,
       progress: context.progress,
       notify: context.notify,
+      ...(producer.writesArchive && password !== undefined ? { password } : {}),
     };
     try {
       let produced: unknown;
-      if (password !== undefined) {
+      if (wrapEncrypted) {
         // Produced straight into the encrypting zip writer: the plaintext never reaches the disk.
         context.progress({ stage: 'Producing and encrypting', processed: 0 });
         const plain = new PassThrough();
@@ -535,7 +552,7 @@ export class ExportQueueService {
         });
         context.signal.throwIfAborted();
       }
-      if (password !== undefined) {
+      if (wrapEncrypted) {
         // Already a protected zip.
       } else if (compression !== 'none') {
         await context.setPhase('COMPRESSING');

@@ -1,0 +1,89 @@
+import { once } from 'node:events';
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import type { AnalysisVariable } from '../../domain/analysis/analysis-variables.ts';
+import { numericCell } from '../../domain/analysis/analysis-variables.ts';
+
+/**
+ * An analysis table on its way to a file: rows are spooled to a temporary file as they are read
+ * (one JSON array per line), while the widths and numeric ranges the Stata and SPSS headers need
+ * are counted; the encoders then read the spool once or twice. Memory holds one row at a time.
+ * The spool is encrypted with a key that lives only in this process (AES-256-CTR), so the
+ * plaintext of a password-protected export never reaches the disk.
+ */
+
+/** A spooled row: the org unit's ancestors' names by level, then one cell per fixed column. */
+export type SpooledRow = [levels: string[], ...cells: (string | null)[]];
+
+export interface ColumnStats {
+  maxBytes: number;
+  /** Cells that are not valid for the column's type (declared missing in Stata and SPSS). */
+  invalid: number;
+  min: number;
+  max: number;
+}
+
+const emptyStats = (): ColumnStats => ({ maxBytes: 0, invalid: 0, min: Infinity, max: -Infinity });
+
+export class AnalysisSpool {
+  private readonly key = randomBytes(32);
+  private readonly iv = randomBytes(16);
+  private readonly out;
+  private readonly file;
+  rowCount = 0;
+  readonly cellStats: ColumnStats[];
+  readonly levelStats: ColumnStats[] = [];
+
+  /** `cellVariables` type the cells after the levels (for the numeric checks). */
+  private readonly cellVariables: readonly AnalysisVariable[];
+
+  constructor(path: string, cellVariables: readonly AnalysisVariable[]) {
+    this.cellVariables = cellVariables;
+    this.file = createWriteStream(path);
+    this.out = createCipheriv('aes-256-ctr', this.key, this.iv);
+    this.out.pipe(this.file);
+    this.cellStats = cellVariables.map(emptyStats);
+    this.path = path;
+  }
+
+  private readonly path: string;
+
+  async add(row: SpooledRow): Promise<void> {
+    const [levels, ...cells] = row;
+    levels.forEach((name, i) => {
+      const stats = (this.levelStats[i] ??= emptyStats());
+      stats.maxBytes = Math.max(stats.maxBytes, Buffer.byteLength(name));
+    });
+    cells.forEach((cell, i) => {
+      if (cell === null) return;
+      const stats = this.cellStats[i];
+      stats.maxBytes = Math.max(stats.maxBytes, Buffer.byteLength(cell));
+      const variable = this.cellVariables[i];
+      if (variable.kind !== 'string' || variable.codes) {
+        const value = numericCell(variable, cell, 'stata');
+        if (value === 'invalid') stats.invalid++;
+        else if (value !== null) {
+          stats.min = Math.min(stats.min, value);
+          stats.max = Math.max(stats.max, value);
+        }
+      }
+    });
+    this.rowCount++;
+    if (!this.out.write(`${JSON.stringify(row)}\n`)) await once(this.out, 'drain');
+  }
+
+  async close(): Promise<void> {
+    this.out.end();
+    await once(this.file, 'close');
+  }
+
+  /** The spooled rows, in order; may be called any number of times after `close`. */
+  async *rows(): AsyncIterable<SpooledRow> {
+    const input = createReadStream(this.path).pipe(createDecipheriv('aes-256-ctr', this.key, this.iv));
+    const lines = createInterface({ input, crlfDelay: Infinity });
+    for await (const line of lines) {
+      if (line) yield JSON.parse(line) as SpooledRow;
+    }
+  }
+}
