@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { skipReasonFor, TEST_DATABASE_KINDS } from '../support/test-databases.ts';
 import { startTestApp, stopTestApp, type TestApp } from '../support/test-app.ts';
@@ -311,6 +311,44 @@ for (const kind of TEST_DATABASE_KINDS) {
         assert.equal(paged.json().pager.pageSize, 1);
         assert.ok(paged.json().pager.total >= 3);
         assert.equal(paged.json().events.length, 1);
+      });
+
+      it('GET /api/events.xml and .csv.gz write the older XML and 2.40 CSV, which import back unchanged', async () => {
+        const before = await exportedEvents(started!);
+        const count = (before as unknown[]).length;
+        assert.ok(count >= 5);
+
+        const xml = await get(started!, '/api/events.xml?orgUnit=PSeMWi7rBgb&skipPaging=true');
+        assert.equal(xml.statusCode, 200, xml.body);
+        assert.match(xml.headers['content-type'] as string, /application\/xml/);
+        assert.match(xml.body, /^<\?xml[^>]*><events><event event="/);
+        assert.match(xml.body, /eventDate="2019-01-05[^"]*"/);
+        const again = await post(started!, '/api/events', 'application/xml', xml.body);
+        assert.equal(again.statusCode, 200, again.body);
+        assert.deepEqual([again.json().response.updated, again.json().response.imported], [count, 0]);
+
+        const csv = await started!.app.inject({
+          method: 'GET',
+          url: '/api/events.csv.gz?orgUnit=PSeMWi7rBgb&skipPaging=true',
+          headers: { authorization: ADMIN_AUTH },
+        });
+        assert.equal(csv.statusCode, 200);
+        assert.equal(csv.headers['content-type'], 'application/csv+gzip');
+        const text = gunzipSync(csv.rawPayload).toString('utf8');
+        assert.equal(
+          text.split('\n')[0],
+          'event,status,program,programStage,enrollment,orgUnit,eventDate,dueDate,latitude,longitude,dataElement,value,storedBy,providedElsewhere,completedDate,completedBy,geometry',
+        );
+        const fromCsv = await post(started!, '/api/events', 'application/gzip', csv.rawPayload);
+        assert.equal(fromCsv.statusCode, 200, fromCsv.body);
+        assert.equal(fromCsv.json().response.updated, count);
+
+        const strip = (events: unknown) =>
+          (events as Array<Record<string, unknown>>).map(({ updatedAtClient, ...rest }) => {
+            void updatedAtClient;
+            return rest;
+          });
+        assert.deepEqual(strip(await exportedEvents(started!)), strip(before));
       });
     });
   });

@@ -4,7 +4,7 @@ import type { FerryContext } from '../../../services/ferry-context.ts';
 import { registerRawBodyRoutes } from '../../raw-body-plugin.ts';
 import { requireAuthority, requirePrincipal } from '../../auth-plugin.ts';
 import { withSpooledBody } from '../../async-import.ts';
-import { FerryError } from '../../../errors.ts';
+import { FerryError, parseBooleanParameter } from '../../../errors.ts';
 import {
   importLegacyTracker,
   type LegacyTrackerEndpoint,
@@ -16,16 +16,37 @@ import {
 } from '../../../services/tracker/tracker-export-service.ts';
 import { legacyImportWebMessage } from '../../../codecs/tracker-legacy/import-summaries-encoder.ts';
 import { currentEventToLegacy } from '../../../codecs/tracker-legacy/legacy-tracker-objects.ts';
+import {
+  LEGACY_EVENT_CSV_HEADER,
+  LEGACY_EVENTS_XML_END,
+  LEGACY_EVENTS_XML_START,
+  legacyEventCsvLines,
+  legacyEventsXml,
+} from '../../../codecs/tracker-legacy/legacy-event-encoder.ts';
+import {
+  attachmentDisposition,
+  compressionSuffix,
+  compressStream,
+  type ExportCompression,
+} from '../../../services/jobs/export-compression.ts';
 
 type Query = Record<string, unknown>;
 
 const ACCEPTED = /json|xml|csv|octet-stream|gzip|zip/i;
 
+type EventFormat = 'json' | 'xml' | 'csv';
+const CONTENT_TYPES: Record<EventFormat, string> = {
+  json: 'application/json',
+  xml: 'application/xml',
+  csv: 'application/csv',
+};
+
 /**
  * DHIS2's tracker endpoints up to 2.40 (removed in 2.41), for files and clients of older servers:
  * `POST /api/events` (JSON, XML, event CSV) and `POST /api/trackedEntityInstances` (JSON, XML),
  * imported through the same service as `POST /api/tracker` and answered with that era's
- * ImportSummaries; `GET /api/events` in that era's shape, read by the current export.
+ * ImportSummaries; `GET /api/events` (`.json`, `.xml`, `.csv`, each also `.gz` or `.zip`) in that era's shape, read
+ * by the current export.
  */
 export async function registerLegacyTrackerRoutes(
   app: FastifyInstance,
@@ -60,9 +81,16 @@ export async function registerLegacyTrackerRoutes(
     scope.post('/api/trackedEntityInstances.json', post('trackedEntities'));
   });
 
-  const eventsRoute = async (request: FastifyRequest, reply: FastifyReply) => {
+  const eventsRoute = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    format: EventFormat,
+    suffix: string,
+  ) => {
     const query = request.query as Query;
     const principal = requirePrincipal(request);
+    // CSV only: a file meant for a spreadsheet (docs/security.md); checked before anything is read.
+    const escapeFormulas = parseBooleanParameter('escapeFormulas', query.escapeFormulas);
     // 2.40's parameter names for the current export's (the current names are taken too).
     const export_ = await parseEventExport(
       context,
@@ -78,28 +106,60 @@ export async function registerLegacyTrackerRoutes(
     const { paging } = export_;
     const total =
       paging.paging && paging.totalPages ? await countExport(context, 'events', export_) : undefined;
+    const pager: Record<string, unknown> = { page: paging.page, pageSize: paging.pageSize };
+    if (total !== undefined) {
+      pager.total = total;
+      pager.pageCount = Math.ceil(total / paging.pageSize);
+    }
+    async function* legacyBatches() {
+      for await (const batch of readEvents(context, export_)) yield batch.map(currentEventToLegacy);
+    }
     async function* json() {
-      if (paging.paging) {
-        const pager: Record<string, unknown> = { page: paging.page, pageSize: paging.pageSize };
-        if (total !== undefined) {
-          pager.total = total;
-          pager.pageCount = Math.ceil(total / paging.pageSize);
-        }
-        yield `{"pager":${JSON.stringify(pager)},"events":[`;
-      } else yield '{"events":[';
+      yield paging.paging ? `{"pager":${JSON.stringify(pager)},"events":[` : '{"events":[';
       let first = true;
-      for await (const batch of readEvents(context, export_)) {
+      for await (const batch of legacyBatches()) {
         let chunk = '';
         for (const event of batch) {
-          chunk += (first ? '' : ',') + JSON.stringify(currentEventToLegacy(event));
+          chunk += (first ? '' : ',') + JSON.stringify(event);
           first = false;
         }
         if (chunk) yield chunk;
       }
       yield ']}';
     }
-    return reply.type('application/json; charset=utf-8').send(Readable.from(json()));
+    async function* xml() {
+      yield LEGACY_EVENTS_XML_START;
+      for await (const batch of legacyBatches()) yield legacyEventsXml(batch);
+      yield LEGACY_EVENTS_XML_END;
+    }
+    async function* csv() {
+      yield LEGACY_EVENT_CSV_HEADER;
+      for await (const batch of legacyBatches()) yield legacyEventCsvLines(batch, { escapeFormulas });
+    }
+    const body = Readable.from(format === 'json' ? json() : format === 'xml' ? xml() : csv());
+    const compression: ExportCompression = suffix === '.gz' ? 'gzip' : suffix === '.zip' ? 'zip' : 'none';
+    const fileName = `events.${format}`;
+    const out = compressStream(body, compression, fileName);
+    request.raw.on('close', () => {
+      if (!out.readableEnded) out.destroy();
+      if (!body.readableEnded) body.destroy();
+    });
+    if (compression === 'none') {
+      reply.type(`${CONTENT_TYPES[format]}; charset=utf-8`);
+      if (format === 'csv') reply.header('Content-Disposition', attachmentDisposition(fileName));
+    } else {
+      reply.type(`application/${format}+${compression}`);
+      reply.header(
+        'Content-Disposition',
+        attachmentDisposition(`${fileName}${compressionSuffix(compression)}`),
+      );
+    }
+    return reply.send(out);
   };
-  app.get('/api/events', eventsRoute);
-  app.get('/api/events.json', eventsRoute);
+  app.get('/api/events', (request, reply) => eventsRoute(request, reply, 'json', ''));
+  for (const format of ['json', 'xml', 'csv'] as const)
+    for (const suffix of ['', '.gz', '.zip'])
+      app.get(`/api/events.${format}${suffix}`, (request, reply) =>
+        eventsRoute(request, reply, format, suffix),
+      );
 }
