@@ -4,6 +4,7 @@ import { registerDataValueJobs } from './data-values/data-value-jobs.ts';
 import { registerGeometryJobs } from './geometry/geometry-jobs.ts';
 import { registerTrackerJobs } from './tracker/tracker-jobs.ts';
 import { registerDemoJobs } from './demo/demo-jobs.ts';
+import { registerDedupeJobs } from './dedupe/dedupe-jobs.ts';
 import { registerAnalysisJobs } from './analysis/analysis-jobs.ts';
 
 /**
@@ -17,6 +18,7 @@ const CAPABILITY_JOB_REGISTRATIONS: readonly ((context: FerryContext) => void)[]
   registerGeometryJobs,
   registerTrackerJobs,
   registerDemoJobs,
+  registerDedupeJobs,
   registerAnalysisJobs,
 ];
 

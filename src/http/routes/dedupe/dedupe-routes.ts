@@ -1,4 +1,13 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Readable } from 'node:stream';
+import { join } from 'node:path';
+import { registerRawBodyRoutes } from '../../raw-body-plugin.ts';
+import { uploadFileName, requestInputName } from '../../async-import.ts';
+import { spoolToFile } from '../../../services/jobs/upload-spool.ts';
+import { jobConfigurationReply } from '../../../services/jobs/job-service.ts';
+import { loadDedupeConfig } from '../../../services/dedupe/dedupe-config.ts';
+import { importPoolCsv } from '../../../services/dedupe/dedupe-pool-csv.ts';
+import { DEDUPE_POOL_IMPORT_JOB } from '../../../services/dedupe/dedupe-jobs.ts';
 import type { FerryContext } from '../../../services/ferry-context.ts';
 import { requirePrincipal } from '../../auth-plugin.ts';
 import { webMessage } from '../../web-message.ts';
@@ -11,6 +20,7 @@ import {
   listEntries,
   listPools,
   MAX_ENTRIES_PAGE_SIZE,
+  requirePool,
   updatePool,
 } from '../../../services/dedupe/dedupe-pool-service.ts';
 
@@ -83,6 +93,61 @@ export async function registerDedupeRoutes(app: FastifyInstance, context: FerryC
       entityTypeId: entityType === undefined ? undefined : Number(entityType),
       before: before === undefined ? undefined : Number(before),
       pageSize: positiveInt(query, 'pageSize', MAX_ENTRIES_PAGE_SIZE),
+    });
+  });
+
+  // A pool's entries as CSV through the export queue: the card's download link works for
+  // FERRY_DEDUPE_EXPORT_FILE_HOURS (default 1), then answers 410; asking again makes a fresh file.
+  app.post('/api/dedupe/pools/:id/export', async (request: PoolRequest, reply) => {
+    const principal = requirePrincipal(request);
+    const row = await requirePool(context.storage, principal, request.params.id, 'filter');
+    const { card, existing } = await context.exports.request(principal, {
+      kind: 'dedupePool',
+      params: { pool: row.uid },
+      format: 'csv',
+    });
+    reply.status(existing ? 200 : 201);
+    return card;
+  });
+
+  // Import a pool CSV file (the body, streamed to disk up to FERRY_DEDUPE_IMPORT_MAX_BYTES):
+  // at once, or as a DEDUPE_POOL_IMPORT job with async=true.
+  await registerRawBodyRoutes(app, async (scope) => {
+    scope.post('/api/dedupe/pools/:id/entries', async (request: PoolRequest, reply) => {
+      const principal = requirePrincipal(request);
+      const row = await requirePool(context.storage, principal, request.params.id, 'track');
+      const { importMaxBytes } = loadDedupeConfig();
+      if (single(request.query, 'async') === 'true') {
+        const job = await context.jobs.submit({
+          type: DEDUPE_POOL_IMPORT_JOB,
+          params: { pool: row.uid },
+          viewer: principal,
+          body: request.body as Readable,
+          contentType: request.headers['content-type'] ?? 'text/csv',
+          originalName: uploadFileName(request.headers),
+          maxBytes: importMaxBytes,
+        });
+        return reply.send(jobConfigurationReply(job));
+      }
+      const upload = await spoolToFile(
+        request.body as Readable,
+        join(context.config.dataDir, 'uploads'),
+        importMaxBytes,
+      );
+      try {
+        const result = await importPoolCsv(context, principal, row.uid, {
+          path: upload.path,
+          fileName: requestInputName(request),
+        });
+        return webMessage(
+          200,
+          'OK',
+          `Imported ${result.rows} rows into de-duplication pool '${row.name}': ${result.added} added, ${result.alreadyInPool} already in the pool`,
+          { response: result },
+        );
+      } finally {
+        await upload.remove();
+      }
     });
   });
 }
