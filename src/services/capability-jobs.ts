@@ -3,9 +3,10 @@ import { registerMetadataJobs } from './metadata/metadata-jobs.ts';
 import { registerDataValueJobs } from './data-values/data-value-jobs.ts';
 import { registerGeometryJobs } from './geometry/geometry-jobs.ts';
 import { registerTrackerJobs } from './tracker/tracker-jobs.ts';
+import { registerLegacyTrackerJobs } from './tracker/legacy-tracker-jobs.ts';
 import { registerDemoJobs } from './demo/demo-jobs.ts';
-import { registerDedupeJobs } from './dedupe/dedupe-jobs.ts';
 import { registerAnalysisJobs } from './analysis/analysis-jobs.ts';
+import { registerDedupeJobs } from './dedupe/dedupe-jobs.ts';
 
 /**
  * The job types of every capability. Each capability registers its own import handlers and export
@@ -17,9 +18,10 @@ const CAPABILITY_JOB_REGISTRATIONS: readonly ((context: FerryContext) => void)[]
   registerDataValueJobs,
   registerGeometryJobs,
   registerTrackerJobs,
+  registerLegacyTrackerJobs,
   registerDemoJobs,
-  registerDedupeJobs,
   registerAnalysisJobs,
+  registerDedupeJobs,
 ];
 
 export function registerCapabilityJobs(context: FerryContext): void {

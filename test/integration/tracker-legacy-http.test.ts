@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { skipReasonFor, TEST_DATABASE_KINDS } from '../support/test-databases.ts';
 import { startTestApp, stopTestApp, type TestApp } from '../support/test-app.ts';
 import { ADMIN_AUTH } from '../support/access-fixtures.ts';
+import { waitForJob } from '../support/wait-for-job.ts';
 import { importMetadataObjects } from '../../src/services/metadata/metadata-import-service.ts';
 import { allErrorReports } from '../../src/domain/metadata-import/import-report.ts';
 import { TRACKER_FIXTURE_METADATA as METADATA, TRACKER_FIXTURES } from '../support/tracker-metadata.ts';
@@ -125,6 +126,7 @@ for (const kind of TEST_DATABASE_KINDS) {
       let started: TestApp | undefined;
       before(async () => {
         started = await newApp(kind);
+        await started.context.jobs.start();
       });
       after(() => stopTestApp(started));
 
@@ -287,6 +289,45 @@ for (const kind of TEST_DATABASE_KINDS) {
         const csvTei = await post(started!, '/api/trackedEntityInstances', 'application/csv', csv);
         assert.equal(csvTei.statusCode, 415);
         assert.equal((await get(started!, '/api/tracker/events/LgcyEvnt031')).statusCode, 404);
+      });
+
+      it('async=true queues EVENT_IMPORT, whose summary is the ImportSummaries', async () => {
+        const file = {
+          events: [
+            {
+              event: 'LgcyEvnt061',
+              program: 'XrZRFi7rU9e',
+              programStage: REPEATABLE_STAGE,
+              enrollment: 'daMwzsKN3en',
+              orgUnit: 'PSeMWi7rBgb',
+              eventDate: '2019-05-01',
+              status: 'ACTIVE',
+            },
+          ],
+        };
+        const bad = await post(
+          started!,
+          '/api/events?async=true&strategy=SOMETIMES',
+          'application/json',
+          '{}',
+        );
+        assert.equal(bad.statusCode, 400, 'parameters are checked before a job is queued');
+        const res = await post(started!, '/api/events?async=true', 'application/json', JSON.stringify(file));
+        assert.equal(res.statusCode, 200, res.body);
+        assert.equal(res.headers.location, '/api/system/tasks/EVENT_IMPORT');
+        const id = res.json().response.id as string;
+        const job = await waitForJob(started!.context, id);
+        assert.equal(job.status, 'COMPLETED', JSON.stringify(job));
+        const summary = await get(started!, `/api/system/taskSummaries/EVENT_IMPORT/${id}`);
+        assert.equal(summary.json().responseType, 'ImportSummaries');
+        assert.equal(summary.json().imported, 1);
+        const tasks = await get(started!, `/api/system/tasks/EVENT_IMPORT/${id}`);
+        const messages = (tasks.json() as Array<{ message: string }>).map((n) => n.message);
+        assert.ok(
+          messages.some((m) => /^Import complete with status SUCCESS, 1 created/.test(m)),
+          messages.join(' | '),
+        );
+        assert.equal((await get(started!, '/api/tracker/events/LgcyEvnt061')).statusCode, 200);
       });
 
       it('GET /api/events answers in the older shape', async () => {

@@ -3,12 +3,15 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { FerryContext } from '../../../services/ferry-context.ts';
 import { registerRawBodyRoutes } from '../../raw-body-plugin.ts';
 import { requireAuthority, requirePrincipal } from '../../auth-plugin.ts';
-import { withSpooledBody } from '../../async-import.ts';
+import { startImportJob, withSpooledBody } from '../../async-import.ts';
 import { FerryError, parseBooleanParameter } from '../../../errors.ts';
 import {
   importLegacyTracker,
+  legacyTrackerParams,
   type LegacyTrackerEndpoint,
 } from '../../../services/tracker/legacy-tracker-import-service.ts';
+import { trackerImportParams } from '../../../services/tracker/tracker-import-service.ts';
+import { LEGACY_TRACKER_JOB_TYPES } from '../../../services/tracker/legacy-tracker-jobs.ts';
 import {
   countExport,
   parseEventExport,
@@ -63,6 +66,18 @@ export async function registerLegacyTrackerRoutes(
               (endpoint === 'events' ? ', application/csv' : '') +
               ' (gzip or zip allowed)',
           ]);
+        const query = request.query as Query;
+        // Bad parameters are refused before the body is read or a job queued.
+        trackerImportParams(legacyTrackerParams(query));
+        if (parseBooleanParameter('async', query.async, false))
+          return startImportJob(
+            context,
+            request,
+            reply,
+            LEGACY_TRACKER_JOB_TYPES[endpoint as Exclude<LegacyTrackerEndpoint, 'any'>],
+            { ...query },
+            principal,
+          );
         return withSpooledBody(context, request, async (body) => {
           const { summaries } = await importLegacyTracker(
             context,
