@@ -220,7 +220,6 @@ export function legalVariableName(base: string, format: 'stata' | 'spss', taken:
   let name = base
     .normalize('NFC')
     .replace(/[^\p{L}\p{N}_]+/gu, '_')
-    .replace(/_+/g, '_')
     .replace(/^_(?=.)/, '')
     .replace(/(?<=.)_$/, '');
   if (name === '' || name === '_') name = 'v';
