@@ -10,7 +10,7 @@ export type UserAdminCollection = (typeof USER_ADMIN_COLLECTIONS)[number];
 /**
  * The authorities that let a user write each type (DHIS2's schema authorities): any one of a list
  * will do. Updating needs what creating needs; DHIS2's public and private add are not told apart
- * because Ferry does not enforce metadata sharing.
+ * here: which one a change of sharing needs is the sharing stage's rule (metadata-sharing-rules.ts).
  */
 export const USER_ADMIN_AUTHORITIES: Readonly<
   Record<UserAdminCollection, { write: readonly Authority[]; delete: readonly Authority[] }>

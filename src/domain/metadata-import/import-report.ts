@@ -50,6 +50,8 @@ export const IMPORT_ERROR_MESSAGES: Readonly<Record<string, string>> = {
   E3001: 'User `{0}` is not allowed to update object `{1}`.',
   E3002: 'User `{0}` is not allowed to delete object `{1}`.',
   E3003: 'User `{0}` is not allowed to grant users access to user role `{1}`.',
+  E3008: 'User `{0}` is not allowed to make public objects of type `{1}`.',
+  E3009: 'User `{0}` is not allowed to make private objects of type `{1}`.',
   E3032: 'User `{0}` does not have access to user role',
   E3041: 'User `{0}` is not allowed to change a user having the ALL authority',
   E4000: 'Missing required property `{0}`',

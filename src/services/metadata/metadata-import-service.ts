@@ -18,6 +18,7 @@ import {
 } from './metadata-reference-resolver.ts';
 import { validateObjects, validateShapes } from './metadata-object-validator.ts';
 import { changesUserAccess, validateUserAccess } from './metadata-user-access-validator.ts';
+import { validateSharingAccess } from './metadata-sharing-validator.ts';
 import { writeBundle } from './metadata-import-writer.ts';
 import { buildImportReport } from './metadata-import-report-builder.ts';
 
@@ -90,6 +91,7 @@ async function runImport(bundle: MetadataImportBundle): Promise<ImportReport> {
   resolveReferences(bundle);
   // Rights are checked whatever skipValidation says.
   await validateUserAccess(bundle);
+  validateSharingAccess(bundle);
   if (!params.skipValidation) await validateObjects(bundle);
   await computeHierarchyPaths(bundle);
   propagateInvalidReferences(bundle);
