@@ -64,6 +64,7 @@ export const ERROR_CATALOG = {
   F1700: { status: 403, message: 'Access denied to de-duplication pool `{0}`: {1} is required' },
   F1701: { status: 400, message: 'De-duplication pool file `{0}`, line {1}: {2}; nothing was imported' },
   F1602: { status: 409, message: '{0} matches {1} organisation units by {2} `{3}`; use a uid or code' },
+  F1800: { status: 409, message: 'App `{0}` is refused: {1}; nothing was installed' },
   F1501: { status: 503, message: 'Service is shutting down' },
   F1502: {
     status: 507,

@@ -28,6 +28,7 @@ import { registerCompleteRegistrationRoutes } from './routes/data-values/complet
 import { registerTrackerRoutes } from './routes/tracker/tracker-routes.ts';
 import { registerDedupeRoutes } from './routes/dedupe/dedupe-routes.ts';
 import { registerLegacyTrackerRoutes } from './routes/tracker/legacy-tracker-routes.ts';
+import { registerAppRoutes } from './routes/apps/app-routes.ts';
 import { registerAuditRoutes } from './routes/audit/audit-routes.ts';
 
 export interface BuildAppOptions {
@@ -130,6 +131,7 @@ export async function buildApp(
   await registerTrackerRoutes(app, context);
   await registerDedupeRoutes(app, context);
   await registerLegacyTrackerRoutes(app, context);
+  await registerAppRoutes(app, context);
   await registerWebRoutes(app);
   return app;
 }

@@ -55,6 +55,26 @@ export const INPUT_LIMITS = {
 export type InputLimits = { -readonly [K in keyof typeof INPUT_LIMITS]: number };
 
 /**
+ * An app zip (POST /api/apps) is unpacked whole, many files, onto the server's disk: each bound
+ * stops one way of filling the disk or the inode table. DHIS2's largest apps (maps, capture) are
+ * 10-40 MiB zipped, 60-150 MiB unpacked, under 3,000 files.
+ */
+export const APP_ZIP_LIMITS = {
+  /** The zip as uploaded. */
+  maxZipBytes: 256 * 1024 ** 2,
+  /** Entries (files and folders): an archive of a million empty files is an inode bomb. */
+  maxEntries: 10_000,
+  /** One file unpacked: a bundle's biggest chunk or source map is a few MiB. */
+  maxEntryBytes: 64 * 1024 ** 2,
+  /** All files unpacked together, counted as they inflate (declared sizes can lie). */
+  maxExpandedBytes: 512 * 1024 ** 2,
+  /** manifest.webapp, parsed in memory: a real one is under 4 KiB. */
+  maxManifestBytes: 256 * 1024,
+  /** One entry's path: deep or long names are never a real app's. */
+  maxPathChars: 512,
+} as const;
+
+/**
  * Limits of the HTTP layer: bodies of routes that are not uploads, sign-in, slow clients. Uploads
  * (imports) stream to disk and keep `maxUploadBytes`; everything else is parsed in memory, so it
  * gets a small cap of its own. Timeouts can be changed through the environment (src/config.ts).

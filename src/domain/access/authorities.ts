@@ -43,6 +43,8 @@ export const AUTHORITIES = [
   'F_AUDIT_VIEW',
   /** Create de-duplication pools (`POST /api/dedupe/pools`); using and changing one is by its sharing. Ferry's own. */
   'F_DEDUPE_POOL_MANAGE',
+  /** Install and uninstall apps hosted by Ferry (`POST`/`DELETE /api/apps`): DHIS2's App Management app's authority. */
+  'M_dhis-web-app-management',
 ] as const;
 
 export type Authority = (typeof AUTHORITIES)[number];
