@@ -77,10 +77,13 @@ export interface CsvEvent {
   line: number;
 }
 
+/**
+ * A header row: it starts with `event` (DHIS2's files do; an unknown name in it is then refused), or
+ * every cell is a column name (a hand-made file in another order). No data row looks like either.
+ */
 function isHeader(fields: string[]): boolean {
-  return (
-    fields[0]?.trim().replace(/^\uFEFF/, '') === 'event' && fields.some((f) => f.trim() === 'dataElement')
-  );
+  const names = fields.map((f) => f.trim().replace(/^\uFEFF/, ''));
+  return names[0] === 'event' || names.every((name) => Object.hasOwn(COLUMNS, name));
 }
 
 /**
@@ -113,7 +116,7 @@ export async function* readEventCsv(
         if (isHeader(record.fields)) {
           columns = record.fields.map((raw, index) => {
             const name = raw.trim().replace(/^\uFEFF/, '');
-            if (!(name in COLUMNS) || !Object.hasOwn(COLUMNS, name))
+            if (!Object.hasOwn(COLUMNS, name))
               throw new InputError(fileName, `unknown column \`${name}\` (column ${index + 1})`, {
                 line: record.line,
               });
