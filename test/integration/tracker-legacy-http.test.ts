@@ -37,6 +37,7 @@ function withoutServerFields(value: unknown): unknown {
 const REPEATABLE_STAGE = 'LgcyStage01';
 const WITH_REPEATABLE_STAGE = {
   ...METADATA,
+  userRoles: [{ id: 'roleLgcy001', name: 'Legacy tracker clerk', authorities: ['F_TRACKER_IMPORT'] }],
   programStages: [
     ...METADATA.programStages,
     {
@@ -126,7 +127,53 @@ for (const kind of TEST_DATABASE_KINDS) {
       let started: TestApp | undefined;
       before(async () => {
         started = await newApp(kind);
+        // A clerk with the authority but capture scope elsewhere, and a user without the authority.
+        await started.context.users.createUser({
+          username: 'legacy.clerk',
+          password: 'Legacy-clerk-1',
+          roles: ['roleLgcy001'],
+          orgUnits: ['trkOtherOu1'],
+        });
+        await started.context.users.createUser({
+          username: 'legacy.norole',
+          password: 'Legacy-norole-1',
+          roles: [],
+          orgUnits: ['PSeMWi7rBgb'],
+        });
         await started.context.jobs.start();
+      });
+
+      const as = (user: string, password: string) => ({
+        authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`,
+      });
+
+      it("checks the authority and the caller's capture scope", async () => {
+        const file = JSON.parse(legacy('events.json').toString('utf8'));
+        file.events[0].event = 'LgcyEvnt071';
+        file.events[1].event = 'LgcyEvnt072';
+        for (const event of file.events) event.programStage = REPEATABLE_STAGE;
+        const body = JSON.stringify(file);
+        const denied = await started!.app.inject({
+          method: 'POST',
+          url: '/api/events',
+          headers: { ...as('legacy.norole', 'Legacy-norole-1'), 'content-type': 'application/json' },
+          payload: body,
+        });
+        assert.equal(denied.statusCode, 403, denied.body);
+        const outside = await started!.app.inject({
+          method: 'POST',
+          url: '/api/events',
+          headers: { ...as('legacy.clerk', 'Legacy-clerk-1'), 'content-type': 'application/json' },
+          payload: body,
+        });
+        assert.equal(outside.statusCode, 409, outside.body);
+        const codes = outside
+          .json()
+          .response.importSummaries.flatMap((s: { conflicts: Array<{ errorCode: string }> }) =>
+            s.conflicts.map((c) => c.errorCode),
+          );
+        assert.deepEqual(codes, ['E1000', 'E1000']);
+        assert.equal((await get(started!, '/api/tracker/events/LgcyEvnt071')).statusCode, 404);
       });
       after(() => stopTestApp(started));
 
@@ -352,6 +399,14 @@ for (const kind of TEST_DATABASE_KINDS) {
         assert.equal(paged.json().pager.pageSize, 1);
         assert.ok(paged.json().pager.total >= 3);
         assert.equal(paged.json().events.length, 1);
+        // A user whose scope is elsewhere sees none of them.
+        const seen = await started!.app.inject({
+          method: 'GET',
+          url: '/api/events?skipPaging=true',
+          headers: as('legacy.clerk', 'Legacy-clerk-1'),
+        });
+        assert.equal(seen.statusCode, 200, seen.body);
+        assert.deepEqual(seen.json().events, []);
       });
 
       it('GET /api/events.xml and .csv.gz write the older XML and 2.40 CSV, which import back unchanged', async () => {
