@@ -16,6 +16,7 @@ import { importTrackerCommand } from './commands/tracker/import-tracker-command.
 import { exportEventsCommand } from './commands/tracker/export-events-command.ts';
 import { importEventsCommand } from './commands/tracker/import-events-command.ts';
 import { exportTrackedEntitiesCommand } from './commands/tracker/export-tracked-entities-command.ts';
+import { exportAnalysisCommand } from './commands/analysis/export-analysis-command.ts';
 import { FERRY_VERSION } from '../services/ferry-context.ts';
 
 /** Every command; later features add theirs here. */
@@ -30,6 +31,7 @@ export const COMMANDS: CliCommand[] = [
   exportMetadataCommand,
   importDataCommand,
   exportDataCommand,
+  exportAnalysisCommand,
   formPdfCommand,
   importGmlCommand,
   importGeoJsonCommand,

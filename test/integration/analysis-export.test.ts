@@ -10,6 +10,7 @@ import { importAggregateE2eValues, importJsonValues } from '../support/data-valu
 import { ADMIN_AUTH, basicAuth } from '../support/access-fixtures.ts';
 import { waitForJob } from '../support/wait-for-job.ts';
 import { startTestApp, stopTestApp, type TestApp } from '../support/test-app.ts';
+import { runFerry } from '../support/ferry-cli.ts';
 import type { ExportCard } from '../../src/services/jobs/export-queue-service.ts';
 
 /*
@@ -320,6 +321,87 @@ for (const kind of TEST_DATABASE_KINDS) {
           assert.match(readFileSync(join(dir, 'export__readme.txt'), 'utf8'), /\(long, CSV\)/);
         } finally {
           rmSync(join(dir, '..'), { recursive: true, force: true });
+        }
+      },
+    );
+
+    it(
+      'ferry export analysis writes the same archive from the command line, protected with --password-file',
+      { skip: NO_7Z },
+      async () => {
+        const target = h.db.databaseUrl ? ['--database-url', h.db.databaseUrl] : ['--data-dir', h.db.dataDir];
+        const work = mkdtempSync(join(tmpdir(), 'ferry-analysis-cli-'));
+        try {
+          const passwordFile = join(work, 'password.txt');
+          writeFileSync(passwordFile, `${PASSWORD}\n`);
+          const output = join(work, 'supervision.zip');
+          const run = await runFerry([
+            'export',
+            'analysis',
+            '--data-set',
+            OURS,
+            '--org-unit',
+            SIERRA_LEONE,
+            '--period',
+            '202401',
+            '--period',
+            '202402',
+            '--format',
+            'stata',
+            '--long',
+            '--password-file',
+            passwordFile,
+            '-o',
+            output,
+            ...target,
+          ]);
+          assert.equal(run.code, 0, run.stderr);
+          assert.match(
+            run.stdout,
+            /Wrote .*supervision\.zip: 9 values in ANA_SUPERVISION\.dta \(9 rows, 20 variables\).*AES-256/,
+          );
+          const bytes = readFileSync(output);
+          const refused = unzip(bytes, 'wrong-password-here');
+          rmSync(join(refused.dir, '..'), { recursive: true, force: true });
+          assert.notEqual(refused.status, 0);
+          const { status, dir, files } = unzip(bytes, PASSWORD);
+          try {
+            assert.equal(status, 0);
+            assert.deepEqual(files, ['ANA_SUPERVISION.dta', 'export__readme.txt']);
+            assert.match(
+              readFileSync(join(dir, 'export__readme.txt'), 'utf8'),
+              /Requested by: the operator, on the command line/,
+            );
+            if (!NO_READSTAT) {
+              const data = spawnSync('readstat', [join(dir, 'ANA_SUPERVISION.dta'), '-'], {
+                encoding: 'utf8',
+              });
+              assert.equal(data.stderr.replace(/^Converted .*\n?/m, ''), '');
+              assert.equal(data.stdout.trimEnd().split('\n').length, 1 + 9);
+            }
+          } finally {
+            rmSync(join(dir, '..'), { recursive: true, force: true });
+          }
+          const bad = await runFerry([
+            'export',
+            'analysis',
+            '--data-set',
+            OURS,
+            '--org-unit',
+            SIERRA_LEONE,
+            '--period',
+            '202401',
+            '--format',
+            'parquet',
+            '-o',
+            join(work, 'x.zip'),
+            ...target,
+          ]);
+          assert.equal(bad.code, 2);
+          assert.match(bad.stderr, /format/);
+          assert.equal(existsSync(join(work, 'x.zip')), false);
+        } finally {
+          rmSync(work, { recursive: true, force: true });
         }
       },
     );

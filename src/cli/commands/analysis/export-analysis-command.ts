@@ -1,0 +1,116 @@
+import { parseArgs } from 'node:util';
+import { createWriteStream, readFileSync, rmSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { once } from 'node:events';
+import type { CliCommand } from '../../cli-command.ts';
+import { UsageError } from '../../cli-command.ts';
+import { DATABASE_OPTIONS, databaseUsage, withCliContext } from '../../cli-database.ts';
+import { createProgressLine, formatBytes } from '../../progress-line.ts';
+import {
+  parseAnalysisExportRequest,
+  writeAnalysisExport,
+  type AnalysisExportRequest,
+} from '../../../services/analysis/analysis-export-service.ts';
+import { exportPasswordProblem } from '../../../services/jobs/export-compression.ts';
+import { isFerryError } from '../../../errors.ts';
+
+export const exportAnalysisCommand: CliCommand = {
+  path: ['export', 'analysis'],
+  summary: 'Export aggregate data as analysis files (tab, Stata, SPSS or CSV) in a zip',
+  usage: `Usage: ferry export analysis --data-set DS --org-unit OU (--start DATE --end DATE | --period PE) --format F -o FILE.zip [options]
+
+Writes a zip with one data file per data set and export__readme.txt (docs/formats/analysis-exports.md).
+  --data-set ID          data set UID; repeat or comma-separate for several
+  --org-unit ID          org unit UID, with every org unit below it; repeatable
+  --start YYYY-MM-DD     periods starting on or after this day ...
+  --end YYYY-MM-DD       ... and ending on or before this one
+  --period PE            ISO period(s) instead of a date range, e.g. 202401
+  --format F             tab, stata (.dta 118), spss (.sav) or csv
+  --wide                 a row per org unit, period and attribute option combo (the default)
+  --long                 a row per data value
+  --password-file FILE   encrypt every entry (AES-256) with the password on FILE's first line
+  -o, --output FILE      where to write (required; removed again if the export fails)
+${databaseUsage(25)}
+
+Exit status: 0 when written, 1 on an error, 2 on bad arguments.`,
+  async run(args) {
+    const { values } = parseArgs({
+      args,
+      strict: true,
+      options: {
+        'data-set': { type: 'string', multiple: true },
+        'org-unit': { type: 'string', multiple: true },
+        start: { type: 'string' },
+        end: { type: 'string' },
+        period: { type: 'string', multiple: true },
+        format: { type: 'string' },
+        wide: { type: 'boolean' },
+        long: { type: 'boolean' },
+        'password-file': { type: 'string' },
+        output: { type: 'string', short: 'o' },
+        ...DATABASE_OPTIONS,
+      },
+    });
+    if (!values.output) throw new UsageError('-o FILE is required.');
+    if (!values.format) throw new UsageError('--format is required: tab, stata, spss or csv.');
+    if (values.wide && values.long) throw new UsageError('--wide and --long exclude each other.');
+    let password: string | undefined;
+    if (values['password-file'] !== undefined) {
+      let text: string;
+      try {
+        text = readFileSync(values['password-file'], 'utf8');
+      } catch (error) {
+        throw new UsageError(`--password-file ${values['password-file']}: ${(error as Error).message}`);
+      }
+      // The first line, without its line end: a file written by `echo` works as typed.
+      password = text.split(/\r?\n/)[0];
+      const problem = exportPasswordProblem(password);
+      if (problem) throw new UsageError(`--password-file: the password must be ${problem}.`);
+    }
+    let request: AnalysisExportRequest;
+    try {
+      request = parseAnalysisExportRequest(
+        {
+          dataSet: values['data-set'],
+          orgUnit: values['org-unit'],
+          ...(values.start !== undefined ? { startDate: values.start } : {}),
+          ...(values.end !== undefined ? { endDate: values.end } : {}),
+          period: values.period,
+          layout: values.long ? 'long' : 'wide',
+        },
+        values.format,
+      );
+    } catch (error) {
+      if (isFerryError(error)) throw new UsageError(`${error.code}: ${error.message}`);
+      throw error;
+    }
+    const output = resolve(values.output);
+    return withCliContext(values, async (context) => {
+      const started = performance.now();
+      const progress = createProgressLine(process.stderr, 'values');
+      const file = createWriteStream(output);
+      try {
+        // The operator: no user, so no view scope or sharing limit (as `ferry export data`).
+        const summary = await writeAnalysisExport(context, request, undefined, file, {
+          ...(password !== undefined ? { password } : {}),
+          progress: (stage, processed) => progress.update({ stage, processed }),
+        });
+        file.end();
+        await once(file, 'close');
+        progress.done();
+        const seconds = (performance.now() - started) / 1000;
+        console.log(
+          `Wrote ${output}: ${summary.values.toLocaleString('en-US')} values in ` +
+            `${summary.files.map((f) => `${f.name} (${f.rows} rows, ${f.variables} variables)`).join(', ')}, ` +
+            `${formatBytes(file.bytesWritten)}${password !== undefined ? ', AES-256 encrypted' : ''} in ${seconds.toFixed(1)} s`,
+        );
+        return 0;
+      } catch (error) {
+        progress.done();
+        file.destroy();
+        rmSync(output, { force: true });
+        throw error;
+      }
+    });
+  },
+};
