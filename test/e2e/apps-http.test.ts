@@ -348,3 +348,31 @@ describe('apps hosted by Ferry over HTTP (sqlite)', () => {
     assert.deepEqual(await visibleApps(), []);
   });
 });
+
+describe("the Import/Export app's own requests (sqlite)", () => {
+  let started: TestApp | undefined;
+  before(async () => {
+    started = await startTestApp('sqlite');
+  });
+  after(() => stopTestApp(started));
+
+  it('lists schemas with displayName and metadata as its metadata export reads them', async () => {
+    // The app asks /api/schemas?fields=metadata,collectionName,displayName,klass, keeps the ones
+    // with `metadata` and labels each checkbox with `displayName` (empty labels before).
+    const response = await started!.app.inject({
+      url: '/api/42/schemas?fields=metadata,collectionName,displayName,klass',
+      headers: { authorization: ADMIN_AUTH },
+    });
+    assert.equal(response.statusCode, 200);
+    const schemas = response.json<{
+      schemas: { collectionName: string; displayName: string; metadata: boolean; klass: string }[];
+    }>().schemas;
+    const byCollection = new Map(schemas.map((schema) => [schema.collectionName, schema]));
+    assert.equal(byCollection.get('dataElements')?.displayName, 'Data Element');
+    assert.equal(byCollection.get('organisationUnits')?.displayName, 'Organisation Unit');
+    assert.equal(byCollection.get('categoryOptionCombos')?.displayName, 'Category Option Combo');
+    assert.equal(byCollection.get('dataElements')?.metadata, true);
+    assert.equal(byCollection.get('attributeValues')?.metadata, false);
+    assert.ok(schemas.every((schema) => schema.displayName !== ''));
+  });
+});

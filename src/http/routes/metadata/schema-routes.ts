@@ -23,10 +23,13 @@ function describeSchema(schema: SchemaDescriptor) {
     singular: schema.singular,
     collectionName: schema.collection,
     klass: schema.klass,
+    displayName: schemaDisplayName(schema.klass),
     identifiableObject: schema.identifiable,
     embeddedObject: schema.embeddedOnly ?? false,
     shareable: schema.shareable,
-    metadata: true,
+    // DHIS2: only metadata objects of their own; an embedded one (attribute value, data set
+    // element) is no collection to export, and the Import/Export app lists only `metadata` ones.
+    metadata: !(schema.embeddedOnly ?? false),
     apiEndpoint: schema.embeddedOnly ? undefined : `/api/${schema.collection}`,
     properties: schema.properties.map((p) => ({
       name: p.name,
@@ -40,4 +43,14 @@ function describeSchema(schema: SchemaDescriptor) {
       collection: p.kind === 'references' || p.kind === 'embeddedList' || p.kind === 'stringList',
     })),
   };
+}
+
+/**
+ * DHIS2's schema display name: the class's simple name split into words
+ * (`org.hisp.dhis.dataelement.DataElement` is "Data Element"); the Import/Export app labels its
+ * metadata export checkboxes with it.
+ */
+export function schemaDisplayName(klass: string): string {
+  const simple = klass.slice(klass.lastIndexOf('.') + 1);
+  return simple.replace(/([a-z0-9])([A-Z])/g, '$1 $2').replace(/([A-Z]+)([A-Z][a-z])/g, '$1 $2');
 }
