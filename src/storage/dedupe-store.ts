@@ -263,4 +263,30 @@ export class DedupeStore {
       );
     }
   }
+
+  /** UIDs of metadata objects by their numeric ids (a data value's key in portable form). */
+  async uidsOfSids(sids: readonly number[]): Promise<Map<number, string>> {
+    const out = new Map<number, string>();
+    for (const chunk of chunks(sids, KEYS_PER_STATEMENT)) {
+      const rows = await this.db.query<{ sid: number | string; uid: string }>(
+        `SELECT sid, uid FROM metadata_object WHERE sid IN (${chunk.map(() => '?').join(', ')})`,
+        chunk,
+      );
+      for (const row of rows) out.set(Number(row.sid), row.uid);
+    }
+    return out;
+  }
+
+  /** ISO strings of period ids (periods created in the caller's transaction included). */
+  async isosOfPeriods(ids: readonly number[]): Promise<Map<number, string>> {
+    const out = new Map<number, string>();
+    for (const chunk of chunks(ids, KEYS_PER_STATEMENT)) {
+      const rows = await this.db.query<{ period_id: number | string; iso: string }>(
+        `SELECT period_id, iso FROM period WHERE period_id IN (${chunk.map(() => '?').join(', ')})`,
+        chunk,
+      );
+      for (const row of rows) out.set(Number(row.period_id), row.iso);
+    }
+    return out;
+  }
 }

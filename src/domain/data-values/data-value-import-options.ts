@@ -1,4 +1,5 @@
 import { IdSchemes, parseIdScheme, formatIdScheme, type IdScheme } from '../identifiers/id-scheme.ts';
+import { parseDedupeUse, type DedupeUse } from '../dedupe/dedupe-use.ts';
 
 /** DHIS2's import strategies with its older names as aliases (`ImportStrategy`). */
 export const IMPORT_STRATEGIES = ['CREATE', 'UPDATE', 'CREATE_AND_UPDATE', 'DELETE'] as const;
@@ -42,6 +43,8 @@ export interface DataValueImportOptions {
   firstRowIsHeader: boolean;
   /** The format's own default scheme (ADX: CODE), used when neither query nor file gives one. */
   formatDefaultIdScheme?: IdScheme;
+  /** A de-duplication pool to filter with and/or track into (`dedupePool`, `dedupeKey`, `dedupeMode`). */
+  dedupe?: DedupeUse;
 }
 
 /** A bad parameter: the HTTP layer answers 400 naming it (F1000). */
@@ -119,6 +122,7 @@ export function parseDataValueImportParams(params: RawParams): DataValueImportOp
     preheatCache: booleanParam(params, 'preheatCache'),
     async: booleanParam(params, 'async'),
     firstRowIsHeader: booleanParam(params, 'firstRowIsHeader', true),
+    dedupe: parseDedupeUse(params),
   };
 }
 
@@ -149,5 +153,12 @@ export function describeImportOptions(options: DataValueImportOptions): Record<s
     atomic: options.atomic,
     firstRowIsHeader: options.firstRowIsHeader,
     ...(options.dataSet ? { dataSet: options.dataSet } : {}),
+    ...(options.dedupe
+      ? {
+          dedupePool: options.dedupe.pool,
+          dedupeMode: options.dedupe.mode,
+          dedupeKey: options.dedupe.keyFields.join(','),
+        }
+      : {}),
   };
 }

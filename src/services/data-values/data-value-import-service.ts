@@ -26,6 +26,7 @@ import { isItemArray, openDataValueFile, pickDecoder } from './data-value-import
 import { DataValueImportResolver, type HeaderContext } from './data-value-import-resolver.ts';
 import { DataValueImportValidator, labelOf, type ResolvedValue } from './data-value-import-validation.ts';
 import { DataValueImportWriter } from './data-value-import-writer.ts';
+import { DataValueImportDedupe, withDedupeReport } from './data-value-import-dedupe.ts';
 import { DataValueImportCompletion } from './data-value-import-completion.ts';
 import { abortedImportSummary, failedImportSummary, importSummary } from './data-value-import-summary.ts';
 
@@ -167,6 +168,7 @@ class DataValueImporter {
   private resolver: DataValueImportResolver | undefined;
   private validator: DataValueImportValidator | undefined;
   private writer: DataValueImportWriter | undefined;
+  private dedupe: DataValueImportDedupe | undefined;
 
   /** Set when a non-atomic import was cancelled and its finished batches kept. */
   wasCancelled = false;
@@ -220,6 +222,14 @@ class DataValueImporter {
       progress: () => this.progress('Importing data values'),
     });
     await this.writer.begin(tx.kind);
+    if (this.options.dedupe) {
+      this.dedupe = await DataValueImportDedupe.open(tx, this.options.dedupe, this.principal, {
+        now: this.now,
+        jobId: this.run.jobId,
+        counts: this.counts,
+        isDryRun: () => this.dryRun,
+      });
+    }
     this.progress('Importing data values');
   }
 
@@ -310,7 +320,7 @@ class DataValueImporter {
   }
 
   summary(): ImportSummary {
-    return importSummary({
+    const summary = importSummary({
       options: this.options,
       dryRun: this.dryRun,
       conflicts: this.conflicts,
@@ -320,6 +330,7 @@ class DataValueImporter {
       completionsRefused: this.completion.refused,
       dataSetComplete: this.completion.dataSetComplete,
     });
+    return withDedupeReport(summary, this.dedupe);
   }
 
   abortedSummary(conflict: FatalConflict): ImportSummary {
@@ -379,7 +390,7 @@ class DataValueImporter {
       this.progress('Importing data values');
       return;
     }
-    await this.writer!.write(resolved);
+    await this.writer!.write(this.dedupe ? await this.dedupe.filter(resolved) : resolved);
     this.progress('Importing data values');
   }
 }

@@ -35,7 +35,10 @@ export function poolFromRow(row: DedupePoolRow): DedupePool {
   };
 }
 
-function subjectOf(principal: Principal | undefined) {
+/** Who uses a pool: a signed-in principal, or an importer's principal with the same fields. */
+export type PoolPrincipal = Pick<Principal, 'uid' | 'userGroupUids' | 'authorities'>;
+
+function subjectOf(principal: PoolPrincipal | undefined) {
   return principal ? sharingSubjectOf(principal) : undefined;
 }
 
@@ -51,7 +54,7 @@ function inputError(error: unknown): never {
  */
 export async function requirePool(
   db: SqlExecutor,
-  principal: Principal | undefined,
+  principal: PoolPrincipal | undefined,
   ref: string,
   access: PoolAccess,
 ): Promise<DedupePoolRow> {
