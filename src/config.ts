@@ -11,6 +11,8 @@ export interface FerryConfig {
   bodyLimit: number;
   /** Slow-client limits; each one missing takes its default from `HTTP_TIMEOUTS`. */
   httpTimeouts?: Partial<HttpTimeouts>;
+  /** Origins (`https://host[:port]`) whose pages may call Ferry from the browser (CORS); none by default. */
+  corsAllowlist?: string[];
 }
 
 export const DEFAULT_PORT = 8080;
@@ -44,7 +46,31 @@ export function loadConfig(
     adminPassword: env.FERRY_ADMIN_PASSWORD || undefined,
     bodyLimit: Number(env.FERRY_BODY_LIMIT ?? DEFAULT_BODY_LIMIT),
     httpTimeouts: httpTimeoutsFrom(env),
+    corsAllowlist: corsAllowlistFrom(env.FERRY_CORS_ALLOWLIST),
   };
+}
+
+/**
+ * FERRY_CORS_ALLOWLIST: origins separated by commas or spaces (DHIS2's CORS whitelist setting).
+ * Each must be an origin exactly (scheme, host, optional port; no path or `*`), as browsers send it.
+ */
+export function corsAllowlistFrom(raw: string | undefined): string[] {
+  const origins: string[] = [];
+  for (const item of (raw ?? '').split(/[\s,]+/)) {
+    if (item === '') continue;
+    let origin: string | undefined;
+    try {
+      const url = new URL(item);
+      if ((url.protocol === 'http:' || url.protocol === 'https:') && url.origin === item.replace(/\/$/, ''))
+        origin = url.origin;
+    } catch {
+      origin = undefined;
+    }
+    if (!origin)
+      throw new Error(`Invalid FERRY_CORS_ALLOWLIST entry '${item}': an origin such as https://example.org`);
+    origins.push(origin);
+  }
+  return origins;
 }
 
 /** Environment variables that override `HTTP_TIMEOUTS`, one per field (see docs/security.md). */

@@ -8,6 +8,7 @@ import { registerSlowBodyGuard } from './slow-client-guard.ts';
 import { registerJsonBodyParser } from './json-body-parser.ts';
 import { registerNulGuard } from './request-text-guard.ts';
 import { registerSecurityHeaders } from './security-headers.ts';
+import { registerCors } from './cors.ts';
 import { stripApiVersion } from '../domain/system/dhis2-version.ts';
 import { registerSystemRoutes } from './routes/system/system-routes.ts';
 import { registerSchemaRoutes } from './routes/metadata/schema-routes.ts';
@@ -70,6 +71,8 @@ export async function buildApp(
   // Before authentication: a NUL in a parameter is bad input whoever sends it.
   registerNulGuard(app);
   registerSecurityHeaders(app);
+  // Before authentication: a CORS preflight carries no credentials.
+  registerCors(app, context.config.corsAllowlist ?? []);
 
   app.setErrorHandler((error, request, reply) => {
     if (isFerryError(error)) {

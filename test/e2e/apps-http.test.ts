@@ -7,6 +7,8 @@ import type { FastifyInstance } from 'fastify';
 import { startTestApp, stopTestApp, type TestApp } from '../support/test-app.ts';
 import { ADMIN_AUTH, basicAuth } from '../support/access-fixtures.ts';
 import { APP_CONTENT_SECURITY_POLICY } from '../../src/http/routes/apps/app-routes.ts';
+import { buildApp } from '../../src/http/build-app.ts';
+import { corsAllowlistFrom } from '../../src/config.ts';
 
 interface ZipFile {
   name: string;
@@ -374,5 +376,74 @@ describe("the Import/Export app's own requests (sqlite)", () => {
     assert.equal(byCollection.get('dataElements')?.metadata, true);
     assert.equal(byCollection.get('attributeValues')?.metadata, false);
     assert.ok(schemas.every((schema) => schema.displayName !== ''));
+  });
+});
+
+describe('CORS for listed origins (sqlite)', () => {
+  let started: TestApp | undefined;
+  let app: FastifyInstance | undefined;
+  const listed = 'https://apps.example.org';
+  before(async () => {
+    started = await startTestApp('sqlite');
+    const config = {
+      ...started.context.config,
+      corsAllowlist: corsAllowlistFrom(`${listed}, http://localhost:3000`),
+    };
+    app = await buildApp({ ...started.context, config });
+  });
+  after(async () => {
+    await app?.close();
+    await stopTestApp(started);
+  });
+
+  it('answers a listed origin with credentials allowed and refuses any other', async () => {
+    const preflight = await app!.inject({
+      method: 'OPTIONS',
+      url: '/api/apps',
+      headers: { origin: listed, 'access-control-request-method': 'POST' },
+    });
+    assert.equal(preflight.statusCode, 204);
+    assert.equal(preflight.headers['access-control-allow-origin'], listed);
+    assert.equal(preflight.headers['access-control-allow-credentials'], 'true');
+    assert.match(String(preflight.headers['access-control-allow-headers']), /Authorization/);
+    assert.match(String(preflight.headers['access-control-allow-methods']), /DELETE/);
+
+    const read = await app!.inject({
+      url: '/api/me',
+      headers: { origin: listed, authorization: ADMIN_AUTH },
+    });
+    assert.equal(read.statusCode, 200);
+    assert.equal(read.headers['access-control-allow-origin'], listed);
+    assert.equal(read.headers.vary, 'Origin');
+
+    const other = 'https://evil.example.com';
+    const refused = await app!.inject({
+      method: 'OPTIONS',
+      url: '/api/me',
+      headers: { origin: other, 'access-control-request-method': 'GET' },
+    });
+    assert.equal(refused.statusCode, 403);
+    assert.equal(refused.headers['access-control-allow-origin'], undefined);
+    const unlisted = await app!.inject({
+      url: '/api/me',
+      headers: { origin: other, authorization: ADMIN_AUTH },
+    });
+    assert.equal(unlisted.statusCode, 200);
+    assert.equal(unlisted.headers['access-control-allow-origin'], undefined);
+    // Without a list (the default), nobody gets CORS headers.
+    const plain = await started!.app.inject({
+      url: '/api/me',
+      headers: { origin: listed, authorization: ADMIN_AUTH },
+    });
+    assert.equal(plain.headers['access-control-allow-origin'], undefined);
+  });
+
+  it('refuses an allow-list entry that is not an origin', () => {
+    for (const bad of ['*', 'https://example.org/path', 'example.org', 'ftp://example.org'])
+      assert.throws(() => corsAllowlistFrom(bad), /Invalid FERRY_CORS_ALLOWLIST entry/, bad);
+    assert.deepEqual(corsAllowlistFrom(' https://a.org ,http://b.org:8080/ '), [
+      'https://a.org',
+      'http://b.org:8080',
+    ]);
   });
 });
