@@ -20,11 +20,11 @@ import type { MetadataObject } from '../../storage/metadata-store.ts';
 import {
   dataValueExportScope,
   parseDataValueExportRequest,
-  streamDataValueRows,
   type DataValueExportRequest,
 } from '../data-values/data-value-export-service.ts';
 import { writeText } from '../jobs/job-helpers.ts';
 import type { ExportRowChunk } from '../../domain/data-values/exported-data-values.ts';
+import { streamDataValueRows } from './analysis-value-reader.ts';
 import { AnalysisSpool, type SpooledRow } from './analysis-table.ts';
 import { analysisFile, ANALYSIS_FORMATS, type AnalysisFormat } from './analysis-file-writers.ts';
 

@@ -328,7 +328,8 @@ function referenceIds(value: unknown): string[] {
   });
 }
 
-async function resolveSelection(
+/** The request resolved to surrogate ids, under the scope's view and sharing rules (E2010-E2012). */
+export async function resolveSelection(
   context: FerryContext,
   request: DataValueExportRequest,
   scope: DataValueExportScope,
@@ -685,29 +686,6 @@ async function* utf8(strings: AsyncIterable<string>): AsyncIterable<Buffer> {
  * database as it is consumed: a cursor → encoder → gzip/zip pipeline with backpressure, so memory
  * stays flat however many values there are.
  */
-/**
- * The selected values as rows of `fields`, every identifier a UID, read under the same view scope
- * and data sharing rules as `exportDataValues` (E2010-E2012 for what the user may not read, values
- * of unreadable attribute option combos left out), in primary-key order (org unit, period, data
- * element, option combo, attribute option combo). For exports that shape the data themselves
- * (analysis files).
- */
-export async function streamDataValueRows(
-  context: FerryContext,
-  request: DataValueExportRequest,
-  scope: DataValueExportScope,
-  fields: readonly ExportField[],
-): Promise<AsyncIterable<ExportRowChunk>> {
-  const { selection } = await resolveSelection(context, request, scope);
-  return streamExportRows(context.storage, selection, {
-    fields,
-    dataElement: 'uid',
-    orgUnit: 'uid',
-    categoryOptionCombo: 'uid',
-    attributeOptionCombo: 'uid',
-  });
-}
-
 export async function exportDataValues(
   context: FerryContext,
   request: DataValueExportRequest,
