@@ -1,5 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   createTestDatabase,
   skipReasonFor,
@@ -11,7 +13,7 @@ import type { FerryContext } from '../../src/services/ferry-context.ts';
 import type { Principal } from '../../src/domain/access/principal.ts';
 import { importMetadataObjects } from '../../src/services/metadata/metadata-import-service.ts';
 import { allErrorReports } from '../../src/domain/metadata-import/import-report.ts';
-import { importTrackerBundle } from '../../src/services/tracker/tracker-import-service.ts';
+import { importTracker, importTrackerBundle } from '../../src/services/tracker/tracker-import-service.ts';
 import { parseTrackerImportParams } from '../../src/domain/tracker/tracker-import-params.ts';
 import {
   addPayloadItem,
@@ -369,6 +371,44 @@ for (const kind of TEST_DATABASE_KINDS) {
         { atomicMode: 'OBJECT' },
       );
       assert.deepEqual(codes(again), ['E1015 enRules0004', 'E1039 evBirth0003']);
+    });
+
+    it('imports a file in chunks: forward references wait for their parents, atomicMode ALL undoes earlier chunks', async () => {
+      const file = join(db.dataDir, 'chunked.json');
+      // Events first, then enrollments, then tracked entities: every reference points forward.
+      const payload = {
+        events: [visit('evChunk0001', bo, [[DE_INT, '1']]), visit('evChunk0002', bo, [[DE_INT, '2']])].map(
+          (e, i) => ({
+            ...e,
+            enrollment: `enChunk000${i + 1}`,
+          }),
+        ),
+        enrollments: [1, 2].map((i) => ({
+          ...enrollment(`enChunk000${i}`, bo),
+          trackedEntity: `teChunk000${i}`,
+        })),
+        trackedEntities: [1, 2].map((i) => person(`teChunk000${i}`, bo, { [NAME]: `C${i}` })),
+      };
+      writeFileSync(file, JSON.stringify(payload));
+      const input = { path: file, fileName: 'chunked.json' };
+      const params = { async: 'false', atomicMode: 'ALL' };
+      const bad = structuredClone(payload);
+      bad.trackedEntities[1].trackedEntityType = 'noSuchTet01';
+      writeFileSync(join(db.dataDir, 'bad.json'), JSON.stringify(bad));
+      const refused = await importTracker(
+        context,
+        { path: join(db.dataDir, 'bad.json'), fileName: 'bad.json' },
+        params,
+        undefined,
+        { chunkObjects: 1 },
+      );
+      assert.deepEqual(codes(refused), ['E1005 teChunk0002', 'E5000 enChunk0002', 'E5000 evChunk0002']);
+      assert.equal(refused.stats.ignored, 6);
+      const none = await db.storage.query("SELECT uid FROM tracked_entity WHERE uid LIKE 'teChunk%'");
+      assert.deepEqual(none, [], 'the first chunks were rolled back');
+      const report = await importTracker(context, input, params, undefined, { chunkObjects: 1 });
+      assert.equal(report.status, 'OK', JSON.stringify(report.validationReport));
+      assert.deepEqual(report.stats, { created: 6, updated: 0, deleted: 0, ignored: 0, total: 6 });
     });
 
     it('deletes with cascade only for the authority (E1100), softly', async () => {

@@ -1,6 +1,7 @@
 import type { FerryContext } from '../ferry-context-types.ts';
 import type { MetadataObject } from '../../storage/metadata-store.ts';
 import type { TrackerBundle } from '../../domain/tracker/tracker-objects.ts';
+import type { SqlExecutor } from '../../storage/storage.ts';
 import {
   TrackerStore,
   type StoredEnrollment,
@@ -45,8 +46,16 @@ const refId = (value: unknown): string | undefined => {
 const refIds = (value: unknown): string[] =>
   Array.isArray(value) ? value.map(refId).filter((id): id is string => id !== undefined) : [];
 
-export async function preheatTracker(context: FerryContext, bundle: TrackerBundle): Promise<TrackerPreheat> {
-  const store = new TrackerStore(context.storage);
+/**
+ * `db` reads the stored tracker objects: the import's transaction, so that objects written by its
+ * earlier chunks are found (on SQLite the shared reader connection would not see them yet).
+ */
+export async function preheatTracker(
+  context: FerryContext,
+  bundle: TrackerBundle,
+  db: SqlExecutor = context.storage,
+): Promise<TrackerPreheat> {
+  const store = new TrackerStore(db);
   const trackedEntities = await store.trackedEntities([
     ...bundle.trackedEntities.map((t) => t.trackedEntity),
     ...bundle.enrollments.map((e) => e.trackedEntity).filter((u): u is string => !!u),

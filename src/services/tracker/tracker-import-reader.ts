@@ -13,9 +13,9 @@ import {
 import { FerryError } from '../../errors.ts';
 
 /**
- * Tracker objects one payload may hold. Validation under atomicMode ALL must see every object
- * before anything is written, so a payload is held flattened in memory (the file itself is read as
- * a stream). 250,000 objects are a few hundred MB at most; DHIS2 advises payloads far smaller.
+ * Tracker objects a payload read whole may hold (the older formats, which need the whole file to
+ * link events to enrollments). 250,000 objects are a few hundred MB at most. `POST /api/tracker`
+ * reads in chunks (`readTrackerChunks`) and has no such limit.
  */
 export const MAX_TRACKER_OBJECTS = 250_000;
 
@@ -25,16 +25,31 @@ export interface TrackerImportInput {
   contentType?: string;
 }
 
+/** Objects (counting nested ones) per chunk: validated and written together, then let go. */
+export const TRACKER_CHUNK_OBJECTS = 20_000;
+
 /**
  * Reads a tracker JSON payload, nested or flat (gzip and zip recognised by their bytes), through the
- * safe streaming JSON reader, and flattens it into the bundle's four lists.
+ * safe streaming JSON reader, and yields it flattened in chunks of about `chunkObjects` objects (a
+ * nested tracked entity stays whole in one chunk). A relationship a nested payload lists under both
+ * of its ends is yielded once.
  */
-export async function readTrackerPayload(
+export async function* readTrackerChunks(
   input: TrackerImportInput,
   signal?: AbortSignal,
-): Promise<TrackerBundle> {
-  const bundle = emptyBundle();
+  chunkObjects = TRACKER_CHUNK_OBJECTS,
+): AsyncIterable<TrackerBundle> {
   const collections = new Set<string>(TRACKER_COLLECTIONS);
+  const relationships = new Set<string>();
+  let bundle = emptyBundle();
+  const size = (b: TrackerBundle) =>
+    b.trackedEntities.length + b.enrollments.length + b.events.length + b.relationships.length;
+  const finish = (b: TrackerBundle): TrackerBundle => {
+    b.relationships = b.relationships.filter((r) =>
+      relationships.has(r.relationship) ? false : (relationships.add(r.relationship), true),
+    );
+    return b;
+  };
   try {
     const opened = await openInput(input.path, input.fileName);
     for await (const events of readJsonCollectionBatches(decodeUtf8(opened.chunks, input.fileName), {
@@ -51,26 +66,15 @@ export async function readTrackerPayload(
             line: event.line,
           });
         addPayloadItem(bundle, event.collection, value as RawObject, generateUid);
+        if (size(bundle) >= chunkObjects) {
+          yield finish(bundle);
+          bundle = emptyBundle();
+        }
       }
-      const count =
-        bundle.trackedEntities.length +
-        bundle.enrollments.length +
-        bundle.events.length +
-        bundle.relationships.length;
-      if (count > MAX_TRACKER_OBJECTS)
-        throw new InputError(
-          input.fileName,
-          `more than ${MAX_TRACKER_OBJECTS} tracker objects in one payload; split it`,
-        );
     }
   } catch (error) {
     if (error instanceof InputError) throw new FerryError('F1001', [error.message]);
     throw error;
   }
-  // A nested payload may list one relationship under both of its ends: one relationship.
-  const seen = new Set<string>();
-  bundle.relationships = bundle.relationships.filter((r) =>
-    seen.has(r.relationship) ? false : (seen.add(r.relationship), true),
-  );
-  return bundle;
+  if (size(bundle) > 0) yield finish(bundle);
 }

@@ -67,6 +67,10 @@ export async function validateTrackerBundle(
   preheat: TrackerPreheat,
   params: TrackerImportParams,
   principal: Principal | undefined,
+  /** UIDs seen in the payload's earlier chunks, by type (a UID given twice is refused). */
+  seen: Map<TrackerType, Set<string>> = new Map(),
+  /** UIDs of objects that failed in earlier chunks: their children get E5000. */
+  failedEarlier: ReadonlySet<string> = new Set(),
 ): Promise<TrackerPlan> {
   const store = new TrackerStore(db);
   const strategy = params.importStrategy;
@@ -110,7 +114,6 @@ export async function validateTrackerBundle(
     return { action };
   };
 
-  const seen = new Map<TrackerType, Set<string>>();
   const duplicate = (type: TrackerType, uid: string) => {
     let set = seen.get(type);
     if (!set) seen.set(type, (set = new Set()));
@@ -243,7 +246,7 @@ export async function validateTrackerBundle(
       const parent = en.trackedEntity ? teByUid.get(en.trackedEntity) : undefined;
       const storedTe = en.trackedEntity ? preheat.trackedEntities.get(en.trackedEntity) : undefined;
       if (!en.trackedEntity) errors.push(trackerError('E1122', 'ENROLLMENT', uid, ['trackedEntity']));
-      else if (parent && parent.errors.length > 0) {
+      else if ((parent && parent.errors.length > 0) || failedEarlier.has(en.trackedEntity)) {
         // DHIS2 sets aside the children of a failed object: E5000 alone.
         errors.push(
           trackerError('E5000', 'ENROLLMENT', uid, ['ENROLLMENT', uid, 'TRACKED_ENTITY', en.trackedEntity]),
@@ -382,7 +385,7 @@ export async function validateTrackerBundle(
         const parent = ev.enrollment ? enByUid.get(ev.enrollment) : undefined;
         const storedEn = ev.enrollment ? preheat.enrollments.get(ev.enrollment) : undefined;
         if (!ev.enrollment) errors.push(trackerError('E1033', 'EVENT', uid, [uid]));
-        else if (parent && parent.errors.length > 0) {
+        else if ((parent && parent.errors.length > 0) || failedEarlier.has(ev.enrollment)) {
           errors.push(trackerError('E5000', 'EVENT', uid, ['EVENT', uid, 'ENROLLMENT', ev.enrollment]));
           events.push({ input: ev, uid, action, errors });
           continue;
@@ -478,7 +481,7 @@ export async function validateTrackerBundle(
             : end.kind === 'ENROLLMENT'
               ? preheat.enrollments.get(end.uid)
               : preheat.events.get(end.uid);
-        if (planned && planned.errors.length > 0)
+        if ((planned && planned.errors.length > 0) || failedEarlier.has(end.uid))
           errors.push(trackerError('E5000', 'RELATIONSHIP', uid, ['RELATIONSHIP', uid, end.kind, end.uid]));
         else if ((!planned || planned.action === 'delete') && (!storedEnd || storedEnd.deleted))
           errors.push(trackerError('E4012', 'RELATIONSHIP', uid, [end.kind, end.uid]));
