@@ -409,6 +409,52 @@ for (const kind of TEST_DATABASE_KINDS) {
         assert.deepEqual(seen.json().events, []);
       });
 
+      it('GET /api/trackedEntityInstances answers in the older shape; its XML imports back unchanged', async () => {
+        const one = await get(
+          started!,
+          '/api/trackedEntityInstances?trackedEntityInstance=LgcyTei0001&fields=*',
+        );
+        assert.equal(one.statusCode, 200, one.body);
+        const [tei] = one.json().trackedEntityInstances;
+        assert.equal(tei.trackedEntityInstance, 'LgcyTei0001');
+        assert.equal(tei.trackedEntity, undefined);
+        assert.equal(tei.enrollments[0].enrollment, 'LgcyEnr0001');
+        assert.equal(tei.enrollments[0].enrollmentDate.slice(0, 10), '2019-01-01');
+        assert.equal(tei.enrollments[0].incidentDate.slice(0, 10), '2018-12-30');
+        assert.equal(tei.enrollments[0].events[0].eventDate.slice(0, 10), '2019-01-05');
+        assert.deepEqual(tei.relationships[0].to, {
+          trackedEntityInstance: { trackedEntityInstance: 'LgcyTei0002' },
+        });
+
+        const current = async () => {
+          const res = await get(
+            started!,
+            '/api/tracker/trackedEntities?trackedEntityType=PrZMWi7rBga&orgUnits=PSeMWi7rBgb&fields=*&paging=false',
+          );
+          const list = res.json().trackedEntities as Array<{ trackedEntity: string }>;
+          return withoutServerFields(list.sort((a, b) => a.trackedEntity.localeCompare(b.trackedEntity)));
+        };
+        const before = await current();
+        const xml = await get(
+          started!,
+          '/api/trackedEntityInstances.xml?ou=PSeMWi7rBgb&trackedEntityType=PrZMWi7rBga&fields=*&skipPaging=true',
+        );
+        assert.equal(xml.statusCode, 200, xml.body);
+        assert.match(xml.body, /<trackedEntityInstances><trackedEntityInstance trackedEntityInstance="/);
+        const again = await post(started!, '/api/trackedEntityInstances', 'application/xml', xml.body);
+        assert.equal(again.statusCode, 200, again.body);
+        const response = again.json().response;
+        assert.deepEqual([response.imported, response.updated], [0, (before as unknown[]).length]);
+        assert.deepEqual(await current(), before);
+        const paged = await get(
+          started!,
+          '/api/trackedEntityInstances.xml?trackedEntityType=PrZMWi7rBga&pageSize=2',
+        );
+        assert.match(paged.body, /<pager page="1" pageSize="2"\/>/);
+        const fromPaged = await post(started!, '/api/trackedEntityInstances', 'application/xml', paged.body);
+        assert.equal(fromPaged.json().response.total, 2, 'the pager is not an item');
+      });
+
       it('GET /api/events.xml and .csv.gz write the older XML and 2.40 CSV, which import back unchanged', async () => {
         const before = await exportedEvents(started!);
         const count = (before as unknown[]).length;

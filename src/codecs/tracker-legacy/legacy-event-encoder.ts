@@ -116,3 +116,40 @@ export function legacyEventCsvLines(
   }
   return out;
 }
+
+/** The element name of a list's items in 2.40's XML. */
+const XML_ITEM_NAMES: Record<string, string> = {
+  attributes: 'attribute',
+  enrollments: 'enrollment',
+  events: 'event',
+  relationships: 'relationship',
+  notes: 'note',
+  dataValues: 'dataValue',
+  programOwners: 'programOwner',
+};
+
+/**
+ * One object of the older shape as an XML element: scalars as attributes, lists as a wrapper of
+ * items, `geometry` as GeoJSON text, other objects (relationship ends) as child elements. The
+ * legacy XML decoder reads it back.
+ */
+export function legacyXmlElement(name: string, object: RawObject): string {
+  let attributesText = '';
+  let children = '';
+  for (const [key, value] of Object.entries(object)) {
+    if (value === undefined || value === null) continue;
+    if (Array.isArray(value)) {
+      const item = XML_ITEM_NAMES[key] ?? 'item';
+      children += `<${key}>`;
+      for (const entry of value)
+        children +=
+          entry !== null && typeof entry === 'object'
+            ? legacyXmlElement(item, entry as RawObject)
+            : `<${item}>${escapeXmlText(String(entry))}</${item}>`;
+      children += `</${key}>`;
+    } else if (key === 'geometry') children += `<geometry>${escapeXmlText(JSON.stringify(value))}</geometry>`;
+    else if (typeof value === 'object') children += legacyXmlElement(key, value as RawObject);
+    else attributesText += ` ${key}="${escapeXmlAttribute(String(value))}"`;
+  }
+  return children ? `<${name}${attributesText}>${children}</${name}>` : `<${name}${attributesText}/>`;
+}

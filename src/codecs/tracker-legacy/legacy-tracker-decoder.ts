@@ -148,6 +148,8 @@ export async function* readLegacyTrackerXml(
     for (const event of batch) {
       if (event.kind !== 'element') continue;
       sinceItem = 0;
+      // 2.40's paged exports put a <pager> before the items.
+      if (event.element.localName === 'pager') continue;
       const collection = XML_ITEMS[event.element.localName];
       if (!collection)
         throw new InputError(

@@ -238,3 +238,95 @@ export function currentEventToLegacy(event: RawObject): RawObject {
     ),
   });
 }
+
+/** A relationship of the current export with 2.40's end names (`trackedEntityInstance`). */
+export function currentRelationshipToLegacy(relationship: RawObject): RawObject {
+  const end = (value: unknown): unknown => {
+    if (!isObject(value)) return value;
+    const out: RawObject = {};
+    for (const [field, inner] of Object.entries(value)) {
+      const legacy = field === 'trackedEntity' ? 'trackedEntityInstance' : field;
+      const uid = isObject(inner) ? inner[field] : inner;
+      out[legacy] = { [legacy]: uid };
+    }
+    return out;
+  };
+  return compact({
+    relationship: relationship.relationship,
+    relationshipType: relationship.relationshipType,
+    relationshipName: relationship.relationshipName,
+    bidirectional: relationship.bidirectional,
+    created: relationship.createdAt,
+    lastUpdated: relationship.updatedAt,
+    createdAtClient: relationship.createdAtClient,
+    from: end(relationship.from),
+    to: end(relationship.to),
+  });
+}
+
+/** An enrollment of the current export as 2.40 wrote it (`enrollmentDate`, `incidentDate`, ...). */
+export function currentEnrollmentToLegacy(enrollment: RawObject): RawObject {
+  return compact({
+    enrollment: enrollment.enrollment,
+    trackedEntityInstance: enrollment.trackedEntity,
+    program: enrollment.program,
+    status: enrollment.status,
+    orgUnit: enrollment.orgUnit,
+    enrollmentDate: enrollment.enrolledAt,
+    incidentDate: enrollment.occurredAt,
+    completedDate: enrollment.completedAt,
+    completedBy: enrollment.completedBy,
+    followup: enrollment.followUp,
+    deleted: enrollment.deleted,
+    storedBy: enrollment.storedBy,
+    created: enrollment.createdAt,
+    lastUpdated: enrollment.updatedAt,
+    createdAtClient: enrollment.createdAtClient,
+    lastUpdatedAtClient: enrollment.updatedAtClient,
+    geometry: enrollment.geometry ?? undefined,
+    notes: objects(enrollment.notes).map((n) =>
+      compact({ note: n.note, value: n.value, storedBy: n.storedBy, storedDate: n.storedAt }),
+    ),
+    events:
+      enrollment.events === undefined ? undefined : objects(enrollment.events).map(currentEventToLegacy),
+  });
+}
+
+/**
+ * A tracked entity of the current export as 2.40's `GET /api/trackedEntityInstances` wrote it; the
+ * nested lists are there when the current export gave them (`fields=`).
+ */
+export function currentTrackedEntityToLegacy(trackedEntity: RawObject): RawObject {
+  const list = (value: unknown, map: (o: RawObject) => RawObject) =>
+    value === undefined ? undefined : objects(value).map(map);
+  return compact({
+    trackedEntityInstance: trackedEntity.trackedEntity,
+    trackedEntityType: trackedEntity.trackedEntityType,
+    orgUnit: trackedEntity.orgUnit,
+    created: trackedEntity.createdAt,
+    lastUpdated: trackedEntity.updatedAt,
+    createdAtClient: trackedEntity.createdAtClient,
+    lastUpdatedAtClient: trackedEntity.updatedAtClient,
+    inactive: trackedEntity.inactive,
+    deleted: trackedEntity.deleted,
+    potentialDuplicate: trackedEntity.potentialDuplicate,
+    storedBy: trackedEntity.storedBy,
+    geometry: trackedEntity.geometry ?? undefined,
+    attributes: list(trackedEntity.attributes, (a) =>
+      compact({
+        attribute: a.attribute,
+        displayName: a.displayName,
+        valueType: a.valueType,
+        value: a.value,
+        storedBy: a.storedBy,
+        created: a.createdAt,
+        lastUpdated: a.updatedAt,
+      }),
+    ),
+    enrollments: list(trackedEntity.enrollments, currentEnrollmentToLegacy),
+    relationships: list(trackedEntity.relationships, currentRelationshipToLegacy),
+    programOwners: list(trackedEntity.programOwners, (o) =>
+      compact({ ownerOrgUnit: o.orgUnit, program: o.program, trackedEntityInstance: o.trackedEntity }),
+    ),
+  });
+}

@@ -14,17 +14,24 @@ import { trackerImportParams } from '../../../services/tracker/tracker-import-se
 import { LEGACY_TRACKER_JOB_TYPES } from '../../../services/tracker/legacy-tracker-jobs.ts';
 import {
   countExport,
+  nestedFields,
   parseEventExport,
+  parseTrackedEntityExport,
   readEvents,
+  readTrackedEntities,
+  type TrackerExportRequest,
 } from '../../../services/tracker/tracker-export-service.ts';
+import type { RawObject } from '../../../domain/tracker/tracker-objects.ts';
 import { legacyImportWebMessage } from '../../../codecs/tracker-legacy/import-summaries-encoder.ts';
-import { currentEventToLegacy } from '../../../codecs/tracker-legacy/legacy-tracker-objects.ts';
+import {
+  currentEventToLegacy,
+  currentTrackedEntityToLegacy,
+} from '../../../codecs/tracker-legacy/legacy-tracker-objects.ts';
 import {
   LEGACY_EVENT_CSV_HEADER,
-  LEGACY_EVENTS_XML_END,
-  LEGACY_EVENTS_XML_START,
   legacyEventCsvLines,
   legacyEventsXml,
+  legacyXmlElement,
 } from '../../../codecs/tracker-legacy/legacy-event-encoder.ts';
 import {
   attachmentDisposition,
@@ -118,63 +125,142 @@ export async function registerLegacyTrackerRoutes(
       },
       principal,
     );
-    const { paging } = export_;
-    const total =
-      paging.paging && paging.totalPages ? await countExport(context, 'events', export_) : undefined;
-    const pager: Record<string, unknown> = { page: paging.page, pageSize: paging.pageSize };
-    if (total !== undefined) {
-      pager.total = total;
-      pager.pageCount = Math.ceil(total / paging.pageSize);
-    }
+    const pager = await pagerOf(export_, () => countExport(context, 'events', export_));
     async function* legacyBatches() {
       for await (const batch of readEvents(context, export_)) yield batch.map(currentEventToLegacy);
-    }
-    async function* json() {
-      yield paging.paging ? `{"pager":${JSON.stringify(pager)},"events":[` : '{"events":[';
-      let first = true;
-      for await (const batch of legacyBatches()) {
-        let chunk = '';
-        for (const event of batch) {
-          chunk += (first ? '' : ',') + JSON.stringify(event);
-          first = false;
-        }
-        if (chunk) yield chunk;
-      }
-      yield ']}';
-    }
-    async function* xml() {
-      yield LEGACY_EVENTS_XML_START;
-      for await (const batch of legacyBatches()) yield legacyEventsXml(batch);
-      yield LEGACY_EVENTS_XML_END;
     }
     async function* csv() {
       yield LEGACY_EVENT_CSV_HEADER;
       for await (const batch of legacyBatches()) yield legacyEventCsvLines(batch, { escapeFormulas });
     }
-    const body = Readable.from(format === 'json' ? json() : format === 'xml' ? xml() : csv());
-    const compression: ExportCompression = suffix === '.gz' ? 'gzip' : suffix === '.zip' ? 'zip' : 'none';
-    const fileName = `events.${format}`;
-    const out = compressStream(body, compression, fileName);
-    request.raw.on('close', () => {
-      if (!out.readableEnded) out.destroy();
-      if (!body.readableEnded) body.destroy();
-    });
-    if (compression === 'none') {
-      reply.type(`${CONTENT_TYPES[format]}; charset=utf-8`);
-      if (format === 'csv') reply.header('Content-Disposition', attachmentDisposition(fileName));
-    } else {
-      reply.type(`application/${format}+${compression}`);
-      reply.header(
-        'Content-Disposition',
-        attachmentDisposition(`${fileName}${compressionSuffix(compression)}`),
-      );
-    }
-    return reply.send(out);
+    const body =
+      format === 'csv'
+        ? csv()
+        : format === 'xml'
+          ? xmlList('events', pager, legacyBatches(), (batch) => legacyEventsXml(batch))
+          : jsonList('events', pager, legacyBatches());
+    return sendExport(request, reply, 'events', format, suffix, body);
   };
   app.get('/api/events', (request, reply) => eventsRoute(request, reply, 'json', ''));
   for (const format of ['json', 'xml', 'csv'] as const)
-    for (const suffix of ['', '.gz', '.zip'])
+    for (const suffix of SUFFIXES)
       app.get(`/api/events.${format}${suffix}`, (request, reply) =>
         eventsRoute(request, reply, format, suffix),
       );
+
+  const instancesRoute = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    format: EventFormat,
+    suffix: string,
+  ) => {
+    const query = request.query as Query;
+    const principal = requirePrincipal(request);
+    // 2.40's names: ou=a;b, trackedEntityInstance=a;b, lastUpdatedStartDate/EndDate.
+    const current: Query = {
+      ...query,
+      orgUnits: query.ou ?? query.orgUnits ?? query.orgUnit,
+      trackedEntity: query.trackedEntityInstance ?? query.trackedEntity,
+      updatedAfter: query.lastUpdatedStartDate ?? query.updatedAfter,
+      updatedBefore: query.lastUpdatedEndDate ?? query.updatedBefore,
+    };
+    const export_ = await parseTrackedEntityExport(context, current, principal);
+    const includeDeleted = parseBooleanParameter('includeDeleted', query.includeDeleted, false);
+    const pager = await pagerOf(export_, () => countExport(context, 'trackedEntities', export_));
+    async function* legacyBatches() {
+      for await (const batch of readTrackedEntities(context, export_, nestedFields(current), includeDeleted))
+        yield batch.map(currentTrackedEntityToLegacy);
+    }
+    const body =
+      format === 'xml'
+        ? xmlList('trackedEntityInstances', pager, legacyBatches(), (batch) =>
+            batch.map((t) => legacyXmlElement('trackedEntityInstance', t)).join(''),
+          )
+        : jsonList('trackedEntityInstances', pager, legacyBatches());
+    return sendExport(request, reply, 'trackedEntityInstances', format, suffix, body);
+  };
+  app.get('/api/trackedEntityInstances', (request, reply) => instancesRoute(request, reply, 'json', ''));
+  for (const format of ['json', 'xml'] as const)
+    for (const suffix of SUFFIXES)
+      app.get(`/api/trackedEntityInstances.${format}${suffix}`, (request, reply) =>
+        instancesRoute(request, reply, format, suffix),
+      );
+}
+
+const SUFFIXES = ['', '.gz', '.zip'] as const;
+
+/** 2.40's pager (`page`, `pageSize`, and with `totalPages=true` `total`, `pageCount`); none unpaged. */
+async function pagerOf(
+  export_: TrackerExportRequest,
+  count: () => Promise<number>,
+): Promise<Record<string, number> | undefined> {
+  const { paging } = export_;
+  if (!paging.paging) return undefined;
+  const pager: Record<string, number> = { page: paging.page, pageSize: paging.pageSize };
+  if (paging.totalPages) {
+    const total = await count();
+    pager.total = total;
+    pager.pageCount = Math.ceil(total / paging.pageSize);
+  }
+  return pager;
+}
+
+async function* jsonList(
+  name: string,
+  pager: Record<string, number> | undefined,
+  batches: AsyncIterable<RawObject[]>,
+): AsyncIterable<string> {
+  yield pager ? `{"pager":${JSON.stringify(pager)},"${name}":[` : `{"${name}":[`;
+  let first = true;
+  for await (const batch of batches) {
+    let chunk = '';
+    for (const item of batch) {
+      chunk += (first ? '' : ',') + JSON.stringify(item);
+      first = false;
+    }
+    if (chunk) yield chunk;
+  }
+  yield ']}';
+}
+
+async function* xmlList(
+  name: string,
+  pager: Record<string, number> | undefined,
+  batches: AsyncIterable<RawObject[]>,
+  write: (batch: RawObject[]) => string,
+): AsyncIterable<string> {
+  yield `<?xml version="1.0" encoding="UTF-8"?><${name}>`;
+  if (pager) yield legacyXmlElement('pager', pager);
+  for await (const batch of batches) yield write(batch);
+  yield `</${name}>`;
+}
+
+/** The body as `<name>.<format>`, gzipped or as a one-entry zip for `.gz`/`.zip`, streamed. */
+function sendExport(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  name: string,
+  format: EventFormat,
+  suffix: string,
+  chunks: AsyncIterable<string>,
+): FastifyReply {
+  const body = Readable.from(chunks);
+  const compression: ExportCompression = suffix === '.gz' ? 'gzip' : suffix === '.zip' ? 'zip' : 'none';
+  const fileName = `${name}.${format}`;
+  const out = compressStream(body, compression, fileName);
+  request.raw.on('close', () => {
+    if (!out.readableEnded) out.destroy();
+    if (!body.readableEnded) body.destroy();
+  });
+  if (compression === 'none') {
+    reply.type(`${CONTENT_TYPES[format]}; charset=utf-8`);
+    if (format === 'csv') reply.header('Content-Disposition', attachmentDisposition(fileName));
+  } else {
+    reply.type(`application/${format}+${compression}`);
+    reply.header(
+      'Content-Disposition',
+      attachmentDisposition(`${fileName}${compressionSuffix(compression)}`),
+    );
+  }
+  return reply.send(out);
 }
