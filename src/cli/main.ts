@@ -8,6 +8,7 @@ import { exportMetadataCommand } from './commands/metadata/export-metadata-comma
 import { importDataCommand } from './commands/data-values/import-data-command.ts';
 import { JOBS_COMMANDS } from './commands/jobs/jobs-command.ts';
 import { EXPORTS_COMMANDS } from './commands/jobs/exports-command.ts';
+import { DEDUPE_COMMANDS } from './commands/dedupe/dedupe-command.ts';
 import { workerCommand } from './commands/jobs/worker-command.ts';
 import { importGeoJsonCommand, importGmlCommand } from './commands/geometry/import-geometry-command.ts';
 import { exportDataCommand } from './commands/data-values/export-data-command.ts';
@@ -23,6 +24,7 @@ import { FERRY_VERSION } from '../services/ferry-context.ts';
 export const COMMANDS: CliCommand[] = [
   ...JOBS_COMMANDS,
   ...EXPORTS_COMMANDS,
+  ...DEDUPE_COMMANDS,
   workerCommand,
   serveCommand,
   demoCommand,
