@@ -43,6 +43,8 @@ const OURS = 'AnaDataSet1';
 const NOTE = 'Observação – ሰላም ጤና '.repeat(200).slice(0, 2999) + '.';
 const PASSWORD = 'Analyse-Zq7#pàsswörd';
 const NO_EXPORT = { id: 'anaNoExport', username: 'no.export', password: 'No-export-pw-1' };
+/** May export, but sees only the Amharic-named unit. */
+const LOCAL = { id: 'anaLocalUsr', username: 'local.analyst', password: 'Local-analyst-pw-1' };
 
 const OUR_VALUES: Record<string, string>[] = [
   ['AnaDeCases1', '202401', BO, '12'],
@@ -155,6 +157,16 @@ for (const kind of TEST_DATABASE_KINDS) {
           await context.metadata.save('userRoles', [
             { id: 'anaRoleImp1', name: 'Data entry only', authorities: ['F_DATAVALUE_ADD'] },
           ]);
+          await context.metadata.save('userRoles', [
+            { id: 'anaRoleExp1', name: 'Data export', authorities: ['F_EXPORT_DATA'] },
+          ]);
+          await context.users.createUser({
+            ...LOCAL,
+            firstName: 'Local',
+            surname: 'Analyst',
+            roles: ['anaRoleExp1'],
+            orgUnits: [AMHARIC_UNIT],
+          });
           await context.users.createUser({
             ...NO_EXPORT,
             firstName: 'No',
@@ -228,6 +240,51 @@ for (const kind of TEST_DATABASE_KINDS) {
       assert.equal(bad.statusCode, 400, bad.body);
       assert.match(bad.body, /layout/);
     });
+
+    it(
+      'a user sees only the data in their view scope: E2012 above it, the rows of their own unit below',
+      { skip: NO_7Z },
+      async () => {
+        const auth = basicAuth(LOCAL.username, LOCAL.password);
+        const above = await h.app.inject({
+          method: 'POST',
+          url: '/api/exports',
+          headers: { authorization: auth },
+          payload: { kind: 'analysis', format: 'tab', params: { ...params, dataSet: OURS } },
+        });
+        assert.equal(above.statusCode, 201, above.body);
+        const refused = await waitForJob(h.context, above.json<ExportCard>().id);
+        assert.equal(refused.status, 'FAILED');
+        assert.match(refused.error ?? '', /not allowed to read data for organisation unit: `ImspTQPwCqd`/);
+        const own = await h.app.inject({
+          method: 'POST',
+          url: '/api/exports',
+          headers: { authorization: auth },
+          payload: {
+            kind: 'analysis',
+            format: 'tab',
+            params: { ...params, dataSet: OURS, orgUnit: AMHARIC_UNIT },
+          },
+        });
+        assert.equal(own.statusCode, 201, own.body);
+        const id = own.json<ExportCard>().id;
+        assert.equal((await waitForJob(h.context, id)).status, 'COMPLETED');
+        const file = await h.app.inject({ url: `/api/exports/${id}/file`, headers: { authorization: auth } });
+        const { dir, files } = unzip(file.rawPayload);
+        try {
+          assert.deepEqual(files, ['ANA_SUPERVISION.tab', 'export__readme.txt']);
+          const lines = readFileSync(join(dir, 'ANA_SUPERVISION.tab'), 'utf8').trimEnd().split('\n');
+          assert.equal(lines.length, 1 + 2);
+          assert.ok(lines.slice(1).every((line) => line.startsWith(`${AMHARIC_UNIT}\t`)));
+          assert.match(
+            readFileSync(join(dir, 'export__readme.txt'), 'utf8'),
+            /Requested by: local\.analyst \(anaLocalUsr\)/,
+          );
+        } finally {
+          rmSync(join(dir, '..'), { recursive: true, force: true });
+        }
+      },
+    );
 
     it(
       'tab, wide: a row per org unit, period and attribute option combo; the readme says what, when and by whom',
