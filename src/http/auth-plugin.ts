@@ -55,7 +55,9 @@ async function authenticate(
   context: FerryContext,
 ): Promise<void> {
   const header = request.headers.authorization;
-  if (header !== undefined) {
+  // An empty header is no credentials, as in DHIS2: @dhis2/app-runtime sends `Authorization: ''`
+  // on every request of a signed-in app that has no API token, relying on the session cookie.
+  if (header !== undefined && header !== '') {
     const credentials = parseAuthorizationHeader(header);
     if (!credentials) throw challenge(reply, request, new FerryError('F1101'));
     try {

@@ -1,14 +1,105 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser } from 'playwright-core';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import axe from 'axe-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { FastifyInstance } from 'fastify';
 import { createTestDatabase, type TestDatabase } from '../support/test-databases.ts';
 import { BROWSER_SKIP_REASON, launchBrowser } from '../support/browser.ts';
 import { createFerryContextFromStorage, type FerryContext } from '../../src/services/ferry-context.ts';
 import { loadConfig } from '../../src/config.ts';
 import { buildApp } from '../../src/http/build-app.ts';
+import { WEB_DIST } from '../../src/http/routes/system/web-routes.ts';
 
-const FIXTURE = new URL('../fixtures/dhis2/aggregate-e2e/01_setup_metadata.json', import.meta.url);
+// The browser app (web/, built into web/dist by `npm run build:web`, which `npm test` runs first)
+// driven in Debian's Chromium against a Ferry on a real port: sign-in, DHIS2's aggregate e2e
+// metadata and data values imported through the pages, a conflict found by searching, a data value
+// export queued and downloaded, a restricted user's pages; axe-core on every page, and a
+// screenshot of each page for docs/web-app.md.
+
+const FIXTURES = new URL('../fixtures/dhis2/aggregate-e2e/', import.meta.url);
+const SETUP_METADATA = new URL('01_setup_metadata.json', FIXTURES).pathname;
+const AGGREGATE_METADATA = new URL('02_aggregate_metadata.json', FIXTURES).pathname;
+const DATA_VALUES = new URL('03_dataValues_bulk.json', FIXTURES).pathname;
+const SCREENSHOTS = new URL('../../docs/web-app/', import.meta.url).pathname;
+const ADMIN_PASSWORD = 'district-Test-1';
+const DESKTOP = { width: 1280, height: 800 };
+const PHONE = { width: 390, height: 844 };
+
+const NOT_BUILT = `the web app is not built (${WEB_DIST}): run npm run build:web`;
+
+/** axe-core's serious and critical violations on the page as it is now. */
+async function accessibilityProblems(page: Page): Promise<string[]> {
+  // evaluate() runs through the DevTools protocol, which the page's CSP (script-src 'self') allows.
+  if (!(await page.evaluate('typeof window.axe !== "undefined"'))) await page.evaluate(axe.source);
+  const result = (await page.evaluate(
+    'window.axe.run(document, { resultTypes: ["violations"] })',
+  )) as axe.AxeResults;
+  return result.violations
+    .filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
+    .map(
+      (violation) =>
+        `${violation.id} (${violation.impact}): ${violation.help}: ${violation.nodes
+          .slice(0, 3)
+          .map((node) => `${node.target.join(' ')} ${node.failureSummary ?? ''}`)
+          .join('; ')}`,
+    );
+}
+
+/** Checks the page with axe-core, then saves its screenshot as docs/web-app/<name>.png. */
+async function checkPage(page: Page, name: string, phone = false): Promise<void> {
+  assert.deepEqual(await accessibilityProblems(page), [], `accessibility of ${name}`);
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+  if (phone) {
+    await page.setViewportSize(PHONE);
+    // The page must fit: nothing wider than the phone's screen.
+    const overflow = await page.evaluate('document.documentElement.scrollWidth');
+    assert.ok(Number(overflow) <= PHONE.width, `${name} is ${String(overflow)} px wide on a 390 px phone`);
+    await page.screenshot({ path: join(SCREENSHOTS, `${name}-phone.png`), fullPage: true });
+    await page.setViewportSize(DESKTOP);
+  }
+}
+
+async function signIn(page: Page, baseUrl: string, username: string, password: string): Promise<void> {
+  await page.goto(baseUrl);
+  await page.fill('input[name=username]', username);
+  await page.fill('input[name=password]', password);
+  await page.click('button[type=submit]');
+  await page.waitForSelector('#who');
+}
+
+/** Picks an option of a @dhis2/ui select field (marked with dataTest) by its label. */
+async function choose(page: Page, field: string, label: string): Promise<void> {
+  await page.click(`[data-test="${field}"] [data-test$="select-input"]`);
+  await page.click(`[data-test="dhis2-uicore-singleselectoption"]:has-text("${label}")`);
+}
+
+/** Uploads a file on the current import page and waits for the job's summary. */
+async function runImport(
+  page: Page,
+  file: string,
+  button: 'Start import' | 'Start dry run',
+): Promise<string> {
+  await page.setInputFiles('input[name=file]', file);
+  await page.click(`button:has-text("${button}")`);
+  try {
+    await page.waitForSelector('#summary', { timeout: 60_000 });
+  } catch (error) {
+    // What the page said instead of a summary (an error notice, a failed job) is the useful part.
+    throw new Error(`no summary for ${file}; the page says: ${await page.textContent('main')}`, {
+      cause: error,
+    });
+  }
+  return (await page.textContent('#summary')) ?? '';
+}
+
+async function count(page: Page, key: string): Promise<number> {
+  const text = (await page.textContent(`#summary [data-count="${key}"] strong`)) ?? '';
+  return Number(text.replace(/\D/g, ''));
+}
 
 describe('web app in Chromium', { skip: BROWSER_SKIP_REASON }, () => {
   let db: TestDatabase;
@@ -16,11 +107,16 @@ describe('web app in Chromium', { skip: BROWSER_SKIP_REASON }, () => {
   let browser: Browser;
   let baseUrl: string;
   let context: FerryContext;
+  let admin: BrowserContext;
+  let page: Page;
+  const pageErrors: string[] = [];
+  const work = mkdtempSync(join(tmpdir(), 'ferry-web-'));
 
   before(async () => {
+    assert.ok(readFileSync(join(WEB_DIST, 'index.html')).length > 0, NOT_BUILT);
     db = await createTestDatabase('sqlite');
     context = createFerryContextFromStorage(loadConfig({}, { dataDir: db.dataDir }), db.storage);
-    await context.users.ensureAdmin({ password: 'district-Test-1' });
+    await context.users.ensureAdmin({ password: ADMIN_PASSWORD });
     await context.jobs.start();
     app = await buildApp(context);
     await app.listen({ port: 0, host: '127.0.0.1' });
@@ -28,6 +124,10 @@ describe('web app in Chromium', { skip: BROWSER_SKIP_REASON }, () => {
     assert.ok(address && typeof address === 'object');
     baseUrl = `http://127.0.0.1:${address.port}`;
     browser = await launchBrowser();
+    admin = await browser.newContext({ viewport: DESKTOP, acceptDownloads: true });
+    page = await admin.newPage();
+    page.setDefaultTimeout(20_000);
+    page.on('pageerror', (error) => pageErrors.push(error.message));
   });
 
   after(async () => {
@@ -37,72 +137,183 @@ describe('web app in Chromium', { skip: BROWSER_SKIP_REASON }, () => {
     await db?.dispose();
   });
 
-  it('refuses a wrong password, logs in, and imports a DHIS2 metadata file', async () => {
-    const page = await browser.newPage();
-    const pageErrors: string[] = [];
-    page.on('pageerror', (error) => pageErrors.push(error.message));
+  it('serves the built app compressed, with a strict CSP and a favicon', async () => {
+    const index = await fetch(`${baseUrl}/`);
+    assert.equal(index.status, 200);
+    const csp = index.headers.get('content-security-policy') ?? '';
+    assert.match(csp, /script-src 'self';/);
+    const html = await index.text();
+    assert.doesNotMatch(html, /<script(?![^>]*\bsrc=)[^>]*>/, 'no inline script');
+    const script = /src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+    assert.ok(script, 'index.html loads a built script');
+    const compressed = await fetch(`${baseUrl}${script}`, { headers: { 'accept-encoding': 'br' } });
+    assert.equal(compressed.headers.get('content-encoding'), 'br');
+    assert.match(compressed.headers.get('cache-control') ?? '', /immutable/);
+    assert.equal((await fetch(`${baseUrl}/favicon.svg`)).status, 200);
+  });
+
+  it('refuses a wrong password, then signs in and shows the home page', async () => {
     await page.goto(baseUrl);
+    await page.waitForSelector('input[name=username]');
+    await checkPage(page, 'sign-in', true);
     await page.fill('input[name=username]', 'admin');
     await page.fill('input[name=password]', 'wrong-password');
     await page.click('button[type=submit]');
     await page.waitForSelector('[role=alert]');
     assert.match((await page.textContent('[role=alert]')) ?? '', /Wrong username or password/);
 
-    await page.fill('input[name=password]', 'district-Test-1');
+    await page.fill('input[name=password]', ADMIN_PASSWORD);
     await page.click('button[type=submit]');
-    await page.waitForSelector('h1:has-text("Import")');
+    await page.waitForSelector('#server-info');
     assert.equal(await page.textContent('#who'), 'System Administrator');
-
-    await page.selectOption('select[name=kind]', 'metadata');
-    await page.uncheck('input[name=async]');
-    await page.setInputFiles('input[name=file]', FIXTURE.pathname);
-    await page.click('button[type=submit]');
-    await page.waitForSelector('#summary', { timeout: 30_000 });
-    const summary = (await page.textContent('#summary')) ?? '';
-    assert.match(summary, /Summary: OK/);
-    assert.match(summary, /created/);
-    assert.deepEqual(pageErrors, []);
-    await page.close();
+    assert.match((await page.textContent('#server-info')) ?? '', /SQLite database/);
+    await checkPage(page, 'home', true);
   });
 
-  it('runs an import as a background job by default and follows it to COMPLETED on the job page', async () => {
-    const page = await browser.newPage();
-    const pageErrors: string[] = [];
-    page.on('pageerror', (error) => pageErrors.push(error.message));
-    await page.goto(baseUrl);
-    await page.fill('input[name=username]', 'admin');
-    await page.fill('input[name=password]', 'district-Test-1');
-    await page.click('button[type=submit]');
-    await page.waitForSelector('h1:has-text("Import")');
-    assert.equal(await page.isChecked('input[name=async]'), true, 'async is the default');
+  it('imports DHIS2 metadata as background jobs and shows their summaries', async () => {
+    await page.goto(`${baseUrl}/#/import/metadata`);
+    await page.waitForSelector('input[name=file]', { state: 'attached' });
+    const first = await runImport(page, SETUP_METADATA, 'Start import');
+    assert.match(first, /Import summary/);
+    assert.match((await page.textContent('#job-status')) ?? '', /COMPLETED/);
+    assert.ok((await count(page, 'created')) > 0, first);
+    const second = await runImport(page, AGGREGATE_METADATA, 'Start import');
+    assert.match(second, /OK/);
+    assert.ok((await count(page, 'created')) >= 75, second);
+    await checkPage(page, 'import-metadata');
+  });
 
-    await page.selectOption('select[name=kind]', 'metadata');
-    await page.selectOption('select[name=importStrategy]', 'CREATE_AND_UPDATE');
-    await page.setInputFiles('input[name=file]', FIXTURE.pathname);
-    await page.click('button[type=submit]');
-    await page.waitForURL(/#\/jobs\/[A-Za-z0-9]{11}$/, { timeout: 30_000 });
-    const id = new URL(page.url()).hash.split('/')[2];
-    await page.waitForSelector('#job-status:has-text("COMPLETED")', { timeout: 60_000 });
-    await page.waitForSelector('#summary', { timeout: 10_000 });
-    const summary = (await page.textContent('#summary')) ?? '';
-    assert.match(summary, /Summary: OK/);
-    assert.match(summary, /updated/);
-    const messages = (await page.textContent('#notifications')) ?? '';
-    assert.match(messages, /Import complete with status OK, \d+ created, \d+ updated, 0 deleted, 0 ignored/);
-    assert.match(messages, /Process started/);
-    const job = await context.jobs.details(null, id);
-    assert.equal(job.job.type, 'METADATA_IMPORT');
-    assert.equal(job.job.status, 'COMPLETED');
-    assert.equal(job.inputFile?.name, '01_setup_metadata.json', 'the file name travels with the upload');
+  it('dry-runs then imports data values, and finds a conflict by searching', async () => {
+    await page.goto(`${baseUrl}/#/import`);
+    await page.waitForSelector('input[name=file]', { state: 'attached' });
+    const dry = await runImport(page, DATA_VALUES, 'Start dry run');
+    assert.match(dry, /Dry run: nothing was saved/);
+    const planned = await count(page, 'imported');
+    assert.equal(planned, 231, dry);
+    const stored = await context.storage.query<{ n: number | string }>(
+      'SELECT COUNT(*) AS n FROM data_value',
+    );
+    assert.equal(Number(stored[0]?.n), 0, 'a dry run writes nothing');
 
+    await page.goto(`${baseUrl}/#/`);
+    await page.goto(`${baseUrl}/#/import`);
+    await page.waitForSelector('input[name=file]', { state: 'attached' });
+    const real = await runImport(page, DATA_VALUES, 'Start import');
+    assert.doesNotMatch(real, /Dry run/);
+    assert.equal(await count(page, 'imported'), 231, real);
+
+    // A file with one bad value: a number data element given text.
+    const bad = join(work, 'bad-values.json');
+    const values = (
+      JSON.parse(readFileSync(DATA_VALUES, 'utf8')) as { dataValues: Record<string, unknown>[] }
+    ).dataValues;
+    writeFileSync(
+      bad,
+      JSON.stringify({ dataValues: [...values.slice(0, 30), { ...values[0], value: 'not-a-number' }] }),
+    );
+    await page.goto(`${baseUrl}/#/`);
+    await page.goto(`${baseUrl}/#/import`);
+    await page.waitForSelector('input[name=file]', { state: 'attached' });
+    const withConflict = await runImport(page, bad, 'Start import');
+    assert.match(withConflict, /Conflicts \(1\)/, withConflict);
+    await page.fill('input[name=conflictSearch]', 'no match for this');
+    await page.waitForSelector('text=No conflict matches');
+    await page.fill('input[name=conflictSearch]', 'positive integer');
+    await page.waitForSelector('#conflicts tbody tr:has-text("E7619")');
+    const row = (await page.textContent('#conflicts tbody')) ?? '';
+    assert.match(row, /tpz77FcntKx/);
+    assert.match(row, /30$/, 'the (0-based) index of the bad value in the file');
+    const download = page.waitForEvent('download');
+    await page.click('button:has-text("Download conflicts (CSV)")');
+    const csv = readFileSync((await (await download).path()) ?? '', 'utf8');
+    assert.match(csv, /^code,object,message,rows\r\n/);
+    assert.match(csv, /E7619,tpz77FcntKx \(value\),/);
+    await checkPage(page, 'import-data-values', true);
+  });
+
+  it('queues a data value export from the tree and sees its card complete without reloading', async () => {
+    await page.goto(`${baseUrl}/#/export`);
+    await page
+      .waitForSelector('#org-unit-tree label:has-text("Sierra Leone")')
+      .catch(async (error: unknown) => {
+        throw new Error(`no tree; the page says: ${await page.textContent('main')}`, { cause: error });
+      });
+    await page.click('#org-unit-tree label:has-text("Sierra Leone")');
+    await page.click('[data-test="option-dataSet"] [data-test$="select-input"]');
+    await page.click('[data-test$="selectoption"]:has-text("TA Malaria elimination")');
+    await page.keyboard.press('Escape');
+    await page.fill('[data-test="start-date"] input', '2019-01-01');
+    await page.fill('[data-test="end-date"] input', '2019-12-31');
+    await page.keyboard.press('Tab');
+    await choose(page, 'option-format', 'CSV');
+    await choose(page, 'option-compression', 'None');
+    await checkPage(page, 'export-data-values', true);
+    await page.click('button:has-text("Queue export")');
+    await page.waitForURL(/#\/exports$/);
+    const reloads: string[] = [];
+    page.on('framenavigated', (frame) => reloads.push(frame.url()));
+    await page.waitForSelector('.export-card:has-text("COMPLETED")', { timeout: 60_000 });
+    assert.deepEqual(reloads, [], 'the card completed without a reload');
+    const card = (await page.textContent('.export-card')) ?? '';
+    assert.match(card, /System Administrator|admin/);
+    assert.match(card, / (B|kB)\b/, 'the size in the right unit');
+    const download = page.waitForEvent('download');
+    await page.click('.export-card a.download');
+    const file = readFileSync((await (await download).path()) ?? '', 'utf8');
+    const lines = file.trim().split('\n');
+    assert.match(lines[0] ?? '', /dataelement/i);
+    assert.equal(lines.length - 1, 222, 'every monthly value of 2019 in Sierra Leone and below');
+    await checkPage(page, 'export-queue', true);
+  });
+
+  it('lists every job with filters and search, and recreates an import pre-filled', async () => {
     await page.goto(`${baseUrl}/#/jobs`);
     await page.waitForSelector('#jobs');
-    const rows = (await page.textContent('#jobs')) ?? '';
-    assert.match(rows, /METADATA_IMPORT/);
-    assert.match(rows, /COMPLETED/);
-    await page.click(`#jobs a[href="#/jobs/${id}"]`);
-    await page.waitForSelector('#job-status:has-text("COMPLETED")');
+    const all = (await page.textContent('#jobs')) ?? '';
+    assert.match(all, /Metadata import/);
+    assert.match(all, /Data value import \(dry run\)/);
+    await page.click('[data-test="dhis2-uicore-chip"]:has-text("Data value export")');
+    const filtered = (await page.textContent('#jobs tbody')) ?? '';
+    assert.doesNotMatch(filtered, /import/i);
+    await page.click('[data-test="dhis2-uicore-chip"]:has-text("Data value export")');
+    await page.fill('input[name=jobSearch]', 'metadata');
+    assert.doesNotMatch((await page.textContent('#jobs tbody')) ?? '', /Data value/);
+    await page.click('#jobs tbody a');
+    await page.waitForSelector('#job-detail #summary');
+    await checkPage(page, 'jobs', true);
+    await page.click('button:has-text("Recreate job")');
+    await page.waitForURL(/#\/import\/metadata\?recreate=/);
+    await page.waitForSelector('#chosen-file');
+    assert.match((await page.textContent('#chosen-file')) ?? '', /0[12]_\w+_metadata\.json/);
     assert.deepEqual(pageErrors, []);
-    await page.close();
+  });
+
+  it('shows a restricted user only the pages their authorities allow', async () => {
+    await context.metadata.save('userRoles', [
+      { id: 'roleExport9', name: 'Exporter', authorities: ['F_EXPORT_DATA'] },
+    ]);
+    await context.users.createUser({
+      username: 'bo.exporter',
+      password: 'Exporter-Pass-1',
+      firstName: 'Bo',
+      surname: 'Exporter',
+      roles: ['roleExport9'],
+      orgUnits: ['O6uvpzGd5pu'],
+    });
+    const restricted = await browser.newContext({ viewport: DESKTOP });
+    const other = await restricted.newPage();
+    await signIn(other, baseUrl, 'bo.exporter', 'Exporter-Pass-1');
+    const nav = (await other.textContent('nav[aria-label=Pages]')) ?? '';
+    assert.match(nav, /Export/);
+    assert.doesNotMatch(nav, /Import/);
+    assert.equal(await other.locator('text=Import data values').count(), 0);
+    await other.goto(`${baseUrl}/#/import`);
+    await other.waitForSelector('text=This page is not available');
+    await checkPage(other, 'restricted-user');
+    await other.goto(`${baseUrl}/#/export`);
+    // Their tree starts at their own org unit, Bo.
+    await other.waitForSelector('#org-unit-tree label:has-text("Bo")');
+    assert.equal(await other.locator('#org-unit-tree label:has-text("Sierra Leone")').count(), 0);
+    await restricted.close();
   });
 });

@@ -1,0 +1,120 @@
+import { lazy, Suspense, useCallback, useEffect, useState } from 'react';
+import { CssReset, CssVariables, CircularLoader } from '@dhis2/ui';
+import { api, ApiError, type Me } from './api.ts';
+import { useRoute } from './router.ts';
+import { LoginPage } from './pages/login-page.tsx';
+import { Layout } from './components/layout.tsx';
+import { ErrorNotice } from './components/error-notice.tsx';
+import { may } from './authorities.ts';
+import './app.css';
+
+// One chunk per page: the sign-in page loads without the import, export or job code.
+const HomePage = lazy(() => import('./pages/home-page.tsx'));
+const ImportPage = lazy(() => import('./pages/import-page.tsx'));
+const JobsPage = lazy(() => import('./pages/jobs-page.tsx'));
+const ExportDataPage = lazy(() => import('./pages/export-data-page.tsx'));
+const ExportsPage = lazy(() => import('./pages/exports-page.tsx'));
+
+type Session =
+  | { state: 'loading' }
+  | { state: 'signedOut' }
+  | { state: 'signedIn'; me: Me }
+  | { state: 'error'; error: unknown };
+
+export function App() {
+  const [session, setSession] = useState<Session>({ state: 'loading' });
+  const route = useRoute();
+
+  const loadMe = useCallback(async () => {
+    try {
+      setSession({
+        state: 'signedIn',
+        me: await api<Me>('/api/me?fields=id,username,name,displayName,authorities'),
+      });
+    } catch (error) {
+      setSession(
+        error instanceof ApiError && error.status === 401
+          ? { state: 'signedOut' }
+          : { state: 'error', error },
+      );
+    }
+  }, []);
+
+  useEffect(() => {
+    void loadMe();
+  }, [loadMe]);
+
+  const signOut = useCallback(async () => {
+    await api('/api/auth/logout', { method: 'POST' }).catch(() => undefined);
+    location.hash = '';
+    setSession({ state: 'signedOut' });
+  }, []);
+
+  let content;
+  if (session.state === 'loading') {
+    content = (
+      <div className="centered">
+        <CircularLoader aria-label="Loading" />
+      </div>
+    );
+  } else if (session.state === 'signedOut') {
+    content = <LoginPage onSignedIn={loadMe} />;
+  } else if (session.state === 'error') {
+    content = (
+      <main className="page">
+        <ErrorNotice error={session.error} title="Ferry could not be reached" />
+      </main>
+    );
+  } else {
+    const me = session.me;
+    const [first, second] = route.path;
+    let page;
+    let title = 'Home';
+    if (first === 'import' && second === 'metadata' && may(me, 'importMetadata')) {
+      title = 'Import metadata';
+      page = <ImportPage kind="metadata" query={route.query} />;
+    } else if (first === 'import' && may(me, 'importData')) {
+      title = 'Import data values';
+      page = <ImportPage kind="dataValues" query={route.query} />;
+    } else if (first === 'export' && may(me, 'exportData')) {
+      title = 'Export data values';
+      page = <ExportDataPage query={route.query} />;
+    } else if (first === 'jobs') {
+      title = 'Jobs';
+      page = <JobsPage selected={second} />;
+    } else if (first === 'exports') {
+      title = 'Export queue';
+      page = <ExportsPage />;
+    } else if (first) {
+      title = 'Not available';
+      page = (
+        <ErrorNotice
+          title="This page is not available"
+          error="The page does not exist, or your user roles do not allow it. Ask an administrator for the authority if you need it."
+        />
+      );
+    } else {
+      page = <HomePage me={me} />;
+    }
+    content = (
+      <Layout me={me} current={first ?? ''} title={title} onSignOut={signOut}>
+        <Suspense
+          fallback={
+            <div className="centered">
+              <CircularLoader small aria-label="Loading page" />
+            </div>
+          }
+        >
+          {page}
+        </Suspense>
+      </Layout>
+    );
+  }
+  return (
+    <>
+      <CssReset />
+      <CssVariables colors spacers theme elevations layers />
+      {content}
+    </>
+  );
+}
