@@ -198,6 +198,22 @@ for (const kind of TEST_DATABASE_KINDS) {
       assert.notEqual(fresh.body.id, jobId);
     });
 
+    it('removes entries last seen longer ago than the retention when the pool is next used', async () => {
+      const pool = await newPool('Short memory');
+      assert.equal((await upload(pool, 'value,entity_type_id\nold,1\nrecent,1\n')).status, 200);
+      const eightyDaysAgo = new Date(Date.now() - 80 * 86_400_000).toISOString();
+      const hundredDaysAgo = new Date(Date.now() - 100 * 86_400_000).toISOString();
+      await context!.storage.execute("UPDATE dedupe_entry SET last_seen = ? WHERE key = 'old'", [
+        hundredDaysAgo,
+      ]);
+      await context!.storage.execute("UPDATE dedupe_entry SET last_seen = ? WHERE key = 'recent'", [
+        eightyDaysAgo,
+      ]);
+      const next = await upload(pool, 'value,entity_type_id\nnew,1\n');
+      assert.equal((next.body.response as Json).expiredRemoved, 1, 'past 90 days: removed; 80 days: kept');
+      assert.deepEqual((await allEntries(pool)).map((e) => e.value).sort(), ['new', 'recent']);
+    });
+
     it('imports as a job with async=true', async () => {
       const pool = await newPool('Async');
       const started = await upload(pool, 'value,entity_type_id\na,1\nb,1\n', '?async=true');

@@ -143,6 +143,17 @@ for (const kind of TEST_DATABASE_KINDS) {
       assert.equal(change.body.errorCode, 'F1700');
       assert.equal((await call('DELETE', `/api/dedupe/pools/${pool.id}`, CLERK_AUTH)).status, 403);
 
+      // Metadata read only: the pool is seen, its entries are not (data read is needed).
+      await call('PUT', `/api/dedupe/pools/${pool.id}`, MANAGER_AUTH, {
+        name: 'Facility files',
+        sharing: { public: '--------', users: { [CLERK.id]: { access: 'r-------' } } },
+      });
+      assert.equal((await call('GET', `/api/dedupe/pools/${pool.id}`, CLERK_AUTH)).status, 200);
+      const entries = await call('GET', `/api/dedupe/pools/${pool.id}/entries`, CLERK_AUTH);
+      assert.equal(entries.status, 403);
+      assert.match(entries.body.message, /data read access is required/);
+      assert.equal((await call('POST', `/api/dedupe/pools/${pool.id}/export`, CLERK_AUTH)).status, 403);
+
       // Pools are found by name too.
       assert.equal(
         (await call('GET', `/api/dedupe/pools/${encodeURIComponent('Facility files')}`, MANAGER_AUTH)).body
