@@ -1,0 +1,358 @@
+import type { FerryContext } from '../ferry-context-types.ts';
+import type { Principal } from '../../domain/access/principal.ts';
+import type { SqlValue } from '../../storage/storage.ts';
+import { FerryError, parseBooleanParameter, parseEnumParameter } from '../../errors.ts';
+import { EVENT_STATUSES, ENROLLMENT_STATUSES } from '../../domain/tracker/tracker-objects.ts';
+
+/**
+ * The tracker exports' query parameters (DHIS2's names and values) turned into SQL conditions on the
+ * export's own table and its paging; `tracker-export-service.ts` reads the rows. Org units become a
+ * semi-join limited to the caller's view scope.
+ */
+
+export const ORG_UNIT_MODES = [
+  'SELECTED',
+  'CHILDREN',
+  'DESCENDANTS',
+  'ACCESSIBLE',
+  'CAPTURE',
+  'ALL',
+] as const;
+
+type OrgUnitMode = (typeof ORG_UNIT_MODES)[number];
+
+/** DHIS2 has no upper page size; Ferry caps a page so one answer stays small (use paging=false). */
+const MAX_PAGE_SIZE = 10_000;
+
+export interface Paging {
+  paging: boolean;
+  page: number;
+  pageSize: number;
+  totalPages: boolean;
+}
+
+export type Query = Record<string, unknown>;
+
+function single(query: Query, name: string): string | undefined {
+  const v = query[name];
+  const value = Array.isArray(v) ? v[v.length - 1] : v;
+  return value === undefined || value === null || value === '' ? undefined : String(value);
+}
+
+function uidList(query: Query, ...names: string[]): string[] {
+  const out: string[] = [];
+  for (const name of names) {
+    const v = query[name];
+    for (const item of Array.isArray(v) ? v : v === undefined ? [] : [v]) {
+      for (const part of String(item).split(/[,;]/)) if (part.trim() !== '') out.push(part.trim());
+    }
+  }
+  return out;
+}
+
+function positive(query: Query, name: string, fallback: number): number {
+  const text = single(query, name);
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new FerryError('F1000', [name, text, 'a positive integer']);
+  return n;
+}
+
+function date(query: Query, name: string): string | undefined {
+  const text = single(query, name);
+  if (text === undefined) return undefined;
+  if (Number.isNaN(Date.parse(text))) throw new FerryError('F1000', [name, text, 'an ISO-8601 date']);
+  return text;
+}
+
+export function parsePaging(query: Query): Paging {
+  return {
+    paging:
+      parseBooleanParameter('paging', single(query, 'paging'), true) &&
+      !parseBooleanParameter('skipPaging', single(query, 'skipPaging'), false),
+    page: positive(query, 'page', 1),
+    pageSize: Math.min(positive(query, 'pageSize', 50), MAX_PAGE_SIZE),
+    totalPages: parseBooleanParameter('totalPages', single(query, 'totalPages'), false),
+  };
+}
+
+/** A WHERE fragment with its parameters. */
+export interface Condition {
+  sql: string;
+  params: SqlValue[];
+}
+
+/** Path condition for "at or below one of these org units" (whole path segments only). */
+function pathBelow(column: string, uids: readonly string[]): Condition {
+  if (uids.length === 0) return { sql: '1 = 0', params: [] };
+  return {
+    sql: `(${uids.map(() => `${column} LIKE ? OR ${column} LIKE ?`).join(' OR ')})`,
+    params: uids.flatMap((u) => [`%/${u}/%`, `%/${u}`]),
+  };
+}
+
+/**
+ * The org unit condition on `column` (an org unit sid), as a semi-join on the org units it may be:
+ * the requested units under `orgUnitMode`, always within the caller's view scope. A semi-join keeps
+ * the export's own table alone in its keyset scan (no join before the LIMIT).
+ */
+async function orgUnitCondition(
+  context: FerryContext,
+  column: string,
+  requested: string[],
+  modeText: string | undefined,
+  principal: Principal | undefined,
+): Promise<Condition> {
+  const mode: OrgUnitMode = parseEnumParameter(
+    'orgUnitMode',
+    modeText,
+    ORG_UNIT_MODES,
+    requested.length > 0 ? 'SELECTED' : 'ACCESSIBLE',
+  );
+  const parts: Condition[] = [];
+  const superuser = !principal || principal.authorities.has('ALL');
+  if (principal && !superuser) parts.push(pathBelow(`o.path`, principal.viewOrgUnits));
+  if (mode === 'CAPTURE' && principal && !superuser)
+    parts.push(pathBelow(`o.path`, principal.captureOrgUnits));
+  if (mode === 'SELECTED' || mode === 'CHILDREN' || mode === 'DESCENDANTS') {
+    if (requested.length === 0) throw new FerryError('F1004', ['orgUnit']);
+    const rows = await context.metadata.findBy('organisationUnits', 'uid', requested);
+    const found = new Set(rows.map((r) => r.object.id));
+    const unknown = requested.find((u) => !found.has(u));
+    if (unknown) throw new FerryError('F1200', ['Organisation unit', unknown]);
+    if (mode === 'DESCENDANTS') parts.push(pathBelow(`o.path`, requested));
+    else {
+      const sids = rows.map((r) => r.sid);
+      const own = `o.sid IN (${sids.map(() => '?').join(', ')})`;
+      if (mode === 'SELECTED') parts.push({ sql: own, params: sids });
+      else {
+        // Children: the units whose path is a selected unit's path plus one segment.
+        const paths = rows.map((r) => String(r.object.path ?? `/${r.object.id}`));
+        parts.push({
+          sql: `(${own} OR ${paths.map(() => `(o.path LIKE ? AND o.path NOT LIKE ?)`).join(' OR ')})`,
+          params: [...sids, ...paths.flatMap((p) => [`${p}/%`, `${p}/%/%`])],
+        });
+      }
+    }
+  }
+  if (parts.length === 0) return { sql: '1 = 1', params: [] };
+  const inner = combine(parts);
+  return {
+    sql: `${column} IN (SELECT o.sid FROM metadata_object o WHERE o.type = 'organisationUnits' AND ${inner.sql})`,
+    params: inner.params,
+  };
+}
+
+export function combine(parts: Condition[]): Condition {
+  const used = parts.filter((p) => p.sql !== '');
+  return { sql: used.map((p) => p.sql).join(' AND ') || '1 = 1', params: used.flatMap((p) => p.params) };
+}
+
+async function sidOf(
+  context: FerryContext,
+  collection: string,
+  uid: string | undefined,
+  name: string,
+): Promise<number | undefined> {
+  if (!uid) return undefined;
+  const sid = (await context.metadata.sids(collection, [uid])).get(uid);
+  if (sid === undefined) throw new FerryError('F1200', [name, uid]);
+  return sid;
+}
+
+/** A parsed export: its SQL conditions and paging; the rows are read by `readPages`. */
+export interface TrackerExportRequest {
+  where: Condition;
+  paging: Paging;
+}
+
+export async function parseEventExport(
+  context: FerryContext,
+  query: Query,
+  principal: Principal | undefined,
+): Promise<TrackerExportRequest> {
+  const parts: Condition[] = [
+    await orgUnitCondition(
+      context,
+      'e.org_unit_id',
+      uidList(query, 'orgUnit', 'orgUnits'),
+      single(query, 'orgUnitMode') ?? single(query, 'ouMode'),
+      principal,
+    ),
+  ];
+  const program = await sidOf(context, 'programs', single(query, 'program'), 'Program');
+  if (program !== undefined) parts.push({ sql: 'e.program_id = ?', params: [program] });
+  const stage = await sidOf(context, 'programStages', single(query, 'programStage'), 'Program stage');
+  if (stage !== undefined) parts.push({ sql: 'e.program_stage_id = ?', params: [stage] });
+  const status = single(query, 'status');
+  if (status)
+    parts.push({
+      sql: 'e.status = ?',
+      params: [parseEnumParameter('status', status, EVENT_STATUSES, 'ACTIVE')],
+    });
+  const occurredAfter = date(query, 'occurredAfter');
+  if (occurredAfter) parts.push({ sql: 'e.occurred_at >= ?', params: [occurredAfter] });
+  const occurredBefore = date(query, 'occurredBefore');
+  if (occurredBefore) parts.push({ sql: 'e.occurred_at <= ?', params: [occurredBefore] });
+  const updatedAfter = date(query, 'updatedAfter');
+  if (updatedAfter) parts.push({ sql: 'e.updated >= ?', params: [new Date(updatedAfter).toISOString()] });
+  const enrollments = uidList(query, 'enrollments', 'enrollment');
+  if (enrollments.length > 0)
+    parts.push({
+      sql: `e.enrollment_id IN (SELECT enrollment_id FROM enrollment WHERE uid IN (${enrollments.map(() => '?').join(', ')}))`,
+      params: enrollments,
+    });
+  const events = uidList(query, 'events', 'event');
+  if (events.length > 0)
+    parts.push({ sql: `e.uid IN (${events.map(() => '?').join(', ')})`, params: events });
+  if (!parseBooleanParameter('includeDeleted', single(query, 'includeDeleted'), false))
+    parts.push({ sql: 'e.deleted = 0', params: [] });
+  return { where: combine(parts), paging: parsePaging(query) };
+}
+
+export async function parseEnrollmentExport(
+  context: FerryContext,
+  query: Query,
+  principal: Principal | undefined,
+): Promise<TrackerExportRequest> {
+  const parts: Condition[] = [
+    await orgUnitCondition(
+      context,
+      'en.org_unit_id',
+      uidList(query, 'orgUnits', 'orgUnit'),
+      single(query, 'orgUnitMode') ?? single(query, 'ouMode'),
+      principal,
+    ),
+  ];
+  const program = await sidOf(context, 'programs', single(query, 'program'), 'Program');
+  if (program !== undefined) parts.push({ sql: 'en.program_id = ?', params: [program] });
+  const status = single(query, 'programStatus') ?? single(query, 'status');
+  if (status)
+    parts.push({
+      sql: 'en.status = ?',
+      params: [parseEnumParameter('programStatus', status, ENROLLMENT_STATUSES, 'ACTIVE')],
+    });
+  const te = single(query, 'trackedEntity');
+  if (te)
+    parts.push({
+      sql: 'en.tracked_entity_id IN (SELECT tracked_entity_id FROM tracked_entity WHERE uid = ?)',
+      params: [te],
+    });
+  const enrollments = uidList(query, 'enrollments');
+  if (enrollments.length > 0)
+    parts.push({ sql: `en.uid IN (${enrollments.map(() => '?').join(', ')})`, params: enrollments });
+  const updatedAfter = date(query, 'updatedAfter');
+  if (updatedAfter) parts.push({ sql: 'en.updated >= ?', params: [new Date(updatedAfter).toISOString()] });
+  if (!parseBooleanParameter('includeDeleted', single(query, 'includeDeleted'), false))
+    parts.push({ sql: 'en.deleted = 0', params: [] });
+  return { where: combine(parts), paging: parsePaging(query) };
+}
+
+/** Which nested lists `fields=` asks for (`*` or `enrollments[...]`, `relationships`, `programOwners`). */
+export interface NestedFields {
+  enrollments: boolean;
+  events: boolean;
+  relationships: boolean;
+  programOwners: boolean;
+  attributes: boolean;
+}
+
+export function nestedFields(query: Query, defaults: Partial<NestedFields> = {}): NestedFields {
+  const text = single(query, 'fields');
+  if (!text)
+    return {
+      enrollments: false,
+      events: false,
+      relationships: false,
+      programOwners: false,
+      attributes: true,
+      ...defaults,
+    };
+  const all = /(^|,)\s*\*/.test(text);
+  const has = (name: string) =>
+    new RegExp(`(^|[,\\[])\\s*${name}\\b`).test(text) && !new RegExp(`!${name}\\b`).test(text);
+  return {
+    enrollments: (all && !/!enrollments/.test(text)) || has('enrollments'),
+    events: (all && !/!events/.test(text)) || has('events'),
+    relationships: (all && !/!relationships/.test(text)) || has('relationships'),
+    programOwners: (all && !/!programOwners/.test(text)) || has('programOwners'),
+    attributes: (all && !/!attributes/.test(text)) || has('attributes'),
+  };
+}
+
+export async function parseTrackedEntityExport(
+  context: FerryContext,
+  query: Query,
+  principal: Principal | undefined,
+): Promise<TrackerExportRequest> {
+  const parts: Condition[] = [
+    await orgUnitCondition(
+      context,
+      't.org_unit_id',
+      uidList(query, 'orgUnits', 'orgUnit'),
+      single(query, 'orgUnitMode') ?? single(query, 'ouMode'),
+      principal,
+    ),
+  ];
+  const program = await sidOf(context, 'programs', single(query, 'program'), 'Program');
+  const type = await sidOf(
+    context,
+    'trackedEntityTypes',
+    single(query, 'trackedEntityType'),
+    'Tracked entity type',
+  );
+  const uids = uidList(query, 'trackedEntities', 'trackedEntity');
+  if (program === undefined && type === undefined && uids.length === 0)
+    throw new FerryError('F1004', ['program or trackedEntityType']);
+  if (program !== undefined)
+    parts.push({
+      sql: 'EXISTS (SELECT 1 FROM enrollment x WHERE x.tracked_entity_id = t.tracked_entity_id AND x.program_id = ? AND x.deleted = 0)',
+      params: [program],
+    });
+  if (type !== undefined) parts.push({ sql: 't.tracked_entity_type_id = ?', params: [type] });
+  if (uids.length > 0) parts.push({ sql: `t.uid IN (${uids.map(() => '?').join(', ')})`, params: uids });
+  const updatedAfter = date(query, 'updatedAfter');
+  if (updatedAfter) parts.push({ sql: 't.updated >= ?', params: [new Date(updatedAfter).toISOString()] });
+  const updatedBefore = date(query, 'updatedBefore');
+  if (updatedBefore) parts.push({ sql: 't.updated <= ?', params: [new Date(updatedBefore).toISOString()] });
+  if (!parseBooleanParameter('includeDeleted', single(query, 'includeDeleted'), false))
+    parts.push({ sql: 't.deleted = 0', params: [] });
+  return { where: combine(parts), paging: parsePaging(query) };
+}
+
+export async function parseRelationshipExport(
+  context: FerryContext,
+  query: Query,
+  principal: Principal | undefined,
+): Promise<TrackerExportRequest> {
+  const te = single(query, 'trackedEntity');
+  const en = single(query, 'enrollment');
+  const ev = single(query, 'event');
+  const uids = uidList(query, 'relationships');
+  const parts: Condition[] = [];
+  // The object asked about must be in the caller's view scope (its org unit), as for its own export.
+  const scope = await orgUnitCondition(context, 'x.org_unit_id', [], undefined, principal);
+  const end = (kind: string, table: string, key: string, uid: string): Condition => {
+    const id = `(SELECT x.${key} FROM ${table} x WHERE x.uid = ? AND ${scope.sql})`;
+    return {
+      sql: `((r.from_kind = ? AND r.from_id = ${id}) OR (r.to_kind = ? AND r.to_id = ${id}))`,
+      params: [kind, uid, ...scope.params, kind, uid, ...scope.params],
+    };
+  };
+  if (te) parts.push(end('TRACKED_ENTITY', 'tracked_entity', 'tracked_entity_id', te));
+  else if (en) parts.push(end('ENROLLMENT', 'enrollment', 'enrollment_id', en));
+  else if (ev) parts.push(end('EVENT', 'event', 'event_id', ev));
+  else if (uids.length > 0) {
+    parts.push({ sql: `r.uid IN (${uids.map(() => '?').join(', ')})`, params: uids });
+    // By UID: its `from` end must be in the caller's view scope.
+    const visible = (kind: string, table: string, key: string): string =>
+      `(r.from_kind = '${kind}' AND r.from_id IN (SELECT x.${key} FROM ${table} x WHERE ${scope.sql}))`;
+    parts.push({
+      sql: `(${visible('TRACKED_ENTITY', 'tracked_entity', 'tracked_entity_id')} OR ${visible('ENROLLMENT', 'enrollment', 'enrollment_id')} OR ${visible('EVENT', 'event', 'event_id')})`,
+      params: [...scope.params, ...scope.params, ...scope.params],
+    });
+  } else throw new FerryError('F1004', ['trackedEntity, enrollment or event']);
+  if (!parseBooleanParameter('includeDeleted', single(query, 'includeDeleted'), false))
+    parts.push({ sql: 'r.deleted = 0', params: [] });
+  return { where: combine(parts), paging: parsePaging(query) };
+}
