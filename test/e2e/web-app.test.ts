@@ -60,6 +60,9 @@ async function checkPage(page: Page, name: string, phone = false): Promise<void>
     assert.ok(Number(overflow) <= PHONE.width, `${name} is ${String(overflow)} px wide on a 390 px phone`);
     await page.screenshot({ path: join(SCREENSHOTS, `${name}-phone.png`), fullPage: true });
     await page.setViewportSize(DESKTOP);
+    // @dhis2/ui's Select measures itself in a debounced resize handler that it does not cancel on
+    // unmount: leaving the page at once would make it read a removed element (a page error).
+    await page.waitForTimeout(200);
   }
 }
 

@@ -12,7 +12,19 @@ export interface JobDone {
 
 export const FINISHED = ['COMPLETED', 'FAILED', 'CANCELLED'];
 
-export function JobStatusTag({ status }: { status: string }) {
+/** The status inside an import summary (`OK`, `WARNING`, `ERROR`), DHIS2's envelope or not. */
+export function summaryStatus(summary: unknown): string | undefined {
+  if (!summary || typeof summary !== 'object') return undefined;
+  const record = summary as { status?: unknown; response?: { status?: unknown } };
+  const status = record.response?.status ?? record.status;
+  return typeof status === 'string' ? status : undefined;
+}
+
+/** The job's status; an import that ran to its end but whose summary says ERROR is not green. */
+export function JobStatusTag({ status, summary }: { status: string; summary?: unknown }) {
+  const outcome = summaryStatus(summary);
+  if (status === 'COMPLETED' && outcome === 'ERROR') return <Tag negative>COMPLETED with errors</Tag>;
+  if (status === 'COMPLETED' && outcome === 'WARNING') return <Tag neutral>COMPLETED with warnings</Tag>;
   if (status === 'COMPLETED') return <Tag positive>{status}</Tag>;
   if (status === 'FAILED' || status === 'CANCELLED') return <Tag negative>{status}</Tag>;
   return <Tag neutral>{status}</Tag>;
@@ -80,11 +92,11 @@ export function JobProgress({
       <p>
         Job {job.number ?? job.id}:{' '}
         <span id="job-status">
-          <JobStatusTag status={job.status} />
+          <JobStatusTag status={job.status} summary={job.summary} />
         </span>
       </p>
       {!finished || percent !== undefined ? (
-        <LinearLoader amount={percent ?? 0} aria-label="Job progress" margin="4px 0" />
+        <LinearLoader amount={percent ?? 0} aria-label="Job progress" margin="4px 0" width="100%" />
       ) : null}
       {progress ? (
         <p className="progress-text" id="progress-text">

@@ -45,6 +45,7 @@ function ExportCardView({
             <LinearLoader
               amount={progress?.total ? Math.round((progress.processed / progress.total) * 100) : 0}
               aria-label={`Export ${card.jobNumber} progress`}
+              width="100%"
             />
             {progress ? (
               <p className="progress-text">
@@ -194,31 +195,33 @@ export default function ExportsPage() {
 
   return (
     <>
-      <div className="row">
-        <InputField
-          label="Search exports"
-          type="search"
-          name="exportSearch"
-          value={search}
-          onChange={({ value }) => setSearch(value ?? '')}
-        />
-      </div>
-      <div className="chips section" role="group" aria-label="Filter by status">
-        <span className="muted">Status:</span>
-        {statuses.map((value) => (
-          <Chip
-            key={value}
-            dense
-            selected={status.includes(value)}
-            onClick={() =>
-              setStatus(status.includes(value) ? status.filter((s) => s !== value) : [...status, value])
-            }
-          >
-            {value}
-          </Chip>
-        ))}
-        <a href="#/export">New data value export</a>
-      </div>
+      <Card className="panel">
+        <div className="row">
+          <InputField
+            label="Search exports"
+            type="search"
+            name="exportSearch"
+            value={search}
+            onChange={({ value }) => setSearch(value ?? '')}
+          />
+        </div>
+        <div className="chips section" role="group" aria-label="Filter by status">
+          <span className="muted">Status:</span>
+          {statuses.map((value) => (
+            <Chip
+              key={value}
+              dense
+              selected={status.includes(value)}
+              onClick={() =>
+                setStatus(status.includes(value) ? status.filter((s) => s !== value) : [...status, value])
+              }
+            >
+              {value}
+            </Chip>
+          ))}
+          <a href="#/export">New data value export</a>
+        </div>
+      </Card>
       {error ? <ErrorNotice error={error} title="The export queue cannot be read" /> : null}
       {cards === null ? (
         <CircularLoader small aria-label="Loading exports" />

@@ -79,7 +79,8 @@ export default function HomePage({ me }: { me: Me }) {
                 <a href={`#/jobs/${job.id}`}>
                   #{job.number} {jobTypeLabel(job.type)}
                 </a>{' '}
-                <JobStatusTag status={job.status} /> <span className="muted">{formatTime(job.created)}</span>
+                <JobStatusTag status={job.status} summary={job.summary} />{' '}
+                <span className="muted">{formatTime(job.created)}</span>
               </li>
             ))}
           </ul>

@@ -5,6 +5,7 @@ import {
   Card,
   CheckboxField,
   FileInputField,
+  FileListItem,
   LinearLoader,
   NoticeBox,
   SingleSelectField,
@@ -311,12 +312,17 @@ export default function ImportPage({ kind, query }: { kind: ImportKind; query: U
                 kind === 'dataValues' ? '.json,.csv,.xml,.adx,.pdf,.gz,.zip' : '.json,.csv,.xml,.gz,.zip'
               }
               onChange={({ files }) => chooseFile(files?.[0] ?? null)}
-            />
-            {file ? (
-              <p id="chosen-file">
-                {file.name} ({formatBytes(file.size)})
-              </p>
-            ) : keptFile ? (
+              placeholder={keptFile ? '' : 'No file chosen yet'}
+            >
+              {file ? (
+                <FileListItem
+                  label={`${file.name} (${formatBytes(file.size)})`}
+                  onRemove={() => chooseFile(null)}
+                  removeText="Remove"
+                />
+              ) : null}
+            </FileInputField>
+            {keptFile ? (
               <p id="chosen-file">
                 {keptFile.fileName} (kept from job {keptFile.id}; choose a file to import another one and
                 change the options)
@@ -429,6 +435,7 @@ export default function ImportPage({ kind, query }: { kind: ImportKind; query: U
           <LinearLoader
             amount={phase.total ? Math.round((phase.loaded / phase.total) * 100) : 0}
             aria-label="Upload progress"
+            width="100%"
           />
         </Card>
       ) : null}

@@ -171,42 +171,44 @@ export default function JobsPage({ selected }: { selected?: string }) {
         </Card>
       ) : null}
       <section className="section" aria-label="All jobs">
-        <div className="stack">
-          <InputField
-            label="Search jobs"
-            name="jobSearch"
-            type="search"
-            value={search}
-            onChange={({ value }) => setSearch(value ?? '')}
-            placeholder="Number, type, status"
-          />
-          <div className="chips" role="group" aria-label="Filter by type">
-            <span className="muted">Type:</span>
-            {allTypes.map((type) => (
-              <Chip
-                key={type}
-                selected={types.includes(type)}
-                onClick={() => setTypes(toggle(types, type))}
-                dense
-              >
-                {jobTypeLabel(type)}
-              </Chip>
-            ))}
+        <Card className="panel">
+          <div className="stack">
+            <InputField
+              label="Search jobs"
+              name="jobSearch"
+              type="search"
+              value={search}
+              onChange={({ value }) => setSearch(value ?? '')}
+              placeholder="Number, type, status"
+            />
+            <div className="chips" role="group" aria-label="Filter by type">
+              <span className="muted">Type:</span>
+              {allTypes.map((type) => (
+                <Chip
+                  key={type}
+                  selected={types.includes(type)}
+                  onClick={() => setTypes(toggle(types, type))}
+                  dense
+                >
+                  {jobTypeLabel(type)}
+                </Chip>
+              ))}
+            </div>
+            <div className="chips" role="group" aria-label="Filter by status">
+              <span className="muted">Status:</span>
+              {allStatuses.map((status) => (
+                <Chip
+                  key={status}
+                  selected={statuses.includes(status)}
+                  onClick={() => setStatuses(toggle(statuses, status))}
+                  dense
+                >
+                  {status}
+                </Chip>
+              ))}
+            </div>
           </div>
-          <div className="chips" role="group" aria-label="Filter by status">
-            <span className="muted">Status:</span>
-            {allStatuses.map((status) => (
-              <Chip
-                key={status}
-                selected={statuses.includes(status)}
-                onClick={() => setStatuses(toggle(statuses, status))}
-                dense
-              >
-                {status}
-              </Chip>
-            ))}
-          </div>
-        </div>
+        </Card>
         {jobs === null ? (
           <CircularLoader small aria-label="Loading jobs" />
         ) : shown.length === 0 ? (
@@ -234,7 +236,7 @@ export default function JobsPage({ selected }: { selected?: string }) {
                       {job.params?.dryRun === true || job.params?.dryRun === 'true' ? ' (dry run)' : ''}
                     </DataTableCell>
                     <DataTableCell>
-                      <JobStatusTag status={job.status} />
+                      <JobStatusTag status={job.status} summary={job.summary} />
                     </DataTableCell>
                     <DataTableCell>{formatTime(job.created)}</DataTableCell>
                     <DataTableCell>
