@@ -3,8 +3,9 @@ import { MetadataQueryError } from './metadata-query-error.ts';
 /**
  * DHIS2's `fields=` parameter, parsed: `id,name,code`, `*` / `:all`, `:owner`, `:identifiable`,
  * `:nameable`, exclusions `!code`, and nested selections on references and embedded objects
- * `categoryCombo[id,name]` (or with parentheses). Field transformers (`::size`, `~rename`) are not
- * supported and are refused by name.
+ * `categoryCombo[id,name]` (or with parentheses), and the `::size` transformer (`children::size`,
+ * which DHIS2's org unit tree asks for). Other transformers (`~rename`, `::isNotEmpty`) are
+ * refused by name.
  */
 export interface FieldSelection {
   /** `*` or `:all`: every property the object has. */
@@ -14,6 +15,8 @@ export interface FieldSelection {
   /** Named fields, in the order given; a nested selection where one was given. */
   readonly fields: ReadonlyMap<string, FieldSelection | true>;
   readonly excluded: ReadonlySet<string>;
+  /** `name::size`: these named fields are answered with their collection's size, not its items. */
+  readonly sizes?: ReadonlySet<string>;
 }
 
 /** Bounds on a hostile `fields=`: each nesting level can cost a query per referenced type. */
@@ -40,6 +43,7 @@ const PRESETS: ReadonlyMap<string, readonly string[]> = new Map([
 ]);
 
 const FIELD_NAME = /^[A-Za-z][A-Za-z0-9]*$/;
+const SIZE_FIELD = /^([A-Za-z][A-Za-z0-9]*)::size$/;
 
 export const DEFAULT_LIST_FIELDS = 'id,displayName';
 export const DEFAULT_OBJECT_FIELDS = '*';
@@ -62,6 +66,7 @@ function parseLevel(text: string, whole: string, depth: number): FieldSelection 
   let owner = false;
   const fields = new Map<string, FieldSelection | true>();
   const excluded = new Set<string>();
+  const sizes = new Set<string>();
   for (const item of splitTopLevel(text, whole)) {
     const trimmed = item.trim();
     if (trimmed === '') continue;
@@ -69,6 +74,10 @@ function parseLevel(text: string, whole: string, depth: number): FieldSelection 
       all = true;
     } else if (trimmed === ':owner') {
       owner = true;
+    } else if (SIZE_FIELD.test(trimmed)) {
+      const name = SIZE_FIELD.exec(trimmed)![1];
+      if (!fields.has(name)) fields.set(name, true);
+      sizes.add(name);
     } else if (PRESETS.has(trimmed)) {
       for (const name of PRESETS.get(trimmed)!) if (!fields.has(name)) fields.set(name, true);
     } else if (trimmed.startsWith('!')) {
@@ -82,7 +91,7 @@ function parseLevel(text: string, whole: string, depth: number): FieldSelection 
       if (!FIELD_NAME.test(name)) {
         const reason = name.startsWith(':')
           ? `unknown preset \`${name}\` (known: *, :all, :owner, :identifiable, :nameable)`
-          : `\`${trimmed}\` is not a field name (transformers such as ::size or ~rename are not supported)`;
+          : `\`${trimmed}\` is not a field name (transformers such as ~rename are not supported; ::size is)`;
         throw new MetadataQueryError('F1022', ['fields', whole, reason]);
       }
       if (open === -1) {
@@ -96,7 +105,7 @@ function parseLevel(text: string, whole: string, depth: number): FieldSelection 
       }
     }
   }
-  return { all, owner, fields, excluded };
+  return { all, owner, fields, excluded, ...(sizes.size > 0 ? { sizes } : {}) };
 }
 
 /** Splits on commas outside brackets; refuses unbalanced brackets. */

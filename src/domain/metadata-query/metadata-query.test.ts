@@ -58,7 +58,11 @@ describe('fields', () => {
   it('refuses unbalanced brackets, transformers, unknown presets and deep nesting', () => {
     rejectsWith('F1022', /unbalanced/, () => parseFieldSelection('a[b,c'));
     rejectsWith('F1022', /unexpected/, () => parseFieldSelection('a]'));
-    rejectsWith('F1022', /transformers/, () => parseFieldSelection('name::size'));
+    rejectsWith('F1022', /transformers/, () => parseFieldSelection('name~rename'));
+    rejectsWith('F1022', /transformers/, () => parseFieldSelection('children::isNotEmpty'));
+    const sized = parseFieldSelection('path,children::size');
+    assert.deepEqual([...sized.fields.keys()], ['path', 'children']);
+    assert.deepEqual([...(sized.sizes ?? [])], ['children']);
     rejectsWith('F1022', /unknown preset `:simple`/, () => parseFieldSelection(':simple'));
     rejectsWith('F1022', /deeper/, () => parseFieldSelection('a[b[c[d[e[f[g]]]]]]'));
   });

@@ -50,6 +50,22 @@ export class MetadataProjector {
         nested.set(name, await this.expandEmbedded(objects, name, property.itemSchema, sub, cache));
       }
     }
+    // An org unit's `children` are not stored (each child stores its parent): DHIS2's org unit
+    // tree asks for `children::size` and `children[id,path,displayName]`.
+    const childSelection = schemaName === 'organisationUnits' ? selection.fields.get('children') : undefined;
+    if (childSelection !== undefined) {
+      const children = await this.orgUnitChildren(objects);
+      const flat = children.flat();
+      const projected =
+        childSelection === true
+          ? flat.map((child) => ({ id: child.id }))
+          : await this.project('organisationUnits', flat, childSelection, cache);
+      let at = 0;
+      nested.set(
+        'children',
+        children.map((list) => projected.slice(at, (at += list.length))),
+      );
+    }
     return objects.map((object, index) => {
       const out: Json = {};
       if (selection.all) {
@@ -63,11 +79,51 @@ export class MetadataProjector {
         // Own properties only: `fields=toString` or `fields=constructor` names no stored property.
         const stored = Object.hasOwn(object, name) ? object[name] : undefined;
         const value = expanded ? expanded[index] : (stored ?? displayProperty(object, name));
-        if (value !== undefined) out[name] = value;
+        // `name::size`: the collection's size (0 when there is none), as DHIS2 answers it.
+        if (selection.sizes?.has(name)) out[name] = Array.isArray(value) ? value.length : (value ?? 0);
+        else if (value !== undefined) out[name] = value;
       }
       for (const name of selection.excluded) delete out[name];
       return out;
     });
+  }
+
+  /**
+   * Each org unit's children: the units one level below whose parent it is, with one query per
+   * level among the parents (their paths run through the parent, their level is at most its + 1).
+   */
+  private async orgUnitChildren(parents: readonly Json[]): Promise<Json[][]> {
+    const byLevel = new Map<number, string[]>();
+    for (const parent of parents) {
+      if (typeof parent.id !== 'string') continue;
+      const level =
+        typeof parent.level === 'number'
+          ? parent.level
+          : typeof parent.path === 'string'
+            ? parent.path.split('/').length - 1
+            : undefined;
+      if (level === undefined) continue;
+      const group = byLevel.get(level);
+      if (group) group.push(parent.id);
+      else byLevel.set(level, [parent.id]);
+    }
+    const childrenOf = new Map<string, Json[]>();
+    for (const [level, uids] of byLevel) {
+      const filters = [
+        { property: 'path', operator: 'pathThrough' as const, value: uids },
+        { property: 'level', operator: 'atMost' as const, value: String(level + 1) },
+      ];
+      for await (const batch of this.metadata.streamMatching('organisationUnits', filters)) {
+        for (const { object } of batch) {
+          const parentId = (object.parent as { id?: unknown } | undefined)?.id;
+          if (typeof parentId !== 'string' || object.id === parentId) continue;
+          const siblings = childrenOf.get(parentId);
+          if (siblings) siblings.push(object);
+          else childrenOf.set(parentId, [object]);
+        }
+      }
+    }
+    return parents.map((parent) => (typeof parent.id === 'string' ? (childrenOf.get(parent.id) ?? []) : []));
   }
 
   /**
