@@ -280,6 +280,19 @@ for (const kind of TEST_DATABASE_KINDS) {
           (await get(started!, '/api/tracker/events/LgcyEvnt041')).json().enrollment,
           'IybbQIQt6en',
         );
+        // One event alone, without its list, as 2.40 took it.
+        const alone = await post(
+          started!,
+          '/api/events',
+          'application/json',
+          JSON.stringify({ ...file.events[0], event: 'LgcyEvnt043' }),
+        );
+        assert.equal(alone.statusCode, 200, alone.body);
+        assert.equal(alone.json().response.importSummaries[0].reference, 'LgcyEvnt043');
+        assert.equal(
+          (await get(started!, '/api/tracker/events/LgcyEvnt043')).json().enrollment,
+          'IybbQIQt6en',
+        );
 
         const rows = legacy('events-2.40.csv')
           .toString('utf8')

@@ -106,6 +106,36 @@ describe('legacy tracker decoder', () => {
     });
   });
 
+  it('reads one event or one instance posted alone, as 2.40 took them, and nothing from an empty list', async () => {
+    const [event] = await read(
+      '{"event": "EvA00000001", "eventDate": "2019-01-01", "dataValues": [{"dataElement": "De000000001", "value": 1}], "notes": []}',
+      'json',
+    );
+    assert.deepEqual(event, {
+      collection: 'events',
+      line: 1,
+      value: {
+        event: 'EvA00000001',
+        occurredAt: '2019-01-01',
+        dataValues: [{ dataElement: 'De000000001', value: '1' }],
+      },
+    });
+    const [instance] = await read(
+      '{"trackedEntityInstance": "TeA00000001", "trackedEntityType": "Tt000000001"}',
+      'json',
+    );
+    assert.equal(instance.collection, 'trackedEntities');
+    assert.equal(instance.value.trackedEntity, 'TeA00000001');
+    assert.deepEqual(await read('{"pager": {"page": 1}, "events": []}', 'json'), []);
+    assert.deepEqual(
+      (await read('{"program": "Pr000000001", "events": [{"event": "EvA00000009"}]}', 'json')).map(
+        (i) => i.value.event,
+      ),
+      ['EvA00000009'],
+      'a file with a list is read as the list',
+    );
+  });
+
   it('reads XML events with fields as attributes or elements, and refuses a prototype name', async () => {
     const items = await read(
       '<events xmlns="http://dhis2.org/schema/dxf/2.0"><event event="EvA00000001" eventDate="2019-01-01">' +

@@ -54,23 +54,54 @@ function toCurrent(collection: LegacyTrackerItem['collection'], raw: RawObject, 
     : legacyTrackedEntityToCurrent(raw, parse);
 }
 
+/** Fields one of which a single object posted without its list has (2.40 took one event alone). */
+const SINGLE_OBJECT_FIELDS: Record<LegacyTrackerItem['collection'], readonly string[]> = {
+  events: ['event', 'program', 'programStage', 'eventDate', 'occurredAt', 'dataValues'],
+  trackedEntities: [
+    'trackedEntityInstance',
+    'trackedEntity',
+    'trackedEntityType',
+    'attributes',
+    'enrollments',
+  ],
+};
+/** Parts of a single object held while it may be one: more is not a single event or instance. */
+const MAX_SINGLE_OBJECT_PARTS = 100_000;
+
 /**
  * DHIS2's older tracker JSON, streamed item by item: `events`, `trackedEntityInstances` (or
- * `trackedEntities`) at the top level, or a top-level array of `rootCollection` objects. Numbers
- * are kept as their text (a value `12.50` stays `12.50`). Other top-level fields are ignored, as
- * DHIS2 ignored them.
+ * `trackedEntities`) at the top level, a top-level array of `rootCollection` objects, or one such
+ * object alone (2.40's `POST /api/events` took a single event). Numbers are kept as their text (a
+ * value `12.50` stays `12.50`). Other top-level fields are ignored, as DHIS2 ignored them.
  */
 export async function* readLegacyTrackerJson(
   text: AsyncIterable<string>,
   fileName: string,
   rootCollection: LegacyTrackerItem['collection'] = 'events',
 ): AsyncIterable<LegacyTrackerItem[]> {
+  // The top level read as one object, in case it is a single event or instance; dropped as soon as
+  // a list item shows it is not (or it grows past what one object holds).
+  let single: RawObject | undefined = {};
+  let singleLine = 1;
+  let parts = 0;
   for await (const batch of readJsonCollectionBatches(text, { fileName, numbers: 'text' })) {
     const items: LegacyTrackerItem[] = [];
     for (const event of batch) {
-      if (event.kind !== 'item') continue;
-      const collection = event.collection === '' ? rootCollection : JSON_COLLECTIONS[event.collection];
-      if (!collection) continue;
+      const collection =
+        event.kind !== 'item'
+          ? undefined
+          : event.collection === ''
+            ? rootCollection
+            : JSON_COLLECTIONS[event.collection];
+      if (!collection || event.kind !== 'item') {
+        if (single && ++parts > MAX_SINGLE_OBJECT_PARTS) single = undefined;
+        if (!single) continue;
+        if (parts === 1) singleLine = event.line;
+        if (event.kind === 'property') single[event.property] = event.value;
+        else ((single[event.collection] ??= []) as unknown[]).push(event.value);
+        continue;
+      }
+      single = undefined;
       const value = event.value;
       if (value === null || typeof value !== 'object' || Array.isArray(value))
         throw new InputError(fileName, `items of \`${event.collection || 'the list'}\` must be objects`, {
@@ -84,6 +115,20 @@ export async function* readLegacyTrackerJson(
     }
     if (items.length > 0) yield items;
   }
+  if (!single) return;
+  const found = single;
+  // An event names its program or stage, an instance its type, attributes or enrollments.
+  const kind = (['events', 'trackedEntities'] as const).find((c) =>
+    SINGLE_OBJECT_FIELDS[c].some((field) => found[field] !== undefined),
+  );
+  if (kind)
+    yield [
+      {
+        collection: kind,
+        value: toCurrent(kind, found, jsonTextParser(fileName, singleLine)),
+        line: singleLine,
+      },
+    ];
 }
 
 /** Elements whose children are the items of a list (`<dataValues><dataValue .../></dataValues>`). */
