@@ -94,3 +94,21 @@ for (const compress of [true, false]) {
     },
   );
 }
+
+test('cases stream out in blocks of about 256 KB, never the whole file', async () => {
+  const rows = 50_000;
+  let chunks = 0;
+  let largest = 0;
+  for await (const chunk of encodeSpss({
+    ...table([]),
+    rowCount: rows,
+    rows: async function* () {
+      for (let i = 0; i < rows; i++) yield ['Bo', i, i, i % 100 === 0 ? LONG : ''];
+    },
+  })) {
+    chunks++;
+    largest = Math.max(largest, chunk.length);
+  }
+  assert.ok(chunks > 10, `${chunks} chunks`);
+  assert.ok(largest <= 300_000, `largest chunk ${largest} bytes`);
+});

@@ -107,3 +107,24 @@ test('readstat reads the file with nothing on stderr and the values intact', { s
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('rows stream out in blocks of about 256 KB, never the whole file', async () => {
+  const rows = 100_000;
+  let chunks = 0;
+  let largest = 0;
+  let total = 0;
+  for await (const chunk of encodeStata({
+    ...table([]),
+    rowCount: rows,
+    rows: async function* () {
+      for (let i = 0; i < rows; i++) yield ['Bo', i, i / 2, i, i % 1000 === 0 ? LONG : ''];
+    },
+  })) {
+    chunks++;
+    largest = Math.max(largest, chunk.length);
+    total += chunk.length;
+  }
+  assert.ok(total > 3_000_000, `${total} bytes`);
+  assert.ok(chunks > 10, `${chunks} chunks`);
+  assert.ok(largest <= 300_000, `largest chunk ${largest} bytes`);
+});

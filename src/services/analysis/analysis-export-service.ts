@@ -460,7 +460,11 @@ export async function writeAnalysisExport(
     const encoder = new TextEncoder();
     const bytes = Readable.from(
       (async function* () {
-        for await (const chunk of chunks) yield typeof chunk === 'string' ? encoder.encode(chunk) : chunk;
+        for await (const chunk of chunks) {
+          // A cancelled job stops between chunks of the file being written, not only while reading.
+          options.signal?.throwIfAborted();
+          yield typeof chunk === 'string' ? encoder.encode(chunk) : chunk;
+        }
       })(),
     );
     await zip.add(name, Readable.toWeb(bytes) as unknown as ReadableStream<Uint8Array>);
