@@ -133,7 +133,7 @@ for (const kind of TEST_DATABASE_KINDS) {
     it('exports through the export queue, kept one hour then 410, and the file imports into a new pool', async () => {
       const pool = await newPool('To export');
       const rows = Array.from({ length: 12_345 }, (_, i) => `key-${i},${(i % 5) + 1}`);
-      rows.push('"a,b",1', '"say ""hi""",2');
+      rows.push('"a,b",1', '"say ""hi""",2', 'back\\slash {b},3');
       assert.equal((await upload(pool, `value,entity_type_id\n${rows.join('\n')}\n`)).status, 200);
 
       const requested = await json('POST', `/api/dedupe/pools/${pool}/export`);
@@ -180,7 +180,7 @@ for (const kind of TEST_DATABASE_KINDS) {
       }
       assert.equal(original.size, rows.length);
       assert.deepEqual([...copied].sort(), [...original].sort());
-      assert.ok(original.has('1:a,b') && original.has('2:say "hi"'));
+      assert.ok(original.has('1:a,b') && original.has('2:say "hi"') && original.has('3:back\\slash {b}'));
 
       // Past its hour the download is gone (410); asking again makes a fresh file.
       await context!.storage.execute('UPDATE export_job SET file_expires = ? WHERE job_id = ?', [
