@@ -301,7 +301,7 @@ export class DedupeStore {
       for (const chunk of chunks(entries, POSTGRES_KEYS_PER_STATEMENT)) {
         await this.db.execute(
           `INSERT INTO dedupe_entry (pool_id, entity_type_id, key, first_seen, last_seen, job_id)
-           SELECT ?::bigint, t, k, ?::text, ?::text, ?::text FROM unnest(?::text[], ?::bigint[]) AS u (k, t)
+           SELECT ?::bigint, t, k, ?::text, ?::text, ?::text FROM unnest(?::text[], ?::bigint[]) AS u (k, t) ORDER BY k, t
            ON CONFLICT (pool_id, entity_type_id, key) DO UPDATE SET last_seen = excluded.last_seen, job_id = excluded.job_id`,
           [
             poolId,
