@@ -55,8 +55,9 @@ const CONTENT_TYPES: Record<EventFormat, string> = {
  * DHIS2's tracker endpoints up to 2.40 (removed in 2.41), for files and clients of older servers:
  * `POST /api/events` (JSON, XML, event CSV) and `POST /api/trackedEntityInstances` (JSON, XML),
  * imported through the same service as `POST /api/tracker` and answered with that era's
- * ImportSummaries; `GET /api/events` (`.json`, `.xml`, `.csv`, each also `.gz` or `.zip`) in that era's shape, read
- * by the current export.
+ * ImportSummaries (`async=true`: 2.40's EVENT_IMPORT / TEI_IMPORT jobs); `GET /api/events` (JSON,
+ * XML, CSV) and `GET /api/trackedEntityInstances` (JSON, XML), each also `.gz` or `.zip`, in that
+ * era's shape, read by the current exports.
  */
 export async function registerLegacyTrackerRoutes(
   app: FastifyInstance,
@@ -88,9 +89,9 @@ export async function registerLegacyTrackerRoutes(
         return withSpooledBody(context, request, async (body) => {
           const { summaries } = await importLegacyTracker(
             context,
-            { ...body, format: (request.query as Query).format as string | undefined },
+            { ...body, format: typeof query.format === 'string' ? query.format : undefined },
             endpoint,
-            request.query as Query,
+            query,
             principal,
           );
           const message = legacyImportWebMessage(summaries);
