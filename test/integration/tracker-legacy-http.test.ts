@@ -338,6 +338,13 @@ for (const kind of TEST_DATABASE_KINDS) {
           '<events><event><__proto__>x</__proto__></event></events>',
         );
         assert.equal(proto.statusCode, 400);
+        const doctype = await post(
+          started!,
+          '/api/events',
+          'application/xml',
+          '<?xml version="1.0"?><!DOCTYPE events [<!ENTITY x "LgcyEvnt033">]><events><event event="&x;"/></events>',
+        );
+        assert.equal(doctype.statusCode, 400, 'no DOCTYPE, so no entity is ever expanded');
         const wrong = await post(
           started!,
           '/api/events',
