@@ -315,6 +315,56 @@ describe('apps hosted by Ferry over HTTP (sqlite)', () => {
     assert.equal(badType.statusCode, 415);
   });
 
+  it('installs from a multipart form as DHIS2 app tools send it (the form field `file`)', async () => {
+    const boundary = 'ferryTestBoundary42';
+    const body = Buffer.concat([
+      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="note"\r\n\r\nhello\r\n`),
+      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="my-app.zip"\r\n`),
+      Buffer.from('Content-Type: application/zip\r\n\r\n'),
+      appZip([], { version: '2.0.0' }),
+      Buffer.from(`\r\n--${boundary}--\r\n`),
+    ]);
+    const installed = await upload(body, ADMIN_AUTH, `multipart/form-data; boundary=${boundary}`);
+    assert.equal(installed.statusCode, 201, installed.body);
+    const script = await app.inject({ method: 'GET', url: '/api/apps/test-app/assets/app.js' });
+    assert.equal(script.body, 'console.log("app");\n');
+    // The part's own file name names the upload in a refusal.
+    const broken = Buffer.concat([
+      Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="../evil.zip"\r\n\r\n`,
+      ),
+      buildZip([{ name: 'index.html', data: Buffer.from(INDEX_HTML) }]),
+      Buffer.from(`\r\n--${boundary}--\r\n`),
+    ]);
+    const refused = await upload(broken, ADMIN_AUTH, `multipart/form-data; boundary=${boundary}`);
+    assert.equal(refused.statusCode, 409, refused.body);
+    assert.match(
+      refused.json<{ message: string }>().message,
+      /^App `evil\.zip` is refused: the zip archive has no manifest/,
+    );
+    const noFile = await upload(
+      Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="x"\r\n\r\ny\r\n--${boundary}--\r\n`,
+      ),
+      ADMIN_AUTH,
+      `multipart/form-data; boundary=${boundary}`,
+    );
+    assert.equal(noFile.statusCode, 400, noFile.body);
+    assert.match(noFile.json<{ message: string }>().message, /no `file` part/);
+    assert.equal(
+      (
+        await app.inject({
+          method: 'DELETE',
+          url: '/api/apps/test-app',
+          headers: { authorization: ADMIN_AUTH },
+        })
+      ).statusCode,
+      204,
+    );
+    assert.deepEqual(await visibleApps(), []);
+    assert.deepEqual(await readdir(uploadsRoot).catch(() => []), []);
+  });
+
   it('needs M_dhis-web-app-management or ALL to install and uninstall, a session to list', async () => {
     const plain = basicAuth('plain.user', 'plain-password');
     const denied = await upload(appZip(), plain);

@@ -183,7 +183,8 @@ let installQueue: Promise<unknown> = Promise.resolve();
 export async function installApp(
   context: Pick<FerryContext, 'config'>,
   body: Readable,
-  uploadName: string,
+  /** How messages name the upload; a function when the name is only known once the body is read (multipart). */
+  nameOfUpload: string | (() => string),
   limits: AppZipLimits = APP_ZIP_LIMITS,
 ): Promise<{ key: string; manifest: AppManifest; replaced: boolean }> {
   const upload = await spoolToFile(
@@ -191,6 +192,7 @@ export async function installApp(
     join(context.config.dataDir, 'uploads'),
     Math.min(context.config.bodyLimit, limits.maxZipBytes),
   );
+  const uploadName = typeof nameOfUpload === 'string' ? nameOfUpload : nameOfUpload();
   const root = appsDir(context);
   const work = join(root, `.install-${randomUUID()}`);
   try {

@@ -2,7 +2,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
+import { multipartBoundary, multipartFilePart, type MultipartFileInfo } from '../../multipart-file.ts';
+import { withoutUnsafeNameCharacters } from '../../../domain/system/file-name.ts';
 import { registerRawBodyRoutes } from '../../raw-body-plugin.ts';
 import { uploadFileName } from '../../async-import.ts';
 import { noteAudit } from '../audit/audit-hooks.ts';
@@ -163,13 +165,30 @@ export async function registerAppRoutes(app: FastifyInstance, context: FerryCont
       { config: { authority: 'M_dhis-web-app-management' } },
       async (request, reply) => {
         const type = (request.headers['content-type'] ?? '').split(';', 1)[0].trim().toLowerCase();
-        if (
-          !['application/zip', 'application/x-zip-compressed', 'application/octet-stream', ''].includes(type)
-        )
-          throw new FerryError('F1003', [type]);
-        const name = uploadFileName(request.headers) ?? 'request body';
-        noteAudit(request, { fileName: uploadFileName(request.headers) });
-        const installed = await installApp(context, request.body as Readable, name);
+        const boundary = multipartBoundary(request.headers['content-type']);
+        const headerName = uploadFileName(request.headers);
+        let installed: Awaited<ReturnType<typeof installApp>>;
+        if (boundary !== undefined) {
+          // DHIS2's App Management app and `d2 app scripts deploy` send the zip as the form field `file`.
+          const part: MultipartFileInfo = { found: false };
+          const body = Readable.from(multipartFilePart(request.body as Readable, boundary, 'file', part));
+          const name = () => {
+            const clean = withoutUnsafeNameCharacters(part.fileName?.split(/[\\/]/).pop() ?? '').trim();
+            return clean !== '' ? clean.slice(0, 255) : (headerName ?? 'request body');
+          };
+          installed = await installApp(context, body, name);
+          noteAudit(request, { fileName: name() });
+        } else {
+          const zipTypes = [
+            'application/zip',
+            'application/x-zip-compressed',
+            'application/octet-stream',
+            '',
+          ];
+          if (!zipTypes.includes(type)) throw new FerryError('F1003', [type]);
+          noteAudit(request, { fileName: headerName });
+          installed = await installApp(context, request.body as Readable, headerName ?? 'request body');
+        }
         const item = appListItem(installed.key, installed.manifest, baseUrlOf(request));
         return reply
           .status(installed.replaced ? 200 : 201)
