@@ -229,6 +229,45 @@ for (const kind of TEST_DATABASE_KINDS) {
       }
     });
 
+    it('an import holding its keys uncommitted makes a second import wait, then drop them all', async () => {
+      const held = await pool('Held open');
+      // The values (and so their periods) stored first: otherwise the second import would wait on
+      // the first's uncommitted period rows before it reached the pool, and test nothing here.
+      await run(BULK, {});
+      const otherStorage = kind === 'postgres' ? await createPostgresStorage(db.databaseUrl!, 4) : undefined;
+      const other = otherStorage ? contextFor(otherStorage, db.dataDir) : context;
+      try {
+        let atCommit = (): void => undefined;
+        const reachedCommit = new Promise<void>((resolve) => (atCommit = resolve));
+        // The first import stops just before its commit, its keys inserted and not yet committed.
+        const first = importDataValues(
+          context,
+          { path: changed, fileName: 'values.json', format: 'json' },
+          { dedupePool: held },
+          undefined,
+          {
+            beforeCommit: async () => {
+              atCommit();
+              await new Promise((resolve) => setTimeout(resolve, 400));
+            },
+          },
+        ) as Promise<WithDedupe>;
+        await reachedCommit;
+        const second = run(BULK, { dedupePool: held }, other);
+        const [a, b] = await Promise.all([first, second]);
+        assert.equal(a.dedupe?.tracked, 231);
+        assert.equal(a.importCount.imported + a.importCount.updated, 231);
+        assert.equal(b.dedupe?.filtered, 231, JSON.stringify(b.importCount));
+        assert.equal(b.importCount.imported + b.importCount.updated, 0);
+        assert.equal(await count(held), 231);
+      } finally {
+        if (otherStorage) {
+          await other.jobs.stop();
+          await otherStorage.close();
+        }
+      }
+    });
+
     it(
       'the check-and-insert itself: a key held by an open transaction is not handed to a second one',
       {
