@@ -233,30 +233,57 @@ function dictionary(table: SpssTable, names: string[][]): Buffer {
   return Buffer.concat(parts);
 }
 
-/** One case's 8-byte slots: doubles for numbers, space-padded text for strings. */
-function caseSlots(table: SpssTable, row: readonly SpssCell[]): { slots: Buffer; strings: boolean[] } {
-  const chunks: Buffer[] = [];
+/** Where each variable's slots sit in a case, worked out once per file. */
+interface CaseLayout {
+  size: number;
+  /** Per 8-byte slot: whether it holds string bytes (for compression). */
+  strings: boolean[];
+  /** Per variable: its width and where its parts go (one for a number, a segment each for a string). */
+  variables: { width: number; parts: { at: number; offset: number; length: number }[] }[];
+}
+
+function caseLayout(table: SpssTable): CaseLayout {
+  let at = 0;
   const strings: boolean[] = [];
-  table.variables.forEach((variable, i) => {
+  const variables = table.variables.map((variable) => {
+    if (variable.width === 0) {
+      strings.push(false);
+      at += 8;
+      return { width: 0, parts: [{ at: at - 8, offset: 0, length: 8 }] };
+    }
+    const parts = segments(variable.width).map((segment) => {
+      const stored = slotsOf(segment.width === 255 ? 256 : segment.width) * 8;
+      const part = { at, offset: segment.offset, length: Math.min(255, segment.width) };
+      for (let s = 0; s < stored / 8; s++) strings.push(true);
+      at += stored;
+      return part;
+    });
+    return { width: variable.width, parts };
+  });
+  return { size: at, strings, variables };
+}
+
+/**
+ * One case's 8-byte slots in a buffer of its own (the compressor keeps references to its literals
+ * across cases): doubles for numbers, space-padded text for strings.
+ */
+function caseSlots(layout: CaseLayout, row: readonly SpssCell[]): Buffer {
+  const slots = Buffer.alloc(layout.size, 0x20);
+  layout.variables.forEach((variable, i) => {
     const cell = row[i] ?? null;
     if (variable.width === 0) {
-      chunks.push(f64(typeof cell === 'number' && Number.isFinite(cell) ? cell : SYSMIS));
-      strings.push(false);
+      const value = typeof cell === 'number' && Number.isFinite(cell) ? cell : SYSMIS;
+      slots.writeDoubleLE(value, variable.parts[0].at);
       return;
     }
-    const text = utf8Cut(cell === null ? '' : String(cell), variable.width);
-    for (const segment of segments(variable.width)) {
-      const stored = slotsOf(segment.width === 255 ? 256 : segment.width) * 8;
-      const slot = Buffer.alloc(stored, 0x20);
-      if (segment.offset < text.length) {
-        const end = Math.min(text.length, segment.offset + Math.min(255, segment.width));
-        text.copy(slot, 0, segment.offset, end);
-      }
-      chunks.push(slot);
-      for (let s = 0; s < stored / 8; s++) strings.push(true);
+    if (cell === null || cell === '') return;
+    const text = utf8Cut(String(cell), variable.width);
+    for (const part of variable.parts) {
+      if (part.offset >= text.length) break;
+      text.copy(slots, part.at, part.offset, Math.min(text.length, part.offset + part.length));
     }
   });
-  return { slots: Buffer.concat(chunks), strings };
+  return slots;
 }
 
 /** Bytecode compression: blocks of 8 command bytes, each followed by the literals they call for. */
@@ -316,13 +343,15 @@ export async function* encodeSpss(table: SpssTable): AsyncIterable<Uint8Array> {
   yield dictionary(table, names);
   const compress = table.compress !== false;
   const compressor = new Compressor();
+  const layout = caseLayout(table);
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   let written = 0;
   for await (const row of table.rows()) {
     if (written >= table.rowCount) throw new Error(`More rows than the ${table.rowCount} announced`);
     written++;
-    const { slots, strings } = caseSlots(table, row);
+    const slots = caseSlots(layout, row);
+    const strings = layout.strings;
     if (compress) {
       for (let s = 0; s < strings.length; s++) compressor.add(slots.subarray(8 * s, 8 * s + 8), strings[s]);
       const chunk = compressor.take();
