@@ -51,6 +51,42 @@ for (const kind of TEST_DATABASE_KINDS) {
       assert.deepEqual(plain.json(), { children: [{ id: ORG_UNITS.badjia }] });
     });
 
+    it('counts the children of a whole level (more parents than are looked up by path)', async () => {
+      const units: Record<string, unknown>[] = [];
+      for (let i = 0; i < 120; i++) {
+        const district = `Dst${String(i).padStart(8, '0')}`;
+        const chiefdom = `Chf${String(i).padStart(8, '0')}`;
+        const root = ORG_UNITS.otherRoot;
+        units.push(
+          {
+            id: district,
+            name: `District ${i}`,
+            parent: { id: root },
+            path: `/${root}/${district}`,
+            level: 2,
+          },
+          {
+            id: chiefdom,
+            name: `Chiefdom ${i}`,
+            parent: { id: district },
+            path: `/${root}/${district}/${chiefdom}`,
+            level: 3,
+          },
+        );
+      }
+      await started!.context.metadata.save('organisationUnits', units);
+      const response = await get(
+        '/api/organisationUnits?filter=level:eq:2&fields=id,children::size&paging=false',
+      );
+      assert.equal(response.statusCode, 200, response.body);
+      const counts = response.json<{ organisationUnits: { id: string; children: number }[] }>()
+        .organisationUnits;
+      assert.equal(counts.length, 121);
+      for (const unit of counts) assert.equal(unit.children, 1, unit.id);
+      const root = await get(`/api/organisationUnits/${ORG_UNITS.otherRoot}?fields=children::size`);
+      assert.deepEqual(root.json(), { children: 120 });
+    });
+
     it('still refuses other transformers', async () => {
       const response = await get(`/api/organisationUnits/${ORG_UNITS.bo}?fields=name~rename(label)`);
       assert.equal(response.statusCode, 400);

@@ -8,6 +8,9 @@ import { FerryError } from '../../errors.ts';
 
 type Json = Record<string, unknown>;
 
+/** Up to this many parents, children are found by path; beyond, by one pass over their level. */
+const CHILDREN_BY_PATH_MAX = 100;
+
 /** Referenced objects loaded while projecting, by collection and UID; one per request or export batch. */
 export type ProjectionCache = Map<string, Map<string, Json>>;
 
@@ -109,14 +112,20 @@ export class MetadataProjector {
     }
     const childrenOf = new Map<string, Json[]>();
     for (const [level, uids] of byLevel) {
+      // A few parents: their paths. Many (a `paging=false` list): one pass over the units down to
+      // the children's level, as a LIKE per parent would cost units x parents and each parent is
+      // two parameters (SQLite takes 32,766).
       const filters = [
-        { property: 'path', operator: 'pathThrough' as const, value: uids },
+        ...(uids.length <= CHILDREN_BY_PATH_MAX
+          ? [{ property: 'path', operator: 'pathThrough' as const, value: uids }]
+          : []),
         { property: 'level', operator: 'atMost' as const, value: String(level + 1) },
       ];
+      const wanted = new Set(uids);
       for await (const batch of this.metadata.streamMatching('organisationUnits', filters)) {
         for (const { object } of batch) {
           const parentId = (object.parent as { id?: unknown } | undefined)?.id;
-          if (typeof parentId !== 'string' || object.id === parentId) continue;
+          if (typeof parentId !== 'string' || !wanted.has(parentId)) continue;
           const siblings = childrenOf.get(parentId);
           if (siblings) siblings.push(object);
           else childrenOf.set(parentId, [object]);
