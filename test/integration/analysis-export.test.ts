@@ -242,7 +242,7 @@ for (const kind of TEST_DATABASE_KINDS) {
     });
 
     it(
-      'a user sees only the data in their view scope: E2012 above it, the rows of their own unit below',
+      'a user sees only the data in their view scope and data sharing: E2012 above it, E2010 for a data set not shared with them, the rows of their own unit below',
       { skip: NO_7Z },
       async () => {
         const auth = basicAuth(LOCAL.username, LOCAL.password);
@@ -256,6 +256,21 @@ for (const kind of TEST_DATABASE_KINDS) {
         const refused = await waitForJob(h.context, above.json<ExportCard>().id);
         assert.equal(refused.status, 'FAILED');
         assert.match(refused.error ?? '', /not allowed to read data for organisation unit: `ImspTQPwCqd`/);
+        // TA Malaria elimination is shared with the malaria group only (data sharing): E2010.
+        const unshared = await h.app.inject({
+          method: 'POST',
+          url: '/api/exports',
+          headers: { authorization: auth },
+          payload: {
+            kind: 'analysis',
+            format: 'tab',
+            params: { ...params, dataSet: MAL_EL, orgUnit: AMHARIC_UNIT },
+          },
+        });
+        assert.equal(unshared.statusCode, 201, unshared.body);
+        const notShared = await waitForJob(h.context, unshared.json<ExportCard>().id);
+        assert.equal(notShared.status, 'FAILED');
+        assert.match(notShared.error ?? '', /not allowed to read data for data set: `VEM58nY22sO`/);
         const own = await h.app.inject({
           method: 'POST',
           url: '/api/exports',
