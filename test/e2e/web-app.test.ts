@@ -247,6 +247,22 @@ describe('web app in Chromium', { skip: BROWSER_SKIP_REASON }, () => {
     assert.match(second, /OK/);
     assert.ok((await count(page, 'created')) >= 75, second);
     await checkPage(page, 'import-metadata');
+
+    // A metadata CSV: its object type is chosen from the server's list, and a dry run says so.
+    const csv = join(work, 'category-options.csv');
+    writeFileSync(csv, 'name,uid,code,shortName\nWeb test option,WebOptio001,WEB_OPT,Web option\n');
+    await page.setInputFiles('input[name=file]', csv);
+    await choose(page, 'option-classKey', 'CATEGORY_OPTION');
+    const dryRun = await runImport(page, csv, 'Start dry run');
+    assert.match(dryRun, /Dry run: nothing was saved/);
+    assert.equal(await count(page, 'total'), 1, dryRun);
+    const none = await fetch(`${baseUrl}/api/categoryOptions/WebOptio001`, {
+      headers: { authorization: `Basic ${Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64')}` },
+    });
+    assert.equal(none.status, 404, 'a metadata dry run writes nothing');
+    const real = await runImport(page, csv, 'Start import');
+    assert.doesNotMatch(real, /Dry run/);
+    assert.equal(await count(page, 'created'), 1, real);
   });
 
   it('dry-runs then imports data values, and finds a conflict by searching', async () => {
@@ -359,10 +375,15 @@ describe('web app in Chromium', { skip: BROWSER_SKIP_REASON }, () => {
     await page.click('#jobs tbody a');
     await page.waitForSelector('#job-detail #summary');
     await checkPage(page, 'jobs', true);
+    const jobFile = await page.textContent('#job-file');
+    assert.ok(jobFile, 'the job names its file');
     await page.click('button:has-text("Recreate job")');
     await page.waitForURL(/#\/import\/metadata\?recreate=/);
     await page.waitForSelector('#chosen-file');
-    assert.match((await page.textContent('#chosen-file')) ?? '', /0[12]_\w+_metadata\.json/);
+    assert.match(
+      (await page.textContent('#chosen-file')) ?? '',
+      new RegExp(`^${jobFile.replace(/\./g, '\\.')} `),
+    );
     assert.deepEqual(pageErrors, []);
   });
 

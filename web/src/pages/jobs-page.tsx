@@ -90,7 +90,11 @@ function JobDetail({ id, onChanged }: { id: string; onChanged: () => void }) {
       <p className="muted">
         Created {formatTime(job.created)}
         {job.finished ? `, finished ${formatTime(job.finished)}` : ''}
-        {details.inputFile ? `; file ${details.inputFile.name}` : ''}
+        {details.inputFile ? (
+          <>
+            ; file <span id="job-file">{details.inputFile.name}</span>
+          </>
+        ) : null}
       </p>
       {params.length > 0 ? (
         <details>
