@@ -18,7 +18,7 @@ export type TrackerReportMode = (typeof TRACKER_REPORT_MODES)[number];
 /**
  * Parameters DHIS2 takes on this endpoint that Ferry accepts and ignores (documented in
  * docs/formats/tracker.md): identifiers are always UIDs for now, there is no preheat cache or
- * flush to tune, sharing is not skipped, and the rule engine is not run yet.
+ * flush to tune, sharing is not skipped.
  */
 export const IGNORED_TRACKER_IMPORT_PARAMETERS = [
   'identifier',
@@ -27,7 +27,6 @@ export const IGNORED_TRACKER_IMPORT_PARAMETERS = [
   'skipSharing',
   'inclusionStrategy',
   'flushMode',
-  'skipRuleEngine',
   'skipSideEffects',
   'skipPatternValidation',
   'idScheme',
@@ -40,6 +39,8 @@ export interface TrackerImportParams {
   atomicMode: TrackerAtomicMode;
   validationMode: TrackerValidationMode;
   reportMode: TrackerReportMode;
+  /** DHIS2's skipRuleEngine: program rules are not evaluated (their errors, warnings and assignments). */
+  skipRuleEngine: boolean;
 }
 
 export const DEFAULT_TRACKER_IMPORT_PARAMS: TrackerImportParams = {
@@ -50,6 +51,7 @@ export const DEFAULT_TRACKER_IMPORT_PARAMS: TrackerImportParams = {
   atomicMode: 'ALL',
   validationMode: 'FULL',
   reportMode: 'ERRORS',
+  skipRuleEngine: false,
 };
 
 /** A parameter with a value outside its set; the HTTP layer answers 400 naming it. */
@@ -104,5 +106,6 @@ export function parseTrackerImportParams(query: Record<string, unknown>): Tracke
     atomicMode: oneOf('atomicMode', query.atomicMode, TRACKER_ATOMIC_MODES, d.atomicMode),
     validationMode: oneOf('validationMode', query.validationMode, TRACKER_VALIDATION_MODES, d.validationMode),
     reportMode: oneOf('reportMode', query.reportMode, TRACKER_REPORT_MODES, d.reportMode),
+    skipRuleEngine: flag('skipRuleEngine', query.skipRuleEngine, d.skipRuleEngine),
   };
 }

@@ -26,6 +26,7 @@ import { readTrackerChunks, type TrackerImportInput } from './tracker-import-rea
 import { preheatTracker } from './tracker-import-preheat.ts';
 import { validateTrackerBundle, type Planned, type TrackerPlan } from './tracker-import-validation.ts';
 import { writeTrackerPlan, type WriteCounts } from './tracker-import-writer.ts';
+import { applyProgramRules, ProgramRuleLoader } from './tracker-program-rules.ts';
 
 export interface TrackerImportRunOptions {
   signal?: AbortSignal;
@@ -107,6 +108,8 @@ async function runTrackerImport(
   const failed = new Set<string>();
   let processed = 0;
   let committed = false;
+  // Program rules are read and converted once per import, on first use by a program.
+  const ruleLoader = params.skipRuleEngine ? undefined : new ProgramRuleLoader(context);
   try {
     await context.storage.transaction(async (tx) => {
       const deferred = emptyBundle();
@@ -127,6 +130,7 @@ async function runTrackerImport(
         if (allObjects(bundle) === 0) return true;
         const preheat = await preheatTracker(context, bundle, tx);
         const plan = await validateTrackerBundle(tx, bundle, preheat, params, principal, seen, failed);
+        if (ruleLoader) await applyProgramRules(tx, plan, preheat, ruleLoader);
         propagateFailures(plan, failed);
         const valid: TrackerPlan = {
           trackedEntities: plan.trackedEntities.filter((p) => p.errors.length === 0),
@@ -246,6 +250,7 @@ class ReportAccumulator {
     ]),
   );
   private readonly errors: TrackerErrorReport[] = [];
+  private readonly warnings: TrackerErrorReport[] = [];
 
   get failed(): boolean {
     return this.errors.length > 0;
@@ -269,6 +274,7 @@ class ReportAccumulator {
       for (const p of lists[type]) {
         entry.objects.push({ trackerType: type, uid: p.uid, errorReports: p.errors });
         this.errors.push(...p.errors);
+        this.warnings.push(...(p.warnings ?? []));
         if (p.errors.length === 0) entry.planned[p.action]++;
       }
     }
@@ -300,8 +306,8 @@ class ReportAccumulator {
     // FAIL_FAST: DHIS2 stops at the first error; Ferry stops after the chunk that has it and reports that one.
     const errorReports = params.validationMode === 'FAIL_FAST' ? this.errors.slice(0, 1) : this.errors;
     return {
-      status: errorReports.length > 0 ? 'ERROR' : 'OK',
-      validationReport: { errorReports, warningReports: [] },
+      status: errorReports.length > 0 ? 'ERROR' : this.warnings.length > 0 ? 'WARNING' : 'OK',
+      validationReport: { errorReports, warningReports: this.warnings },
       stats,
       bundleReport: { typeReportMap },
     };

@@ -31,6 +31,8 @@ export interface Planned<T> {
   uid: string;
   action: TrackerAction;
   errors: TrackerErrorReport[];
+  /** Warnings (program rules'); they do not stop the object. */
+  warnings?: TrackerErrorReport[];
 }
 
 export interface TrackerPlan {

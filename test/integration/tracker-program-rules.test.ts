@@ -1,0 +1,233 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  createTestDatabase,
+  skipReasonFor,
+  TEST_DATABASE_KINDS,
+  type TestDatabase,
+} from '../support/test-databases.ts';
+import { contextFor, ORG_UNITS, seedAccessFixtures } from '../support/access-fixtures.ts';
+import type { FerryContext } from '../../src/services/ferry-context.ts';
+import { importMetadataObjects } from '../../src/services/metadata/metadata-import-service.ts';
+import { allErrorReports } from '../../src/domain/metadata-import/import-report.ts';
+import { importTrackerBundle } from '../../src/services/tracker/tracker-import-service.ts';
+import { parseTrackerImportParams } from '../../src/domain/tracker/tracker-import-params.ts';
+import { addPayloadItem, emptyBundle } from '../../src/domain/tracker/tracker-objects.ts';
+import { generateUid } from '../../src/domain/identifiers/uid.ts';
+import { jsonValue } from '../../src/storage/tracker-store.ts';
+
+const { bo } = ORG_UNITS;
+const PROGRAM = 'prgRules001';
+const STAGE = 'stgRules001';
+const DE_WEIGHT = 'deRuleWgt01';
+const DE_DOUBLE = 'deRuleDbl01';
+const RULE_HEAVY = 'prHeavy0001';
+const RULE_WARN = 'prWarn00001';
+const RULE_ASSIGN = 'prAssign001';
+const RULE_LIGHT = 'prLight0001';
+
+const dataElement = (id: string, name: string, valueType: string) => ({
+  id,
+  name,
+  shortName: name,
+  valueType,
+  aggregationType: 'NONE',
+  domainType: 'TRACKER',
+});
+const rule = (id: string, name: string, condition: string, action: string) => ({
+  id,
+  name,
+  program: { id: PROGRAM },
+  condition,
+  programRuleActions: [{ id: action }],
+});
+
+/** An event program whose rules refuse a weight above 100, warn above 50, double it, and refuse completing below 10. */
+const METADATA = {
+  dataElements: [
+    dataElement(DE_WEIGHT, 'Rule weight', 'INTEGER'),
+    dataElement(DE_DOUBLE, 'Rule double', 'NUMBER'),
+  ],
+  programs: [
+    {
+      id: PROGRAM,
+      name: 'Weighing',
+      shortName: 'Weighing',
+      programType: 'WITHOUT_REGISTRATION',
+      organisationUnits: [{ id: bo }],
+    },
+  ],
+  programStages: [
+    {
+      id: STAGE,
+      name: 'Weighing',
+      program: { id: PROGRAM },
+      programStageDataElements: [{ dataElement: { id: DE_WEIGHT } }, { dataElement: { id: DE_DOUBLE } }],
+    },
+  ],
+  programRuleVariables: [
+    {
+      id: 'prvWeight01',
+      name: 'weight',
+      program: { id: PROGRAM },
+      programRuleVariableSourceType: 'DATAELEMENT_CURRENT_EVENT',
+      dataElement: { id: DE_WEIGHT },
+    },
+  ],
+  programRules: [
+    rule(RULE_HEAVY, 'Too heavy', '#{weight} > 100', 'praHeavy001'),
+    rule(RULE_WARN, 'Heavy', '#{weight} > 50', 'praWarn0001'),
+    rule(RULE_ASSIGN, 'Double', "d2:hasValue('weight')", 'praAssign01'),
+    rule(RULE_LIGHT, 'Too light', '#{weight} < 10', 'praLight001'),
+  ],
+  programRuleActions: [
+    {
+      id: 'praHeavy001',
+      programRule: { id: RULE_HEAVY },
+      programRuleActionType: 'SHOWERROR',
+      content: 'Weight is above 100',
+    },
+    {
+      id: 'praWarn0001',
+      programRule: { id: RULE_WARN },
+      programRuleActionType: 'SHOWWARNING',
+      content: 'Weight is above 50:',
+      data: '#{weight}',
+    },
+    {
+      id: 'praAssign01',
+      programRule: { id: RULE_ASSIGN },
+      programRuleActionType: 'ASSIGN',
+      dataElement: { id: DE_DOUBLE },
+      data: '#{weight} * 2',
+    },
+    {
+      id: 'praLight001',
+      programRule: { id: RULE_LIGHT },
+      programRuleActionType: 'ERRORONCOMPLETE',
+      content: 'Too light to complete',
+    },
+  ],
+};
+
+const weighing = (uid: string, values: Record<string, string>, status = 'ACTIVE') => ({
+  event: uid,
+  program: PROGRAM,
+  programStage: STAGE,
+  orgUnit: bo,
+  status,
+  occurredAt: '2024-03-01',
+  dataValues: Object.entries(values).map(([dataElement, value]) => ({ dataElement, value })),
+});
+
+function bundleOf(events: unknown[]) {
+  const bundle = emptyBundle();
+  for (const item of events) addPayloadItem(bundle, 'events', item as Record<string, unknown>, generateUid);
+  return bundle;
+}
+
+type Report = Awaited<ReturnType<typeof importTrackerBundle>>;
+const reports = (list: Report['validationReport']['errorReports']) =>
+  list.map((e) => `${e.errorCode} ${e.uid} ${e.args[0]}`).sort();
+
+for (const kind of TEST_DATABASE_KINDS) {
+  describe(`tracker import program rules on ${kind}`, { skip: skipReasonFor(kind) }, () => {
+    let db: TestDatabase;
+    let context: FerryContext;
+    const run = (events: unknown[], query: Record<string, string> = {}) =>
+      importTrackerBundle(
+        context,
+        bundleOf(events),
+        parseTrackerImportParams({ async: 'false', atomicMode: 'OBJECT', reportMode: 'WARNINGS', ...query }),
+      );
+    const storedValues = async (uid: string): Promise<Record<string, string> | undefined> => {
+      const row = await db.storage.queryOne<{ data_values: unknown }>(
+        'SELECT data_values FROM event WHERE uid = ?',
+        [uid],
+      );
+      if (!row) return undefined;
+      const values = jsonValue(row.data_values) as Record<string, { value: string }>;
+      return Object.fromEntries(Object.entries(values).map(([de, dv]) => [de, dv.value]));
+    };
+
+    before(async () => {
+      db = await createTestDatabase(kind);
+      context = contextFor(db.storage, db.dataDir);
+      await seedAccessFixtures(db.storage, context.metadata);
+      const report = await importMetadataObjects(context, METADATA);
+      assert.equal(report.status, 'OK', JSON.stringify(allErrorReports(report)));
+    });
+    after(() => db.dispose());
+
+    it("blocks an event that meets a SHOWERROR rule's condition and lets the other through", async () => {
+      const report = await run([
+        weighing('evHeavy0001', { [DE_WEIGHT]: '120' }),
+        weighing('evFine00001', { [DE_WEIGHT]: '80' }),
+      ]);
+      assert.equal(report.status, 'ERROR');
+      assert.deepEqual(reports(report.validationReport.errorReports), [`E1300 evHeavy0001 ${RULE_HEAVY}`]);
+      const error = report.validationReport.errorReports[0];
+      assert.equal(error.trackerType, 'EVENT');
+      assert.equal(error.message, `Generated by program rule (\`${RULE_HEAVY}\`) - \`Weight is above 100\``);
+      assert.equal(report.stats.created, 1);
+      assert.equal(await storedValues('evHeavy0001'), undefined);
+      assert.equal((await storedValues('evFine00001'))?.[DE_WEIGHT], '80');
+    });
+
+    it('runs no rule with skipRuleEngine=true', async () => {
+      const report = await run(
+        [weighing('evSkipHvy01', { [DE_WEIGHT]: '120' }), weighing('evSkipFin01', { [DE_WEIGHT]: '80' })],
+        { skipRuleEngine: 'true' },
+      );
+      assert.equal(report.status, 'OK', JSON.stringify(report.validationReport));
+      assert.equal(report.stats.created, 2);
+      assert.deepEqual(report.validationReport.warningReports, []);
+      // Nothing assigned either.
+      assert.deepEqual(await storedValues('evSkipHvy01'), { [DE_WEIGHT]: '120' });
+    });
+
+    it('reports a SHOWWARNING rule as a warning (with its evaluated data) and imports the event', async () => {
+      const report = await run([weighing('evWarn00001', { [DE_WEIGHT]: '60' })]);
+      assert.equal(report.status, 'WARNING');
+      assert.deepEqual(report.validationReport.errorReports, []);
+      assert.equal(report.stats.created, 1);
+      const warning = report.validationReport.warningReports.find((w) => w.args[0] === RULE_WARN);
+      assert.ok(warning, JSON.stringify(report.validationReport.warningReports));
+      assert.equal(warning.errorCode, 'E1300');
+      assert.equal(warning.args[1], 'Weight is above 50: 60');
+      // reportMode=ERRORS (the default) leaves warnings out, as DHIS2 does.
+      const quiet = await run([weighing('evWarn00002', { [DE_WEIGHT]: '61' })], { reportMode: 'ERRORS' });
+      assert.equal(quiet.status, 'WARNING');
+      assert.deepEqual(quiet.validationReport.warningReports, []);
+    });
+
+    it('fills an empty data element from an ASSIGN rule (E1308) and refuses a different given value (E1307)', async () => {
+      const report = await run([weighing('evAssign001', { [DE_WEIGHT]: '30' })]);
+      assert.equal(report.status, 'WARNING');
+      assert.deepEqual(reports(report.validationReport.warningReports), [`E1308 evAssign001 ${RULE_ASSIGN}`]);
+      const values = await storedValues('evAssign001');
+      assert.equal(values?.[DE_WEIGHT], '30');
+      assert.equal(Number(values?.[DE_DOUBLE]), 60);
+
+      const same = await run([weighing('evAssign002', { [DE_WEIGHT]: '30', [DE_DOUBLE]: '60' })]);
+      assert.equal(same.status, 'OK', JSON.stringify(same.validationReport));
+      const clash = await run([weighing('evAssign003', { [DE_WEIGHT]: '30', [DE_DOUBLE]: '7' })]);
+      assert.deepEqual(reports(clash.validationReport.errorReports), [`E1307 evAssign003 ${RULE_ASSIGN}`]);
+      assert.equal(await storedValues('evAssign003'), undefined);
+
+      // An update is evaluated over the stored values: a new weight with the old double clashes.
+      const update = await run([weighing('evAssign001', { [DE_WEIGHT]: '40' })]);
+      assert.deepEqual(reports(update.validationReport.errorReports), [`E1307 evAssign001 ${RULE_ASSIGN}`]);
+    });
+
+    it('applies ERRORONCOMPLETE only to a completed event', async () => {
+      const report = await run([
+        weighing('evLightAct1', { [DE_WEIGHT]: '5' }),
+        weighing('evLightCmp1', { [DE_WEIGHT]: '5' }, 'COMPLETED'),
+      ]);
+      assert.deepEqual(reports(report.validationReport.errorReports), [`E1300 evLightCmp1 ${RULE_LIGHT}`]);
+      assert.equal(report.stats.created, 1);
+      assert.ok(await storedValues('evLightAct1'));
+    });
+  });
+}
