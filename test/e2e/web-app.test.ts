@@ -291,13 +291,20 @@ describe('web app in Chromium', { skip: BROWSER_SKIP_REASON }, () => {
     ).dataValues;
     writeFileSync(
       bad,
-      JSON.stringify({ dataValues: [...values.slice(0, 30), { ...values[0], value: 'not-a-number' }] }),
+      JSON.stringify({
+        dataValues: [
+          ...values.slice(0, 30),
+          { ...values[0], value: 'not-a-number' },
+          // A data element a spreadsheet would run as a formula: the conflicts CSV must defuse it.
+          { ...values[0], dataElement: '=HYPERLINK("http://x")' },
+        ],
+      }),
     );
     await page.goto(`${baseUrl}/#/`);
     await page.goto(`${baseUrl}/#/import`);
     await page.waitForSelector('input[name=file]', { state: 'attached' });
     const withConflict = await runImport(page, bad, 'Start import');
-    assert.match(withConflict, /Conflicts \(1\)/, withConflict);
+    assert.match(withConflict, /Conflicts \(2\)/, withConflict);
     await page.fill('input[name=conflictSearch]', 'no match for this');
     await page.waitForSelector('text=No conflict matches');
     await page.fill('input[name=conflictSearch]', 'positive integer');
@@ -310,6 +317,8 @@ describe('web app in Chromium', { skip: BROWSER_SKIP_REASON }, () => {
     const csv = readFileSync((await (await download).path()) ?? '', 'utf8');
     assert.match(csv, /^code,object,message,rows\r\n/);
     assert.match(csv, /E7619,tpz77FcntKx \(value\),/);
+    assert.match(csv, /,"'=HYPERLINK\(""http:\/\/x""\)/, csv);
+    assert.doesNotMatch(csv, /(^|,)"?=/m, 'no cell starts a formula');
     await checkPage(page, 'import-data-values', true);
   });
 
