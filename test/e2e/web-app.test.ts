@@ -338,6 +338,8 @@ describe('web app in Chromium', { skip: BROWSER_SKIP_REASON }, () => {
     await page.keyboard.press('Tab');
     await choose(page, 'option-format', 'CSV');
     await choose(page, 'option-compression', 'Zip');
+    await page.click('summary:has-text("Advanced options")');
+    await choose(page, 'option-orgUnitIdScheme', 'CODE');
     await checkPage(page, 'export-data-values', true);
     await page.click('button:has-text("Queue export")').catch(async (error: unknown) => {
       throw new Error(`no Queue export button; the page says: ${await page.textContent('body')}`, {
@@ -364,8 +366,12 @@ describe('web app in Chromium', { skip: BROWSER_SKIP_REASON }, () => {
       222,
       'every value of 2019 in Sierra Leone and below (the 2018 ones are outside)',
     );
-    // Every value is Bo's (below Sierra Leone, the unit chosen): descendants are included.
-    assert.ok(lines.slice(1).every((line) => line.includes('O6uvpzGd5pu')));
+    // Every value is Bo's (below Sierra Leone, the unit chosen: descendants are included), named
+    // by its code as the advanced options asked.
+    assert.ok(
+      lines.slice(1).every((line) => line.includes(',OU_264,')),
+      lines[1],
+    );
     await checkPage(page, 'export-queue', true);
   });
 

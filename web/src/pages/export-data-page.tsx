@@ -33,6 +33,14 @@ const COMPRESSIONS = [
   ['none', 'None'],
 ] as const;
 
+const ID_SCHEMES = ['UID', 'CODE', 'NAME'];
+const ID_SCHEME_PARAMS = [
+  ['idScheme', 'General id scheme'],
+  ['dataElementIdScheme', 'Data element id scheme'],
+  ['orgUnitIdScheme', 'Org unit id scheme'],
+  ['categoryOptionComboIdScheme', 'Category option combo id scheme'],
+] as const;
+
 /** A date a year before today, as DHIS2's app starts its export form. */
 function isoDate(date: Date): string {
   return date.toISOString().slice(0, 10);
@@ -54,6 +62,11 @@ export default function ExportDataPage({ query }: { query: URLSearchParams }) {
   const [compression, setCompression] = useState(query.get('compression') ?? 'zip');
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
+  // Advanced: DHIS2's output id schemes (empty: UID, or CODE for ADX), deleted values, and
+  // formulas neutralised for a CSV meant for a spreadsheet (then no longer for import).
+  const [schemes, setSchemes] = useState<Record<string, string>>({});
+  const [includeDeleted, setIncludeDeleted] = useState(false);
+  const [escapeFormulas, setEscapeFormulas] = useState(false);
 
   useEffect(() => {
     // The user's own org units are the tree's roots, as in DHIS2's app.
@@ -96,6 +109,9 @@ export default function ExportDataPage({ query }: { query: URLSearchParams }) {
           startDate,
           endDate,
           children: String(children),
+          ...Object.fromEntries(Object.entries(schemes).filter(([, value]) => value !== 'DEFAULT')),
+          ...(includeDeleted ? { includeDeleted: 'true' } : {}),
+          ...(escapeFormulas && format === 'csv' ? { escapeFormulas: 'true' } : {}),
         },
       });
       navigate('#/exports');
@@ -190,6 +206,46 @@ export default function ExportDataPage({ query }: { query: URLSearchParams }) {
             ))}
           </SingleSelectField>
         </div>
+        <details>
+          <summary>Advanced options</summary>
+          <div className="stack section">
+            <div className="row">
+              {ID_SCHEME_PARAMS.map(([key, label]) => (
+                <SingleSelectField
+                  key={key}
+                  label={label}
+                  selected={schemes[key] ?? 'DEFAULT'}
+                  onChange={({ selected: value }) =>
+                    setSchemes((previous) => ({ ...previous, [key]: value }))
+                  }
+                  dataTest={`option-${key}`}
+                >
+                  <SingleSelectOption
+                    value="DEFAULT"
+                    label={key === 'idScheme' ? 'Default (UID; CODE for ADX)' : 'As the general one'}
+                  />
+                  {ID_SCHEMES.map((value) => (
+                    <SingleSelectOption key={value} value={value} label={value} />
+                  ))}
+                </SingleSelectField>
+              ))}
+            </div>
+            <CheckboxField
+              label="Include deleted values"
+              name="includeDeleted"
+              checked={includeDeleted}
+              onChange={({ checked }) => setIncludeDeleted(checked)}
+            />
+            {format === 'csv' ? (
+              <CheckboxField
+                label="For a spreadsheet: neutralise formulas (the file is then not for import)"
+                name="escapeFormulas"
+                checked={escapeFormulas}
+                onChange={({ checked }) => setEscapeFormulas(checked)}
+              />
+            ) : null}
+          </div>
+        </details>
         {error ? <ErrorNotice error={error} title="The export was not queued" /> : null}
         <div>
           <Button primary onClick={() => void submit()} disabled={!ready || busy} loading={busy}>
