@@ -364,8 +364,19 @@ export async function applyProgramRules(
     map.set(f.uid, f);
   }
 
+  // Looked up per enrollment below; built once so that a chunk's events cost no scans.
+  const attributeUids = new Map(
+    [...(preheat.metadata.get('trackedEntityAttributes')?.values() ?? [])].map((m) => [m.sid, m.object.id]),
+  );
+  const trackedEntityById = new Map([...preheat.trackedEntities.values()].map((t) => [t.id, t]));
+  const payloadEntities = new Map(plan.trackedEntities.map((p) => [p.uid, p.input]));
+  const enrollmentCache = new Map<string, RuleEnrollmentJs | null>();
   const ruleEnrollment = (uid: string | undefined, programName: string): RuleEnrollmentJs | null => {
     if (!uid) return null;
+    if (!enrollmentCache.has(uid)) enrollmentCache.set(uid, buildEnrollment(uid, programName));
+    return enrollmentCache.get(uid)!;
+  };
+  const buildEnrollment = (uid: string, programName: string): RuleEnrollmentJs | null => {
     const input = enrollmentInputs.get(uid);
     const stored = preheat.enrollments.get(uid);
     if (!input && !stored) return null;
@@ -373,17 +384,13 @@ export async function applyProgramRules(
     const te = input?.trackedEntity;
     const storedTe = te
       ? preheat.trackedEntities.get(te)
-      : [...preheat.trackedEntities.values()].find((t) => t.id === stored?.trackedEntityId);
-    const attributeUids = new Map(
-      [...(preheat.metadata.get('trackedEntityAttributes')?.values() ?? [])].map((m) => [m.sid, m.object.id]),
-    );
+      : trackedEntityById.get(stored?.trackedEntityId ?? -1);
     for (const [sid, value] of preheat.attributeValues.get(storedTe?.id ?? -1) ?? []) {
       const attribute = attributeUids.get(sid);
       if (attribute) attributes.set(attribute, value);
     }
-    for (const p of plan.trackedEntities)
-      if (p.uid === (te ?? storedTe?.uid))
-        for (const a of p.input.attributes) attributes.set(a.attribute, a.value);
+    for (const a of payloadEntities.get(te ?? storedTe?.uid ?? '')?.attributes ?? [])
+      attributes.set(a.attribute, a.value);
     for (const a of input?.attributes ?? []) attributes.set(a.attribute, a.value);
     const row = stored?.row ?? {};
     const enrolledAt = input?.enrolledAt ?? str(row.enrolled_at) ?? now;
