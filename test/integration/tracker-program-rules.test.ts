@@ -42,7 +42,10 @@ const rule = (id: string, name: string, condition: string, action: string) => ({
   programRuleActions: [{ id: action }],
 });
 
-/** An event program whose rules refuse a weight above 100, warn above 50, double it, and refuse completing below 10. */
+/**
+ * An event program whose rules refuse a weight above 100, warn above 50, double it, and refuse
+ * completing below 10; a tracker program whose stage rule reads the child's age attribute.
+ */
 const METADATA = {
   dataElements: [
     dataElement(DE_WEIGHT, 'Rule weight', 'INTEGER'),
@@ -56,6 +59,31 @@ const METADATA = {
       programType: 'WITHOUT_REGISTRATION',
       organisationUnits: [{ id: bo }],
     },
+    {
+      id: 'prgRulesTrk',
+      name: 'Weighing children',
+      shortName: 'Weighing children',
+      programType: 'WITH_REGISTRATION',
+      trackedEntityType: { id: 'tetRules001' },
+      organisationUnits: [{ id: bo }],
+      programTrackedEntityAttributes: [{ trackedEntityAttribute: { id: 'teaRuleAge1' } }],
+    },
+  ],
+  trackedEntityAttributes: [
+    {
+      id: 'teaRuleAge1',
+      name: 'Rule age',
+      shortName: 'Rule age',
+      valueType: 'INTEGER',
+      aggregationType: 'NONE',
+    },
+  ],
+  trackedEntityTypes: [
+    {
+      id: 'tetRules001',
+      name: 'Rule person',
+      trackedEntityTypeAttributes: [{ trackedEntityAttribute: { id: 'teaRuleAge1' } }],
+    },
   ],
   programStages: [
     {
@@ -64,8 +92,29 @@ const METADATA = {
       program: { id: PROGRAM },
       programStageDataElements: [{ dataElement: { id: DE_WEIGHT } }, { dataElement: { id: DE_DOUBLE } }],
     },
+    {
+      id: 'stgRulesTrk',
+      name: 'Child weighing',
+      program: { id: 'prgRulesTrk' },
+      repeatable: true,
+      programStageDataElements: [{ dataElement: { id: DE_WEIGHT } }],
+    },
   ],
   programRuleVariables: [
+    {
+      id: 'prvAge00001',
+      name: 'age',
+      program: { id: 'prgRulesTrk' },
+      programRuleVariableSourceType: 'TEI_ATTRIBUTE',
+      trackedEntityAttribute: { id: 'teaRuleAge1' },
+    },
+    {
+      id: 'prvChildWg1',
+      name: 'childWeight',
+      program: { id: 'prgRulesTrk' },
+      programRuleVariableSourceType: 'DATAELEMENT_CURRENT_EVENT',
+      dataElement: { id: DE_WEIGHT },
+    },
     {
       id: 'prvWeight01',
       name: 'weight',
@@ -75,12 +124,26 @@ const METADATA = {
     },
   ],
   programRules: [
+    {
+      id: 'prOldWgt001',
+      name: 'Heavy for an infant',
+      program: { id: 'prgRulesTrk' },
+      programStage: { id: 'stgRulesTrk' },
+      condition: '#{age} < 2 && #{childWeight} > 15',
+      programRuleActions: [{ id: 'praOldWgt01' }],
+    },
     rule(RULE_HEAVY, 'Too heavy', '#{weight} > 100', 'praHeavy001'),
     rule(RULE_WARN, 'Heavy', '#{weight} > 50', 'praWarn0001'),
     rule(RULE_ASSIGN, 'Double', "d2:hasValue('weight')", 'praAssign01'),
     rule(RULE_LIGHT, 'Too light', '#{weight} < 10', 'praLight001'),
   ],
   programRuleActions: [
+    {
+      id: 'praOldWgt01',
+      programRule: { id: 'prOldWgt001' },
+      programRuleActionType: 'SHOWERROR',
+      content: 'Too heavy for an infant',
+    },
     {
       id: 'praHeavy001',
       programRule: { id: RULE_HEAVY },
@@ -120,11 +183,38 @@ const weighing = (uid: string, values: Record<string, string>, status = 'ACTIVE'
   dataValues: Object.entries(values).map(([dataElement, value]) => ({ dataElement, value })),
 });
 
-function bundleOf(events: unknown[]) {
+function bundleOf(events: unknown[], trackedEntities: unknown[] = []) {
   const bundle = emptyBundle();
+  for (const item of trackedEntities)
+    addPayloadItem(bundle, 'trackedEntities', item as Record<string, unknown>, generateUid);
   for (const item of events) addPayloadItem(bundle, 'events', item as Record<string, unknown>, generateUid);
   return bundle;
 }
+
+/** A child of `age` enrolled with one weighing of `weight`, nested as DHIS2's payloads nest. */
+const child = (suffix: string, age: string, weight: string) => ({
+  trackedEntity: `teRule${suffix}`,
+  trackedEntityType: 'tetRules001',
+  orgUnit: bo,
+  attributes: [{ attribute: 'teaRuleAge1', value: age }],
+  enrollments: [
+    {
+      enrollment: `enRule${suffix}`,
+      program: 'prgRulesTrk',
+      orgUnit: bo,
+      enrolledAt: '2024-03-01',
+      events: [
+        {
+          event: `evRule${suffix}`,
+          programStage: 'stgRulesTrk',
+          orgUnit: bo,
+          occurredAt: '2024-03-02',
+          dataValues: [{ dataElement: DE_WEIGHT, value: weight }],
+        },
+      ],
+    },
+  ],
+});
 
 type Report = Awaited<ReturnType<typeof importTrackerBundle>>;
 const reports = (list: Report['validationReport']['errorReports']) =>
@@ -134,10 +224,10 @@ for (const kind of TEST_DATABASE_KINDS) {
   describe(`tracker import program rules on ${kind}`, { skip: skipReasonFor(kind) }, () => {
     let db: TestDatabase;
     let context: FerryContext;
-    const run = (events: unknown[], query: Record<string, string> = {}) =>
+    const run = (events: unknown[], query: Record<string, string> = {}, trackedEntities: unknown[] = []) =>
       importTrackerBundle(
         context,
-        bundleOf(events),
+        bundleOf(events, trackedEntities),
         parseTrackerImportParams({ async: 'false', atomicMode: 'OBJECT', reportMode: 'WARNINGS', ...query }),
       );
     const storedValues = async (uid: string): Promise<Record<string, string> | undefined> => {
@@ -218,6 +308,13 @@ for (const kind of TEST_DATABASE_KINDS) {
       // An update is evaluated over the stored values: a new weight with the old double clashes.
       const update = await run([weighing('evAssign001', { [DE_WEIGHT]: '40' })]);
       assert.deepEqual(reports(update.validationReport.errorReports), [`E1307 evAssign001 ${RULE_ASSIGN}`]);
+    });
+
+    it("reads the enrollment's tracked entity attributes in an event's rule (TEI_ATTRIBUTE)", async () => {
+      const report = await run([], {}, [child('Inf01', '1', '20'), child('Old01', '9', '20')]);
+      assert.deepEqual(reports(report.validationReport.errorReports), ['E1300 evRuleInf01 prOldWgt001']);
+      assert.equal(report.bundleReport.typeReportMap.EVENT?.stats.created, 1);
+      assert.ok(await storedValues('evRuleOld01'));
     });
 
     it('applies ERRORONCOMPLETE only to a completed event', async () => {
