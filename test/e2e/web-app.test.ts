@@ -428,6 +428,11 @@ describe('web app in Chromium', { skip: BROWSER_SKIP_REASON }, () => {
     // Their tree starts at their own org unit, Bo.
     await other.waitForSelector('#org-unit-tree label:has-text("Bo")');
     assert.equal(await other.locator('#org-unit-tree label:has-text("Sierra Leone")').count(), 0);
+
+    // A session that ends (expired, signed out elsewhere) brings back the sign-in form, not errors.
+    await restricted.clearCookies();
+    await other.click('nav[aria-label=Pages] a:has-text("Export queue")');
+    await other.waitForSelector('input[name=username]');
     await restricted.close();
   });
 });

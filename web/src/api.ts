@@ -18,6 +18,9 @@ function messageOf(body: unknown, fallback: string): string {
   return typeof body === 'string' && body.length > 0 && body.length < 300 ? body : fallback;
 }
 
+/** Sent on any 401: the session ended (expired, or signed out elsewhere); the app shows sign-in. */
+export const SIGNED_OUT_EVENT = 'ferry:signed-out';
+
 /** A JSON (or text) request; a refusal becomes an ApiError with the server's message in words. */
 export async function api<T = unknown>(path: string, init: RequestInit = {}): Promise<T> {
   // X-Requested-With: the server then leaves out `WWW-Authenticate`, which would pop up the
@@ -35,6 +38,7 @@ export async function api<T = unknown>(path: string, init: RequestInit = {}): Pr
   // An import refused for its conflicts comes back as 409 with the whole report; the caller shows it.
   const isReport = response.status === 409 && body !== null && typeof body === 'object' && 'response' in body;
   if (!response.ok && !isReport) {
+    if (response.status === 401) window.dispatchEvent(new Event(SIGNED_OUT_EVENT));
     throw new ApiError(response.status, messageOf(body, `${response.status} ${response.statusText}`), body);
   }
   return body as T;

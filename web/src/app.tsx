@@ -1,6 +1,6 @@
 import { lazy, Suspense, useCallback, useEffect, useState } from 'react';
 import { CssReset, CssVariables, CircularLoader } from '@dhis2/ui';
-import { api, ApiError, type Me } from './api.ts';
+import { api, ApiError, SIGNED_OUT_EVENT, type Me } from './api.ts';
 import { useRoute } from './router.ts';
 import { LoginPage } from './pages/login-page.tsx';
 import { Layout } from './components/layout.tsx';
@@ -43,6 +43,12 @@ export function App() {
   useEffect(() => {
     void loadMe();
   }, [loadMe]);
+
+  useEffect(() => {
+    const signedOut = () => setSession({ state: 'signedOut' });
+    window.addEventListener(SIGNED_OUT_EVENT, signedOut);
+    return () => window.removeEventListener(SIGNED_OUT_EVENT, signedOut);
+  }, []);
 
   const signOut = useCallback(async () => {
     await api('/api/auth/logout', { method: 'POST' }).catch(() => undefined);
