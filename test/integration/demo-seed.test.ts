@@ -28,9 +28,14 @@ import {
 } from '../../src/services/demo/demo-seeder.ts';
 import {
   DEMO_SEED_JOB_TYPE,
-  DEMO_SEED_STAGE,
+  DEMO_TRACKER_STAGE,
   prepareDemoForServe,
 } from '../../src/services/demo/demo-jobs.ts';
+import { hasDemoTrackerData, seedDemoTrackerData } from '../../src/services/demo/demo-tracker-seeder.ts';
+import { demoTrackerRows, eventCount } from '../../src/services/demo/demo-tracker-data.ts';
+import type { DemoTrackerSummary } from '../../src/services/demo/demo-tracker-seeder.ts';
+import { buildApp } from '../../src/http/build-app.ts';
+import { basicAuth } from '../support/access-fixtures.ts';
 import { waitForJob } from '../support/wait-for-job.ts';
 import { importMetadataObjects } from '../../src/services/metadata/metadata-import-service.ts';
 import { demoDataRows } from '../../src/services/demo/demo-data-values.ts';
@@ -75,7 +80,92 @@ async function dataValueFingerprint(context: FerryContext): Promise<string[]> {
   return rows.map((r) => `${r.ou}|${r.pe}|${r.de}|${r.coc}|${r.aoc}|${r.value}|${r.created}`).sort();
 }
 
+/** Every event, tracked entity and relationship as UIDs and values, to compare two databases. */
+async function trackerFingerprint(context: FerryContext): Promise<string[]> {
+  const canonical = (value: unknown): string => {
+    const object = (typeof value === 'string' ? JSON.parse(value) : value) as Record<string, unknown>;
+    return JSON.stringify(Object.fromEntries(Object.entries(object).sort(([a], [b]) => (a < b ? -1 : 1))));
+  };
+  const events = await context.storage.query<Record<string, unknown>>(
+    `SELECT e.uid AS uid, ou.uid AS ou, en.uid AS en, e.status AS status, e.occurred_at AS occurred,
+            e.data_values AS dv, e.created AS created
+       FROM event e JOIN metadata_object ou ON ou.sid = e.org_unit_id
+       LEFT JOIN enrollment en ON en.enrollment_id = e.enrollment_id`,
+  );
+  const entities = await context.storage.query<Record<string, unknown>>(
+    `SELECT t.uid AS uid, a.uid AS attribute, v.value AS value
+       FROM tracked_entity_attribute_value v
+       JOIN tracked_entity t ON t.tracked_entity_id = v.tracked_entity_id
+       JOIN metadata_object a ON a.sid = v.attribute_id`,
+  );
+  const relationships = await context.storage.query<Record<string, unknown>>(
+    `SELECT r.uid AS uid, f.uid AS "from", t.uid AS "to" FROM relationship r
+       JOIN tracked_entity f ON f.tracked_entity_id = r.from_id JOIN tracked_entity t ON t.tracked_entity_id = r.to_id`,
+  );
+  return [
+    ...events.map(
+      (e) => `E|${e.uid}|${e.ou}|${e.en}|${e.status}|${e.occurred}|${canonical(e.dv)}|${e.created}`,
+    ),
+    ...entities.map((t) => `T|${t.uid}|${t.attribute}|${t.value}`),
+    ...relationships.map((r) => `R|${r.uid}|${r.from}|${r.to}`),
+  ].sort();
+}
+
+/** Surrogate ids made up in memory, to generate tracker rows without a database. */
+function fakeTrackerIds(demo: ReturnType<typeof generateDemoDatabase>) {
+  let sid = 1;
+  const objects = new Map<string, number>();
+  for (const list of demo.metadata.values()) for (const o of list) objects.set(o.id, sid++);
+  return {
+    orgUnits: new Map(demo.facilities.map((f) => [f.uid, objects.get(f.uid)!])),
+    objects,
+    defaultAttributeOptionCombo: objects.get(DEFAULT_CATEGORY_OPTION_COMBO_UID)!,
+  };
+}
+
 describe('demo generator (in memory)', () => {
+  it('generates at least 200,000 events and 20,000 tracked entities at full size, consistent', () => {
+    const demo = generateDemoDatabase();
+    const ids = fakeTrackerIds(demo);
+    const uids = new Set<string>();
+    const nationalIds = new Set<string>();
+    const nationalId = ids.objects.get(demo.tracker.attributes.nationalId);
+    let events = 0;
+    let trackedEntities = 0;
+    let relationships = 0;
+    for (const facility of demo.facilities) {
+      const rows = demoTrackerRows(demo, ids, facility);
+      events += eventCount(rows);
+      trackedEntities += rows.trackedEntities.length;
+      relationships += rows.relationships.length;
+      const entities = new Set(rows.trackedEntities.map((r) => String(r[0])));
+      const enrollments = new Set(rows.enrollments.map((r) => String(r[0])));
+      for (const list of [rows.trackedEntities, rows.enrollments, rows.enrollmentEvents, rows.singleEvents]) {
+        for (const row of list) {
+          assert.ok(!uids.has(String(row[0])), `UID ${row[0]} twice`);
+          uids.add(String(row[0]));
+        }
+      }
+      // Every child row names a parent generated with it (same facility, same transaction).
+      for (const row of rows.enrollments) assert.ok(entities.has(String(row[1])));
+      for (const row of rows.enrollmentEvents) assert.ok(enrollments.has(String(row[3])));
+      for (const row of rows.relationships)
+        assert.ok(entities.has(String(row[2])) && entities.has(String(row[3])));
+      for (const row of rows.attributeValues) {
+        if (row[1] !== nationalId) continue;
+        assert.ok(!nationalIds.has(String(row[2])), `national ID ${row[2]} twice`);
+        nationalIds.add(String(row[2]));
+      }
+      for (const row of [...rows.enrollmentEvents.map((r) => r[10]), ...rows.singleEvents.map((r) => r[9])]) {
+        const values = JSON.parse(String(row)) as Record<string, { value: string }>;
+        assert.ok(Object.keys(values).length > 0);
+      }
+    }
+    assert.ok(events >= 200_000, `${events} events`);
+    assert.ok(trackedEntities >= 20_000, `${trackedEntities} tracked entities`);
+    assert.ok(relationships > 1_000, `${relationships} relationships`);
+  });
+
   it('generates at least a million data values at full size, in primary-key order', () => {
     const demo = generateDemoDatabase();
     let next = 1;
@@ -140,7 +230,7 @@ describe('demo generator (in memory)', () => {
     const byLevel = (level: number) => units.filter((u) => u.level === level).length;
     assert.deepEqual([1, 2, 3, 4, 5].map(byLevel), [1, 4, 16, 100, 1200]);
     const dataElements = demo.metadata.get('dataElements')!;
-    assert.ok(dataElements.length >= 55 && dataElements.length <= 70, `${dataElements.length} data elements`);
+    assert.ok(dataElements.length >= 55 && dataElements.length <= 80, `${dataElements.length} data elements`);
     assert.ok(dataElements.some((de) => de.valueType === 'TEXT'));
     assert.ok(dataElements.some((de) => de.valueType === 'BOOLEAN'));
     assert.ok(dataElements.some((de) => de.optionSet && de.domainType === 'AGGREGATE'));
@@ -156,8 +246,19 @@ describe('demo generator (in memory)', () => {
         .get('programs')!
         .map((p) => p.programType)
         .sort(),
-      ['WITHOUT_REGISTRATION', 'WITH_REGISTRATION'],
+      ['WITHOUT_REGISTRATION', 'WITH_REGISTRATION', 'WITH_REGISTRATION'],
     );
+    assert.equal(demo.metadata.get('relationshipTypes')!.length, 1);
+    assert.equal(demo.metadata.get('programRules')!.length, 3);
+    const attributes = demo.metadata.get('trackedEntityAttributes')!;
+    assert.equal(attributes.filter((a) => a.unique === true).length, 1);
+    const trackerElements = dataElements.filter((de) => de.domainType === 'TRACKER');
+    for (const valueType of ['NUMBER', 'TEXT', 'BOOLEAN', 'DATE', 'INTEGER_POSITIVE'])
+      assert.ok(
+        trackerElements.some((de) => de.valueType === valueType),
+        valueType,
+      );
+    assert.ok(trackerElements.some((de) => de.optionSet));
     for (const unit of units.filter((u) => u.geometry)) {
       const geometry = unit.geometry as { type: string; coordinates: unknown };
       if (geometry.type === 'Point') {
@@ -180,6 +281,7 @@ for (const kind of TEST_DATABASE_KINDS) {
     let db: TestDatabase;
     let context: FerryContext;
     let dataValues = 0;
+    let tracker: DemoTrackerSummary;
 
     before(async () => {
       db = await createTestDatabase(kind);
@@ -187,7 +289,10 @@ for (const kind of TEST_DATABASE_KINDS) {
       assert.equal(await isDatabaseEmpty(db.storage), true);
       const preparation = await prepareDemoDatabase(context, SMALL);
       assert.equal(preparation.outcome, 'seeded');
-      if (preparation.outcome === 'seeded') dataValues = preparation.summary.dataValues;
+      if (preparation.outcome === 'seeded') {
+        dataValues = preparation.summary.dataValues;
+        tracker = preparation.summary.tracker;
+      }
     });
     after(async () => {
       await db?.dispose();
@@ -199,7 +304,8 @@ for (const kind of TEST_DATABASE_KINDS) {
       assert.equal(await count('organisationUnitLevels'), 5);
       assert.equal(await count('organisationUnitGroups'), 4);
       assert.equal(await count('dataSets'), 4);
-      assert.equal(await count('programs'), 2);
+      assert.equal(await count('programs'), 3);
+      assert.equal(await count('relationshipTypes'), 1);
       assert.equal(await count('users'), DEMO_USERNAMES.length);
       assert.equal(await count('userRoles'), 4);
       // default 1 + Sex 2 + Age 3 + Age and sex 6 + Funding mechanism 2
@@ -425,11 +531,15 @@ for (const kind of TEST_DATABASE_KINDS) {
         const job = await waitForJob(freshContext, first.job.id);
         assert.equal(job.status, 'COMPLETED', job.error ?? '');
         assert.equal(job.type, DEMO_SEED_JOB_TYPE);
-        assert.equal(job.progress?.stage, DEMO_SEED_STAGE);
-        assert.equal(job.progress?.processed, dataValues);
-        assert.equal(job.progress?.total, dataValues);
-        assert.equal((job.summary as { stats: { dataValues: number } }).stats.dataValues, dataValues);
+        // The last stage is the tracker data's: its progress counts events.
+        assert.equal(job.progress?.stage, DEMO_TRACKER_STAGE);
+        assert.equal(job.progress?.processed, tracker.events);
+        assert.equal(job.progress?.total, tracker.events);
+        const stats = (job.summary as { stats: { dataValues: number; tracker: DemoTrackerSummary } }).stats;
+        assert.equal(stats.dataValues, dataValues);
+        assert.equal(stats.tracker.events, tracker.events);
         assert.deepEqual(await dataValueFingerprint(freshContext), await dataValueFingerprint(context));
+        assert.deepEqual(await trackerFingerprint(freshContext), await trackerFingerprint(context));
         // A second start finds the demo complete and queues nothing.
         assert.equal((await prepareDemoForServe(freshContext, SMALL)).outcome, 'present');
         const jobs = await freshContext.jobs.list(
@@ -496,6 +606,203 @@ for (const kind of TEST_DATABASE_KINDS) {
       }
     });
 
+    it('writes tracker data scaled to the facilities, each row with its parents', async () => {
+      const n = async (sql: string, params: SqlValue[] = []) =>
+        Number((await context.storage.queryOne<{ n: number | string }>(sql, params))?.n);
+      assert.equal(await n('SELECT COUNT(*) AS n FROM event'), tracker.events);
+      assert.equal(await n('SELECT COUNT(*) AS n FROM tracked_entity'), tracker.trackedEntities);
+      assert.equal(await n('SELECT COUNT(*) AS n FROM enrollment'), tracker.enrollments);
+      assert.equal(await n('SELECT COUNT(*) AS n FROM relationship'), tracker.relationships);
+      // 10 of 1,200 facilities: about 1/120 of the full demo's 200,000 events and 20,000 entities.
+      assert.ok(tracker.events > 500 && tracker.events < 10_000, `${tracker.events} events`);
+      assert.ok(tracker.trackedEntities > 50, `${tracker.trackedEntities} tracked entities`);
+      assert.ok(tracker.relationships > 0);
+      assert.equal(tracker.enrollments, tracker.trackedEntities, 'one enrollment per person');
+      // An event of a tracker program belongs to an enrollment of that program; others to none.
+      assert.equal(
+        await n(`SELECT COUNT(*) AS n FROM event e JOIN enrollment en ON en.enrollment_id = e.enrollment_id
+                  WHERE en.program_id <> e.program_id OR en.org_unit_id <> e.org_unit_id`),
+        0,
+      );
+      const [malaria] = (await context.metadata.findBy('programs', 'code', ['PR_MALARIA_CASE'])).map(
+        (p) => p.sid,
+      );
+      assert.equal(
+        await n('SELECT COUNT(*) AS n FROM event WHERE enrollment_id IS NULL'),
+        await n('SELECT COUNT(*) AS n FROM event WHERE program_id = ?', [malaria]),
+      );
+      assert.equal(
+        await n('SELECT COUNT(*) AS n FROM relationship WHERE from_id IS NULL OR to_id IS NULL'),
+        0,
+      );
+      assert.equal(await n('SELECT COUNT(*) AS n FROM tracked_entity_program_owner'), tracker.enrollments);
+      assert.equal(await hasDemoTrackerData(context, generateDemoDatabase(SMALL)), true);
+    });
+
+    it('exports demo events over GET /api/tracker/events that re-import into a fresh demo database', async () => {
+      const auth = basicAuth('admin', DEMO_PASSWORD);
+      const app = await buildApp(context);
+      const fresh = await createTestDatabase(kind);
+      const freshContext = createFerryContextFromStorage(
+        loadConfig({ FERRY_DATA_DIR: fresh.dataDir }),
+        fresh.storage,
+      );
+      let freshApp: Awaited<ReturnType<typeof buildApp>> | undefined;
+      try {
+        const get = async (url: string) => {
+          const response = await app.inject({ method: 'GET', url, headers: { authorization: auth } });
+          assert.equal(response.statusCode, 200, response.body);
+          return response.json() as Record<string, Array<Record<string, unknown>>>;
+        };
+        const { tracker: plan } = generateDemoDatabase(SMALL);
+        const events = (await get('/api/tracker/events?paging=false')).events;
+        assert.equal(events.length, tracker.events);
+        // The sample: every event of the first facility with tracker data, with the tracked
+        // entities and enrollments its events belong to (exported without their events).
+        const mothers = (
+          await get(
+            `/api/tracker/trackedEntities?program=${plan.anc.program}&paging=false&fields=*,!events,!programOwners`,
+          )
+        ).trackedEntities;
+        const orgUnit = String(mothers[0].orgUnit);
+        const children = (
+          await get(
+            `/api/tracker/trackedEntities?program=${plan.child.program}&orgUnit=${orgUnit}&paging=false` +
+              '&fields=*,!events,!relationships,!programOwners',
+          )
+        ).trackedEntities;
+        const sample = events.filter((e) => e.orgUnit === orgUnit);
+        const payload = {
+          trackedEntities: [...mothers.filter((t) => t.orgUnit === orgUnit), ...children],
+          events: sample,
+        };
+        assert.ok(sample.some((e) => !e.enrollment) && sample.some((e) => e.enrollment));
+
+        // A fresh database with the demo metadata (the demo's metadata writer), then the import.
+        await seedDemoMetadata(freshContext, SMALL);
+        freshApp = await buildApp(freshContext);
+        const post = (query: string) =>
+          freshApp!.inject({
+            method: 'POST',
+            url: `/api/tracker?async=false&atomicMode=ALL&reportMode=WARNINGS&${query}`,
+            headers: { authorization: auth, 'content-type': 'application/json' },
+            payload: JSON.stringify(payload),
+          });
+        // Validation alone: every object valid, status OK.
+        const validated = await post('importMode=VALIDATE&skipRuleEngine=true');
+        assert.equal(validated.statusCode, 200, validated.body);
+        assert.equal((validated.json() as { status: string }).status, 'OK', validated.body.slice(0, 2000));
+        // The import with the program rules: no errors; the only warnings are the demo's own
+        // SHOWWARNING rules (severe anaemia, low birth weight), which the demo's data meets now and
+        // then, as DHIS2 would report them.
+        const imported = await post('');
+        assert.equal(imported.statusCode, 200, imported.body);
+        const report = imported.json() as {
+          status: string;
+          stats: { created: number };
+          validationReport: {
+            errorReports: unknown[];
+            warningReports: Array<{ errorCode: string; args: string[] }>;
+          };
+        };
+        assert.deepEqual(report.validationReport.errorReports, []);
+        const warningRules = new Set(
+          generateDemoDatabase(SMALL)
+            .metadata.get('programRuleActions')!
+            .filter((a) => a.programRuleActionType === 'SHOWWARNING')
+            .map((a) => (a.programRule as { id: string }).id),
+        );
+        for (const warning of report.validationReport.warningReports) {
+          assert.equal(warning.errorCode, 'E1300');
+          assert.ok(warningRules.has(warning.args[0]), `warning from rule ${warning.args[0]}`);
+        }
+        assert.equal(report.status, report.validationReport.warningReports.length > 0 ? 'WARNING' : 'OK');
+        const relationships = payload.trackedEntities.reduce(
+          (sum, t) => sum + ((t.relationships as unknown[] | undefined)?.length ?? 0),
+          0,
+        );
+        const enrollments = payload.trackedEntities.reduce(
+          (sum, t) => sum + ((t.enrollments as unknown[] | undefined)?.length ?? 0),
+          0,
+        );
+        assert.equal(
+          report.stats.created,
+          payload.trackedEntities.length + enrollments + sample.length + relationships,
+        );
+        // The events read back as they were exported.
+        const again = await freshApp.inject({
+          method: 'GET',
+          url: `/api/tracker/events?paging=false&orgUnit=${orgUnit}`,
+          headers: { authorization: auth },
+        });
+        const byUid = new Map(
+          (again.json() as { events: Array<Record<string, unknown>> }).events.map((e) => [e.event, e]),
+        );
+        for (const event of sample) {
+          const copy = byUid.get(event.event);
+          assert.ok(copy, `event ${String(event.event)} re-imported`);
+          for (const key of ['program', 'programStage', 'enrollment', 'orgUnit', 'status', 'occurredAt'])
+            assert.deepEqual(copy[key], event[key], `${String(event.event)}.${key}`);
+          const values = (list: unknown) =>
+            (list as Array<{ dataElement: string; value: string }>)
+              .map((v) => `${v.dataElement}=${v.value}`)
+              .sort();
+          assert.deepEqual(values(copy.dataValues), values(event.dataValues));
+        }
+      } finally {
+        await app.close();
+        await freshApp?.close();
+        await freshContext.jobs.stop();
+        await fresh.dispose();
+      }
+    });
+
+    it('completes an interrupted tracker stage on the next start, without duplicates', async () => {
+      const fresh = await createTestDatabase(kind);
+      const freshContext = createFerryContextFromStorage(
+        loadConfig({ FERRY_DATA_DIR: fresh.dataDir }),
+        fresh.storage,
+      );
+      try {
+        const { demo } = await seedDemoMetadata(freshContext, SMALL);
+        await seedDemoDataValues(freshContext, demo);
+        // The second of four transactions fails: the first's facilities keep their tracker data.
+        let transactions = 0;
+        await assert.rejects(
+          seedDemoTrackerData(freshContext, demo, {
+            facilitiesPerTransaction: 3,
+            beforeCommit: async () => {
+              if (++transactions === 2) throw new Error('interrupted');
+            },
+          }),
+          /interrupted/,
+        );
+        const partial = await fresh.storage.queryOne<{ n: number | string }>(
+          'SELECT COUNT(*) AS n FROM event',
+        );
+        assert.ok(Number(partial?.n) > 0 && Number(partial?.n) < tracker.events, `${partial?.n} events`);
+        assert.equal(await hasDemoTrackerData(freshContext, demo), false);
+
+        const preparation = await prepareDemoForServe(freshContext, SMALL);
+        assert.equal(preparation.outcome, 'seeding');
+        await freshContext.jobs.start();
+        const job = await waitForJob(
+          freshContext,
+          preparation.outcome === 'seeding' ? preparation.job.id : '',
+        );
+        assert.equal(job.status, 'COMPLETED', job.error ?? '');
+        // The data values were complete: the job wrote only the tracker data that was missing.
+        const stats = (job.summary as { stats: { dataValues: number; tracker: DemoTrackerSummary } }).stats;
+        assert.equal(stats.dataValues, 0);
+        assert.equal(stats.tracker.events, tracker.events - Number(partial?.n));
+        assert.deepEqual(await trackerFingerprint(freshContext), await trackerFingerprint(context));
+        assert.equal((await prepareDemoForServe(freshContext, SMALL)).outcome, 'present');
+      } finally {
+        await freshContext.jobs.stop();
+        await fresh.dispose();
+      }
+    });
+
     it("passes the metadata importer's validation as a DHIS2 metadata payload", async () => {
       const fresh = await createTestDatabase(kind);
       try {
@@ -522,6 +829,7 @@ for (const kind of TEST_DATABASE_KINDS) {
         .map(({ collection, object }) => `${collection}/${object.id}`)
         .sort();
       const valuesBefore = await dataValueFingerprint(context);
+      const trackerBefore = await trackerFingerprint(context);
       await resetDatabase(db.storage);
       assert.equal(await isDatabaseEmpty(db.storage), true);
       const credentials = await db.storage.queryOne<{ n: number | string }>(
@@ -534,6 +842,7 @@ for (const kind of TEST_DATABASE_KINDS) {
         .sort();
       assert.deepEqual(uidsAfter, uidsBefore);
       assert.deepEqual(await dataValueFingerprint(context), valuesBefore);
+      assert.deepEqual(await trackerFingerprint(context), trackerBefore);
     });
   });
 }

@@ -94,6 +94,35 @@ export const DEMO_OPTION_SETS: Readonly<Record<string, DemoOptionSetSpec>> = {
       ['FEMALE', 'Female'],
     ],
   },
+  deliveryPlace: {
+    code: 'OS_DELIVERY_PLACE',
+    name: 'Place of delivery',
+    options: [
+      ['FACILITY', 'Health facility'],
+      ['HOME', 'Home'],
+      ['ON_THE_WAY', 'On the way to a facility'],
+    ],
+  },
+  vaccine: {
+    code: 'OS_VACCINE',
+    name: 'Vaccine',
+    options: [
+      ['BCG', 'BCG'],
+      ['OPV', 'Oral polio vaccine'],
+      ['PENTA', 'Pentavalent'],
+      ['PCV', 'Pneumococcal conjugate'],
+      ['MEASLES', 'Measles'],
+    ],
+  },
+  nutritionStatus: {
+    code: 'OS_NUTRITION_STATUS',
+    name: 'Nutrition status',
+    options: [
+      ['NORMAL', 'Normal'],
+      ['MAM', 'Moderate acute malnutrition'],
+      ['SAM', 'Severe acute malnutrition'],
+    ],
+  },
 };
 
 const count = (
@@ -363,4 +392,23 @@ export const DEMO_TRACKER_DATA_ELEMENTS = {
   haemoglobin: { code: 'ANC_HAEMOGLOBIN', name: 'Haemoglobin (g/dl)', valueType: 'NUMBER' },
   weight: { code: 'ANC_WEIGHT', name: 'Weight (kg)', valueType: 'NUMBER' },
   hivResult: { code: 'ANC_HIV_RESULT', name: 'HIV test result', valueType: 'TEXT', optionSet: 'testResult' },
+  birthWeight: { code: 'CH_BIRTH_WEIGHT', name: 'Birth weight (kg)', valueType: 'NUMBER' },
+  deliveryPlace: {
+    code: 'CH_DELIVERY_PLACE',
+    name: 'Place of delivery',
+    valueType: 'TEXT',
+    optionSet: 'deliveryPlace',
+  },
+  breastfed: { code: 'CH_BREASTFED_1H', name: 'Breastfed within one hour', valueType: 'BOOLEAN' },
+  vaccine: { code: 'CH_VACCINE', name: 'Vaccine given', valueType: 'TEXT', optionSet: 'vaccine' },
+  dose: { code: 'CH_VACCINE_DOSE', name: 'Vaccine dose number', valueType: 'INTEGER_POSITIVE' },
+  nextVisit: { code: 'CH_NEXT_VISIT', name: 'Next visit date', valueType: 'DATE' },
+  childWeight: { code: 'CH_WEIGHT', name: 'Child weight (kg)', valueType: 'NUMBER' },
+  muac: { code: 'CH_MUAC', name: 'Mid-upper arm circumference (cm)', valueType: 'NUMBER' },
+  nutritionStatus: {
+    code: 'CH_NUTRITION_STATUS',
+    name: 'Nutrition status',
+    valueType: 'TEXT',
+    optionSet: 'nutritionStatus',
+  },
 } as const satisfies Record<string, { code: string; name: string; valueType: string; optionSet?: string }>;

@@ -13,8 +13,9 @@ import { DEMO_TIMESTAMP, FULL_DEMO_OPTIONS, type DemoDatabase, type DemoOptions 
  * The demo database's metadata, generated deterministically: the same options always give the same
  * objects with the same UIDs. A fictional country (Kolanda) the size of Sierra Leone, with DHIS2's
  * usual shape: country, 4 regions, 16 districts, 100 chiefdoms, facilities; the default category
- * model plus Sex, Age and a funding attribute; four aggregate data sets; an event and a tracker
- * program; a dashboard; roles and users with different org unit scopes.
+ * model plus Sex, Age and a funding attribute; four aggregate data sets; an event program (malaria
+ * cases) and two tracker programs (ANC follow-up, child health) joined by a mother-child
+ * relationship type; a dashboard; roles and users with different org unit scopes.
  */
 
 export {
@@ -28,6 +29,7 @@ export {
   type DemoElementPlan,
   type DemoFacility,
   type DemoOptions,
+  type DemoTrackerPlan,
   type DemoUser,
 } from './demo-types.ts';
 export { demoUsers } from './demo-users.ts';
@@ -49,7 +51,7 @@ export function generateDemoDatabase(options: DemoOptions = FULL_DEMO_OPTIONS): 
   const orgUnits = buildDemoOrgUnits(b);
   const categories = buildDemoCategories(b);
   const dataSets = buildDemoDataSets(b, orgUnits, categories);
-  buildDemoPrograms(b, orgUnits, dataSets);
+  const tracker = buildDemoPrograms(b, orgUnits, dataSets);
   buildDemoDashboard(b, orgUnits, dataSets);
   const users = buildDemoUsers(b, orgUnits);
   assertUniqueUids(b.metadata);
@@ -61,6 +63,7 @@ export function generateDemoDatabase(options: DemoOptions = FULL_DEMO_OPTIONS): 
     dataSets: dataSets.dataSets,
     periods: demoPeriods(),
     users,
+    tracker,
   };
 }
 

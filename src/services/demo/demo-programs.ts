@@ -3,17 +3,18 @@ import { DEMO_TRACKER_DATA_ELEMENTS } from './demo-catalogue.ts';
 import type { DemoBuilder } from './demo-builder.ts';
 import type { DemoDataSets } from './demo-data-sets.ts';
 import { BOUNDS, round } from './demo-org-units.ts';
-import type { DemoFacility } from './demo-types.ts';
+import type { DemoFacility, DemoTrackerPlan } from './demo-types.ts';
 
 /**
- * The tracked entity type Person with its attributes, the malaria case event program and the ANC
- * tracker program with their stages, program indicators and a program rule.
+ * The tracked entity type Person with its attributes, the malaria case event program, the ANC and
+ * child health tracker programs with their stages, program indicators, program rules, and the
+ * mother-child relationship type. Returns the UIDs the tracker data generator writes against.
  */
 export function buildDemoPrograms(
   b: DemoBuilder,
   { facilities }: { facilities: readonly DemoFacility[] },
   { dataSets, dataElementUid, optionSetUid }: DemoDataSets,
-): void {
+): DemoTrackerPlan {
   const { uid, ref, add } = b;
   // Tracked entity type and attributes.
   const teaUid = (key: string) => uid('trackedEntityAttribute', key);
@@ -230,6 +231,247 @@ export function buildDemoPrograms(
     evaluationTime: 'ALWAYS',
     evaluationEnvironments: ['WEB', 'ANDROID'],
   });
+
+  const child = buildChildProgramme(b, { facilities, personUid, teaUid, stageElements, dataElementUid });
+  const relationshipType = uid('relationshipType', 'mother-child');
+  add('relationshipTypes', {
+    id: relationshipType,
+    code: 'RT_MOTHER_CHILD',
+    name: 'Mother-child',
+    fromToName: 'Mother of',
+    toFromName: 'Child of',
+    bidirectional: true,
+    referral: false,
+    description: 'A mother followed in ANC and her child in the child health programme',
+    fromConstraint: {
+      relationshipEntity: 'TRACKED_ENTITY_INSTANCE',
+      trackedEntityType: ref(personUid),
+      program: ref(ancProgram),
+    },
+    toConstraint: {
+      relationshipEntity: 'TRACKED_ENTITY_INSTANCE',
+      trackedEntityType: ref(personUid),
+      program: ref(child.program),
+    },
+  });
+  return {
+    personType: personUid,
+    attributes: {
+      firstName: teaUid('firstName'),
+      lastName: teaUid('lastName'),
+      sex: teaUid('sex'),
+      birthDate: teaUid('birthDate'),
+      nationalId: teaUid('nationalId'),
+    },
+    dataElements: Object.fromEntries(Object.entries(t).map(([key, de]) => [key, dataElementUid(de.code)])),
+    malaria: { program: malariaProgram, stage: malariaStage },
+    anc: { program: ancProgram, stage: ancStage, facilityIndexes: ancFacilities },
+    child,
+    motherChild: relationshipType,
+  };
+}
+
+/**
+ * The child health programme: a child enrolled at birth, a birth stage, repeatable immunisation and
+ * growth monitoring stages, two program rules (low birth weight, severe acute malnutrition).
+ */
+function buildChildProgramme(
+  b: DemoBuilder,
+  {
+    facilities,
+    personUid,
+    teaUid,
+    stageElements,
+    dataElementUid,
+  }: {
+    facilities: readonly DemoFacility[];
+    personUid: string;
+    teaUid: (key: string) => string;
+    stageElements: (stage: string, codes: readonly string[], compulsory: readonly string[]) => unknown[];
+    dataElementUid: (code: string) => string;
+  },
+): DemoTrackerPlan['child'] {
+  const { uid, ref, add } = b;
+  const t = DEMO_TRACKER_DATA_ELEMENTS;
+  const program = uid('program', 'child-health');
+  const birthStage = uid('programStage', 'child-birth');
+  const immunisationStage = uid('programStage', 'child-immunisation');
+  const growthStage = uid('programStage', 'child-growth');
+  const birthWeightVariable = uid('programRuleVariable', 'birth-weight');
+  const nutritionVariable = uid('programRuleVariable', 'nutrition-status');
+  const lowBirthWeightRule = uid('programRule', 'low-birth-weight');
+  const samRule = uid('programRule', 'severe-acute-malnutrition');
+  const lowBirthWeightAction = uid('programRuleAction', 'low-birth-weight-warning');
+  const samAction = uid('programRuleAction', 'severe-acute-malnutrition-error');
+  const vaccinatedIndicator = uid('programIndicator', 'measles-vaccinated');
+  const childAttributes = ['firstName', 'lastName', 'sex', 'birthDate'];
+  add('programs', {
+    id: program,
+    code: 'PR_CHILD_HEALTH',
+    name: 'Child health programme',
+    shortName: 'Child health',
+    programType: 'WITH_REGISTRATION',
+    trackedEntityType: ref(personUid),
+    categoryCombo: ref(DEFAULT_CATEGORY_COMBO_UID),
+    programStages: [ref(birthStage), ref(immunisationStage), ref(growthStage)],
+    programIndicators: [ref(vaccinatedIndicator)],
+    programRuleVariables: [ref(birthWeightVariable), ref(nutritionVariable)],
+    programTrackedEntityAttributes: childAttributes.map((key, i) => ({
+      id: uid('programTrackedEntityAttribute', `child:${key}`),
+      program: ref(program),
+      trackedEntityAttribute: ref(teaUid(key)),
+      displayInList: true,
+      mandatory: true,
+      searchable: true,
+      allowFutureDate: false,
+      sortOrder: i + 1,
+    })),
+    organisationUnits: facilities.map((f) => ref(f.uid)),
+    version: 1,
+    accessLevel: 'OPEN',
+    displayIncidentDate: true,
+    incidentDateLabel: 'Date of birth',
+    enrollmentDateLabel: 'Date of enrollment',
+    onlyEnrollOnce: true,
+    selectEnrollmentDatesInFuture: false,
+    selectIncidentDatesInFuture: false,
+    featureType: 'NONE',
+    minAttributesRequiredToSearch: 1,
+    maxTeiCountToReturn: 50,
+  });
+  add(
+    'programStages',
+    {
+      id: birthStage,
+      name: 'Birth',
+      program: ref(program),
+      sortOrder: 1,
+      repeatable: false,
+      minDaysFromStart: 0,
+      executionDateLabel: 'Date of birth visit',
+      programStageDataElements: stageElements(
+        birthStage,
+        [t.birthWeight.code, t.deliveryPlace.code, t.breastfed.code],
+        [t.birthWeight.code],
+      ),
+      featureType: 'NONE',
+      validationStrategy: 'ON_COMPLETE',
+    },
+    {
+      id: immunisationStage,
+      name: 'Immunisation',
+      program: ref(program),
+      sortOrder: 2,
+      repeatable: true,
+      minDaysFromStart: 42,
+      standardInterval: 28,
+      executionDateLabel: 'Vaccination date',
+      programStageDataElements: stageElements(
+        immunisationStage,
+        [t.vaccine.code, t.dose.code, t.nextVisit.code],
+        [t.vaccine.code, t.dose.code],
+      ),
+      featureType: 'NONE',
+      validationStrategy: 'ON_COMPLETE',
+    },
+    {
+      id: growthStage,
+      name: 'Growth monitoring',
+      program: ref(program),
+      sortOrder: 3,
+      repeatable: true,
+      minDaysFromStart: 30,
+      standardInterval: 60,
+      executionDateLabel: 'Visit date',
+      programStageDataElements: stageElements(
+        growthStage,
+        [t.childWeight.code, t.muac.code, t.nutritionStatus.code],
+        [t.childWeight.code],
+      ),
+      featureType: 'NONE',
+      validationStrategy: 'ON_COMPLETE',
+    },
+  );
+  add('programIndicators', {
+    id: vaccinatedIndicator,
+    code: 'PI_MEASLES_VACCINATED',
+    name: 'Children vaccinated against measles',
+    shortName: 'Measles vaccinated',
+    program: ref(program),
+    analyticsType: 'EVENT',
+    aggregationType: 'COUNT',
+    expression: 'V{event_count}',
+    filter: `#{${immunisationStage}.${dataElementUid(t.vaccine.code)}} == 'MEASLES'`,
+    decimals: 0,
+  });
+  add(
+    'programRuleVariables',
+    {
+      id: birthWeightVariable,
+      name: 'birthWeight',
+      program: ref(program),
+      programStage: ref(birthStage),
+      programRuleVariableSourceType: 'DATAELEMENT_CURRENT_EVENT',
+      dataElement: ref(dataElementUid(t.birthWeight.code)),
+      useCodeForOptionSet: false,
+      valueType: 'NUMBER',
+    },
+    {
+      id: nutritionVariable,
+      name: 'nutritionStatus',
+      program: ref(program),
+      programStage: ref(growthStage),
+      programRuleVariableSourceType: 'DATAELEMENT_CURRENT_EVENT',
+      dataElement: ref(dataElementUid(t.nutritionStatus.code)),
+      useCodeForOptionSet: true,
+      valueType: 'TEXT',
+    },
+  );
+  add(
+    'programRules',
+    {
+      id: lowBirthWeightRule,
+      name: 'Warn on low birth weight',
+      description: 'A baby under 2.5 kg needs kangaroo care and follow-up',
+      program: ref(program),
+      programStage: ref(birthStage),
+      condition: '#{birthWeight} < 2.5',
+      priority: 1,
+      programRuleActions: [ref(lowBirthWeightAction)],
+    },
+    {
+      id: samRule,
+      name: 'Refer severe acute malnutrition',
+      description: 'A child with SAM is referred to a stabilisation centre',
+      program: ref(program),
+      programStage: ref(growthStage),
+      condition: "#{nutritionStatus} == 'SAM'",
+      priority: 2,
+      programRuleActions: [ref(samAction)],
+    },
+  );
+  add(
+    'programRuleActions',
+    {
+      id: lowBirthWeightAction,
+      programRule: ref(lowBirthWeightRule),
+      programRuleActionType: 'SHOWWARNING',
+      dataElement: ref(dataElementUid(t.birthWeight.code)),
+      content: 'Low birth weight: kangaroo mother care and a visit within 3 days',
+      evaluationTime: 'ALWAYS',
+      evaluationEnvironments: ['WEB', 'ANDROID'],
+    },
+    {
+      id: samAction,
+      programRule: ref(samRule),
+      programRuleActionType: 'DISPLAYTEXT',
+      location: 'feedback',
+      content: 'Severe acute malnutrition: refer to the stabilisation centre',
+      evaluationTime: 'ALWAYS',
+      evaluationEnvironments: ['WEB', 'ANDROID'],
+    },
+  );
+  return { program, birthStage, immunisationStage, growthStage };
 }
 
 /** A dashboard with a pivot table, a chart and a facility map (stored whole, in DHIS2's shape). */

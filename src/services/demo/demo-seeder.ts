@@ -22,6 +22,7 @@ import {
 import type { DemoPeriod } from './demo-periods.ts';
 import { PeriodStore } from '../../storage/period-store.ts';
 import { hashPassword } from '../../domain/access/password-hash.ts';
+import { seedDemoTrackerData, type DemoTrackerSummary } from './demo-tracker-seeder.ts';
 
 /** What the seeder needs: a subset of FerryContext, so tests can pass their own. */
 export interface DemoSeedContext {
@@ -34,6 +35,7 @@ export interface DemoSeedContext {
 export interface DemoSeedSummary extends DemoDataSummary {
   demo: DemoDatabase;
   metadataObjects: number;
+  tracker: DemoTrackerSummary;
 }
 
 /** What the data stage wrote (the metadata stage's objects are counted apart). */
@@ -44,10 +46,13 @@ export interface DemoDataSummary {
 }
 
 export interface DemoSeedProgress {
-  stage: 'metadata' | 'data values';
+  stage: 'metadata' | 'data values' | 'tracker data';
   dataValues: number;
   /** How many data values the demo has in all, once counted. */
   totalDataValues?: number;
+  /** In the tracker stage: events written, and how many the demo has in all. */
+  events?: number;
+  totalEvents?: number;
 }
 
 /** How the data stage runs: progress, cancellation, and a check inside each transaction before it commits. */
@@ -89,7 +94,8 @@ export async function hasDemoDatabase(metadata: MetadataStore): Promise<boolean>
 }
 
 /**
- * Writes the whole demo database: the metadata stage, then the data stage. Used by `ferry demo`
+ * Writes the whole demo database: the metadata stage, then the data stage (data values, then
+ * tracker data: demo-tracker-seeder.ts). Used by `ferry demo`
  * and tests; the server runs the data stage as a job instead (demo-jobs.ts). The caller checks that
  * the database is empty first.
  */
@@ -101,7 +107,17 @@ export async function seedDemoDatabase(
   const started = performance.now();
   const { demo, metadataObjects } = await seedDemoMetadata(context, options, { onProgress });
   const data = await seedDemoDataValues(context, demo, { onProgress });
-  return { demo, metadataObjects, ...data, milliseconds: Math.round(performance.now() - started) };
+  const tracker = await seedDemoTrackerData(context, demo, {
+    onProgress: ({ events, totalEvents }) =>
+      onProgress({ stage: 'tracker data', dataValues: data.dataValues, events, totalEvents }),
+  });
+  return {
+    demo,
+    metadataObjects,
+    ...data,
+    tracker,
+    milliseconds: Math.round(performance.now() - started),
+  };
 }
 
 /**

@@ -63,6 +63,19 @@ export interface DemoUser {
   scope: string;
 }
 
+/** UIDs the tracker data generator (demo-tracker-data.ts) writes against, from demo-programs.ts. */
+export interface DemoTrackerPlan {
+  personType: string;
+  attributes: Readonly<Record<'firstName' | 'lastName' | 'sex' | 'birthDate' | 'nationalId', string>>;
+  /** Data element UIDs by their key in DEMO_TRACKER_DATA_ELEMENTS. */
+  dataElements: Readonly<Record<string, string>>;
+  malaria: { program: string; stage: string };
+  anc: { program: string; stage: string; facilityIndexes: ReadonlySet<number> };
+  child: { program: string; birthStage: string; immunisationStage: string; growthStage: string };
+  /** The mother-child relationship type (from the mother, to the child). */
+  motherChild: string;
+}
+
 export interface DemoDatabase {
   options: DemoOptions;
   /** Objects by collection, in the order they are saved. */
@@ -72,4 +85,5 @@ export interface DemoDatabase {
   dataSets: readonly DemoDataSetPlan[];
   periods: readonly DemoPeriod[];
   users: readonly DemoUser[];
+  tracker: DemoTrackerPlan;
 }

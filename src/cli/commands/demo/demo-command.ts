@@ -13,6 +13,7 @@ import {
 } from '../../../services/demo/demo-seeder.ts';
 import {
   DEMO_SEED_JOB_TYPE,
+  DEMO_TRACKER_STAGE,
   prepareDemoForServe,
   type DemoSeedReport,
   type DemoServePreparation,
@@ -91,7 +92,10 @@ function demoOptionsFrom(facilities: string | undefined): DemoOptions {
 
 function printProgress(progress: DemoSeedProgress): void {
   if (progress.stage === 'metadata') console.log('Creating the demo database: metadata and users ...');
-  else if (progress.dataValues > 0) {
+  else if (progress.stage === 'tracker data') {
+    const total = progress.totalEvents ? ` of ${progress.totalEvents.toLocaleString('en')}` : '';
+    console.log(`  ${(progress.events ?? 0).toLocaleString('en')}${total} events ...`);
+  } else if (progress.dataValues > 0) {
     const total = progress.totalDataValues ? ` of ${progress.totalDataValues.toLocaleString('en')}` : '';
     console.log(`  ${progress.dataValues.toLocaleString('en')}${total} data values ...`);
   }
@@ -101,7 +105,9 @@ function reportSeeded(summary: DemoSeedSummary): void {
   console.log(
     `Created the demo database: ${summary.metadataObjects.toLocaleString('en')} metadata objects, ` +
       `${summary.dataValues.toLocaleString('en')} data values, ` +
-      `${summary.completeRegistrations.toLocaleString('en')} complete registrations ` +
+      `${summary.completeRegistrations.toLocaleString('en')} complete registrations, ` +
+      `${summary.tracker.trackedEntities.toLocaleString('en')} tracked entities, ` +
+      `${summary.tracker.events.toLocaleString('en')} events ` +
       `in ${(summary.milliseconds / 1000).toFixed(1)} s.`,
   );
 }
@@ -180,7 +186,8 @@ export function watchDemoSeed(context: FerryContext, jobId: string): () => void 
     if (!progress || job.status !== 'RUNNING') return;
     const total = progress.total ? ` of ${progress.total.toLocaleString('en')}` : '';
     const share = progress.total ? ` (${Math.floor((100 * progress.processed) / progress.total)} %)` : '';
-    const line = `Demo data: ${progress.processed.toLocaleString('en')}${total} data values written${share} ...`;
+    const what = progress.stage === DEMO_TRACKER_STAGE ? 'events' : 'data values';
+    const line = `Demo data: ${progress.processed.toLocaleString('en')}${total} ${what} written${share} ...`;
     if (line !== lastLine && Date.now() - lastPrinted >= SEED_LOG_INTERVAL_MS) {
       console.log(line);
       lastLine = line;
