@@ -66,7 +66,10 @@ const METADATA = {
       programType: 'WITH_REGISTRATION',
       trackedEntityType: { id: 'tetRules001' },
       organisationUnits: [{ id: bo }],
-      programTrackedEntityAttributes: [{ trackedEntityAttribute: { id: 'teaRuleAge1' } }],
+      programTrackedEntityAttributes: [
+        { trackedEntityAttribute: { id: 'teaRuleAge1' } },
+        { trackedEntityAttribute: { id: 'teaRuleCat1' } },
+      ],
     },
   ],
   trackedEntityAttributes: [
@@ -77,12 +80,22 @@ const METADATA = {
       valueType: 'INTEGER',
       aggregationType: 'NONE',
     },
+    {
+      id: 'teaRuleCat1',
+      name: 'Rule group',
+      shortName: 'Rule group',
+      valueType: 'TEXT',
+      aggregationType: 'NONE',
+    },
   ],
   trackedEntityTypes: [
     {
       id: 'tetRules001',
       name: 'Rule person',
-      trackedEntityTypeAttributes: [{ trackedEntityAttribute: { id: 'teaRuleAge1' } }],
+      trackedEntityTypeAttributes: [
+        { trackedEntityAttribute: { id: 'teaRuleAge1' } },
+        { trackedEntityAttribute: { id: 'teaRuleCat1' } },
+      ],
     },
   ],
   programStages: [
@@ -125,6 +138,20 @@ const METADATA = {
   ],
   programRules: [
     {
+      id: 'prMandAge01',
+      name: 'Age is needed',
+      program: { id: 'prgRulesTrk' },
+      condition: 'true',
+      programRuleActions: [{ id: 'praMandAge1' }],
+    },
+    {
+      id: 'prGroup0001',
+      name: 'Infant group',
+      program: { id: 'prgRulesTrk' },
+      condition: "d2:hasValue('age') && #{age} < 2",
+      programRuleActions: [{ id: 'praGroup001' }],
+    },
+    {
       id: 'prOldWgt001',
       name: 'Heavy for an infant',
       program: { id: 'prgRulesTrk' },
@@ -138,6 +165,19 @@ const METADATA = {
     rule(RULE_LIGHT, 'Too light', '#{weight} < 10', 'praLight001'),
   ],
   programRuleActions: [
+    {
+      id: 'praMandAge1',
+      programRule: { id: 'prMandAge01' },
+      programRuleActionType: 'SETMANDATORYFIELD',
+      trackedEntityAttribute: { id: 'teaRuleAge1' },
+    },
+    {
+      id: 'praGroup001',
+      programRule: { id: 'prGroup0001' },
+      programRuleActionType: 'ASSIGN',
+      trackedEntityAttribute: { id: 'teaRuleCat1' },
+      data: "'infant'",
+    },
     {
       id: 'praOldWgt01',
       programRule: { id: 'prOldWgt001' },
@@ -192,11 +232,11 @@ function bundleOf(events: unknown[], trackedEntities: unknown[] = []) {
 }
 
 /** A child of `age` enrolled with one weighing of `weight`, nested as DHIS2's payloads nest. */
-const child = (suffix: string, age: string, weight: string) => ({
+const child = (suffix: string, age: string | undefined, weight: string) => ({
   trackedEntity: `teRule${suffix}`,
   trackedEntityType: 'tetRules001',
   orgUnit: bo,
-  attributes: [{ attribute: 'teaRuleAge1', value: age }],
+  attributes: age === undefined ? [] : [{ attribute: 'teaRuleAge1', value: age }],
   enrollments: [
     {
       enrollment: `enRule${suffix}`,
@@ -315,6 +355,37 @@ for (const kind of TEST_DATABASE_KINDS) {
       assert.deepEqual(reports(report.validationReport.errorReports), ['E1300 evRuleInf01 prOldWgt001']);
       assert.equal(report.bundleReport.typeReportMap.EVENT?.stats.created, 1);
       assert.ok(await storedValues('evRuleOld01'));
+    });
+
+    it("applies an enrollment's rules: a mandatory attribute (E1306) and an assigned one (E1310)", async () => {
+      const report = await run([], {}, [child('Inf02', '1', '10'), child('NoAg1', undefined, '10')]);
+      assert.deepEqual(reports(report.validationReport.errorReports), [
+        'E1306 enRuleNoAg1 prMandAge01',
+        'E5000 evRuleNoAg1 EVENT',
+      ]);
+      assert.deepEqual(reports(report.validationReport.warningReports), ['E1310 enRuleInf02 prGroup0001']);
+      const group = await db.storage.queryOne<{ value: string }>(
+        `SELECT v.value AS value FROM tracked_entity_attribute_value v
+           JOIN tracked_entity t ON t.tracked_entity_id = v.tracked_entity_id
+           JOIN metadata_object m ON m.sid = v.attribute_id
+          WHERE t.uid = ? AND m.uid = ?`,
+        ['teRuleInf02', 'teaRuleCat1'],
+      );
+      assert.equal(group?.value, 'infant');
+      // A different group given for an infant is refused (E1309).
+      const clash = await run([], {}, [
+        {
+          ...child('Inf03', '1', '10'),
+          attributes: [
+            { attribute: 'teaRuleAge1', value: '1' },
+            { attribute: 'teaRuleCat1', value: 'toddler' },
+          ],
+        },
+      ]);
+      assert.ok(
+        reports(clash.validationReport.errorReports).includes('E1309 enRuleInf03 prGroup0001'),
+        JSON.stringify(clash.validationReport.errorReports),
+      );
     });
 
     it('applies ERRORONCOMPLETE only to a completed event', async () => {

@@ -30,7 +30,8 @@ import type { TrackerPreheat } from './tracker-import-preheat.ts';
  * DHIS2's server, Capture app and Android app run), with the effects DHIS2's importer acts on:
  * SHOWERROR / ERRORONCOMPLETE block the object (E1300), SHOWWARNING / WARNINGONCOMPLETE warn (E1300),
  * SETMANDATORYFIELD blocks an event without the data element (E1301), ASSIGN fills an empty data
- * element (warning E1308) and refuses a different value already given (E1307). Other actions
+ * element (warning E1308) and refuses a different value already given (E1307); on an enrollment,
+ * SETMANDATORYFIELD and ASSIGN on a program attribute do the same (E1306, E1310, E1309). Other actions
  * (display, hide, messages, scheduling) concern a data entry screen or side effects and are not
  * acted on here.
  */
@@ -371,6 +372,8 @@ export async function applyProgramRules(
   const trackedEntityById = new Map([...preheat.trackedEntities.values()].map((t) => [t.id, t]));
   const payloadEntities = new Map(plan.trackedEntities.map((p) => [p.uid, p.input]));
   const enrollmentCache = new Map<string, RuleEnrollmentJs | null>();
+  /** Each enrollment's attribute values as the engine saw them (stored, then the payload's). */
+  const enrollmentAttributes = new Map<string, Map<string, string>>();
   const ruleEnrollment = (uid: string | undefined, programName: string): RuleEnrollmentJs | null => {
     if (!uid) return null;
     if (!enrollmentCache.has(uid)) enrollmentCache.set(uid, buildEnrollment(uid, programName));
@@ -381,6 +384,7 @@ export async function applyProgramRules(
     const stored = preheat.enrollments.get(uid);
     if (!input && !stored) return null;
     const attributes = new Map<string, string>();
+    enrollmentAttributes.set(uid, attributes);
     const te = input?.trackedEntity;
     const storedTe = te
       ? preheat.trackedEntities.get(te)
@@ -409,6 +413,25 @@ export async function applyProgramRules(
     );
   };
 
+  // Enrollments first: an attribute a rule assigns there is seen by the rules of their events.
+  for (const p of enrollments) {
+    const program = preheat.get('programs', p.input.program);
+    if (!program) continue;
+    const rules = await loader.rulesFor(program.object);
+    if (!rules) continue;
+    const target = ruleEnrollment(p.uid, rules.programName);
+    if (!target) continue;
+    const its = [...(byEnrollment.get(p.uid)?.values() ?? [])].map((e) => toRuleEvent(e, preheat, now));
+    const effects = engine.evaluateEnrollment(target, its, rules.context);
+    const programAttributes = new Set(
+      ((program.object.programTrackedEntityAttributes as unknown[]) ?? []).map((ptea) =>
+        refId((ptea as Record<string, unknown>).trackedEntityAttribute),
+      ),
+    );
+    const attributes = enrollmentAttributes.get(p.uid) ?? new Map<string, string>();
+    if (applyEnrollmentEffects(p, attributes, programAttributes, effects)) enrollmentCache.delete(p.uid);
+  }
+
   for (const p of events) {
     const stage = preheat.get('programStages', p.input.programStage);
     const program = preheat.get('programs', p.input.program ?? refId(stage?.object.program));
@@ -431,18 +454,6 @@ export async function applyProgramRules(
       rules.context,
     );
     applyEventEffects(p, target, inStage, effects);
-  }
-
-  for (const p of enrollments) {
-    const program = preheat.get('programs', p.input.program);
-    if (!program) continue;
-    const rules = await loader.rulesFor(program.object);
-    if (!rules) continue;
-    const target = ruleEnrollment(p.uid, rules.programName);
-    if (!target) continue;
-    const its = [...(byEnrollment.get(p.uid)?.values() ?? [])].map((e) => toRuleEvent(e, preheat, now));
-    const effects = engine.evaluateEnrollment(target, its, rules.context);
-    applyMessages(p, 'ENROLLMENT', p.input.status === 'COMPLETED', effects);
   }
 }
 
@@ -472,13 +483,44 @@ function applyMessage(
   return true;
 }
 
-function applyMessages(
-  p: Planned<unknown>,
-  type: 'EVENT' | 'ENROLLMENT',
-  completed: boolean,
+/**
+ * An enrollment's effects: messages, and on the program's attributes SETMANDATORYFIELD (E1306) and
+ * ASSIGN (an empty attribute is set, warning E1310; a different given value is error E1309).
+ * Assigned values go into the enrollment's attributes, which are written to its tracked entity.
+ * True when a value was assigned.
+ */
+function applyEnrollmentEffects(
+  p: Planned<EnrollmentInput>,
+  attributes: Map<string, string>,
+  programAttributes: ReadonlySet<string | undefined>,
   effects: RuleEffectJs[],
-): void {
-  for (const effect of effects) applyMessage(p, type, completed, effect);
+): boolean {
+  let assigned = false;
+  for (const effect of effects) {
+    if (applyMessage(p, 'ENROLLMENT', p.input.status === 'COMPLETED', effect)) continue;
+    const action = effect.ruleAction;
+    const field = action.values.get('field') ?? '';
+    if (action.values.get('attributeType') !== 'TRACKED_ENTITY_ATTRIBUTE' || field === '') continue;
+    const given = attributes.get(field);
+    const empty = given === undefined || given === '';
+    if (action.type === 'SETMANDATORYFIELD') {
+      if (empty) p.errors.push(trackerError('E1306', 'ENROLLMENT', p.uid, [effect.ruleId, field]));
+    } else if (action.type === 'ASSIGN' && programAttributes.has(field)) {
+      const value = effect.data ?? '';
+      if (value === '' || (!empty && sameValue(given, value))) continue;
+      if (!empty) {
+        p.errors.push(trackerError('E1309', 'ENROLLMENT', p.uid, [effect.ruleId, field, value]));
+        continue;
+      }
+      const existing = p.input.attributes.find((a) => a.attribute === field);
+      if (existing) existing.value = value;
+      else p.input.attributes.push({ attribute: field, value });
+      attributes.set(field, value);
+      assigned = true;
+      warn(p, trackerError('E1310', 'ENROLLMENT', p.uid, [effect.ruleId, field, p.input.trackedEntity]));
+    }
+  }
+  return assigned;
 }
 
 /** Numbers compare as numbers ("80" is "80.0"), everything else as text. */
