@@ -375,6 +375,28 @@ describe('web app in Chromium', { skip: BROWSER_SKIP_REASON }, () => {
     await checkPage(page, 'export-queue', true);
   });
 
+  it('queues a metadata export of the types chosen in a transfer list and downloads it', async () => {
+    await page.goto(`${baseUrl}/#/export/metadata`);
+    await page.waitForSelector('[data-test="metadata-types-sourceoptions"] >> text=(dataSets)');
+    await page.fill('[data-test="metadata-types-leftside"] input', 'data set');
+    await page.dblclick('[data-test="metadata-types-sourceoptions"] >> text=(dataSets)');
+    await page.waitForSelector('[data-test="metadata-types-pickedoptions"] >> text=(dataSets)');
+    await choose(page, 'option-compression', 'None');
+    await checkPage(page, 'export-metadata', true);
+    await page.click('button:has-text("Queue export")');
+    await page.waitForURL(/#\/exports$/);
+    const card = page.locator('.export-card', { hasText: 'Metadata: dataSets' });
+    await card.locator('text=COMPLETED').waitFor({ timeout: 60_000 });
+    const download = page.waitForEvent('download');
+    await card.locator('a.download').click();
+    const exported = JSON.parse(readFileSync((await (await download).path()) ?? '', 'utf8')) as Record<
+      string,
+      { id: string }[]
+    >;
+    assert.deepEqual(exported.dataSets?.map((dataSet) => dataSet.id).sort(), ['VEM58nY22sO', 'qNtxTrp56wV']);
+    assert.equal(exported.dataElements, undefined, 'only the chosen type');
+  });
+
   it('lists every job with filters and search, and recreates an import pre-filled', async () => {
     await page.goto(`${baseUrl}/#/jobs`);
     await page.waitForSelector('#jobs');
@@ -385,7 +407,7 @@ describe('web app in Chromium', { skip: BROWSER_SKIP_REASON }, () => {
     const filtered = (await page.textContent('#jobs tbody')) ?? '';
     assert.doesNotMatch(filtered, /import/i);
     await page.click('[data-test="dhis2-uicore-chip"]:has-text("Data value export")');
-    await page.fill('input[name=jobSearch]', 'metadata');
+    await page.fill('input[name=jobSearch]', 'metadata import');
     assert.doesNotMatch((await page.textContent('#jobs tbody')) ?? '', /Data value/);
     await page.click('#jobs tbody a');
     await page.waitForSelector('#job-detail #summary');

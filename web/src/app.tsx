@@ -5,6 +5,7 @@ import { useRoute } from './router.ts';
 import { LoginPage } from './pages/login-page.tsx';
 import { Layout } from './components/layout.tsx';
 import { ErrorNotice } from './components/error-notice.tsx';
+import { SubNav } from './components/sub-nav.tsx';
 import { may } from './authorities.ts';
 import './app.css';
 
@@ -13,6 +14,7 @@ const HomePage = lazy(() => import('./pages/home-page.tsx'));
 const ImportPage = lazy(() => import('./pages/import-page.tsx'));
 const JobsPage = lazy(() => import('./pages/jobs-page.tsx'));
 const ExportDataPage = lazy(() => import('./pages/export-data-page.tsx'));
+const ExportMetadataPage = lazy(() => import('./pages/export-metadata-page.tsx'));
 const ExportsPage = lazy(() => import('./pages/exports-page.tsx'));
 
 type Session =
@@ -82,7 +84,10 @@ export function App() {
     } else if (first === 'import' && may(me, 'importData')) {
       title = 'Import data values';
       page = <ImportPage kind="dataValues" query={route.query} />;
-    } else if (first === 'export' && may(me, 'exportData')) {
+    } else if (first === 'export' && second === 'metadata' && may(me, 'exportMetadata')) {
+      title = 'Export metadata';
+      page = <ExportMetadataPage />;
+    } else if (first === 'export' && second !== 'metadata' && may(me, 'exportData')) {
       title = 'Export data values';
       page = <ExportDataPage query={route.query} />;
     } else if (first === 'jobs') {
@@ -101,6 +106,19 @@ export function App() {
       );
     } else {
       page = <HomePage me={me} />;
+    }
+    if (first === 'export') {
+      const links = [];
+      if (may(me, 'exportData'))
+        links.push({ href: '#/export', label: 'Data values', current: second !== 'metadata' });
+      if (may(me, 'exportMetadata'))
+        links.push({ href: '#/export/metadata', label: 'Metadata', current: second === 'metadata' });
+      page = (
+        <>
+          <SubNav label="What to export" links={links} />
+          {page}
+        </>
+      );
     }
     content = (
       <Layout me={me} current={first ?? ''} title={title} onSignOut={signOut}>

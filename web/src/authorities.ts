@@ -5,6 +5,7 @@ export const PAGE_AUTHORITIES = {
   importData: 'F_DATAVALUE_ADD',
   importMetadata: 'F_METADATA_IMPORT',
   exportData: 'F_EXPORT_DATA',
+  exportMetadata: 'F_METADATA_EXPORT',
 } as const;
 
 export type Page = keyof typeof PAGE_AUTHORITIES;

@@ -20,7 +20,12 @@ export function Layout({ me, current, title, onSignOut, children }: Props) {
       key: 'import',
       label: 'Import',
     });
-  if (may(me, 'exportData')) links.push({ href: '#/export', key: 'export', label: 'Export' });
+  if (may(me, 'exportData') || may(me, 'exportMetadata'))
+    links.push({
+      href: may(me, 'exportData') ? '#/export' : '#/export/metadata',
+      key: 'export',
+      label: 'Export',
+    });
   links.push({ href: '#/jobs', key: 'jobs', label: 'Jobs' });
   links.push({ href: '#/exports', key: 'exports', label: 'Export queue' });
   return (

@@ -63,6 +63,13 @@ export default function HomePage({ me }: { me: Me }) {
             text="Choose org units, data sets and dates; the file is made in the export queue."
           />
         ) : null}
+        {may(me, 'exportMetadata') ? (
+          <ActionCard
+            href="#/export/metadata"
+            title="Export metadata"
+            text="Choose the types; JSON, XML or CSV, made in the export queue."
+          />
+        ) : null}
         <ActionCard href="#/exports" title="Export queue" text="Files being made and ready to download." />
       </div>
       {error ? <ErrorNotice error={error} /> : null}
