@@ -246,6 +246,8 @@ describe('web app in Chromium', { skip: BROWSER_SKIP_REASON }, () => {
     const second = await runImport(page, AGGREGATE_METADATA, 'Start import');
     assert.match(second, /OK/);
     assert.ok((await count(page, 'created')) >= 75, second);
+    await page.click('#summary summary:has-text("By type")');
+    assert.match((await page.textContent('#type-counts')) ?? '', /DataElement\s*75/);
     await checkPage(page, 'import-metadata');
 
     // A metadata CSV: its object type is chosen from the server's list, and a dry run says so.
@@ -444,6 +446,8 @@ describe('web app in Chromium', { skip: BROWSER_SKIP_REASON }, () => {
     assert.doesNotMatch(nav, /Import/);
     assert.equal(await other.locator('text=Import data values').count(), 0);
     await other.goto(`${baseUrl}/#/import`);
+    await other.waitForSelector('text=This page is not available');
+    await other.goto(`${baseUrl}/#/export/metadata`);
     await other.waitForSelector('text=This page is not available');
     await checkPage(other, 'restricted-user');
     await other.goto(`${baseUrl}/#/export`);

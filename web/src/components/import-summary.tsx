@@ -78,6 +78,14 @@ function counts(summary: AnyRecord): [string, number][] {
     .map(([key, value]) => [key, value as number]);
 }
 
+/** Metadata's counts per type (`typeReports[].stats`), as DHIS2's app shows them. */
+function typeCounts(summary: AnyRecord): { type: string; stats: AnyRecord }[] {
+  return list(summary.typeReports).map((raw) => {
+    const report = record(raw);
+    return { type: text(report.klass).split('.').pop() ?? '', stats: record(report.stats) };
+  });
+}
+
 function statusTag(status: string) {
   if (status === 'OK' || status === 'SUCCESS') return <Tag positive>{status}</Tag>;
   if (status === 'WARNING') return <Tag neutral>{status}</Tag>;
@@ -153,6 +161,35 @@ export function ImportSummary({ report, dryRun, name }: { report: unknown; dryRu
           </div>
         ))}
       </div>
+      {typeCounts(summary).length > 0 ? (
+        <details>
+          <summary>By type ({typeCounts(summary).length})</summary>
+          <div className="table-wrap" id="type-counts">
+            <DataTable>
+              <DataTableHead>
+                <DataTableRow>
+                  <DataTableColumnHeader>Type</DataTableColumnHeader>
+                  <DataTableColumnHeader>Created</DataTableColumnHeader>
+                  <DataTableColumnHeader>Updated</DataTableColumnHeader>
+                  <DataTableColumnHeader>Deleted</DataTableColumnHeader>
+                  <DataTableColumnHeader>Ignored</DataTableColumnHeader>
+                </DataTableRow>
+              </DataTableHead>
+              <DataTableBody>
+                {typeCounts(summary).map(({ type, stats }) => (
+                  <DataTableRow key={type}>
+                    <DataTableCell>{type}</DataTableCell>
+                    <DataTableCell>{text(stats.created)}</DataTableCell>
+                    <DataTableCell>{text(stats.updated)}</DataTableCell>
+                    <DataTableCell>{text(stats.deleted)}</DataTableCell>
+                    <DataTableCell>{text(stats.ignored)}</DataTableCell>
+                  </DataTableRow>
+                ))}
+              </DataTableBody>
+            </DataTable>
+          </div>
+        </details>
+      ) : null}
       <ButtonStrip>
         <Button
           small
