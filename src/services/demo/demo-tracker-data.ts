@@ -37,11 +37,12 @@ export interface DemoTrackerRows {
   relationships: SqlValue[][];
 }
 
-// Parent rows are found by UID in the same statement (a unique index probe per row), so a batch
-// needs no round trip for the surrogate keys of the batch before. ON CONFLICT DO NOTHING: a seed
-// run again after an interruption leaves what is there alone.
+// ON CONFLICT DO NOTHING: a seed run again after an interruption leaves what is there alone.
+// Parents are named by UID in the generated rows; the seeder puts their surrogate keys in
+// (DEMO_TRACKER_PARENTS) once it has written and looked them up, a query per 1,000 parents. A
+// scalar subquery per row instead cost PostgreSQL a plan per row of each multi-row INSERT.
 const STAMPS = 'created, updated, stored_by, created_by, updated_by';
-const TE_ID = '(SELECT tracked_entity_id FROM tracked_entity WHERE uid = ?)';
+const TE_ID = '?';
 export const DEMO_TRACKER_INSERTS = {
   trackedEntities:
     `INSERT INTO tracked_entity (uid, tracked_entity_type_id, org_unit_id, ${STAMPS}) ` +
@@ -58,8 +59,8 @@ export const DEMO_TRACKER_INSERTS = {
     'ON CONFLICT (uid) DO NOTHING',
   enrollmentEvents:
     'INSERT INTO event (uid, program_id, program_stage_id, enrollment_id, org_unit_id, attribute_option_combo_id, ' +
-    `status, occurred_at, completed_at, completed_by, data_values, ${STAMPS}) VALUES (?, ?, ?, ` +
-    '(SELECT enrollment_id FROM enrollment WHERE uid = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (uid) DO NOTHING',
+    `status, occurred_at, completed_at, completed_by, data_values, ${STAMPS}) ` +
+    'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (uid) DO NOTHING',
   singleEvents:
     'INSERT INTO event (uid, program_id, program_stage_id, org_unit_id, attribute_option_combo_id, ' +
     `status, occurred_at, completed_at, completed_by, data_values, ${STAMPS}) ` +
@@ -68,6 +69,17 @@ export const DEMO_TRACKER_INSERTS = {
     `INSERT INTO relationship (uid, relationship_type_id, from_kind, from_id, to_kind, to_id, bidirectional, ${STAMPS}) ` +
     `VALUES (?, ?, 'TRACKED_ENTITY', ${TE_ID}, 'TRACKED_ENTITY', ${TE_ID}, 1, ?, ?, ?, ?, ?) ON CONFLICT (uid) DO NOTHING`,
 } as const satisfies Record<keyof DemoTrackerRows, string>;
+
+/** Which columns of a table's rows name a parent by UID, and the parent's table. */
+export const DEMO_TRACKER_PARENTS: Partial<
+  Record<keyof DemoTrackerRows, { parent: 'tracked_entity' | 'enrollment'; columns: readonly number[] }>
+> = {
+  attributeValues: { parent: 'tracked_entity', columns: [0] },
+  owners: { parent: 'tracked_entity', columns: [0] },
+  enrollments: { parent: 'tracked_entity', columns: [1] },
+  enrollmentEvents: { parent: 'enrollment', columns: [3] },
+  relationships: { parent: 'tracked_entity', columns: [2, 3] },
+};
 
 /** Parents before children, so that the UID look-ups find their rows. */
 export const DEMO_TRACKER_TABLE_ORDER: ReadonlyArray<keyof DemoTrackerRows> = [

@@ -1,10 +1,11 @@
 import { setImmediate } from 'node:timers/promises';
-import type { SqlExecutor, Storage, Transaction } from '../../storage/storage.ts';
+import type { SqlExecutor, SqlValue, Storage, Transaction } from '../../storage/storage.ts';
 import type { MetadataStore } from '../../storage/metadata-store.ts';
 import { DEFAULT_CATEGORY_OPTION_COMBO_UID } from '../../domain/category/default-category-model.ts';
 import type { DemoDatabase, DemoFacility } from './demo-types.ts';
 import {
   DEMO_TRACKER_INSERTS,
+  DEMO_TRACKER_PARENTS,
   DEMO_TRACKER_TABLE_ORDER,
   demoTrackerRows,
   eventCount,
@@ -157,8 +158,12 @@ export async function seedDemoTrackerData(
     if (chunk.length === 0) continue;
     const rows = mergeRows(chunk);
     await context.storage.transaction(async (tx) => {
+      const keys = { tracked_entity: new Map<string, number>(), enrollment: new Map<string, number>() };
       for (const table of DEMO_TRACKER_TABLE_ORDER) {
-        const list = rows[table];
+        const parents = DEMO_TRACKER_PARENTS[table];
+        const list = parents
+          ? withParentKeys(rows[table], parents.columns, keys[parents.parent])
+          : rows[table];
         for (let i = 0; i < list.length; i += BATCH_ROWS) {
           await tx.executeMany(DEMO_TRACKER_INSERTS[table], list.slice(i, i + BATCH_ROWS));
           // node:sqlite is synchronous: without a turn of the event loop between batches, no
@@ -166,6 +171,9 @@ export async function seedDemoTrackerData(
           await setImmediate();
           run.signal?.throwIfAborted();
         }
+        // The keys of the parents just written, for the tables after them.
+        if (table === 'trackedEntities') await lookUpKeys(tx, 'tracked_entity', list, keys.tracked_entity);
+        if (table === 'enrollments') await lookUpKeys(tx, 'enrollment', list, keys.enrollment);
       }
       await run.beforeCommit?.(tx);
     });
@@ -177,6 +185,42 @@ export async function seedDemoTrackerData(
     run.onProgress?.({ events: done, totalEvents });
   }
   return { ...summary, milliseconds: Math.round(performance.now() - started) };
+}
+
+/** Surrogate keys of just-written parent rows (their UID in column 0), a query per BATCH_ROWS. */
+async function lookUpKeys(
+  tx: SqlExecutor,
+  table: 'tracked_entity' | 'enrollment',
+  parentRows: readonly (readonly SqlValue[])[],
+  into: Map<string, number>,
+): Promise<void> {
+  const uids = parentRows.map((r) => String(r[0])).filter((uid) => !into.has(uid));
+  for (let i = 0; i < uids.length; i += BATCH_ROWS) {
+    const chunk = uids.slice(i, i + BATCH_ROWS);
+    const found = await tx.query<{ uid: string; id: number | string }>(
+      `SELECT uid, ${table}_id AS id FROM ${table} WHERE uid IN (${chunk.map(() => '?').join(', ')})`,
+      chunk,
+    );
+    for (const r of found) into.set(r.uid, Number(r.id));
+  }
+}
+
+/** The rows with their parents' UIDs (in `columns`) replaced by the parents' surrogate keys. */
+function withParentKeys(
+  rows: readonly SqlValue[][],
+  columns: readonly number[],
+  keys: ReadonlyMap<string, number>,
+): SqlValue[][] {
+  return rows.map((row) => {
+    const out = [...row];
+    for (const c of columns) {
+      const key = keys.get(String(row[c]));
+      if (key === undefined)
+        throw new Error(`Demo tracker row refers to ${String(row[c])}, which was not written`);
+      out[c] = key;
+    }
+    return out;
+  });
 }
 
 function mergeRows(chunk: readonly DemoTrackerRows[]): DemoTrackerRows {
