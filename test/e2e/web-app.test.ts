@@ -270,6 +270,11 @@ describe('web app in Chromium', { skip: BROWSER_SKIP_REASON }, () => {
   it('dry-runs then imports data values, and finds a conflict by searching', async () => {
     await page.goto(`${baseUrl}/#/import`);
     await page.waitForSelector('input[name=file]', { state: 'attached' });
+    // A file whose name says nothing: its first bytes say CSV.
+    const unnamed = join(work, 'values-from-usb');
+    writeFileSync(unnamed, 'dataelement,period,orgunit,categoryoptioncombo,attributeoptioncombo,value\n');
+    await page.setInputFiles('input[name=file]', unnamed);
+    await page.waitForSelector('[data-test="option-format"] :text("CSV")');
     const dry = await runImport(page, DATA_VALUES, 'Start dry run');
     assert.match(dry, /Dry run: nothing was saved/);
     const planned = await count(page, 'imported');

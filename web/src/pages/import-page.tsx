@@ -62,6 +62,23 @@ export function detectFormat(kind: ImportKind, name: string): string {
   return 'json';
 }
 
+/** Whether the name alone says the format (a known extension, compression aside). */
+function nameSaysFormat(name: string): boolean {
+  return /\.(json|csv|xml|adx|pdf)$/i.test(name.replace(/\.(gz|zip)$/i, ''));
+}
+
+/**
+ * The format the first bytes say, for a file whose name does not: `{`/`[` JSON, `%PDF` PDF, `<`
+ * XML (ADX when it names ADX's namespace), anything else CSV. Reads 512 bytes, never the file.
+ */
+export async function sniffFormat(kind: ImportKind, file: File): Promise<string> {
+  const head = (await file.slice(0, 512).text()).replace(/^\uFEFF/, '').trimStart();
+  if (head.startsWith('{') || head.startsWith('[')) return 'json';
+  if (kind === 'dataValues' && head.startsWith('%PDF')) return 'pdf';
+  if (head.startsWith('<')) return kind === 'dataValues' && /ihe\.net|adx/i.test(head) ? 'adx' : 'xml';
+  return 'csv';
+}
+
 const ID_SCHEMES = ['UID', 'CODE', 'NAME'];
 const DATA_ID_SCHEME_PARAMS = [
   ['idScheme', 'General id scheme'],
@@ -185,7 +202,10 @@ export default function ImportPage({ kind, query }: { kind: ImportKind; query: U
     setFile(chosen);
     setError(null);
     setPhase({ state: 'idle' });
-    if (chosen) setFormat(detectFormat(kind, chosen.name));
+    if (!chosen) return;
+    if (nameSaysFormat(chosen.name) || /\.(gz|zip)$/i.test(chosen.name))
+      setFormat(detectFormat(kind, chosen.name));
+    else void sniffFormat(kind, chosen).then(setFormat);
   };
 
   const needsClassKey = kind === 'metadata' && format === 'csv';
@@ -334,7 +354,7 @@ export default function ImportPage({ kind, query }: { kind: ImportKind; query: U
               label="Format"
               selected={format}
               onChange={({ selected }) => setFormat(selected)}
-              helpText="Detected from the file name; change it if it is wrong."
+              helpText="Detected from the file's name or first bytes; change it if it is wrong."
               disabled={Boolean(keptFile)}
               dataTest="option-format"
             >
