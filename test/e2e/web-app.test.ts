@@ -410,6 +410,10 @@ describe('web app in Chromium', { skip: BROWSER_SKIP_REASON }, () => {
     const all = (await page.textContent('#jobs')) ?? '';
     assert.match(all, /Metadata import/);
     assert.match(all, /Data value import \(dry run\)/);
+    const firstType = () => page.textContent('#jobs tbody tr:first-child td:nth-child(2)');
+    assert.match((await firstType()) ?? '', /Metadata export/, 'newest first');
+    await page.click('#jobs thead [title="Sort by Type"]');
+    assert.match((await firstType()) ?? '', /^Data value export/, 'sorted by type');
     await page.click('[data-test="dhis2-uicore-chip"]:has-text("Data value export")');
     const filtered = (await page.textContent('#jobs tbody')) ?? '';
     assert.doesNotMatch(filtered, /import/i);

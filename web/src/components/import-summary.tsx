@@ -127,6 +127,7 @@ export function ImportSummary({ report, dryRun, name }: { report: unknown; dryRu
   const header = (key: SortKey, label: string) => (
     <DataTableColumnHeader
       name={key}
+      sortIconTitle={`Sort by ${label}`}
       sortDirection={sort?.key === key ? sort.direction : 'default'}
       onSortIconClick={({ direction }) =>
         setSort(direction === 'default' ? null : { key, direction: direction as 'asc' | 'desc' })

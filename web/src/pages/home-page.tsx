@@ -30,15 +30,18 @@ export default function HomePage({ me }: { me: Me }) {
   const [jobs, setJobs] = useState<JobRecord[] | null>(null);
   const [info, setInfo] = useState<SystemInfo | null>(null);
   const [error, setError] = useState<unknown>(null);
+  const [active, setActive] = useState<number | null>(null);
 
   useEffect(() => {
     api<{ jobs: JobRecord[] }>('/api/jobs?pageSize=5')
       .then((reply) => setJobs(reply.jobs))
       .catch(setError);
+    api<{ jobs: JobRecord[] }>('/api/jobs?status=RUNNING,QUEUED&pageSize=500')
+      .then((reply) => setActive(reply.jobs.length))
+      .catch(setError);
     api<SystemInfo>('/api/system/info').then(setInfo).catch(setError);
   }, []);
 
-  const running = jobs?.filter((job) => job.status === 'RUNNING' || job.status === 'QUEUED').length ?? 0;
   return (
     <>
       <div className="cards">
@@ -99,8 +102,10 @@ export default function HomePage({ me }: { me: Me }) {
         {info ? (
           <p id="server-info">
             Ferry {info.ferryVersion} (speaks DHIS2 {info.version}),{' '}
-            {info.databaseKind === 'postgres' ? 'PostgreSQL' : 'SQLite'} database, {running} of the recent
-            jobs running or queued.
+            {info.databaseKind === 'postgres' ? 'PostgreSQL' : 'SQLite'} database
+            {active === null
+              ? '.'
+              : `, ${active >= 500 ? '500 or more' : active} ${active === 1 ? 'job' : 'jobs'} running or queued.`}
           </p>
         ) : null}
       </section>

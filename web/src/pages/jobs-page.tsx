@@ -20,6 +20,8 @@ import { ImportSummary } from '../components/import-summary.tsx';
 import { formatTime, jobTypeLabel } from '../format.ts';
 import { navigate } from '../router.ts';
 
+type SortKey = 'number' | 'type' | 'status' | 'created';
+
 /** The import page that can recreate a job of this type, pre-filled. */
 const RECREATE_PAGE: Record<string, string> = {
   DATAVALUE_IMPORT: '#/import',
@@ -163,6 +165,44 @@ export default function JobsPage({ selected }: { selected?: string }) {
             .includes(needle)),
     );
   }, [jobs, types, statuses, search]);
+  const [sort, setSort] = useState<{ key: SortKey; direction: 'asc' | 'desc' }>({
+    key: 'number',
+    direction: 'desc',
+  });
+  const sorted = useMemo(() => {
+    const sign = sort.direction === 'asc' ? 1 : -1;
+    const value = (job: JobRecord): string | number =>
+      sort.key === 'number'
+        ? (job.number ?? 0)
+        : sort.key === 'type'
+          ? jobTypeLabel(job.type)
+          : sort.key === 'status'
+            ? job.status
+            : job.created;
+    return [...shown].sort((a, b) => {
+      const x = value(a);
+      const y = value(b);
+      return (
+        sign * (typeof x === 'number' && typeof y === 'number' ? x - y : String(x).localeCompare(String(y)))
+      );
+    });
+  }, [shown, sort]);
+  const header = (key: SortKey, label: string) => (
+    <DataTableColumnHeader
+      name={key}
+      sortIconTitle={`Sort by ${label}`}
+      sortDirection={sort.key === key ? sort.direction : 'default'}
+      onSortIconClick={({ direction }) =>
+        setSort(
+          direction === 'default'
+            ? { key: 'number', direction: 'desc' }
+            : { key, direction: direction as 'asc' | 'desc' },
+        )
+      }
+    >
+      {label}
+    </DataTableColumnHeader>
+  );
   const toggle = (list: string[], value: string) =>
     list.includes(value) ? list.filter((v) => v !== value) : [...list, value];
 
@@ -222,15 +262,15 @@ export default function JobsPage({ selected }: { selected?: string }) {
             <DataTable>
               <DataTableHead>
                 <DataTableRow>
-                  <DataTableColumnHeader>#</DataTableColumnHeader>
-                  <DataTableColumnHeader>Type</DataTableColumnHeader>
-                  <DataTableColumnHeader>Status</DataTableColumnHeader>
-                  <DataTableColumnHeader>Created</DataTableColumnHeader>
+                  {header('number', '#')}
+                  {header('type', 'Type')}
+                  {header('status', 'Status')}
+                  {header('created', 'Created')}
                   <DataTableColumnHeader>Progress</DataTableColumnHeader>
                 </DataTableRow>
               </DataTableHead>
               <DataTableBody>
-                {shown.map((job) => (
+                {sorted.map((job) => (
                   <DataTableRow key={job.id} selected={job.id === selected}>
                     <DataTableCell>
                       <a href={`#/jobs/${job.id}`}>{job.number}</a>
