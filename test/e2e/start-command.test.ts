@@ -174,7 +174,10 @@ describe('npm start', () => {
         completeAfterMs = Date.now() - first.startedAt;
         if (!completed) await sleep(250);
       }
-      assert.match(completed.message, /^Demo data complete: 1,2\d\d,\d\d\d data values/);
+      assert.match(
+        completed.message,
+        /^Demo data complete: 1,2\d\d,\d\d\d data values, .* and 2\d\d,\d\d\d events/,
+      );
       assert.ok(sawProgress, 'the job showed its progress while it ran');
       // The console says so too; the watcher polls once a second.
       for (let i = 0; i < 50 && !/The demo database is complete/.test(first.output()); i++) await sleep(100);
@@ -204,6 +207,10 @@ describe('npm start', () => {
       try {
         const row = await storage.queryOne<{ n: number }>('SELECT COUNT(*) AS n FROM data_value');
         assert.ok(Number(row?.n) >= 1_000_000, `${row?.n} data values`);
+        const events = await storage.queryOne<{ n: number }>('SELECT COUNT(*) AS n FROM event');
+        assert.ok(Number(events?.n) >= 200_000, `${events?.n} events`);
+        const entities = await storage.queryOne<{ n: number }>('SELECT COUNT(*) AS n FROM tracked_entity');
+        assert.ok(Number(entities?.n) >= 20_000, `${entities?.n} tracked entities`);
       } finally {
         await storage.close();
       }
@@ -244,6 +251,10 @@ describe('ferry demo', () => {
     const created = ferry('demo', ...small);
     assert.equal(created.status, 0, created.output);
     assert.match(created.output, /Created the demo database/);
+    // Five facilities: the tracker data scaled down with them (the full demo has 235,572 events).
+    const events = /([\d,]+) events in/.exec(created.output);
+    assert.ok(events && Number(events[1].replace(/,/g, '')) > 100, created.output);
+    assert.ok(Number(events[1].replace(/,/g, '')) < 5_000, created.output);
     assert.match(created.output, /admin \/ district/);
 
     const again = ferry('demo', ...small);

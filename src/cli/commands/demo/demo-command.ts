@@ -138,8 +138,8 @@ export async function prepareServeDemo(context: FerryContext): Promise<DemoServe
   } else if (preparation.outcome === 'seeding') {
     const what =
       preparation.metadataObjects !== undefined
-        ? `Created the demo's metadata and users (${preparation.metadataObjects.toLocaleString('en')} objects); its data values`
-        : "The demo's data values are not complete yet; they";
+        ? `Created the demo's metadata and users (${preparation.metadataObjects.toLocaleString('en')} objects); its data values and tracker data`
+        : "The demo's data values or tracker data are not complete yet; they";
     console.log(
       `${what} are written in the background by job ${DEMO_SEED_JOB_TYPE} ${preparation.job.id} ` +
         `(progress below, in the web app's Jobs page and at /api/system/tasks/${DEMO_SEED_JOB_TYPE}).`,
@@ -171,7 +171,7 @@ export function watchDemoSeed(context: FerryContext, jobId: string): () => void 
     }
     if (job.status === 'FAILED' || job.status === 'CANCELLED') {
       console.log(
-        `The demo's data values were not completed: job ${jobId} ${job.status.toLowerCase()}` +
+        `The demo's data were not completed: job ${jobId} ${job.status.toLowerCase()}` +
           `${job.error ? ` (${job.error})` : ''}. The next start queues them again.`,
       );
       return stop();
