@@ -265,6 +265,38 @@ describe('web app in Chromium', { skip: BROWSER_SKIP_REASON }, () => {
     const real = await runImport(page, csv, 'Start import');
     assert.doesNotMatch(real, /Dry run/);
     assert.equal(await count(page, 'created'), 1, real);
+
+    // Geometry: a GeoJSON feature whose id is Bo's UID gives Bo its boundary.
+    const geoJson = join(work, 'bo.geojson');
+    const ring = [
+      [-11.9, 7.8],
+      [-11.6, 7.8],
+      [-11.6, 8.1],
+      [-11.9, 7.8],
+    ];
+    writeFileSync(
+      geoJson,
+      JSON.stringify({
+        type: 'FeatureCollection',
+        features: [
+          {
+            type: 'Feature',
+            id: 'O6uvpzGd5pu',
+            properties: {},
+            geometry: { type: 'Polygon', coordinates: [ring] },
+          },
+        ],
+      }),
+    );
+    await page.click('nav[aria-label="What to import"] a:has-text("Geometry")');
+    await page.waitForSelector('text=Geometry file');
+    const geometry = await runImport(page, geoJson, 'Start import');
+    assert.match(geometry, /Import summary/, geometry);
+    const bo = await fetch(`${baseUrl}/api/organisationUnits/O6uvpzGd5pu?fields=geometry`, {
+      headers: { authorization: `Basic ${Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64')}` },
+    });
+    assert.equal(((await bo.json()) as { geometry?: { type: string } }).geometry?.type, 'Polygon');
+    await checkPage(page, 'import-geometry');
   });
 
   it('dry-runs then imports data values, and finds a conflict by searching', async () => {

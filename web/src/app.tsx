@@ -78,10 +78,13 @@ export function App() {
     const [first, second] = route.path;
     let page;
     let title = 'Home';
-    if (first === 'import' && second === 'metadata' && may(me, 'importMetadata')) {
+    if (first === 'import' && second === 'geometry' && may(me, 'importMetadata')) {
+      title = 'Import geometry';
+      page = <ImportPage kind="geometry" query={route.query} />;
+    } else if (first === 'import' && second === 'metadata' && may(me, 'importMetadata')) {
       title = 'Import metadata';
       page = <ImportPage kind="metadata" query={route.query} />;
-    } else if (first === 'import' && may(me, 'importData')) {
+    } else if (first === 'import' && !second && may(me, 'importData')) {
       title = 'Import data values';
       page = <ImportPage kind="dataValues" query={route.query} />;
     } else if (first === 'export' && second === 'metadata' && may(me, 'exportMetadata')) {

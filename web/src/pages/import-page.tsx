@@ -6,6 +6,7 @@ import {
   CheckboxField,
   FileInputField,
   FileListItem,
+  InputField,
   LinearLoader,
   NoticeBox,
   SingleSelectField,
@@ -26,7 +27,7 @@ import {
   PREHEAT_MODES,
 } from '../../../src/domain/metadata-import/import-params.ts';
 
-export type ImportKind = 'dataValues' | 'metadata';
+export type ImportKind = 'dataValues' | 'metadata' | 'geometry';
 
 interface FormatChoice {
   value: string;
@@ -47,14 +48,27 @@ const FORMATS: Record<ImportKind, FormatChoice[]> = {
     { value: 'csv', label: 'CSV', contentType: 'application/csv' },
     { value: 'xml', label: 'XML', contentType: 'application/xml' },
   ],
+  geometry: [
+    { value: 'geojson', label: 'GeoJSON', contentType: 'application/geo+json' },
+    { value: 'gml', label: 'GML', contentType: 'application/xml' },
+  ],
 };
 
-const ENDPOINT: Record<ImportKind, string> = { dataValues: '/api/dataValueSets', metadata: '/api/metadata' };
-const JOB_TYPE: Record<ImportKind, string> = { dataValues: 'DATAVALUE_IMPORT', metadata: 'METADATA_IMPORT' };
+/** DHIS2's import endpoint for a kind and format: geometry has one per format. */
+function endpointFor(kind: ImportKind, format: string): string {
+  if (kind === 'geometry') return format === 'gml' ? '/api/metadata/gml' : '/api/organisationUnits/geometry';
+  return kind === 'dataValues' ? '/api/dataValueSets' : '/api/metadata';
+}
+const JOB_TYPE: Record<ImportKind, string> = {
+  dataValues: 'DATAVALUE_IMPORT',
+  metadata: 'METADATA_IMPORT',
+  geometry: 'GEOJSON_IMPORT or GML_IMPORT',
+};
 
 /** The format a file name says, compression suffixes aside (`x.csv.gz` is CSV). */
 export function detectFormat(kind: ImportKind, name: string): string {
   const lower = name.toLowerCase().replace(/\.(gz|zip)$/, '');
+  if (kind === 'geometry') return lower.endsWith('.gml') || lower.endsWith('.xml') ? 'gml' : 'geojson';
   if (kind === 'dataValues' && (lower.endsWith('.adx.xml') || lower.endsWith('.adx'))) return 'adx';
   if (lower.endsWith('.xml')) return 'xml';
   if (lower.endsWith('.csv')) return 'csv';
@@ -64,7 +78,7 @@ export function detectFormat(kind: ImportKind, name: string): string {
 
 /** Whether the name alone says the format (a known extension, compression aside). */
 function nameSaysFormat(name: string): boolean {
-  return /\.(json|csv|xml|adx|pdf)$/i.test(name.replace(/\.(gz|zip)$/i, ''));
+  return /\.(json|csv|xml|adx|pdf|geojson|gml)$/i.test(name.replace(/\.(gz|zip)$/i, ''));
 }
 
 /**
@@ -73,6 +87,7 @@ function nameSaysFormat(name: string): boolean {
  */
 export async function sniffFormat(kind: ImportKind, file: File): Promise<string> {
   const head = (await file.slice(0, 512).text()).replace(/^\uFEFF/, '').trimStart();
+  if (kind === 'geometry') return head.startsWith('<') ? 'gml' : 'geojson';
   if (head.startsWith('{') || head.startsWith('[')) return 'json';
   if (kind === 'dataValues' && head.startsWith('%PDF')) return 'pdf';
   if (head.startsWith('<')) return kind === 'dataValues' && /ihe\.net|adx/i.test(head) ? 'adx' : 'xml';
@@ -116,6 +131,12 @@ const DEFAULTS: Record<ImportKind, Options> = {
     async: 'true',
     firstRowIsHeader: 'true',
   },
+  geometry: {
+    async: 'true',
+    geoJsonId: 'true',
+    geoJsonProperty: '',
+    orgUnitProperty: 'id',
+  },
 };
 
 const STRATEGY_LABELS: Record<string, string> = {
@@ -154,6 +175,7 @@ export default function ImportPage({ kind, query }: { kind: ImportKind; query: U
 
   useEffect(() => {
     setOptions(DEFAULTS[kind]);
+    setFormat(FORMATS[kind][0]?.value ?? 'json');
     setFile(null);
     setPhase({ state: 'idle' });
     setError(null);
@@ -231,6 +253,9 @@ export default function ImportPage({ kind, query }: { kind: ImportKind; query: U
         if (key === 'skipAudit' && !mayskipAudit) continue;
         if (key === 'firstRowIsHeader' && format !== 'csv') continue;
         if (key === 'classKey' || key === 'dryRun') continue;
+        // GML takes none of GeoJSON's matching options; an empty property is left out.
+        if (kind === 'geometry' && format === 'gml' && key !== 'async') continue;
+        if (value === '') continue;
         params.set(key, value);
       }
       params.set('dryRun', String(asDryRun));
@@ -239,7 +264,7 @@ export default function ImportPage({ kind, query }: { kind: ImportKind; query: U
         FORMATS[kind].find((choice) => choice.value === format)?.contentType ?? 'application/json';
       setPhase({ state: 'uploading', loaded: 0, total: file.size });
       const reply = await upload<{ response?: { id?: string; relativeNotifierEndpoint?: string } }>(
-        `${ENDPOINT[kind]}?${params}`,
+        `${endpointFor(kind, format)}?${params}`,
         file,
         contentType,
         ({ loaded, total }) => setPhase({ state: 'uploading', loaded, total }),
@@ -311,6 +336,10 @@ export default function ImportPage({ kind, query }: { kind: ImportKind; query: U
         <a href="#/import/metadata" aria-current={kind === 'metadata' ? 'page' : undefined}>
           Metadata
         </a>
+        <span aria-hidden="true">·</span>
+        <a href="#/import/geometry" aria-current={kind === 'geometry' ? 'page' : undefined}>
+          Geometry
+        </a>
       </nav>
       <Card className="panel section">
         <div className="stack">
@@ -324,12 +353,22 @@ export default function ImportPage({ kind, query }: { kind: ImportKind; query: U
             onDrop={onDrop}
           >
             <FileInputField
-              label={kind === 'dataValues' ? 'Data value file' : 'Metadata file'}
+              label={
+                kind === 'dataValues'
+                  ? 'Data value file'
+                  : kind === 'metadata'
+                    ? 'Metadata file'
+                    : 'Geometry file'
+              }
               name="file"
               buttonLabel="Choose a file"
               helpText={`Drop a file here or choose one: ${FORMATS[kind].map((f) => f.label).join(', ')}; gzip or zip compressed too.`}
               accept={
-                kind === 'dataValues' ? '.json,.csv,.xml,.adx,.pdf,.gz,.zip' : '.json,.csv,.xml,.gz,.zip'
+                kind === 'dataValues'
+                  ? '.json,.csv,.xml,.adx,.pdf,.gz,.zip'
+                  : kind === 'metadata'
+                    ? '.json,.csv,.xml,.gz,.zip'
+                    : '.geojson,.json,.gml,.xml,.gz,.zip'
               }
               onChange={({ files }) => chooseFile(files?.[0] ?? null)}
               placeholder={keptFile ? '' : 'No file chosen yet'}
@@ -362,7 +401,9 @@ export default function ImportPage({ kind, query }: { kind: ImportKind; query: U
                 <SingleSelectOption key={choice.value} value={choice.value} label={choice.label} />
               ))}
             </SingleSelectField>
-            {select('importStrategy', 'Import strategy', IMPORT_STRATEGIES, STRATEGY_LABELS)}
+            {kind !== 'geometry'
+              ? select('importStrategy', 'Import strategy', IMPORT_STRATEGIES, STRATEGY_LABELS)
+              : null}
             {needsClassKey ? (
               <SingleSelectField
                 label="Object type in the CSV (class key)"
@@ -402,6 +443,25 @@ export default function ImportPage({ kind, query }: { kind: ImportKind; query: U
                   {mayskipAudit ? check('skipAudit', 'Skip audit (no audit rows are written)') : null}
                   {check('preheatCache', 'Preheat cache')}
                 </>
+              ) : kind === 'geometry' ? (
+                format === 'geojson' ? (
+                  <>
+                    {check('geoJsonId', 'Match each feature by its id (off: by a property of the feature)')}
+                    {options.geoJsonId !== 'true' ? (
+                      <InputField
+                        label="Feature property holding the org unit"
+                        name="geoJsonProperty"
+                        value={options.geoJsonProperty}
+                        onChange={({ value }) => set('geoJsonProperty')(value ?? '')}
+                      />
+                    ) : null}
+                    {select('orgUnitProperty', "Matched against the org unit's", ['id', 'code', 'name'], {
+                      id: 'UID',
+                      code: 'Code',
+                      name: 'Name',
+                    })}
+                  </>
+                ) : null
               ) : (
                 <>
                   <div className="row">

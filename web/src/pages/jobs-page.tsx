@@ -26,6 +26,8 @@ type SortKey = 'number' | 'type' | 'status' | 'created';
 const RECREATE_PAGE: Record<string, string> = {
   DATAVALUE_IMPORT: '#/import',
   METADATA_IMPORT: '#/import/metadata',
+  GML_IMPORT: '#/import/geometry',
+  GEOJSON_IMPORT: '#/import/geometry',
 };
 
 function JobDetail({ id, onChanged }: { id: string; onChanged: () => void }) {
