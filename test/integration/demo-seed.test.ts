@@ -677,6 +677,9 @@ for (const kind of TEST_DATABASE_KINDS) {
           events: sample,
         };
         assert.ok(sample.some((e) => !e.enrollment) && sample.some((e) => e.enrollment));
+        // Malaria cases carry the case's location (the stage's feature type is POINT).
+        const located = sample.find((e) => !e.enrollment)!;
+        assert.equal((located.geometry as { type: string }).type, 'Point');
 
         // A fresh database with the demo metadata (the demo's metadata writer), then the import.
         await seedDemoMetadata(freshContext, SMALL);
@@ -741,7 +744,15 @@ for (const kind of TEST_DATABASE_KINDS) {
         for (const event of sample) {
           const copy = byUid.get(event.event);
           assert.ok(copy, `event ${String(event.event)} re-imported`);
-          for (const key of ['program', 'programStage', 'enrollment', 'orgUnit', 'status', 'occurredAt'])
+          for (const key of [
+            'program',
+            'programStage',
+            'enrollment',
+            'orgUnit',
+            'status',
+            'occurredAt',
+            'geometry',
+          ])
             assert.deepEqual(copy[key], event[key], `${String(event.event)}.${key}`);
           const values = (list: unknown) =>
             (list as Array<{ dataElement: string; value: string }>)

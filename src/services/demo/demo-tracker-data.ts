@@ -63,8 +63,8 @@ export const DEMO_TRACKER_INSERTS = {
     'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (uid) DO NOTHING',
   singleEvents:
     'INSERT INTO event (uid, program_id, program_stage_id, org_unit_id, attribute_option_combo_id, ' +
-    `status, occurred_at, completed_at, completed_by, data_values, ${STAMPS}) ` +
-    'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (uid) DO NOTHING',
+    `status, occurred_at, completed_at, completed_by, data_values, ${STAMPS}, geometry) ` +
+    'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (uid) DO NOTHING',
   relationships:
     `INSERT INTO relationship (uid, relationship_type_id, from_kind, from_id, to_kind, to_id, bidirectional, ${STAMPS}) ` +
     `VALUES (?, ?, 'TRACKED_ENTITY', ${TE_ID}, 'TRACKED_ENTITY', ${TE_ID}, 1, ?, ?, ?, ?, ?) ON CONFLICT (uid) DO NOTHING`,
@@ -288,6 +288,7 @@ export function demoTrackerRows(
     enUid: string | null,
     day: number,
     values: Record<string, string | undefined>,
+    geometry: string | null = null,
   ): void => {
     const created = entered(day, 8 * 60 + Math.floor(hashString(evUid) % (9 * 60)));
     const common = [
@@ -299,7 +300,7 @@ export function demoTrackerRows(
       dataValues(created, values),
       ...stamps(created),
     ];
-    if (enUid === null) rows.singleEvents.push([evUid, programId, stageId, ouId, ...common]);
+    if (enUid === null) rows.singleEvents.push([evUid, programId, stageId, ouId, ...common, geometry]);
     else rows.enrollmentEvents.push([evUid, programId, stageId, enUid, ouId, ...common]);
   };
 
@@ -423,6 +424,7 @@ export function demoTrackerRows(
   const malariaProgram = sid(tracker.malaria.program, 'program');
   const malariaStage = sid(tracker.malaria.stage, 'program stage');
   const cases = Math.max(1, amount(MALARIA_CASES, facility, r(1, 0, 2)));
+  const [lon, lat] = facilityPoint(demo, facility.uid);
   for (let k = 0; k < cases; k++) {
     const u = (field: number) => r(8, k, field);
     const month = MONTH_WEIGHTS.findIndex((c) => u(0) < c);
@@ -431,14 +433,41 @@ export function demoTrackerRows(
     const result = choose(u(2), ['POSITIVE', 'NEGATIVE', 'INVALID'], [0.82, 0.15, 0.03]);
     const classification =
       result === 'POSITIVE' ? choose(u(3), ['LOCAL', 'IMPORTED', 'RELAPSE'], [0.86, 0.1, 0.04]) : undefined;
-    event(uid('malariaCase', k), malariaProgram, malariaStage, null, day, {
-      rdtResult: result,
-      caseClassification: classification,
-      travelled: classification === 'IMPORTED' || u(4) < 0.08 ? 'true' : 'false',
-      patientAge: String(Math.floor(u(5) * u(5) * 70)),
-    });
+    event(
+      uid('malariaCase', k),
+      malariaProgram,
+      malariaStage,
+      null,
+      day,
+      {
+        rdtResult: result,
+        caseClassification: classification,
+        travelled: classification === 'IMPORTED' || u(4) < 0.08 ? 'true' : 'false',
+        patientAge: String(Math.floor(u(5) * u(5) * 70)),
+      },
+      // The stage's feature type is POINT: where the case lives, within about 4 km of the facility.
+      `{"type":"Point","coordinates":[${(lon + (u(6) - 0.5) * 0.08).toFixed(5)},${(lat + (u(7) - 0.5) * 0.08).toFixed(5)}]}`,
+    );
   }
   return rows;
+}
+
+const FACILITY_POINTS = new WeakMap<DemoDatabase, Map<string, [number, number]>>();
+
+/** A facility's coordinates, from its org unit's point geometry. */
+function facilityPoint(demo: DemoDatabase, uid: string): [number, number] {
+  let points = FACILITY_POINTS.get(demo);
+  if (!points) {
+    points = new Map();
+    for (const unit of demo.metadata.get('organisationUnits') ?? []) {
+      const geometry = unit.geometry as { type?: string; coordinates?: [number, number] } | undefined;
+      if (geometry?.type === 'Point' && geometry.coordinates) points.set(unit.id, geometry.coordinates);
+    }
+    FACILITY_POINTS.set(demo, points);
+  }
+  const point = points.get(uid);
+  if (!point) throw new Error(`Demo facility ${uid} has no point geometry`);
+  return point;
 }
 
 /** The UID of a facility's last event: present once the transaction holding its rows committed. */
