@@ -141,33 +141,5 @@ export interface JobDetails {
   inputFile?: { name: string; size?: number } | null;
 }
 
-export interface ExportCard {
-  id: string;
-  jobNumber: number;
-  kind: string;
-  status: string;
-  created: string;
-  started: string | null;
-  finished: string | null;
-  timeInQueueSeconds: number | null;
-  timeProducingSeconds: number | null;
-  description: string;
-  format: string;
-  compression: string;
-  passwordProtected: boolean;
-  destination: unknown;
-  requestedBy: string | null;
-  progress: JobRecord['progress'];
-  error: string | null;
-  params: Record<string, unknown>;
-  file: {
-    name: string;
-    size: number;
-    sizeText: string;
-    created: string;
-    expires: string | null;
-    expired: boolean;
-    downloadUrl: string | null;
-  } | null;
-  replacedBy: string | null;
-}
+/** The export queue's card, as the server's export queue service defines it. */
+export type { ExportCard } from '../../src/services/jobs/export-queue-service.ts';

@@ -170,7 +170,7 @@ export default function ImportPage({ kind, query }: { kind: ImportKind; query: U
   const [error, setError] = useState<unknown>(null);
   const [dragging, setDragging] = useState(false);
   const [recreated, setRecreated] = useState<Recreated | null>(null);
-  const [mayskipAudit, setMaySkipAudit] = useState(false);
+  const [maySkipAudit, setMaySkipAudit] = useState(false);
   const recreateId = query.get('recreate');
 
   useEffect(() => {
@@ -250,7 +250,7 @@ export default function ImportPage({ kind, query }: { kind: ImportKind; query: U
       if (!file) return;
       const params = new URLSearchParams();
       for (const [key, value] of Object.entries(options)) {
-        if (key === 'skipAudit' && !mayskipAudit) continue;
+        if (key === 'skipAudit' && !maySkipAudit) continue;
         if (key === 'firstRowIsHeader' && format !== 'csv') continue;
         if (key === 'classKey' || key === 'dryRun') continue;
         // GML takes none of GeoJSON's matching options; an empty property is left out.
@@ -440,7 +440,7 @@ export default function ImportPage({ kind, query }: { kind: ImportKind; query: U
                     'skipExistingCheck',
                     'Skip the check for existing values (faster; only for new data)',
                   )}
-                  {mayskipAudit ? check('skipAudit', 'Skip audit (no audit rows are written)') : null}
+                  {maySkipAudit ? check('skipAudit', 'Skip audit (no audit rows are written)') : null}
                   {check('preheatCache', 'Preheat cache')}
                 </>
               ) : kind === 'geometry' ? (
