@@ -78,7 +78,10 @@ export function App() {
     const [first, second] = route.path;
     let page;
     let title = 'Home';
-    if (first === 'import' && second === 'geometry' && may(me, 'importMetadata')) {
+    if (first === 'import' && second === 'tracker' && may(me, 'importTracker')) {
+      title = 'Import events and tracked entities';
+      page = <ImportPage kind="tracker" query={route.query} />;
+    } else if (first === 'import' && second === 'geometry' && may(me, 'importMetadata')) {
       title = 'Import geometry';
       page = <ImportPage kind="geometry" query={route.query} />;
     } else if (first === 'import' && second === 'metadata' && may(me, 'importMetadata')) {
@@ -109,6 +112,35 @@ export function App() {
       );
     } else {
       page = <HomePage me={me} />;
+    }
+    if (first === 'import') {
+      const kinds = [
+        { href: '#/import', label: 'Data values', current: !second, allowed: may(me, 'importData') },
+        {
+          href: '#/import/metadata',
+          label: 'Metadata',
+          current: second === 'metadata',
+          allowed: may(me, 'importMetadata'),
+        },
+        {
+          href: '#/import/tracker',
+          label: 'Events and tracked entities',
+          current: second === 'tracker',
+          allowed: may(me, 'importTracker'),
+        },
+        {
+          href: '#/import/geometry',
+          label: 'Geometry',
+          current: second === 'geometry',
+          allowed: may(me, 'importMetadata'),
+        },
+      ];
+      page = (
+        <>
+          <SubNav label="What to import" links={kinds.filter((kind) => kind.allowed)} />
+          {page}
+        </>
+      );
     }
     if (first === 'export') {
       const links = [];

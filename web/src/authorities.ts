@@ -4,6 +4,7 @@ import type { Me } from './api.ts';
 export const PAGE_AUTHORITIES = {
   importData: 'F_DATAVALUE_ADD',
   importMetadata: 'F_METADATA_IMPORT',
+  importTracker: 'F_TRACKER_IMPORT',
   exportData: 'F_EXPORT_DATA',
   exportMetadata: 'F_METADATA_EXPORT',
 } as const;

@@ -52,6 +52,16 @@ export function conflictRows(summary: AnyRecord): ConflictRow[] {
       rows: list(conflict.indexes).slice(0, 50).map(text).join(', '),
     });
   }
+  // Tracker: the validation report's errors, each naming its object's type and UID.
+  for (const raw of list(record(summary.validationReport).errorReports)) {
+    const error = record(raw);
+    rows.push({
+      code: text(error.errorCode),
+      object: `${text(error.trackerType)} ${text(error.uid)}`.trim(),
+      message: text(error.message),
+      rows: '',
+    });
+  }
   for (const rawType of list(summary.typeReports)) {
     const typeReport = record(rawType);
     const type = text(typeReport.klass).split('.').pop() ?? '';

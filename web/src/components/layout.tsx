@@ -14,9 +14,13 @@ interface Props {
 /** The header with the pages this user may open, who is signed in, and sign out. */
 export function Layout({ me, current, title, onSignOut, children }: Props) {
   const links: { href: string; key: string; label: string }[] = [{ href: '#/', key: '', label: 'Home' }];
-  if (may(me, 'importData') || may(me, 'importMetadata'))
+  if (may(me, 'importData') || may(me, 'importMetadata') || may(me, 'importTracker'))
     links.push({
-      href: may(me, 'importData') ? '#/import' : '#/import/metadata',
+      href: may(me, 'importData')
+        ? '#/import'
+        : may(me, 'importMetadata')
+          ? '#/import/metadata'
+          : '#/import/tracker',
       key: 'import',
       label: 'Import',
     });

@@ -27,7 +27,7 @@ import {
   PREHEAT_MODES,
 } from '../../../src/domain/metadata-import/import-params.ts';
 
-export type ImportKind = 'dataValues' | 'metadata' | 'geometry';
+export type ImportKind = 'dataValues' | 'metadata' | 'geometry' | 'tracker';
 
 interface FormatChoice {
   value: string;
@@ -52,23 +52,27 @@ const FORMATS: Record<ImportKind, FormatChoice[]> = {
     { value: 'geojson', label: 'GeoJSON', contentType: 'application/geo+json' },
     { value: 'gml', label: 'GML', contentType: 'application/xml' },
   ],
+  tracker: [{ value: 'json', label: 'JSON (nested or flat)', contentType: 'application/json' }],
 };
 
 /** DHIS2's import endpoint for a kind and format: geometry has one per format. */
 function endpointFor(kind: ImportKind, format: string): string {
   if (kind === 'geometry') return format === 'gml' ? '/api/metadata/gml' : '/api/organisationUnits/geometry';
+  if (kind === 'tracker') return '/api/tracker';
   return kind === 'dataValues' ? '/api/dataValueSets' : '/api/metadata';
 }
 const JOB_TYPE: Record<ImportKind, string> = {
   dataValues: 'DATAVALUE_IMPORT',
   metadata: 'METADATA_IMPORT',
   geometry: 'GEOJSON_IMPORT or GML_IMPORT',
+  tracker: 'TRACKER_IMPORT_JOB',
 };
 
 /** The format a file name says, compression suffixes aside (`x.csv.gz` is CSV). */
 export function detectFormat(kind: ImportKind, name: string): string {
   const lower = name.toLowerCase().replace(/\.(gz|zip)$/, '');
   if (kind === 'geometry') return lower.endsWith('.gml') || lower.endsWith('.xml') ? 'gml' : 'geojson';
+  if (kind === 'tracker') return 'json';
   if (kind === 'dataValues' && (lower.endsWith('.adx.xml') || lower.endsWith('.adx'))) return 'adx';
   if (lower.endsWith('.xml')) return 'xml';
   if (lower.endsWith('.csv')) return 'csv';
@@ -88,6 +92,7 @@ function nameSaysFormat(name: string): boolean {
 export async function sniffFormat(kind: ImportKind, file: File): Promise<string> {
   const head = (await file.slice(0, 512).text()).replace(/^\uFEFF/, '').trimStart();
   if (kind === 'geometry') return head.startsWith('<') ? 'gml' : 'geojson';
+  if (kind === 'tracker') return 'json';
   if (head.startsWith('{') || head.startsWith('[')) return 'json';
   if (kind === 'dataValues' && head.startsWith('%PDF')) return 'pdf';
   if (head.startsWith('<')) return kind === 'dataValues' && /ihe\.net|adx/i.test(head) ? 'adx' : 'xml';
@@ -130,6 +135,14 @@ const DEFAULTS: Record<ImportKind, Options> = {
     skipValidation: 'false',
     async: 'true',
     firstRowIsHeader: 'true',
+  },
+  tracker: {
+    importStrategy: 'CREATE_AND_UPDATE',
+    atomicMode: 'ALL',
+    validationMode: 'FULL',
+    reportMode: 'ERRORS',
+    skipRuleEngine: 'false',
+    async: 'true',
   },
   geometry: {
     async: 'true',
@@ -263,13 +276,14 @@ export default function ImportPage({ kind, query }: { kind: ImportKind; query: U
       const contentType =
         FORMATS[kind].find((choice) => choice.value === format)?.contentType ?? 'application/json';
       setPhase({ state: 'uploading', loaded: 0, total: file.size });
-      const reply = await upload<{ response?: { id?: string; relativeNotifierEndpoint?: string } }>(
-        `${endpointFor(kind, format)}?${params}`,
-        file,
-        contentType,
-        ({ loaded, total }) => setPhase({ state: 'uploading', loaded, total }),
+      const reply = await upload<{
+        response?: { id?: string; relativeNotifierEndpoint?: string; location?: string };
+      }>(`${endpointFor(kind, format)}?${params}`, file, contentType, ({ loaded, total }) =>
+        setPhase({ state: 'uploading', loaded, total }),
       );
-      const jobId = reply.response?.relativeNotifierEndpoint ? reply.response.id : undefined;
+      // DHIS2 answers an async import with the job's notifier endpoint, or (tracker) its location.
+      const jobId =
+        reply.response?.relativeNotifierEndpoint || reply.response?.location ? reply.response.id : undefined;
       if (jobId) {
         const details = await api<JobDetails>(`/api/jobs/${encodeURIComponent(jobId)}`);
         setPhase({ state: 'running', job: details.job });
@@ -328,19 +342,6 @@ export default function ImportPage({ kind, query }: { kind: ImportKind; query: U
 
   return (
     <>
-      <nav className="chips" aria-label="What to import">
-        <a href="#/import" aria-current={kind === 'dataValues' ? 'page' : undefined}>
-          Data values
-        </a>
-        <span aria-hidden="true">·</span>
-        <a href="#/import/metadata" aria-current={kind === 'metadata' ? 'page' : undefined}>
-          Metadata
-        </a>
-        <span aria-hidden="true">·</span>
-        <a href="#/import/geometry" aria-current={kind === 'geometry' ? 'page' : undefined}>
-          Geometry
-        </a>
-      </nav>
       <Card className="panel section">
         <div className="stack">
           <div
@@ -358,7 +359,9 @@ export default function ImportPage({ kind, query }: { kind: ImportKind; query: U
                   ? 'Data value file'
                   : kind === 'metadata'
                     ? 'Metadata file'
-                    : 'Geometry file'
+                    : kind === 'tracker'
+                      ? 'Tracker file'
+                      : 'Geometry file'
               }
               name="file"
               buttonLabel="Choose a file"
@@ -368,7 +371,9 @@ export default function ImportPage({ kind, query }: { kind: ImportKind; query: U
                   ? '.json,.csv,.xml,.adx,.pdf,.gz,.zip'
                   : kind === 'metadata'
                     ? '.json,.csv,.xml,.gz,.zip'
-                    : '.geojson,.json,.gml,.xml,.gz,.zip'
+                    : kind === 'tracker'
+                      ? '.json,.gz,.zip'
+                      : '.geojson,.json,.gml,.xml,.gz,.zip'
               }
               onChange={({ files }) => chooseFile(files?.[0] ?? null)}
               placeholder={keptFile ? '' : 'No file chosen yet'}
@@ -442,6 +447,18 @@ export default function ImportPage({ kind, query }: { kind: ImportKind; query: U
                   )}
                   {maySkipAudit ? check('skipAudit', 'Skip audit (no audit rows are written)') : null}
                   {check('preheatCache', 'Preheat cache')}
+                </>
+              ) : kind === 'tracker' ? (
+                <>
+                  <div className="row">
+                    {select('atomicMode', 'Atomic mode', ['ALL', 'OBJECT'], {
+                      ALL: 'All or nothing',
+                      OBJECT: 'Each object on its own',
+                    })}
+                    {select('validationMode', 'Validation mode', ['FULL', 'FAIL_FAST'])}
+                    {select('reportMode', 'Report mode', ['ERRORS', 'WARNINGS', 'FULL'])}
+                  </div>
+                  {check('skipRuleEngine', 'Skip program rules')}
                 </>
               ) : kind === 'geometry' ? (
                 format === 'geojson' ? (

@@ -27,6 +27,7 @@ const RECREATE_PAGE: Record<string, string> = {
   DATAVALUE_IMPORT: '#/import',
   METADATA_IMPORT: '#/import/metadata',
   GML_IMPORT: '#/import/geometry',
+  TRACKER_IMPORT_JOB: '#/import/tracker',
   GEOJSON_IMPORT: '#/import/geometry',
 };
 
