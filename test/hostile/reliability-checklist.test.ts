@@ -1,6 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, connect, type AddressInfo } from 'node:net';
+import { request as httpRequest } from 'node:http';
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -23,6 +24,12 @@ const BULK = JSON.parse(readFileSync(join(AGGREGATE_E2E_DIR, '03_dataValues_bulk
   dataValues: Record<string, string | boolean>[];
 };
 const FIRST = BULK.dataValues[0] as Record<string, string>;
+/** Badjia, under Bo, and the clerk who captures there (item 28). */
+const BADJIA = 'YuQRtpLP10I';
+const CLERK = { username: 'badjia.clerk', password: 'Badjia-clerk-1' } as const;
+const CLERK_AUTH = `Basic ${Buffer.from(`${CLERK.username}:${CLERK.password}`).toString('base64')}`;
+/** Item 9's upload limit for this test's app (FERRY_BODY_LIMIT in a real server). */
+const UPLOAD_LIMIT = 32 * 1024 * 1024; // above item 12's 20 MiB field
 const CSV_HEADER = 'dataelement,period,orgunit,categoryoptioncombo,attributeoptioncombo,value';
 const csvRow = (value: string, v: Record<string, string> = FIRST) =>
   [v.dataElement, v.period, v.orgUnit, v.categoryOptionCombo, v.attributeOptionCombo, value].join(',');
@@ -68,9 +75,28 @@ for (const kind of TEST_DATABASE_KINDS) {
     before(async () => {
       ({ db, context, app } = await startTestApp(kind, {
         seed: (_c, d) => loadAggregateE2eMetadata(d.storage),
+        setup: async (c) => {
+          // Item 28's clerk: may capture data in Badjia only (Bo, above it, is outside).
+          await c.metadata.save('userRoles', [
+            { id: 'roleCaptur1', name: 'Data capture', authorities: ['F_DATAVALUE_ADD', 'F_EXPORT_DATA'] },
+          ]);
+          await c.users.createUser({
+            ...CLERK,
+            firstName: 'Badjia',
+            surname: 'Clerk',
+            roles: ['roleCaptur1'],
+            orgUnits: [BADJIA],
+          });
+          // Item 9 needs a small upload limit; the app is built after this step.
+          c.config.bodyLimit = UPLOAD_LIMIT;
+        },
       }));
     });
     after(() => stopTestApp({ db, context, app }));
+
+    /** The app on a real port, for the items that need a real connection (started once). */
+    let address: Promise<string> | undefined;
+    const listening = () => (address ??= app.listen({ port: 0, host: '127.0.0.1' }));
 
     const post = (payload: Buffer | string, contentType: string, query = '') =>
       app.inject({
@@ -233,8 +259,91 @@ for (const kind of TEST_DATABASE_KINDS) {
       );
     });
 
+    it('9. an upload over the limit is a 413, with and without Content-Length, and nothing is kept', async () => {
+      // Over a real connection (Fastify's inject never finishes a request whose body is refused).
+      const address = await listening();
+      const declared = await fetch(`${address}/api/dataValueSets`, {
+        method: 'POST',
+        headers: { authorization: ADMIN_AUTH, 'content-type': 'application/csv' },
+        body: `${CSV_HEADER}\n` + `${csvRow('1')}\n`.repeat(Math.ceil((UPLOAD_LIMIT + 1024 * 1024) / 40)),
+      });
+      assert.equal(declared.status, 413);
+      assert.match(await declared.text(), /larger than the limit/);
+      // Chunked: no Content-Length to refuse up front, so the spool must stop at the limit.
+      const response = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const request = httpRequest(
+          `${address}/api/dataValueSets`,
+          {
+            method: 'POST',
+            headers: {
+              authorization: ADMIN_AUTH,
+              'content-type': 'application/csv',
+              'transfer-encoding': 'chunked',
+            },
+          },
+          (res) => {
+            let body = '';
+            res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+          },
+        );
+        request.on('error', reject);
+        const chunk = Buffer.from(`${csvRow('1')}\n`.repeat(1000));
+        let sent = 0;
+        const pump = () => {
+          while (sent < UPLOAD_LIMIT + 8 * 1024 * 1024) {
+            sent += chunk.length;
+            if (!request.write(chunk)) return void request.once('drain', pump);
+          }
+          request.end();
+        };
+        request.write(`${CSV_HEADER}\n`);
+        pump();
+      }).catch((error: Error) => ({ status: 0, body: error.message }));
+      // Either the 413 arrives, or the server closes the connection after refusing the rest.
+      assert.ok(response.status === 413 || response.status === 0, `${response.status}: ${response.body}`);
+      if (response.status === 413) assert.match(response.body, /larger than the limit/);
+      assert.equal(await storedValues(), 0);
+      assert.deepEqual(await leftoverUploadsAfterCleanup(), []);
+    });
+
+    it('28. values outside the capture scope are per-value conflicts, the others import; exports stay in scope', async () => {
+      // Every bulk value is at Bo; the same values at Ngelehun CHC (under Badjia) are inside.
+      const outside = (BULK.dataValues as Record<string, string>[]).slice(0, 3);
+      const inside = outside.map((v) => ({ ...v, orgUnit: 'DiszpKrYNg8' }));
+      const body = JSON.stringify({ dataValues: [...outside.slice(0, 3), ...inside.slice(0, 3)] });
+      const response = await app.inject({
+        method: 'POST',
+        url: '/api/dataValueSets',
+        payload: body,
+        headers: { authorization: CLERK_AUTH, 'content-type': 'application/json' },
+      });
+      assert.ok(response.statusCode < 500, response.body);
+      const summary = JSON.parse(response.body).response as {
+        importCount: Record<string, number>;
+        conflicts: { errorCode: string; indexes: number[] }[];
+      };
+      assert.equal(summary.importCount.imported, 3, response.body);
+      assert.equal(summary.importCount.ignored, 3);
+      assert.deepEqual(
+        summary.conflicts.map((c) => c.errorCode),
+        ['E7617'],
+      );
+      assert.deepEqual(summary.conflicts[0].indexes, [0, 1, 2]);
+      // The admin writes a value in Bo; the clerk's export of Bo's subtree does not show it.
+      await post(JSON.stringify({ dataValues: outside.slice(0, 1) }), 'application/json');
+      const exported = await app.inject({
+        method: 'GET',
+        url: `/api/dataValueSets.json?dataElement=${outside[0].dataElement}&period=${outside[0].period}&orgUnit=O6uvpzGd5pu&children=true`,
+        headers: { authorization: CLERK_AUTH },
+      });
+      assert.ok(exported.statusCode < 500, exported.body);
+      assert.doesNotMatch(exported.body, /"orgUnit":"O6uvpzGd5pu"/);
+      await db.storage.execute('DELETE FROM data_value');
+    });
+
     it('11. a client that disconnects mid-upload creates no job and leaves no file', async () => {
-      const address = await app.listen({ port: 0, host: '127.0.0.1' });
+      const address = await listening();
       const { port } = new URL(address);
       const jobsBefore = await db.storage.queryOne<{ n: number | string }>('SELECT COUNT(*) AS n FROM job');
       await new Promise<void>((resolve) => {

@@ -59,6 +59,10 @@ export async function openInput(
     // pipe, that 'error' had no listener yet and ended the process; pipeline listens from the start,
     // and the error stays on the destroyed stream, where the reader's iteration rethrows it.
     pipeline(file, gunzip).catch(() => {});
+    // And a listener for gunzip's whole life: pipeline drops its own once the file is written in,
+    // but a truncated stream fails only at the final flush, after that (seen on PostgreSQL, where
+    // the read begins a round trip later).
+    gunzip.on('error', () => {});
     if (onBytesRead) {
       // A second 'data' listener beside pipe's: it sees every chunk and leaves pausing to pipe.
       let read = 0;
