@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { skipReasonFor, TEST_DATABASE_KINDS } from '../support/test-databases.ts';
 import { ADMIN_AUTH, ORG_UNITS, seedAccessFixtures } from '../support/access-fixtures.ts';
 import { startTestApp, stopTestApp, type TestApp } from '../support/test-app.ts';
+import type { MetadataObject } from '../../src/storage/metadata-store.ts';
 
 // The requests of DHIS2's organisation unit tree (@dhis2/ui), as the Import/Export app hosted by
 // Ferry sends them: `children::size` for whether a node opens, `children[id,path,displayName]`
@@ -52,7 +53,7 @@ for (const kind of TEST_DATABASE_KINDS) {
     });
 
     it('counts the children of a whole level (more parents than are looked up by path)', async () => {
-      const units: Record<string, unknown>[] = [];
+      const units: MetadataObject[] = [];
       for (let i = 0; i < 120; i++) {
         const district = `Dst${String(i).padStart(8, '0')}`;
         const chiefdom = `Chf${String(i).padStart(8, '0')}`;
