@@ -49,3 +49,18 @@ test('a large table comes out in several chunks that join to the whole', async (
   assert.ok(chunks.length > 1);
   assert.equal(chunks.join('').split('\n').length, 20_002);
 });
+
+test('cells that a spreadsheet would run as formulas get a leading quote; real numbers stay', async () => {
+  const probes = ['=1+1', '+1', '-x', '@SUM(A1)', '\tx', '\rx'];
+  for (const kind of ['tab', 'csv'] as const) {
+    const out = await text(kind, [...probes.map((p) => [p, '-5']), ['12', '-0.25']]);
+    const cells = out
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((line) => line.split(kind === 'tab' ? '\t' : ',')[0].replace(/^"|"$/g, ''));
+    for (const cell of cells.slice(0, probes.length)) assert.ok(cell.startsWith("'"), `${kind}: ${cell}`);
+    assert.equal(cells[probes.length], '12');
+    assert.ok(out.includes('-5') && !out.includes("'-5") && out.includes('-0.25'));
+  }
+});
