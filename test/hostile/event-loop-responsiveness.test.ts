@@ -90,7 +90,7 @@ describe('the event loop stays responsive during a big parse (SQLite)', () => {
       const response = await fetch(`${base}/api/organisationUnits/geometry`, {
         method: 'POST',
         headers: { authorization: ADMIN_AUTH, 'content-type': 'application/geo+json' },
-        body,
+        body: new Uint8Array(body),
       });
       status = response.status;
       await response.text();
