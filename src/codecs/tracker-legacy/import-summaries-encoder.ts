@@ -57,6 +57,8 @@ export interface LegacySummaryContext {
   existed(type: TrackerType, uid: string): boolean;
   /** The strategy the import ran with: under DELETE a valid object counts as deleted. */
   deleting: boolean;
+  /** Why a de-duplication pool kept a valid object from being written (ignored), if it did. */
+  dropped?(type: TrackerType, uid: string): string | undefined;
   /**
    * Whether valid objects were written (or, in a dry run, would have been): false when atomicMode
    * ALL refused the whole payload for another object's error.
@@ -115,6 +117,7 @@ export function buildLegacyImportSummaries(
     const count: LegacyImportCount = { imported: 0, updated: 0, ignored: 0, deleted: 0 };
     let status: LegacyImportStatus = 'SUCCESS';
     let description: string | undefined;
+    const dropped = own.length === 0 ? context.dropped?.(type, uid) : undefined;
     if (own.length > 0) {
       count.ignored = 1;
       status = 'ERROR';
@@ -122,6 +125,9 @@ export function buildLegacyImportSummaries(
       count.ignored = 1;
       status = 'WARNING';
       description = 'Not imported: another object in the file failed and atomicMode is ALL';
+    } else if (dropped !== undefined) {
+      count.ignored = 1;
+      description = dropped;
     } else if (context.deleting) count.deleted = 1;
     else if (context.existed(type, uid)) count.updated = 1;
     else count.imported = 1;

@@ -3,11 +3,12 @@
  * are written in pool CSV files (`value,entity_type_id`) and so must never change or be reused.
  * Append new kinds at the end with the next id.
  *
- * Extension point: the tracker (events, tracked entities, enrollments) and each later wizard source
- * get their key here; `keyFields` lists the fields an import may name in `dedupeKey`, and
- * `usableInImports` turns the kind on for `dedupeMode` once its import calls the pool (as the data
- * value import does through data-value-import-dedupe.ts). Until then a pool may hold such keys
- * (imported from a CSV file), but no import checks them.
+ * Extension point: enrollments and each later wizard source get their key here; `keyFields` lists
+ * the fields an import may name in `dedupeKey` (`<uid>` standing for a UID), and `usableInImports`
+ * turns the kind on for `dedupeMode` once its import calls the pool (as the data value import does
+ * through data-value-import-dedupe.ts, the tracker import for events and tracked entities through
+ * tracker-import-dedupe.ts). Until then a pool may hold such keys (imported from a CSV file), but
+ * no import checks them.
  */
 export interface DedupeEntityType {
   readonly id: number;
@@ -27,13 +28,28 @@ export const DEDUPE_ENTITY_TYPES: readonly DedupeEntityType[] = [
     keyFields: ['dataElement', 'period', 'orgUnit', 'categoryOptionCombo', 'attributeOptionCombo'],
     usableInImports: true,
   },
-  { id: 2, code: 'EVENT', name: 'Event', keyFields: ['event'], usableInImports: false },
+  {
+    id: 2,
+    code: 'EVENT',
+    name: 'Event',
+    // `dataElement:<uid>` stands for that data element's value (tracker-dedupe-key.ts).
+    keyFields: [
+      'event',
+      'occurredAt',
+      'scheduledAt',
+      'orgUnit',
+      'program',
+      'programStage',
+      'dataElement:<uid>',
+    ],
+    usableInImports: true,
+  },
   {
     id: 3,
     code: 'TRACKED_ENTITY',
     name: 'Tracked entity',
-    keyFields: ['trackedEntity'],
-    usableInImports: false,
+    keyFields: ['trackedEntity', 'trackedEntityType', 'orgUnit', 'attribute:<uid>'],
+    usableInImports: true,
   },
   { id: 4, code: 'ENROLLMENT', name: 'Enrollment', keyFields: ['enrollment'], usableInImports: false },
   {
@@ -46,6 +62,8 @@ export const DEDUPE_ENTITY_TYPES: readonly DedupeEntityType[] = [
 ];
 
 export const DATA_VALUE_ENTITY_TYPE = DEDUPE_ENTITY_TYPES[0];
+export const EVENT_ENTITY_TYPE = DEDUPE_ENTITY_TYPES[1];
+export const TRACKED_ENTITY_ENTITY_TYPE = DEDUPE_ENTITY_TYPES[2];
 
 const BY_ID = new Map(DEDUPE_ENTITY_TYPES.map((type) => [type.id, type]));
 

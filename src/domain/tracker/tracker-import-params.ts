@@ -1,3 +1,5 @@
+import { parseTrackerDedupeUse, type TrackerDedupeUse } from '../dedupe/tracker-dedupe-key.ts';
+
 /**
  * DHIS2's tracker import parameters (`POST /api/tracker`, `ImportRequestParams.java`), parsed the
  * way DHIS2 and its Import/Export app send them: values in any case, `strategy` as a synonym of
@@ -41,6 +43,8 @@ export interface TrackerImportParams {
   reportMode: TrackerReportMode;
   /** DHIS2's skipRuleEngine: program rules are not evaluated (their errors, warnings and assignments). */
   skipRuleEngine: boolean;
+  /** A de-duplication pool to check events and tracked entities against (`dedupePool`, ...). */
+  dedupe?: TrackerDedupeUse;
 }
 
 export const DEFAULT_TRACKER_IMPORT_PARAMS: TrackerImportParams = {
@@ -99,6 +103,7 @@ export function parseTrackerImportParams(query: Record<string, unknown>): Tracke
     // DHIS2 lets superusers skip validation; Ferry always validates (its writes rely on it).
     throw new TrackerParameterError('validationMode', validationMode, [...TRACKER_VALIDATION_MODES]);
   }
+  const dedupe = parseTrackerDedupeUse(query);
   return {
     async: flag('async', query.async, d.async),
     importMode,
@@ -107,5 +112,7 @@ export function parseTrackerImportParams(query: Record<string, unknown>): Tracke
     validationMode: oneOf('validationMode', query.validationMode, TRACKER_VALIDATION_MODES, d.validationMode),
     reportMode: oneOf('reportMode', query.reportMode, TRACKER_REPORT_MODES, d.reportMode),
     skipRuleEngine: flag('skipRuleEngine', query.skipRuleEngine, d.skipRuleEngine),
+    // Absent rather than undefined, so that parsed parameters without a pool compare as before.
+    ...(dedupe ? { dedupe } : {}),
   };
 }

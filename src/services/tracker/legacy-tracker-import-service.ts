@@ -285,8 +285,10 @@ export async function importLegacyTracker(
 
   const report = await importTrackerBundle(context, bundle, params, principal, options);
   const failed = report.validationReport.errorReports.length > 0;
+  const dropped = new Map((report.dedupe?.dropped ?? []).map((d) => [`${d.trackerType}:${d.uid}`, d.reason]));
   const summaries = buildLegacyImportSummaries(report, groups, {
     existed: (type, uid) => stored.get(type)?.has(uid) ?? false,
+    dropped: (type, uid) => dropped.get(`${type}:${uid}`),
     deleting: params.importStrategy === 'DELETE',
     written: !(params.atomicMode === 'ALL' && failed),
   });

@@ -27,6 +27,8 @@ import { preheatTracker } from './tracker-import-preheat.ts';
 import { validateTrackerBundle, type Planned, type TrackerPlan } from './tracker-import-validation.ts';
 import { writeTrackerPlan, type WriteCounts } from './tracker-import-writer.ts';
 import { applyProgramRules, ProgramRuleLoader } from './tracker-program-rules.ts';
+import { DedupeParameterError } from '../../domain/dedupe/dedupe-use.ts';
+import { TrackerImportDedupe, type TrackerDedupeReport } from './tracker-import-dedupe.ts';
 
 export interface TrackerImportRunOptions {
   signal?: AbortSignal;
@@ -39,12 +41,15 @@ export interface TrackerImportRunOptions {
   chunkObjects?: number;
 }
 
+/** DHIS2's ImportReport, with a `dedupe` entry when the import used a de-duplication pool. */
+export type TrackerImportReportWithDedupe = TrackerImportReport & { dedupe?: TrackerDedupeReport };
+
 /** Query parameters to the parsed form; an unknown value is F1000 naming the parameter. */
 export function trackerImportParams(query: Record<string, unknown>): TrackerImportParams {
   try {
     return parseTrackerImportParams(query);
   } catch (error) {
-    if (error instanceof TrackerParameterError)
+    if (error instanceof TrackerParameterError || error instanceof DedupeParameterError)
       throw new FerryError('F1000', [error.parameter, error.given, error.allowed]);
     throw error;
   }
@@ -56,7 +61,7 @@ export async function importTracker(
   query: Record<string, unknown> | TrackerImportParams,
   principal: Principal | undefined,
   options: TrackerImportRunOptions = {},
-): Promise<TrackerImportReport> {
+): Promise<TrackerImportReportWithDedupe> {
   if (principal && !principalHasAuthority(principal, 'F_TRACKER_IMPORT'))
     throw new FerryError('F1102', ['F_TRACKER_IMPORT']);
   const params = trackerImportParams(query as Record<string, unknown>);
@@ -77,7 +82,7 @@ export async function importTrackerBundle(
   params: TrackerImportParams = DEFAULT_TRACKER_IMPORT_PARAMS,
   principal: Principal | undefined = undefined,
   options: TrackerImportRunOptions = {},
-): Promise<TrackerImportReport> {
+): Promise<TrackerImportReportWithDedupe> {
   if (principal && !principalHasAuthority(principal, 'F_TRACKER_IMPORT'))
     throw new FerryError('F1102', ['F_TRACKER_IMPORT']);
   async function* one() {
@@ -102,8 +107,9 @@ async function runTrackerImport(
   params: TrackerImportParams,
   principal: Principal | undefined,
   options: TrackerImportRunOptions,
-): Promise<TrackerImportReport> {
+): Promise<TrackerImportReportWithDedupe> {
   const accumulator = new ReportAccumulator();
+  let dedupe: TrackerImportDedupe | undefined;
   const seen = new Map<TrackerType, Set<string>>();
   const failed = new Set<string>();
   let processed = 0;
@@ -112,6 +118,12 @@ async function runTrackerImport(
   const ruleLoader = params.skipRuleEngine ? undefined : new ProgramRuleLoader(context);
   try {
     await context.storage.transaction(async (tx) => {
+      if (params.dedupe)
+        dedupe = await TrackerImportDedupe.open(tx, params.dedupe, principal, {
+          now: new Date().toISOString(),
+          jobId: options.jobId,
+          dryRun: params.importMode !== 'COMMIT',
+        });
       const deferred = emptyBundle();
       const known = new Set<string>();
       for await (const chunk of chunks) {
@@ -138,12 +150,13 @@ async function runTrackerImport(
           events: plan.events.filter((p) => p.errors.length === 0),
           relationships: plan.relationships.filter((p) => p.errors.length === 0),
         };
+        await dedupe?.filter(valid);
         const counts = await writeTrackerPlan(tx, valid, preheat, {
           now: new Date().toISOString(),
           username: principal?.username ?? null,
           jobId: options.jobId ?? null,
         });
-        accumulator.add(plan, counts);
+        accumulator.add(plan, counts, dedupe?.droppedUids);
         processed += allPlanned(plan).length;
         options.progress?.({ stage: 'Importing tracker objects', processed });
         return !(params.validationMode === 'FAIL_FAST' && accumulator.failed);
@@ -153,7 +166,8 @@ async function runTrackerImport(
     if (!(error instanceof RollBack)) throw error;
   }
   options.progress?.({ stage: 'Tracker import done', processed, total: processed });
-  return trimTrackerReport(accumulator.report(params, committed), params.reportMode);
+  const report = trimTrackerReport(accumulator.report(params, committed), params.reportMode);
+  return dedupe ? { ...report, dedupe: dedupe.report() } : report;
 }
 
 function allObjects(bundle: TrackerBundle): number {
@@ -256,7 +270,8 @@ class ReportAccumulator {
     return this.errors.length > 0;
   }
 
-  add(plan: TrackerPlan, counts: WriteCounts): void {
+  /** `dropped`: UIDs a de-duplication pool kept from being written (counted as ignored). */
+  add(plan: TrackerPlan, counts: WriteCounts, dropped?: ReadonlySet<string>): void {
     const lists: Record<TrackerType, Planned<unknown>[]> = {
       TRACKED_ENTITY: plan.trackedEntities as Planned<unknown>[],
       ENROLLMENT: plan.enrollments as Planned<unknown>[],
@@ -275,7 +290,7 @@ class ReportAccumulator {
         entry.objects.push({ trackerType: type, uid: p.uid, errorReports: p.errors });
         this.errors.push(...p.errors);
         this.warnings.push(...(p.warnings ?? []));
-        if (p.errors.length === 0) entry.planned[p.action]++;
+        if (p.errors.length === 0 && !dropped?.has(p.uid)) entry.planned[p.action]++;
       }
     }
   }
