@@ -262,6 +262,10 @@ for (const kind of TEST_DATABASE_KINDS) {
           options: { dataSet: 'VEM58nY22sO', orgUnit: 'ImspTQPwCqd', children: 'true', period: '202001' },
         },
       );
+      // The values it sent, counted from the file itself (one header line, one line a value).
+      const valueLines = reply.body.trim().split('\n').length - 1;
+      assert.ok(valueLines > 0);
+      assert.deepEqual(records[0].counts, { exported: valueLines });
     });
 
     it('failed sign-ins (form and Basic) and a successful one: one LOGIN record each, no password', async () => {

@@ -16,6 +16,8 @@ export interface AuditNote {
   fileSize?: number;
   fileSha256?: string;
   format?: string | null;
+  /** What a streamed reply held (an export's values), known only once it has been sent. */
+  counts?: Record<string, number>;
 }
 
 const notes = new WeakMap<FastifyRequest, AuditNote>();
@@ -215,7 +217,7 @@ async function entryFor(
     status,
     ...file,
     options,
-    counts: facts?.counts ?? null,
+    counts: facts?.counts ?? note.counts ?? null,
     message:
       status >= 500 ? `Internal error (reference ${request.id})` : status >= 400 ? errorCodeOf(error) : null,
   };

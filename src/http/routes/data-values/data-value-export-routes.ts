@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { noteAudit } from '../audit/audit-hooks.ts';
 import type { FerryContext } from '../../../services/ferry-context.ts';
 import { requireAuthority } from '../../auth-plugin.ts';
 import {
@@ -55,7 +56,10 @@ export async function registerDataValueExportRoutes(
           const format =
             pathFormat ?? (query.format === undefined ? formatFromAccept(request.headers.accept) : undefined);
           const exportRequest = parseDataValueExportRequest(query, { format, compression: pathCompression });
-          const result = await exportDataValues(context, exportRequest, dataValueExportScope(principal));
+          // The audit record counts the values sent; its hook runs once the stream has ended.
+          const result = await exportDataValues(context, exportRequest, dataValueExportScope(principal), {
+            onProgress: (values) => noteAudit(request, { counts: { exported: values } }),
+          });
           reply.header('Content-Type', result.contentType);
           // CSV always downloads (DHIS2 sends it inline unless asked): a browser never renders it.
           if (result.attachment || exportRequest.format === 'csv')
