@@ -18,8 +18,8 @@ import { AGGREGATE_E2E_DIR } from '../support/aggregate-metadata.ts';
 const SECONDS = Number(process.env.FERRY_LOAD_SECONDS ?? 60);
 const CONNECTIONS = 50;
 const HEALTH_P99_MS = 100;
-/** The server's budget under this load (50 imports, exports and reads at once; about 380 MB measured). */
-const RSS_BUDGET_MB = 512;
+/** The server's budget under this load (50 imports, exports and reads at once): 373-460 MB measured in CI runs. */
+const RSS_BUDGET_MB = 640;
 const REPO = join(import.meta.dirname, '../..');
 const AUTH = `Basic ${Buffer.from('admin:district').toString('base64')}`;
 
