@@ -1,8 +1,5 @@
-import { createWriteStream, rmSync } from 'node:fs';
-import { once } from 'node:events';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Writable } from 'node:stream';
 import type { CliCommand } from '../../cli-command.ts';
 import { UsageError } from '../../cli-command.ts';
 import { DATABASE_OPTIONS, databaseUsage, withCliContext } from '../../cli-database.ts';
@@ -12,10 +9,7 @@ import {
   parseEventExport,
   readEvents,
 } from '../../../services/tracker/tracker-export-service.ts';
-
-async function write(out: Writable, text: string): Promise<void> {
-  if (!out.write(text)) await once(out, 'drain');
-}
+import { jsonListItems, writeExportFile } from './tracker-export-file.ts';
 
 export const exportEventsCommand: CliCommand = {
   path: ['export', 'events'],
@@ -34,7 +28,7 @@ Writes every matching event, streamed newest first, as GET /api/tracker/events?p
   -o, --output FILE      where to write (required; removed again if the export fails)
 ${databaseUsage(25)}`,
   async run(args) {
-    const { values, positionals } = parseArgs({
+    const { values } = parseArgs({
       args,
       allowPositionals: false,
       strict: true,
@@ -52,7 +46,6 @@ ${databaseUsage(25)}`,
         ...DATABASE_OPTIONS,
       },
     });
-    void positionals;
     if (!values.output) throw new UsageError('-o FILE is required.');
     const format = (values.format ?? 'json').toLowerCase();
     if (format !== 'json' && format !== 'csv') throw new UsageError('--format must be json or csv.');
@@ -73,25 +66,16 @@ ${databaseUsage(25)}`,
         },
         undefined,
       );
-      const file = createWriteStream(output);
-      let count = 0;
-      try {
-        if (format === 'csv') await write(file, `${EVENT_CSV_COLUMNS.join(',')}\n`);
-        else await write(file, '{"events":[');
+      const count = await writeExportFile(output, async (write) => {
+        let written = 0;
+        await write(format === 'csv' ? `${EVENT_CSV_COLUMNS.join(',')}\n` : '{"events":[');
         for await (const batch of readEvents(context, request)) {
-          if (format === 'csv') await write(file, eventCsvLines(batch));
-          else
-            await write(file, batch.map((e, i) => (count + i > 0 ? ',' : '') + JSON.stringify(e)).join(''));
-          count += batch.length;
+          await write(format === 'csv' ? eventCsvLines(batch) : jsonListItems(batch, written));
+          written += batch.length;
         }
-        if (format === 'json') await write(file, ']}\n');
-        file.end();
-        await once(file, 'finish');
-      } catch (error) {
-        file.destroy();
-        rmSync(output, { force: true });
-        throw error;
-      }
+        if (format === 'json') await write(']}\n');
+        return written;
+      });
       console.log(`Wrote ${output}: ${count.toLocaleString('en-US')} events (${format.toUpperCase()})`);
       return 0;
     });

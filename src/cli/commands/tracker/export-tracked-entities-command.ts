@@ -1,8 +1,5 @@
-import { createWriteStream, rmSync } from 'node:fs';
-import { once } from 'node:events';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Writable } from 'node:stream';
 import type { CliCommand } from '../../cli-command.ts';
 import { UsageError } from '../../cli-command.ts';
 import { DATABASE_OPTIONS, databaseUsage, withCliContext } from '../../cli-database.ts';
@@ -11,10 +8,7 @@ import {
   parseTrackedEntityExport,
   readTrackedEntities,
 } from '../../../services/tracker/tracker-export-service.ts';
-
-async function write(out: Writable, text: string): Promise<void> {
-  if (!out.write(text)) await once(out, 'drain');
-}
+import { jsonListItems, writeExportFile } from './tracker-export-file.ts';
 
 export const exportTrackedEntitiesCommand: CliCommand = {
   path: ['export', 'tracked-entities'],
@@ -68,27 +62,21 @@ ${databaseUsage(29)}`,
         paging: 'false',
       };
       const request = await parseTrackedEntityExport(context, query, undefined);
-      const file = createWriteStream(output);
-      let count = 0;
-      try {
-        await write(file, '{"trackedEntities":[');
+      const count = await writeExportFile(output, async (write) => {
+        let written = 0;
+        await write('{"trackedEntities":[');
         for await (const batch of readTrackedEntities(
           context,
           request,
           nestedFields(query),
           values['include-deleted'] === true,
         )) {
-          await write(file, batch.map((t, i) => (count + i > 0 ? ',' : '') + JSON.stringify(t)).join(''));
-          count += batch.length;
+          await write(jsonListItems(batch, written));
+          written += batch.length;
         }
-        await write(file, ']}\n');
-        file.end();
-        await once(file, 'finish');
-      } catch (error) {
-        file.destroy();
-        rmSync(output, { force: true });
-        throw error;
-      }
+        await write(']}\n');
+        return written;
+      });
       console.log(`Wrote ${output}: ${count.toLocaleString('en-US')} tracked entities (JSON)`);
       return 0;
     });
