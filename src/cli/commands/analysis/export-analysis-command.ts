@@ -11,13 +11,16 @@ import {
   writeAnalysisExport,
   type AnalysisExportRequest,
 } from '../../../services/analysis/analysis-export-service.ts';
+import { parseProgramAnalysisRequest } from '../../../services/analysis/analysis-program-request.ts';
+import { writeProgramAnalysisExport } from '../../../services/analysis/analysis-program-export-service.ts';
 import { exportPasswordProblem } from '../../../services/jobs/export-compression.ts';
 import { isFerryError } from '../../../errors.ts';
 
 export const exportAnalysisCommand: CliCommand = {
   path: ['export', 'analysis'],
-  summary: 'Export aggregate data as analysis files (tab, Stata, SPSS or CSV) in a zip',
+  summary: 'Export aggregate data or a program as analysis files (tab, Stata, SPSS or CSV) in a zip',
   usage: `Usage: ferry export analysis --data-set DS --org-unit OU (--start DATE --end DATE | --period PE) --format F -o FILE.zip [options]
+       ferry export analysis --program PR [--org-unit OU] [--start DATE] [--end DATE] [--status S] --format F -o FILE.zip [options]
 
 Writes a zip with one data file per data set and export__readme.txt (docs/formats/analysis-exports.md).
   --data-set ID          data set UID; repeat or comma-separate for several
@@ -26,6 +29,13 @@ Writes a zip with one data file per data set and export__readme.txt (docs/format
   --end YYYY-MM-DD       ... and ending on or before this one
   --period PE            ISO period(s) instead of a date range, e.g. 202401
   --format F             tab, stata (.dta 118), spss (.sav) or csv
+  --program ID           an event program (one file, a row per event) or a tracker program (tracked
+                         entities, enrollments and a file per stage); dates are event dates (event
+                         programs) or enrollment dates (tracker programs), inclusive
+  --program-version N    fail unless the program is at this version
+  --status S             event statuses, comma-separated (ACTIVE, COMPLETED, SCHEDULE, ...)
+  --program-status S     enrollment statuses (ACTIVE, COMPLETED, CANCELLED)
+  --locale L             labels in this language where the metadata has translations (e.g. fr)
   --wide                 a row per org unit, period and attribute option combo (the default)
   --long                 a row per data value
   --password-file FILE   encrypt every entry (AES-256) with the password on FILE's first line
@@ -44,6 +54,11 @@ Exit status: 0 when written, 1 on an error, 2 on bad arguments.`,
         end: { type: 'string' },
         period: { type: 'string', multiple: true },
         format: { type: 'string' },
+        program: { type: 'string' },
+        'program-version': { type: 'string' },
+        status: { type: 'string', multiple: true },
+        'program-status': { type: 'string', multiple: true },
+        locale: { type: 'string' },
         wide: { type: 'boolean' },
         long: { type: 'boolean' },
         'password-file': { type: 'string' },
@@ -67,6 +82,59 @@ Exit status: 0 when written, 1 on an error, 2 on bad arguments.`,
       const problem = exportPasswordProblem(password);
       if (problem) throw new UsageError(`--password-file: the password must be ${problem}.`);
     }
+    const output = resolve(values.output);
+    if (values.program !== undefined) {
+      if (values['data-set'] || values.period || values.wide || values.long)
+        throw new UsageError('--program excludes --data-set, --period, --wide and --long.');
+      let programRequest;
+      try {
+        programRequest = parseProgramAnalysisRequest(
+          {
+            program: values.program,
+            ...(values['program-version'] !== undefined ? { programVersion: values['program-version'] } : {}),
+            ...(values.status ? { status: values.status } : {}),
+            ...(values['program-status'] ? { programStatus: values['program-status'] } : {}),
+            ...(values['org-unit'] ? { orgUnit: values['org-unit'] } : {}),
+            ...(values.start !== undefined ? { startDate: values.start } : {}),
+            ...(values.end !== undefined ? { endDate: values.end } : {}),
+            ...(values.locale !== undefined ? { locale: values.locale } : {}),
+          },
+          values.format,
+        );
+      } catch (error) {
+        if (isFerryError(error)) throw new UsageError(`${error.code}: ${error.message}`);
+        throw error;
+      }
+      const request = programRequest;
+      return withCliContext(values, async (context) => {
+        const started = performance.now();
+        const progress = createProgressLine(process.stderr, 'events');
+        const file = createWriteStream(output);
+        try {
+          // The operator: no user, so no view scope or sharing limit.
+          const summary = await writeProgramAnalysisExport(context, request, undefined, file, {
+            ...(password !== undefined ? { password } : {}),
+            progress: (stage, processed) => progress.update({ stage, processed }),
+          });
+          file.end();
+          await once(file, 'close');
+          progress.done();
+          const seconds = (performance.now() - started) / 1000;
+          console.log(
+            `Wrote ${output}: program ${request.program} version ${summary.programVersion ?? 'none'}, ` +
+              `${summary.events.toLocaleString('en-US')} events in ` +
+              `${summary.files.map((f) => `${f.name} (${f.rows} rows, ${f.variables} variables)`).join(', ')}, ` +
+              `${formatBytes(file.bytesWritten)}${password !== undefined ? ', AES-256 encrypted' : ''} in ${seconds.toFixed(1)} s`,
+          );
+          return 0;
+        } catch (error) {
+          progress.done();
+          file.destroy();
+          rmSync(output, { force: true });
+          throw error;
+        }
+      });
+    }
     let request: AnalysisExportRequest;
     try {
       request = parseAnalysisExportRequest(
@@ -84,7 +152,6 @@ Exit status: 0 when written, 1 on an error, 2 on bad arguments.`,
       if (isFerryError(error)) throw new UsageError(`${error.code}: ${error.message}`);
       throw error;
     }
-    const output = resolve(values.output);
     return withCliContext(values, async (context) => {
       const started = performance.now();
       const progress = createProgressLine(process.stderr, 'values');
