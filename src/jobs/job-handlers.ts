@@ -37,12 +37,29 @@ export interface JobHandlerOptions {
   maxAttempts?: number;
   /** The closing notification; defaults to `describeImportCompletion`. */
   completionMessage?: (summary: unknown) => CompletionMessage;
+  /**
+   * Runs once the job's final status (COMPLETED, or FAILED with no retry left) is committed, in the
+   * worker that finished it (the export queue tells the requester their file is ready). Its errors
+   * are logged and never change the job.
+   */
+  onFinished?: (job: FinishedJob) => Promise<void>;
 }
 
-export interface RegisteredJobHandler extends Required<Omit<JobHandlerOptions, 'completionMessage'>> {
+/** What `onFinished` is told. */
+export interface FinishedJob {
+  id: string;
+  type: JobType;
+  userUid: string | null;
+  status: 'COMPLETED' | 'FAILED';
+}
+
+export interface RegisteredJobHandler extends Required<
+  Omit<JobHandlerOptions, 'completionMessage' | 'onFinished'>
+> {
   type: JobType;
   handler: JobHandler;
   completionMessage: (summary: unknown) => CompletionMessage;
+  onFinished?: (job: FinishedJob) => Promise<void>;
 }
 
 export const DEFAULT_MAX_ATTEMPTS = 3;
@@ -65,6 +82,7 @@ export class JobHandlerRegistry {
       queue: options.queue ?? (type.endsWith('_EXPORT') ? 'export' : 'default'),
       maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
       completionMessage: options.completionMessage ?? describeImportCompletion,
+      ...(options.onFinished ? { onFinished: options.onFinished } : {}),
     });
   }
 

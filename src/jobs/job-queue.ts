@@ -467,6 +467,19 @@ export class WorkerPoolJobQueue implements JobQueue {
     } catch (error) {
       await settle();
       await this.recordFailure(job, leaseToken, controller.signal.reason ?? error, error);
+      return;
+    }
+    await this.afterFinish(job, 'COMPLETED');
+  }
+
+  /** The handler's `onFinished` hook, after the final status is committed; never fails the job. */
+  private async afterFinish(job: JobRecord, status: 'COMPLETED' | 'FAILED'): Promise<void> {
+    const hook = this.registry.get(job.type)?.onFinished;
+    if (!hook) return;
+    try {
+      await hook({ id: job.id, type: job.type, userUid: job.userUid, status });
+    } catch (error) {
+      this.options.log(`job ${job.id}: after-finish hook failed: ${String(error)}`);
     }
   }
 
@@ -485,7 +498,7 @@ export class WorkerPoolJobQueue implements JobQueue {
       this.options.log(`job ${job.id}: lease lost; leaving it to its new owner`);
       return;
     }
-    await store.storage.transaction(async (tx) => {
+    const failed = await store.storage.transaction(async (tx): Promise<boolean> => {
       if (reason instanceof JobCancelledError) {
         const summary = error instanceof JobCancelledError ? error.summary : undefined;
         if (
@@ -493,7 +506,7 @@ export class WorkerPoolJobQueue implements JobQueue {
         ) {
           await store.addNotification(tx, job.id, 'WARN', 'Job cancelled', true);
         }
-        return;
+        return false;
       }
       if (isTransientError(error) || this.stopping) {
         const outcome = await store.retryOrFail(tx, job.id, token, message, this.options.retryBackoffMs);
@@ -513,14 +526,18 @@ export class WorkerPoolJobQueue implements JobQueue {
             `Job failed after ${job.attempts} attempts: ${message}`,
             true,
           );
+          return true;
         }
-        return;
+        return false;
       }
       const summary = error instanceof JobFailedError ? error.summary : undefined;
       if (await store.finish(tx, job.id, token, { status: 'FAILED', error: message, summary })) {
         await store.addNotification(tx, job.id, 'ERROR', `Job failed: ${message}`, true);
+        return true;
       }
+      return false;
     });
+    if (failed) await this.afterFinish(job, 'FAILED');
   }
 }
 

@@ -10,6 +10,8 @@ import { MetadataQueryService } from './metadata/metadata-query-service.ts';
 import { OrgUnitScopeService } from './access/org-unit-scope-service.ts';
 import { JobService } from './jobs/job-service.ts';
 import { ExportQueueService } from './jobs/export-queue-service.ts';
+import { ExportNoticeService } from './jobs/export-notice-service.ts';
+import { createSmtpMailer, loadMailConfig, publicBaseUrl } from './jobs/smtp-mailer.ts';
 import { FERRY_VERSION, type FerryContext } from './ferry-context-types.ts';
 import { registerCapabilityJobs } from './capability-jobs.ts';
 import { AuditService } from './audit/audit-service.ts';
@@ -30,7 +32,19 @@ export function createFerryContextFromStorage(config: FerryConfig, storage: Stor
   });
   const auth = (authHolder.auth = new AuthService(storage, metadata, users));
   const jobs = JobService.fromEnvironment(storage, config.dataDir, config.databaseUrl);
-  const exports = new ExportQueueService(jobs);
+  // The notice when a queued export is ready: in the web app always, by email with FERRY_SMTP_HOST.
+  const mail = loadMailConfig();
+  const mailer = mail ? createSmtpMailer(mail) : undefined;
+  const notices = new ExportNoticeService({
+    storage,
+    ...(mailer ? { mailer } : {}),
+    baseUrl: publicBaseUrl(process.env, config.port),
+    emailOf: async (uid) => {
+      const email = (await metadata.get('users', uid))?.email;
+      return typeof email === 'string' && email.includes('@') ? email : undefined;
+    },
+  });
+  const exports = new ExportQueueService(jobs, { notices });
   const audit = new AuditService(storage);
   const context: FerryContext = {
     config,
@@ -48,6 +62,7 @@ export function createFerryContextFromStorage(config: FerryConfig, storage: Stor
     audit,
     close: async () => {
       await jobs.stop();
+      mailer?.close();
       await audit.flush();
       await storage.close();
     },

@@ -111,6 +111,7 @@ export class AuditService {
         queue: registered.queue,
         maxAttempts: registered.maxAttempts,
         completionMessage: registered.completionMessage,
+        ...(registered.onFinished ? { onFinished: registered.onFinished } : {}),
       });
     }
   }

@@ -17,6 +17,8 @@ import {
 } from '../../jobs/job-handlers.ts';
 import { isFinished, type JobParams, type JobRecord, type JobStatus } from '../../jobs/job-types.ts';
 import type { JobService, JobViewer } from './job-service.ts';
+import type { ExportNoticeService } from './export-notice-service.ts';
+import type { FinishedJob } from '../../jobs/job-handlers.ts';
 import { checkExportDirectory, deliverExportFile, makeExportDirectory } from './export-directory.ts';
 import {
   attachmentDisposition,
@@ -184,8 +186,12 @@ export class ExportQueueService {
    */
   private readonly dedupeSecret = randomBytes(32);
 
-  constructor(jobs: JobService) {
+  /** Tells requesters when their export is ready (web app notices, email); none in bare test queues. */
+  readonly notices: ExportNoticeService | undefined;
+
+  constructor(jobs: JobService, options: { notices?: ExportNoticeService } = {}) {
     this.jobs = jobs;
+    this.notices = options.notices;
   }
 
   /** Adds an export kind. Its job type gets a handler on this context's queue ('export' group). */
@@ -220,8 +226,27 @@ export class ExportQueueService {
             message: `Export complete: ${s?.fileName ?? 'file'} (${s?.size ?? 0} bytes)`,
           };
         },
+        onFinished: (job) => this.finished(job),
       },
     );
+  }
+
+  /** After an export's final status is committed: the requester is told, once. */
+  private async finished(job: FinishedJob): Promise<void> {
+    if (!this.notices) return;
+    const card = await this.card(null, job.id);
+    await this.notices.exportFinished({
+      id: card.id,
+      jobNumber: card.jobNumber,
+      description: card.description,
+      status: job.status,
+      requestedBy: card.requestedBy,
+      fileName: card.file?.name ?? null,
+      downloadPath: card.file?.downloadUrl ?? null,
+      expires: card.file?.expires ?? null,
+      deliveredTo: card.file?.deliveredTo ?? null,
+      error: card.error,
+    });
   }
 
   kinds(): string[] {

@@ -4,6 +4,7 @@ import { AUDIT_MIGRATIONS } from './audit-migrations.ts';
 import { SETTINGS_MIGRATIONS } from './settings-migrations.ts';
 import { DEDUPE_MIGRATIONS } from './dedupe-migrations.ts';
 import { API_TOKEN_MIGRATIONS } from './api-token-migrations.ts';
+import { EXPORT_NOTICE_MIGRATIONS } from './export-notice-migrations.ts';
 
 /**
  * Versioned schema migrations. Each has SQL per dialect; types differ (SQLite STRICT tables with
@@ -260,6 +261,7 @@ export const MIGRATIONS: readonly Migration[] = [
   ...SETTINGS_MIGRATIONS,
   ...DEDUPE_MIGRATIONS,
   ...API_TOKEN_MIGRATIONS,
+  ...EXPORT_NOTICE_MIGRATIONS,
 ];
 
 /**

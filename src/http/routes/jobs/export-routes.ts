@@ -29,6 +29,27 @@ export async function registerExportRoutes(app: FastifyInstance, context: FerryC
     return { exports: await exports.list(jobViewer(request), pageSize) };
   });
 
+  // The web app's "your export is ready" notices: the caller's own finished exports not seen yet.
+  app.get('/api/exports/notices', async (request) => {
+    const viewer = jobViewer(request);
+    return {
+      emailConfigured: exports.notices?.emailConfigured ?? false,
+      notices: (await exports.notices?.unseen(viewer)) ?? [],
+    };
+  });
+
+  // Marks notices seen: `{"ids": [...]}`, or every one of the caller's without a body.
+  app.post('/api/exports/notices/seen', async (request) => {
+    const body = request.body as { ids?: unknown } | undefined | null;
+    if (body !== undefined && body !== null && (typeof body !== 'object' || Array.isArray(body)))
+      throw new FerryError('F1001', ['expected a JSON object or no body']);
+    const ids = body?.ids;
+    if (ids !== undefined && (!Array.isArray(ids) || ids.some((id) => typeof id !== 'string')))
+      throw new FerryError('F1000', ['ids', JSON.stringify(ids), 'a list of export ids']);
+    const seen = (await exports.notices?.markSeen(jobViewer(request), ids as string[] | undefined)) ?? 0;
+    return { seen };
+  });
+
   app.get('/api/exports/:id', async (request) => {
     const { id } = request.params as { id: string };
     return exports.card(jobViewer(request), id);
@@ -36,7 +57,10 @@ export async function registerExportRoutes(app: FastifyInstance, context: FerryC
 
   app.get('/api/exports/:id/file', async (request, reply) => {
     const { id } = request.params as { id: string };
-    const { file, disposition } = await exports.file(jobViewer(request), id);
+    const viewer = jobViewer(request);
+    const { file, disposition } = await exports.file(viewer, id);
+    // Downloading the file is seeing its notice.
+    await exports.notices?.markSeen(viewer, [id]);
     reply
       .header('content-type', file.contentType)
       .header('content-length', String(file.size))
