@@ -121,7 +121,7 @@ export function parseProgramAnalysisRequest(
   };
 }
 
-const FORMAT_NAMES: Record<AnalysisFormat, string> = {
+const FORMAT_NAMES: Readonly<Record<string, string>> = {
   tab: 'tab-separated',
   csv: 'CSV',
   stata: 'Stata 14+ (.dta format 118)',
@@ -156,6 +156,6 @@ export function describeProgramAnalysisExport(
   parts.push(
     request.locale ? `labels in ${request.locale} where translated` : 'labels in the default language',
   );
-  const format = FORMAT_NAMES[request.format as AnalysisFormat] ?? request.format;
+  const format = FORMAT_NAMES[request.format] ?? request.format;
   return `Analysis file of ${parts.join('; ')} (${format})`;
 }
