@@ -44,33 +44,43 @@ interface Kind<T> {
   type: TrackerType;
   entityTypeId: number;
   fields: readonly string[];
-  keyOf: (input: T) => string;
+  /** The key, or undefined when the record has none of the key's fields (it is then not checked). */
+  keyOf: (input: T) => string | undefined;
+}
+
+/**
+ * The fields' values joined with `/`; undefined when every one is empty: a record without the
+ * key's fields (a person sent without the attribute) has no key, and must not match every other
+ * record without them.
+ */
+function joinKey(values: string[]): string | undefined {
+  return values.every((value) => value === '') ? undefined : values.join('/');
 }
 
 /** An event's key: `dataElement:<uid>` is that data element's value, other fields as sent. */
-function eventKey(fields: readonly string[]): (event: EventInput) => string {
+function eventKey(fields: readonly string[]): (event: EventInput) => string | undefined {
   return (event) =>
-    fields
-      .map((field) => {
+    joinKey(
+      fields.map((field) => {
         if (field.startsWith('dataElement:'))
           return event.dataValues.find((d) => d.dataElement === field.slice(12))?.value ?? '';
         const value = (event as unknown as Record<string, unknown>)[field];
         return value === undefined || value === null ? '' : String(value);
-      })
-      .join('/');
+      }),
+    );
 }
 
 /** A tracked entity's key: `attribute:<uid>` is that attribute's value, other fields as sent. */
-function trackedEntityKey(fields: readonly string[]): (te: TrackedEntityInput) => string {
+function trackedEntityKey(fields: readonly string[]): (te: TrackedEntityInput) => string | undefined {
   return (te) =>
-    fields
-      .map((field) => {
+    joinKey(
+      fields.map((field) => {
         if (field.startsWith('attribute:'))
           return te.attributes.find((a) => a.attribute === field.slice(10))?.value ?? '';
         const value = (te as unknown as Record<string, unknown>)[field];
         return value === undefined || value === null ? '' : String(value);
-      })
-      .join('/');
+      }),
+    );
 }
 
 /** Longest key stored as is; a pool CSV file takes values up to 1,000 characters. */
@@ -205,9 +215,13 @@ export class TrackerImportDedupe {
 
   /** The objects that pass the pool; a key new to it passes once (FILTER_AND_TRACK), as in data values. */
   private async check<T>(planned: Planned<T>[], kind: Kind<T>): Promise<Planned<T>[]> {
-    const candidates = planned.filter((p) => p.action !== 'delete');
-    if (candidates.length === 0) return planned;
-    const keys = new Map(candidates.map((p) => [p, storedKey(kind.keyOf(p.input))]));
+    const keys = new Map<Planned<T>, string>();
+    for (const p of planned) {
+      if (p.action === 'delete') continue;
+      const key = kind.keyOf(p.input);
+      if (key !== undefined) keys.set(p, storedKey(key));
+    }
+    if (keys.size === 0) return planned;
     const distinct = [...new Set(keys.values())];
     const mode = this.use.mode;
     let passing: Set<string>;
