@@ -6,7 +6,7 @@ import { LoginPage } from './pages/login-page.tsx';
 import { Layout } from './components/layout.tsx';
 import { ErrorNotice } from './components/error-notice.tsx';
 import { SubNav } from './components/sub-nav.tsx';
-import { may } from './authorities.ts';
+import { may, mayUsePools } from './authorities.ts';
 import './app.css';
 
 // One chunk per page: the sign-in page loads without the import, export or job code.
@@ -16,6 +16,8 @@ const JobsPage = lazy(() => import('./pages/jobs-page.tsx'));
 const ExportDataPage = lazy(() => import('./pages/export-data-page.tsx'));
 const ExportMetadataPage = lazy(() => import('./pages/export-metadata-page.tsx'));
 const ExportsPage = lazy(() => import('./pages/exports-page.tsx'));
+const DedupePoolsPage = lazy(() => import('./pages/dedupe-pools-page.tsx'));
+const DedupePoolPage = lazy(() => import('./pages/dedupe-pool-page.tsx'));
 
 type Session =
   | { state: 'loading' }
@@ -99,6 +101,9 @@ export function App() {
     } else if (first === 'jobs') {
       title = 'Jobs';
       page = <JobsPage selected={second} />;
+    } else if (first === 'pools' && mayUsePools(me)) {
+      title = 'De-duplication pools';
+      page = second ? <DedupePoolPage me={me} id={second} /> : <DedupePoolsPage me={me} />;
     } else if (first === 'exports') {
       title = 'Export queue';
       page = <ExportsPage />;

@@ -1,7 +1,7 @@
 import type { ReactNode } from 'react';
 import { Button } from '@dhis2/ui';
 import type { Me } from '../api.ts';
-import { may } from '../authorities.ts';
+import { may, mayUsePools } from '../authorities.ts';
 
 interface Props {
   me: Me;
@@ -32,6 +32,7 @@ export function Layout({ me, current, title, onSignOut, children }: Props) {
     });
   links.push({ href: '#/jobs', key: 'jobs', label: 'Jobs' });
   links.push({ href: '#/exports', key: 'exports', label: 'Export queue' });
+  if (mayUsePools(me)) links.push({ href: '#/pools', key: 'pools', label: 'Pools' });
   return (
     <>
       <header className="topbar">
