@@ -464,7 +464,7 @@ for (const kind of TEST_DATABASE_KINDS) {
             '--period',
             '202401',
             '--format',
-            'parquet',
+            'sas',
             '-o',
             join(work, 'x.zip'),
             ...target,

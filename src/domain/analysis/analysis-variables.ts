@@ -26,6 +26,8 @@ export interface AnalysisVariable {
    */
   codes?: ReadonlyMap<string, number>;
   valueLabels?: readonly AnalysisValueLabel[];
+  /** The data element's (or attribute's) description, for the DDI codebook. */
+  description?: string;
 }
 
 /**

@@ -27,6 +27,14 @@ import type { ExportRowChunk } from '../../domain/data-values/exported-data-valu
 import { streamDataValueRows } from './analysis-value-reader.ts';
 import { AnalysisSpool, type SpooledRow } from './analysis-table.ts';
 import { analysisFile, ANALYSIS_FORMATS, type AnalysisFormat } from './analysis-file-writers.ts';
+import {
+  ANALYSIS_EXTRA_PARAMETERS,
+  describeAnalysisExtras,
+  parseAnalysisExtras,
+  type AnalysisExtras,
+} from './analysis-extras.ts';
+import { addAnalysisMetadata, type AnalysisMetadataFile } from './analysis-metadata.ts';
+import { aggregateParadata, PARADATA_COLUMNS, PARADATA_FILE } from './analysis-paradata.ts';
 
 export { ANALYSIS_FORMATS, type AnalysisFormat };
 
@@ -44,6 +52,8 @@ export interface AnalysisExportRequest {
   endDate?: string;
   /** DHIS2's data value export request behind it (org units always with their descendants). */
   values: DataValueExportRequest;
+  /** Metadata, paradata (analysis-extras.ts); none when absent. */
+  extras?: AnalysisExtras;
 }
 
 function list(value: unknown): string[] {
@@ -67,14 +77,19 @@ export function parseAnalysisExportRequest(
   const layout = list(params.layout)[0] ?? 'wide';
   if (!(ANALYSIS_LAYOUTS as readonly string[]).includes(layout))
     throw new FerryError('F1000', ['layout', layout, ANALYSIS_LAYOUTS.join(', ')]);
+  const known = [
+    'dataSet',
+    'orgUnit',
+    'period',
+    'startDate',
+    'endDate',
+    'layout',
+    ...ANALYSIS_EXTRA_PARAMETERS,
+  ];
   for (const key of Object.keys(params)) {
-    if (!['dataSet', 'orgUnit', 'period', 'startDate', 'endDate', 'layout'].includes(key))
-      throw new FerryError('F1000', [
-        key,
-        String(params[key]),
-        'dataSet, orgUnit, period, startDate, endDate, layout',
-      ]);
+    if (!known.includes(key)) throw new FerryError('F1000', [key, String(params[key]), known.join(', ')]);
   }
+  const extras = parseAnalysisExtras(params);
   if (list(params.dataSet).length === 0) throw new FerryError('F1004', ['dataSet']);
   const values = parseDataValueExportRequest(
     {
@@ -96,6 +111,7 @@ export function parseAnalysisExportRequest(
     ...(values.startDate ? { startDate: values.startDate } : {}),
     ...(values.endDate ? { endDate: values.endDate } : {}),
     values,
+    extras,
   };
 }
 
@@ -109,7 +125,7 @@ export function describeAnalysisExport(request: Omit<AnalysisExportRequest, 'val
     parts.push(`period${request.periods.length > 1 ? 's' : ''} ${request.periods.join(', ')}`);
   if (request.startDate && request.endDate)
     parts.push(`periods from ${request.startDate} to ${request.endDate}`);
-  return `Analysis file of ${parts.join('; ')} (${request.layout}, ${FORMAT_NAMES[request.format]})`;
+  return `Analysis file of ${parts.join('; ')}${request.extras ? describeAnalysisExtras(request.extras) : ''} (${request.layout}, ${FORMAT_NAMES[request.format]})`;
 }
 
 const FORMAT_NAMES: Record<AnalysisFormat, string> = {
@@ -117,6 +133,7 @@ const FORMAT_NAMES: Record<AnalysisFormat, string> = {
   csv: 'CSV',
   stata: 'Stata 14+ (.dta format 118)',
   spss: 'SPSS (.sav)',
+  parquet: 'Apache Parquet',
 };
 
 export interface AnalysisExportOptions {
@@ -130,6 +147,10 @@ export interface AnalysisExportOptions {
 export interface AnalysisExportSummary {
   files: { name: string; rows: number; variables: number }[];
   values: number;
+  /** Lines of paradata.tab, when asked for. */
+  paradata?: number;
+  /** The metadata entries written (DDI, definition, forms), when asked for. */
+  metadata?: string[];
 }
 
 /** One data set's table: its columns, ready for spooling. */
@@ -296,6 +317,7 @@ async function shapeTable(
           label: isDefault ? label : `${label} (${text(coc.name) || coc.id})`,
           kind: coded ? 'integer' : kind,
           ...(coded ?? {}),
+          ...(text(element.description) ? { description: text(element.description) } : {}),
         });
       }
     }
@@ -456,7 +478,7 @@ export async function writeAnalysisExport(
       ? { password: options.password, encryptionStrength: 3, zipCrypto: false }
       : {}),
   });
-  const addEntry = async (name: string, chunks: AsyncIterable<string | Uint8Array>) => {
+  const addEntry = async (name: string, chunks: AsyncIterable<string | Uint8Array> | Iterable<string>) => {
     const encoder = new TextEncoder();
     const bytes = Readable.from(
       (async function* () {
@@ -473,6 +495,7 @@ export async function writeAnalysisExport(
   const summary: AnalysisExportSummary = { files: [], values: 0 };
   const readmeFiles: string[] = [];
   const taken = new Set<string>();
+  const metadataInputs: Parameters<typeof addAnalysisMetadata>[1][] = [];
   try {
     for (const uid of request.dataSets) {
       const shape = await shapeTable(context, dataSets.get(uid)!, request.layout);
@@ -496,9 +519,53 @@ export async function writeAnalysisExport(
       options.progress?.(`Writing ${name}`, spool.rowCount);
       await addEntry(name, file.bytes());
       summary.files.push({ name, rows: spool.rowCount, variables: file.variables.length });
+      if (request.extras?.metadata) {
+        const metadataFile: AnalysisMetadataFile = {
+          name,
+          contents: `${text(shape.dataSet.name) || uid}: ${request.layout === 'wide' ? 'a row per organisation unit, period and attribute option combo' : 'a row per data value'}`,
+          rows: spool.rowCount,
+          format: FORMAT_NAMES[request.format],
+          typed: request.format !== 'tab' && request.format !== 'csv',
+          codesAsText: request.format !== 'stata' && request.format !== 'spss',
+          variables: file.variables.map((v, i) => ({ name: v.name, type: v.type, source: file.sources[i] })),
+        };
+        metadataInputs.push({
+          collection: 'dataSets',
+          object: shape.dataSet,
+          stem: file.stem,
+          files: [metadataFile],
+          produced: now,
+          dataKind: 'aggregate data',
+          abstract: describeAnalysisExport(request),
+        });
+      }
       readmeFiles.push(
         `${name}: ${spool.rowCount} rows, ${file.variables.length} variables (data set ${text(shape.dataSet.name)}, ${uid})`,
         ...file.variables.map((v) => `  ${v.name}\t${v.type}\t${v.label}`),
+        '',
+      );
+    }
+    if (request.extras?.paradata) {
+      options.progress?.(`Writing ${PARADATA_FILE}`, 0);
+      const paradata = await aggregateParadata(context, request.values, scope, options.signal);
+      await addEntry(PARADATA_FILE, paradata.chunks);
+      summary.paradata = paradata.summary.rows;
+      readmeFiles.push(
+        `${PARADATA_FILE}: ${paradata.summary.rows} changes of the exported values (their audit trail), oldest first`,
+        ...PARADATA_COLUMNS.map(([column, meaning]) => `  ${column}\t${meaning}`),
+        '',
+      );
+    }
+    for (const input of metadataInputs) {
+      options.progress?.(`Writing the metadata of ${input.stem}`, 0);
+      const names = await addAnalysisMetadata(context, input, addEntry, `Metadata/${input.stem}/`);
+      summary.metadata = [...(summary.metadata ?? []), ...names];
+      readmeFiles.push(
+        `Metadata of ${text(input.object.name) || input.object.id} (${input.object.id}):`,
+        ...names.map((n) => `  ${n}`),
+        '  ddi.xml: DDI Codebook 2.5 of the data file (variables, labels, categories, descriptions);',
+        `  ${input.stem}.json: the data set's definition as DHIS2 metadata JSON (GET /api/dataSets/${input.object.id}/metadata);`,
+        '  Forms/: the data entry form as a PDF, in the stored labels (default) and in each translation.',
         '',
       );
     }

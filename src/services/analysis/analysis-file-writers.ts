@@ -19,12 +19,19 @@ import {
 } from '../../codecs/spss/spss-encoder.ts';
 import { encodeDelimited } from '../../codecs/tab/tab-encoder.ts';
 import type { AnalysisSpool, ColumnStats, SpooledRow } from './analysis-table.ts';
+import { encodeParquet, parquetVariables } from './analysis-parquet.ts';
 
 /** The file formats of an analysis export. */
-export const ANALYSIS_FORMATS = ['tab', 'stata', 'spss', 'csv'] as const;
+export const ANALYSIS_FORMATS = ['tab', 'stata', 'spss', 'csv', 'parquet'] as const;
 export type AnalysisFormat = (typeof ANALYSIS_FORMATS)[number];
 
-const EXTENSIONS: Record<AnalysisFormat, string> = { tab: 'tab', csv: 'csv', stata: 'dta', spss: 'sav' };
+const EXTENSIONS: Record<AnalysisFormat, string> = {
+  tab: 'tab',
+  csv: 'csv',
+  stata: 'dta',
+  spss: 'sav',
+  parquet: 'parquet',
+};
 
 export interface AnalysisFileInput {
   stem: string;
@@ -41,6 +48,8 @@ export interface AnalysisFile {
   extension: string;
   /** For the readme: each variable's name in the file, its storage and its label. */
   variables: { name: string; type: string; label: string }[];
+  /** What each of `variables` was made from (kind, value labels, description): for the DDI codebook. */
+  sources: readonly AnalysisVariable[];
   bytes: () => AsyncIterable<string | Uint8Array>;
 }
 
@@ -132,6 +141,7 @@ function stataFile(input: AnalysisFileInput): AnalysisFile {
       type: `${v.storage.type === 'str' ? `str${v.storage.width}` : v.storage.type}${v.format.startsWith('%t') ? ` ${v.format}` : ''}`,
       label: cols[i].variable.label,
     })),
+    sources: cols.map((c) => c.variable),
     bytes: () =>
       encodeStata({
         label: input.label,
@@ -185,6 +195,7 @@ function spssFile(input: AnalysisFileInput): AnalysisFile {
         v.width > 0 ? `A${v.width}` : v.format === 'F' ? `F${v.decimals ? `.${v.decimals}` : ''}` : v.format,
       label: cols[i].variable.label,
     })),
+    sources: cols.map((c) => c.variable),
     bytes: () =>
       encodeSpss({
         label: input.label,
@@ -211,12 +222,32 @@ function delimitedFile(kind: 'tab' | 'csv', input: AnalysisFileInput): AnalysisF
     stem: legalVariableName(input.stem, 'stata', new Set()),
     extension: EXTENSIONS[kind],
     variables: cols.map((c) => ({ name: c.name, type: c.variable.kind, label: c.variable.label })),
+    sources: cols.map((c) => c.variable),
     bytes: () =>
       encodeDelimited(
         kind,
         cols.map((c) => c.name),
         expanded(input.spool),
       ),
+  };
+}
+
+/** Parquet (analysis-parquet.ts): the tab file's names, typed columns. */
+function parquetFile(input: AnalysisFileInput): AnalysisFile {
+  const cols = columns(input, 'stata');
+  return {
+    stem: legalVariableName(input.stem, 'stata', new Set()),
+    extension: EXTENSIONS.parquet,
+    variables: parquetVariables(cols),
+    sources: cols.map((c) => c.variable),
+    bytes: () =>
+      encodeParquet({
+        columns: cols,
+        rows: () => expanded(input.spool),
+        title: input.label,
+        created: input.created,
+        createdBy: 'Ferry',
+      }),
   };
 }
 
@@ -230,5 +261,7 @@ export function analysisFile(format: AnalysisFormat, input: AnalysisFileInput): 
     case 'tab':
     case 'csv':
       return delimitedFile(format, input);
+    case 'parquet':
+      return parquetFile(input);
   }
 }

@@ -6,6 +6,7 @@ import { isInScope } from '../../domain/access/org-unit-scope.ts';
 import { canDataRead, type SharingSubject } from '../../domain/access/data-sharing.ts';
 import { DEFAULT_CATEGORY_COMBO_UID } from '../../domain/category/default-category-model.ts';
 import { encodePdfForm, type PdfFormRow } from '../../codecs/pdf-form/pdf-form-encoder.ts';
+import { translatedField } from '../../domain/metadata-translations/translated-field.ts';
 
 export interface DataEntryFormRequest {
   /** Data set UID (or code). */
@@ -16,6 +17,8 @@ export interface DataEntryFormRequest {
   viewOrgUnitUids?: readonly string[];
   /** The data set must be data-readable by this subject (E2010); undefined: no check. */
   sharing?: SharingSubject;
+  /** Labels in this locale where the metadata has translations (`fr`, `pt_BR`); default: as stored. */
+  locale?: string;
 }
 
 export interface DataEntryForm {
@@ -130,6 +133,7 @@ export async function generateDataEntryForm(
   const sectionUids = (await context.metadata.referrers('dataSets', dataSet.id))
     .filter((r) => r.collection === 'sections' && r.property === 'dataSet')
     .map((r) => r.uid);
+  const locale = request.locale;
   const sections = (await context.metadata.findBy('sections', 'uid', sectionUids))
     .map((s) => s.object)
     .sort(
@@ -137,7 +141,7 @@ export async function generateDataEntryForm(
         Number(a.sortOrder ?? 0) - Number(b.sortOrder ?? 0) || String(a.name).localeCompare(String(b.name)),
     );
   const layout: Array<{ name: string; elementUids: string[] }> = sections.map((s) => ({
-    name: String(s.displayName ?? s.name ?? s.id),
+    name: (locale && translatedField(s, 'name', locale)) || String(s.displayName ?? s.name ?? s.id),
     elementUids: refIds(s.dataElements).filter((id) => elementCombos.has(id)),
   }));
   const placed = new Set(layout.flatMap((s) => s.elementUids));
@@ -145,11 +149,16 @@ export async function generateDataEntryForm(
     .filter((id) => !placed.has(id) && elements.has(id))
     .sort((a, b) => String(elements.get(a)!.name).localeCompare(String(elements.get(b)!.name)));
   if (rest.length > 0)
-    layout.push({ name: sections.length > 0 ? 'Other' : String(dataSet.name), elementUids: rest });
+    layout.push({
+      name: sections.length > 0 ? 'Other' : translatedField(dataSet, 'name', locale) || String(dataSet.name),
+      elementUids: rest,
+    });
 
   const comboCache = new Map<string, Array<{ id: string; name: string }>>();
   const model = {
-    title: String(dataSet.displayName ?? dataSet.name ?? dataSet.id),
+    title:
+      (locale && translatedField(dataSet, 'name', locale)) ||
+      String(dataSet.displayName ?? dataSet.name ?? dataSet.id),
     dataSetId: dataSet.id,
     orgUnitId: orgUnit?.id,
     orgUnitLabel: orgUnit ? String(orgUnit.name ?? '') : undefined,
@@ -166,7 +175,10 @@ export async function generateDataEntryForm(
       const combos = await optionCombosOf(context, comboUid, comboCache);
       rows.push({
         dataElementId: uid,
-        label: String(element.formName ?? element.displayName ?? element.name ?? uid),
+        label:
+          (locale &&
+            (translatedField(element, 'formName', locale) || translatedField(element, 'name', locale))) ||
+          String(element.formName ?? element.displayName ?? element.name ?? uid),
         valueType: String(element.valueType ?? 'TEXT'),
         fields: combos.map((c) => ({ optionComboId: c.id, label: c.name })),
       });
