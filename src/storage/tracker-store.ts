@@ -42,6 +42,10 @@ export interface StoredRelationship {
 }
 
 const CHUNK = 500;
+/** SQLite: rows per multi-row INSERT (22 event columns x 16 rows, far below SQLite's 32,766 parameters). */
+const ROWS_PER_INSERT = 16;
+/** PostgreSQL: from this many rows an insert is a COPY. */
+const COPY_FROM_ROWS = 200;
 
 function placeholders(n: number): string {
   return Array.from({ length: n }, () => '?').join(', ');
@@ -49,6 +53,63 @@ function placeholders(n: number): string {
 
 export function jsonValue(value: unknown): unknown {
   return typeof value === 'string' ? JSON.parse(value) : value;
+}
+
+/** One data value of an event, as the import writes it and the export reads it back. */
+export interface EventDataValue {
+  value: unknown;
+  providedElsewhere: boolean;
+  createdAt: unknown;
+  updatedAt: unknown;
+  storedBy: unknown;
+}
+
+/** The event row's own stamps, which its data values take unless they say otherwise. */
+export interface EventStamps {
+  created: unknown;
+  updated: unknown;
+  storedBy: unknown;
+}
+
+/**
+ * An event's `data_values` column read back in full. The column is compact: an entry holds
+ * `value` and only the fields that differ from the event row's own stamps (`createdAt` from
+ * `created`, `updatedAt` from `updated`, `storedBy` from `stored_by`, `providedElsewhere` false),
+ * so a newly created event's values are `{"<data element>":{"value":"12"}, ...}`, a fifth of the
+ * full form. Rows written in the full form (older imports, the demo seeder) read the same.
+ */
+export function eventDataValues(column: unknown, stamps: EventStamps): Record<string, EventDataValue> {
+  const raw = (jsonValue(column) ?? {}) as Record<string, Record<string, unknown>>;
+  const out: Record<string, EventDataValue> = {};
+  for (const dataElement of Object.keys(raw)) {
+    const v = raw[dataElement];
+    out[dataElement] = {
+      value: v.value,
+      providedElsewhere: v.providedElsewhere === true,
+      createdAt: 'createdAt' in v ? v.createdAt : stamps.created,
+      updatedAt: 'updatedAt' in v ? v.updatedAt : stamps.updated,
+      storedBy: 'storedBy' in v ? v.storedBy : stamps.storedBy,
+    };
+  }
+  return out;
+}
+
+/** The compact `data_values` text of an event whose row carries `stamps` (see eventDataValues). */
+export function eventDataValuesJson(
+  values: Readonly<Record<string, EventDataValue>>,
+  stamps: EventStamps,
+): string {
+  let text = '';
+  for (const dataElement of Object.keys(values)) {
+    const v = values[dataElement];
+    text += `${text === '' ? '' : ','}${JSON.stringify(dataElement)}:{"value":${JSON.stringify(v.value)}`;
+    if (v.providedElsewhere) text += ',"providedElsewhere":true';
+    if (v.createdAt !== stamps.created) text += `,"createdAt":${JSON.stringify(v.createdAt ?? null)}`;
+    if (v.updatedAt !== stamps.updated) text += `,"updatedAt":${JSON.stringify(v.updatedAt ?? null)}`;
+    if (v.storedBy !== stamps.storedBy) text += `,"storedBy":${JSON.stringify(v.storedBy ?? null)}`;
+    text += '}';
+  }
+  return `{${text}}`;
 }
 
 export class TrackerStore {
@@ -196,16 +257,37 @@ export class TrackerStore {
     return out;
   }
 
+  /**
+   * Inserts rows in bulk. PostgreSQL: COPY for a batch of more than a few rows (one round trip, no
+   * statement of 20,000 parameters to parse and plan), multi-row INSERTs otherwise. SQLite: one
+   * prepared statement of ROWS_PER_INSERT rows run per group (binding is per call, so a call per
+   * row costs more than SQLite's own work), the remainder a row at a time.
+   */
   async insert(
     table: string,
     columns: readonly string[],
     rows: readonly (readonly SqlValue[])[],
   ): Promise<void> {
     if (rows.length === 0) return;
-    await this.db.executeMany(
-      `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${placeholders(columns.length)})`,
-      rows,
-    );
+    const into = `INSERT INTO ${table} (${columns.join(', ')}) VALUES `;
+    const tuple = `(${placeholders(columns.length)})`;
+    if (this.db.copyRows && rows.length >= COPY_FROM_ROWS) {
+      await this.db.copyRows(table, columns, rows);
+      return;
+    }
+    if (this.db.kind !== 'sqlite' || rows.length < ROWS_PER_INSERT) {
+      await this.db.executeMany(into + tuple, rows);
+      return;
+    }
+    const whole = rows.length - (rows.length % ROWS_PER_INSERT);
+    const groups: SqlValue[][] = [];
+    for (let i = 0; i < whole; i += ROWS_PER_INSERT) {
+      const group: SqlValue[] = [];
+      for (let r = i; r < i + ROWS_PER_INSERT; r++) for (const value of rows[r]) group.push(value);
+      groups.push(group);
+    }
+    await this.db.executeMany(into + Array.from({ length: ROWS_PER_INSERT }, () => tuple).join(', '), groups);
+    if (whole < rows.length) await this.db.executeMany(into + tuple, rows.slice(whole));
   }
 
   /** Updates one row by key; `values` maps column to value. */

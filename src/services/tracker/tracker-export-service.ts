@@ -1,5 +1,5 @@
 import type { FerryContext } from '../ferry-context-types.ts';
-import { jsonValue } from '../../storage/tracker-store.ts';
+import { eventDataValues, jsonValue } from '../../storage/tracker-store.ts';
 import { neutraliseFormula } from '../../codecs/csv/spreadsheet-safe.ts';
 import type { Condition, NestedFields, TrackerExportRequest } from './tracker-export-query.ts';
 
@@ -60,7 +60,11 @@ export interface TrackerEvent extends Record<string, unknown> {
 }
 
 function eventOf(r: Record<string, unknown>, notes: Map<number, unknown[]>): TrackerEvent {
-  const values = (jsonValue(r.data_values) ?? {}) as Record<string, Record<string, unknown>>;
+  const values = eventDataValues(r.data_values, {
+    created: r.created,
+    updated: r.updated,
+    storedBy: r.stored_by,
+  });
   return compact({
     event: String(r.uid),
     status: r.status,
@@ -89,7 +93,7 @@ function eventOf(r: Record<string, unknown>, notes: Map<number, unknown[]>): Tra
       compact({
         dataElement,
         value: v.value,
-        providedElsewhere: v.providedElsewhere === true,
+        providedElsewhere: v.providedElsewhere,
         createdAt: v.createdAt,
         updatedAt: v.updatedAt,
         storedBy: v.storedBy,

@@ -1,7 +1,12 @@
 import type { SqlExecutor, SqlValue } from '../../storage/storage.ts';
-import { TrackerStore, jsonValue } from '../../storage/tracker-store.ts';
+import {
+  TrackerStore,
+  eventDataValues,
+  eventDataValuesJson,
+  type EventDataValue,
+} from '../../storage/tracker-store.ts';
 import { generateUid } from '../../domain/identifiers/uid.ts';
-import type { TrackerNote, TrackerType } from '../../domain/tracker/tracker-objects.ts';
+import type { TrackerDataValue, TrackerNote, TrackerType } from '../../domain/tracker/tracker-objects.ts';
 import type { TrackerPreheat } from './tracker-import-preheat.ts';
 import type { Planned, TrackerPlan } from './tracker-import-validation.ts';
 
@@ -18,6 +23,52 @@ export type WriteCounts = Record<
 >;
 
 const flag = (b: boolean): number => (b ? 1 : 0);
+
+/** New events written per insert call, so that a chunk's rows are built and let go in slices. */
+const INSERT_SLICE = 2000;
+
+const EVENT_COLUMNS = [
+  'uid',
+  'program_id',
+  'program_stage_id',
+  'enrollment_id',
+  'org_unit_id',
+  'attribute_option_combo_id',
+  'status',
+  'occurred_at',
+  'scheduled_at',
+  'completed_at',
+  'completed_by',
+  'follow_up',
+  'assigned_user',
+  'geometry',
+  'data_values',
+  'created',
+  'updated',
+  'created_at_client',
+  'updated_at_client',
+  'stored_by',
+  'created_by',
+  'updated_by',
+] as const;
+
+/**
+ * The stored `data_values` of a new event straight from its payload values: what
+ * eventDataValuesJson writes for values whose stamps are the event's own (value, and
+ * providedElsewhere when true), with no object per value on the way. Undefined when a data element
+ * comes twice or a value is null, which the general path resolves (the last one wins).
+ */
+function newEventDataValuesJson(dataValues: readonly TrackerDataValue[]): string | undefined {
+  let text = '';
+  for (let i = 0; i < dataValues.length; i++) {
+    const dv = dataValues[i];
+    if (dv.value === null) return undefined;
+    for (let j = 0; j < i; j++) if (dataValues[j].dataElement === dv.dataElement) return undefined;
+    text += `${i === 0 ? '' : ','}${JSON.stringify(dv.dataElement)}:{"value":${JSON.stringify(dv.value)}`;
+    text += dv.providedElsewhere ? ',"providedElsewhere":true}' : '}';
+  }
+  return `{${text}}`;
+}
 const json = (value: unknown): string | null =>
   value === undefined || value === null ? null : JSON.stringify(value);
 
@@ -261,9 +312,9 @@ export async function writeTrackerPlan(
   for (const ev of preheat.events.values()) evIds.set(ev.uid, ev.id);
   const dataValuesOf = (
     p: Planned<(typeof plan.events)[number]['input']>,
-    previous: Record<string, Record<string, unknown>>,
+    previous: Record<string, EventDataValue>,
   ) => {
-    const out: Record<string, Record<string, unknown>> = { ...previous };
+    const out: Record<string, EventDataValue> = { ...previous };
     let valuesChanged = false;
     for (const dv of p.input.dataValues) {
       if (dv.value === null) {
@@ -303,77 +354,68 @@ export async function writeTrackerPlan(
       geometry: json(ev.geometry),
     } satisfies Record<string, SqlValue>;
   };
+  // A new event's row and its values share one set of stamps, which its values then leave out.
+  const newStamps = { created: now, updated: now, storedBy: username };
   const createEv = plan.events.filter((p) => p.action === 'create');
-  const insertRows = createEv.map((p) => {
-    const c = eventColumns(p.input);
-    return [
-      p.uid,
-      c.program_id,
-      c.program_stage_id,
-      c.enrollment_id,
-      c.org_unit_id,
-      c.attribute_option_combo_id,
-      c.status,
-      c.occurred_at,
-      c.scheduled_at,
-      c.completed_at,
-      c.completed_by,
-      c.follow_up,
-      c.assigned_user,
-      c.geometry,
-      JSON.stringify(dataValuesOf(p, {}).values),
-      now,
-      now,
-      p.input.createdAtClient ?? null,
-      p.input.updatedAtClient ?? null,
-      username,
-      username,
-      username,
-    ];
-  });
-  await store.insert(
-    'event',
-    [
-      'uid',
-      'program_id',
-      'program_stage_id',
-      'enrollment_id',
-      'org_unit_id',
-      'attribute_option_combo_id',
-      'status',
-      'occurred_at',
-      'scheduled_at',
-      'completed_at',
-      'completed_by',
-      'follow_up',
-      'assigned_user',
-      'geometry',
-      'data_values',
-      'created',
-      'updated',
-      'created_at_client',
-      'updated_at_client',
-      'stored_by',
-      'created_by',
-      'updated_by',
-    ],
-    insertRows,
-  );
-  for (const [uid, id] of await store.idsOf(
-    'event',
-    createEv.map((p) => p.uid),
-  ))
-    evIds.set(uid, id);
+  // Rows built and written a slice at a time: a chunk's rows are never all held at once.
+  for (let i = 0; i < createEv.length; i += INSERT_SLICE) {
+    const rows: SqlValue[][] = [];
+    for (const p of createEv.slice(i, i + INSERT_SLICE)) {
+      const c = eventColumns(p.input);
+      rows.push([
+        p.uid,
+        c.program_id,
+        c.program_stage_id,
+        c.enrollment_id,
+        c.org_unit_id,
+        c.attribute_option_combo_id,
+        c.status,
+        c.occurred_at,
+        c.scheduled_at,
+        c.completed_at,
+        c.completed_by,
+        c.follow_up,
+        c.assigned_user,
+        c.geometry,
+        newEventDataValuesJson(p.input.dataValues) ??
+          eventDataValuesJson(dataValuesOf(p, {}).values, newStamps),
+        now,
+        now,
+        p.input.createdAtClient ?? null,
+        p.input.updatedAtClient ?? null,
+        username,
+        username,
+        username,
+      ]);
+    }
+    await store.insert('event', EVENT_COLUMNS, rows);
+  }
+  // New events' keys are needed only by their notes and by relationships (a query per 500 events).
+  const eventKeysNeeded = plan.relationships.length > 0 || createEv.some((p) => p.input.notes.length > 0);
+  if (eventKeysNeeded)
+    for (const [uid, id] of await store.idsOf(
+      'event',
+      createEv.map((p) => p.uid),
+    ))
+      evIds.set(uid, id);
   counts.EVENT.created = createEv.length;
   for (const p of plan.events) {
     const stored = preheat.events.get(p.uid);
     if (p.action === 'update' && stored) {
-      const previous = (jsonValue(stored.row.data_values) ?? {}) as Record<string, Record<string, unknown>>;
+      const previous = eventDataValues(stored.row.data_values, {
+        created: stored.row.created,
+        updated: stored.row.updated,
+        storedBy: stored.row.stored_by,
+      });
       const dataValues = dataValuesOf(p, previous);
       const columns = eventColumns(p.input);
       const values: Record<string, SqlValue> = {
         ...columns,
-        data_values: JSON.stringify(dataValues.values),
+        data_values: eventDataValuesJson(dataValues.values, {
+          created: stored.row.created,
+          updated: now,
+          storedBy: stored.row.stored_by,
+        }),
         updated: now,
         updated_at_client: p.input.updatedAtClient ?? null,
         updated_by: username,

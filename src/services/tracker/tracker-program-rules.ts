@@ -23,7 +23,7 @@ import type { SqlExecutor } from '../../storage/storage.ts';
 import type { EnrollmentInput, EventInput } from '../../domain/tracker/tracker-objects.ts';
 import { trackerError, type TrackerErrorReport } from '../../domain/tracker/tracker-import-report.ts';
 import type { Planned, TrackerPlan } from './tracker-import-validation.ts';
-import type { TrackerPreheat } from './tracker-import-preheat.ts';
+import type { Meta, TrackerPreheat } from './tracker-import-preheat.ts';
 
 /**
  * Program rules, evaluated by DHIS2's own rule engine (`@dhis2/rule-engine`, the Kotlin engine that
@@ -321,10 +321,24 @@ export async function applyProgramRules(
   loader: ProgramRuleLoader,
   now: string = new Date().toISOString(),
 ): Promise<void> {
-  const engine = new RuleEngineJs(false);
   const events = plan.events.filter((p) => p.errors.length === 0 && p.action !== 'delete');
   const enrollments = plan.enrollments.filter((p) => p.errors.length === 0 && p.action !== 'delete');
   if (events.length === 0 && enrollments.length === 0) return;
+  // Most programs have no rules: when none of the chunk's programs has any, nothing is built.
+  const programs = new Map<string, Meta>();
+  for (const p of enrollments) {
+    const program = preheat.get('programs', p.input.program);
+    if (program) programs.set(program.object.id, program);
+  }
+  for (const p of events) {
+    const stage = preheat.get('programStages', p.input.programStage);
+    const program = preheat.get('programs', p.input.program ?? refId(stage?.object.program));
+    if (program) programs.set(program.object.id, program);
+  }
+  let anyRules = false;
+  for (const program of programs.values()) if (await loader.rulesFor(program.object)) anyRules = true;
+  if (!anyRules) return;
+  const engine = new RuleEngineJs(false);
 
   // Enrollments in play: the payload's and the stored ones its events belong to.
   const enrollmentInputs = new Map<string, EnrollmentInput>(plan.enrollments.map((p) => [p.uid, p.input]));
