@@ -8,7 +8,8 @@ import { readCsvRecordBatches, type CsvRecord } from '../csv/csv-reader.ts';
  * Two column sets exist: 2.40's (`dxf2/events/event/csv/CsvEventDataValue.java`, read by position,
  * the header row optional) and the current one (2.41+, `tracker/imports/csv`, the columns of
  * `GET /api/tracker/events.csv`). A file with a header is read by its column names, so either set
- * (or a mix, in any order) reads; without one, the columns are 2.40's, in its order.
+ * (or a mix, in any order) reads; without one, the columns are `defaultColumns` (2.40's for the
+ * older endpoint, the current ones for `POST /api/tracker`), in their order.
  */
 export const LEGACY_EVENT_CSV_COLUMNS = [
   'event',
@@ -28,6 +29,42 @@ export const LEGACY_EVENT_CSV_COLUMNS = [
   'completedDate',
   'completedBy',
   'geometry',
+] as const;
+
+/**
+ * The current columns (2.41+, `CsvEventDataValue.java` of `tracker/export`, as DHIS2's docs print
+ * them), the order of a file without a header posted to `POST /api/tracker`.
+ */
+export const CURRENT_EVENT_CSV_COLUMNS = [
+  'event',
+  'status',
+  'program',
+  'programStage',
+  'enrollment',
+  'orgUnit',
+  'occurredAt',
+  'scheduledAt',
+  'geometry',
+  'latitude',
+  'longitude',
+  'followUp',
+  'deleted',
+  'createdAt',
+  'createdAtClient',
+  'updatedAt',
+  'updatedAtClient',
+  'completedBy',
+  'completedAt',
+  'updatedBy',
+  'attributeOptionCombo',
+  'attributeCategoryOptions',
+  'assignedUser',
+  'dataElement',
+  'value',
+  'providedElsewhere',
+  'storedByDataValue',
+  'createdAtDataValue',
+  'updatedAtDataValue',
 ] as const;
 
 /** A column's field in the event (or its data value); `null` for columns that are read and ignored. */
@@ -62,10 +99,12 @@ const COLUMNS: Record<string, string | null> = {
   createdAt: null,
   updatedAt: null,
   updatedBy: null,
-  attributeCategoryOptions: null,
+  attributeCategoryOptions: 'attributeCategoryOptions',
   storedByDataValue: null,
   createdAtDataValue: null,
   updatedAtDataValue: null,
+  // The spelling in DHIS2's CsvEventDataValue.java (its docs print createdAtDataValue).
+  createAtDataValue: null,
 };
 
 const DATA_VALUE_FIELDS = new Set(['dataElement', 'value', 'providedElsewhere']);
@@ -95,6 +134,7 @@ function isHeader(fields: string[]): boolean {
 export async function* readEventCsv(
   text: AsyncIterable<string>,
   fileName: string,
+  defaultColumns: readonly string[] = LEGACY_EVENT_CSV_COLUMNS,
 ): AsyncIterable<CsvEvent[]> {
   let columns: (string | null)[] | undefined;
   let width = 0;
@@ -125,7 +165,7 @@ export async function* readEventCsv(
           width = columns.length;
           continue;
         }
-        columns = LEGACY_EVENT_CSV_COLUMNS.map((c) => COLUMNS[c]);
+        columns = defaultColumns.map((c) => COLUMNS[c] ?? null);
         width = columns.length;
       }
       rowOf(record);

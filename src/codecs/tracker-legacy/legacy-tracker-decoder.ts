@@ -3,7 +3,8 @@ import { InputError } from '../input/input-error.ts';
 import { INPUT_LIMITS } from '../input/input-limits.ts';
 import { FORBIDDEN_JSON_KEYS, parseJsonText, readJsonCollectionBatches } from '../json/safe-json-reader.ts';
 import { readXmlEventBatches, type XmlElement } from '../xml/safe-xml-reader.ts';
-import { readEventCsv } from '../tracker-csv/event-csv-decoder.ts';
+import { LEGACY_EVENT_CSV_COLUMNS, readEventCsv } from '../tracker-csv/event-csv-decoder.ts';
+import { wktToGeoJson } from '../tracker-csv/wkt-geometry.ts';
 import {
   legacyEventToCurrent,
   legacyTrackedEntityToCurrent,
@@ -37,8 +38,10 @@ const XML_ITEMS: Record<string, LegacyTrackerItem['collection']> = {
   trackedEntity: 'trackedEntities',
 };
 
+/** Geometry given as text (a CSV cell, an XML element): GeoJSON, or well-known text (current CSV). */
 function jsonTextParser(fileName: string, line: number): JsonTextParser {
   return (text) => {
+    if (!/^\s*[{[]/.test(text)) return wktToGeoJson(text, fileName, line);
     try {
       return parseJsonText(text, { fileName, numbers: 'double', firstLine: line });
     } catch (error) {
@@ -213,6 +216,23 @@ export async function* readLegacyTrackerXml(
   }
 }
 
+/**
+ * Event CSV (2.40's columns or the current ones, by the header; without one, `defaultColumns`), each
+ * event in the current importer's shape with the line of its first row.
+ */
+export async function* readEventCsvItems(
+  text: AsyncIterable<string>,
+  fileName: string,
+  defaultColumns: readonly string[] = LEGACY_EVENT_CSV_COLUMNS,
+): AsyncIterable<LegacyTrackerItem[]> {
+  for await (const events of readEventCsv(text, fileName, defaultColumns))
+    yield events.map((e) => ({
+      collection: 'events' as const,
+      value: legacyEventToCurrent(e.value, jsonTextParser(fileName, e.line)),
+      line: e.line,
+    }));
+}
+
 /** Any of the formats: JSON, XML, or event CSV (2.40's columns or the current ones). */
 export async function* readLegacyTracker(
   text: AsyncIterable<string>,
@@ -222,11 +242,5 @@ export async function* readLegacyTracker(
 ): AsyncIterable<LegacyTrackerItem[]> {
   if (format === 'json') yield* readLegacyTrackerJson(text, fileName, rootCollection);
   else if (format === 'xml') yield* readLegacyTrackerXml(text, fileName);
-  else
-    for await (const events of readEventCsv(text, fileName))
-      yield events.map((e) => ({
-        collection: 'events' as const,
-        value: legacyEventToCurrent(e.value, jsonTextParser(fileName, e.line)),
-        line: e.line,
-      }));
+  else yield* readEventCsvItems(text, fileName);
 }

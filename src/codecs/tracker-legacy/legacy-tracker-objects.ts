@@ -104,6 +104,7 @@ export function legacyEventToCurrent(raw: RawObject, parseJson: JsonTextParser):
     followUp: first(raw.followup, raw.followUp),
     geometry: legacyGeometry(raw, parseJson),
     attributeOptionCombo: first(raw.attributeOptionCombo),
+    attributeCategoryOptions: first(raw.attributeCategoryOptions),
     assignedUser: first(raw.assignedUser),
     createdAtClient: first(raw.createdAtClient),
     updatedAtClient: first(raw.lastUpdatedAtClient, raw.updatedAtClient),

@@ -28,12 +28,19 @@ export const TRACKER_VALIDATION_MESSAGES = {
   E1025: 'Property enrolledAt is null.',
   E1029: "Event OrganisationUnit: `{0}`, and Program: `{1}`, don't match.",
   E1030: 'Event: `{0}`, already exists.',
+  E1031: 'Event occurredAt date is missing.',
   E1032: 'Event: `{0}` does not exist.',
   E1033: 'Event: `{0}`, Enrollment value is NULL.',
   E1039: 'ProgramStage: `{0}`, is not repeatable and an event already exists.',
   E1041: "Enrollment OrganisationUnit: `{0}`, and Program: `{1}`, don't match.",
+  E1046: 'Event: `{0}`, needs to have at least one (event or schedule) date.',
   E1048: 'Object: `{0}`, uid: `{1}`, has an invalid uid format.',
   E1049: 'Could not find OrganisationUnit: `{0}`, linked to Tracked Entity.',
+  E1050: 'Event ScheduledAt date is missing.',
+  E1054: 'AttributeOptionCombo `{0}` is not in the event programs category combo `{1}`.',
+  E1055: 'Default AttributeOptionCombo is not allowed since program has non-default CategoryCombo.',
+  E1056: 'Event date: `{0}`, is before start date: `{1}`, for AttributeOption: `{2}`.',
+  E1057: 'Event date: `{0}`, is after end date: `{1}`, for AttributeOption; `{2}`.',
   E1063: 'TrackedEntity: `{0}`, does not exist.',
   E1064: 'Non-unique attribute value `{0}` for attribute `{1}`',
   E1068: 'Could not find TrackedEntity: `{0}`, linked to Enrollment.',
@@ -51,6 +58,10 @@ export const TRACKER_VALIDATION_MESSAGES = {
   E1113: "Enrollment: `{0}`, is already deleted and can't be modified.",
   E1114: "TrackedEntity: `{0}`, is already deleted and can't be modified.",
   E1115: 'Could not find CategoryOptionCombo: `{0}`.',
+  E1116: 'Could not find CategoryOption: `{0}`.',
+  E1117: 'CategoryOptionCombo does not exist for given category combo and category options: `{0}`.',
+  E1118: 'Assigned user `{0}` is not a valid uid.',
+  E1120: 'ProgramStage `{0}` does not allow user assignment',
   E1121: 'Missing required tracked entity property: `{0}`.',
   E1122: 'Missing required enrollment property: `{0}`.',
   E1123: 'Missing required event property: `{0}`.',
@@ -90,6 +101,8 @@ export interface TrackerErrorReport {
   trackerType: TrackerType;
   uid: string;
   args: string[];
+  /** Ferry's addition for CSV payloads: the line of the object's first row in the file. */
+  line?: number;
 }
 
 export interface TrackerStats {

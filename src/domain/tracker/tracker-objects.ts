@@ -73,11 +73,15 @@ export interface EventInput {
   followUp: boolean;
   geometry?: unknown;
   attributeOptionCombo?: string;
+  /** The program category options the attribute option combo is made of (DHIS2's `a;b` text). */
+  attributeCategoryOptions?: string[];
   assignedUser?: string;
   createdAtClient?: string;
   updatedAtClient?: string;
   dataValues: TrackerDataValue[];
   notes: TrackerNote[];
+  /** The line of the event's first row, when it came from a CSV file (named in its error reports). */
+  line?: number;
 }
 
 export interface RelationshipEnd {
@@ -132,6 +136,13 @@ function reference(value: unknown, field: string): string | undefined {
     return text(object[field]) ?? text(object.id);
   }
   return text(value);
+}
+
+/** DHIS2's `attributeCategoryOptions`: `a;b` (its JSON and CSV), or a list of UIDs or `{id}`. */
+function categoryOptions(value: unknown): string[] | undefined {
+  const items = Array.isArray(value) ? value.map((v) => reference(v, 'id')) : (text(value)?.split(';') ?? []);
+  const out = items.map((v) => v?.trim()).filter((v): v is string => !!v);
+  return out.length > 0 ? out : undefined;
 }
 
 function attributes(value: unknown): TrackerAttributeValue[] {
@@ -226,6 +237,7 @@ export function readEvent(
     followUp: bool(raw.followUp),
     geometry: geometry(raw.geometry),
     attributeOptionCombo: reference(raw.attributeOptionCombo, 'attributeOptionCombo'),
+    attributeCategoryOptions: categoryOptions(raw.attributeCategoryOptions),
     assignedUser: reference(raw.assignedUser, 'uid'),
     createdAtClient: text(raw.createdAtClient),
     updatedAtClient: text(raw.updatedAtClient),

@@ -2,6 +2,8 @@ import { openInput } from '../../codecs/input/open-input.ts';
 import { decodeUtf8 } from '../../codecs/input/utf8-text.ts';
 import { InputError } from '../../codecs/input/input-error.ts';
 import { readJsonCollectionBatches } from '../../codecs/json/safe-json-reader.ts';
+import { CURRENT_EVENT_CSV_COLUMNS } from '../../codecs/tracker-csv/event-csv-decoder.ts';
+import { readEventCsvItems } from '../../codecs/tracker-legacy/legacy-tracker-decoder.ts';
 import { generateUid } from '../../domain/identifiers/uid.ts';
 import {
   addPayloadItem,
@@ -29,10 +31,47 @@ export interface TrackerImportInput {
 export const TRACKER_CHUNK_OBJECTS = 20_000;
 
 /**
- * Reads a tracker JSON payload, nested or flat (gzip and zip recognised by their bytes), through the
- * safe streaming JSON reader, and yields it flattened in chunks of about `chunkObjects` objects (a
- * nested tracked entity stays whole in one chunk). A relationship a nested payload lists under both
- * of its ends is yielded once.
+ * Whether a payload is event CSV: its content type or name says so, or, when neither says JSON, its
+ * first character that is not white space is not `{` or `[`. The text read to decide is handed back.
+ */
+async function isEventCsv(
+  input: TrackerImportInput,
+  entryName: string | undefined,
+  text: AsyncIterable<string>,
+): Promise<{ csv: boolean; text: AsyncIterable<string> }> {
+  const type = (input.contentType ?? '').toLowerCase();
+  const names = [input.fileName, entryName ?? ''].map((n) => n.toLowerCase().replace(/\.(gz|gzip|zip)$/, ''));
+  if (/csv/.test(type) || names.some((n) => n.endsWith('.csv'))) return { csv: true, text };
+  if (/json/.test(type) || names.some((n) => n.endsWith('.json'))) return { csv: false, text };
+  const iterator = text[Symbol.asyncIterator]();
+  const held: string[] = [];
+  let csv = false;
+  for (;;) {
+    const next = await iterator.next();
+    if (next.done) break;
+    held.push(next.value);
+    const head = next.value.replace(/^\uFEFF/, '').trimStart();
+    if (head === '') continue;
+    csv = head[0] !== '{' && head[0] !== '[';
+    break;
+  }
+  async function* rest() {
+    yield* held;
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done) return;
+      yield next.value;
+    }
+  }
+  return { csv, text: rest() };
+}
+
+/**
+ * Reads a tracker payload and yields it flattened in chunks of about `chunkObjects` objects (a
+ * nested tracked entity stays whole in one chunk); gzip and zip are recognised by their bytes.
+ * JSON, nested or flat, goes through the safe streaming JSON reader; a relationship a nested payload
+ * lists under both of its ends is yielded once. Event CSV (DHIS2's current columns, or 2.40's, by
+ * the header) is read row by row, each event remembering the line of its first row.
  */
 export async function* readTrackerChunks(
   input: TrackerImportInput,
@@ -52,7 +91,23 @@ export async function* readTrackerChunks(
   };
   try {
     const opened = await openInput(input.path, input.fileName);
-    for await (const events of readJsonCollectionBatches(decodeUtf8(opened.chunks, input.fileName), {
+    const sniffed = await isEventCsv(input, opened.entryName, decodeUtf8(opened.chunks, input.fileName));
+    if (sniffed.csv) {
+      for await (const items of readEventCsvItems(sniffed.text, input.fileName, CURRENT_EVENT_CSV_COLUMNS)) {
+        signal?.throwIfAborted();
+        for (const item of items) {
+          addPayloadItem(bundle, 'events', item.value, generateUid);
+          bundle.events[bundle.events.length - 1].line = item.line;
+          if (size(bundle) >= chunkObjects) {
+            yield bundle;
+            bundle = emptyBundle();
+          }
+        }
+      }
+      if (size(bundle) > 0) yield bundle;
+      return;
+    }
+    for await (const events of readJsonCollectionBatches(sniffed.text, {
       fileName: input.fileName,
       numbers: 'text',
       root: 'object',

@@ -29,6 +29,7 @@ import { writeTrackerPlan, type WriteCounts } from './tracker-import-writer.ts';
 import { applyProgramRules, ProgramRuleLoader } from './tracker-program-rules.ts';
 import { DedupeParameterError } from '../../domain/dedupe/dedupe-use.ts';
 import { TrackerImportDedupe, type TrackerDedupeReport } from './tracker-import-dedupe.ts';
+import { TrackerIdentifierResolver } from './tracker-import-identifiers.ts';
 
 export interface TrackerImportRunOptions {
   signal?: AbortSignal;
@@ -116,6 +117,8 @@ async function runTrackerImport(
   let committed = false;
   // Program rules are read and converted once per import, on first use by a program.
   const ruleLoader = params.skipRuleEngine ? undefined : new ProgramRuleLoader(context);
+  // References by CODE, NAME or ATTRIBUTE:<uid> become UIDs before anything else reads them.
+  const identifiers = params.idSchemes ? new TrackerIdentifierResolver(context, params.idSchemes) : undefined;
   try {
     await context.storage.transaction(async (tx) => {
       if (params.dedupe)
@@ -128,6 +131,7 @@ async function runTrackerImport(
       const known = new Set<string>();
       for await (const chunk of chunks) {
         options.signal?.throwIfAborted();
+        await identifiers?.resolve(chunk);
         const bundle = await withoutForwardReferences(tx, chunk, known, deferred);
         if (!(await importChunk(bundle))) break;
       }
@@ -287,6 +291,9 @@ class ReportAccumulator {
       entry.stats.deleted += written.deleted;
       entry.stats.ignored += lists[type].length - written.created - written.updated - written.deleted;
       for (const p of lists[type]) {
+        // An event read from CSV: its reports name the line of its first row.
+        const line = (p.input as { line?: number }).line;
+        if (line !== undefined) for (const e of [...p.errors, ...(p.warnings ?? [])]) e.line = line;
         entry.objects.push({ trackerType: type, uid: p.uid, errorReports: p.errors });
         this.errors.push(...p.errors);
         this.warnings.push(...(p.warnings ?? []));

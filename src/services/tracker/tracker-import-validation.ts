@@ -23,6 +23,7 @@ import type { TrackerImportParams } from '../../domain/tracker/tracker-import-pa
 import { TrackerStore, type StoredEnrollment, type StoredEvent } from '../../storage/tracker-store.ts';
 import type { SqlExecutor } from '../../storage/storage.ts';
 import type { Meta, TrackerPreheat } from './tracker-import-preheat.ts';
+import { checkEventCategories, loadEventCategories } from './tracker-import-categories.ts';
 
 export type TrackerAction = 'create' | 'update' | 'delete';
 
@@ -79,6 +80,10 @@ export async function validateTrackerBundle(
   const who = principal?.username ?? 'system';
   const superuser = !principal || principal.authorities.has('ALL');
   const has = (authority: string) => superuser || principal!.authorities.has(authority);
+  // DHIS2's validationMode=SKIP, honoured for superusers only (others get FULL, as in DHIS2). Ferry
+  // still checks everything its writer relies on (references, existence, access, value types) and
+  // skips the data-quality rules: event dates and category option dates.
+  const skipDataQuality = params.validationMode === 'SKIP' && superuser;
 
   const inCaptureScope = (orgUnitUid: string | undefined): boolean =>
     superuser ||
@@ -333,6 +338,7 @@ export async function validateTrackerBundle(
 
   // Events --------------------------------------------------------------------------------------
   const events: Planned<EventInput>[] = [];
+  const categories = await loadEventCategories(db, bundle, preheat);
   const stagesTaken = new Set<string>(); // "enrollment|stage" of events created in this payload
   // Stored events of the payload's stored enrollments, read once (E1039).
   let storedEvents: Map<number, StoredEvent[]> | undefined;
@@ -400,8 +406,13 @@ export async function validateTrackerBundle(
             errors.push(trackerError('E1079', 'EVENT', uid, [uid, program.object.id, ev.enrollment]));
         }
       }
-      if (ev.attributeOptionCombo && !preheat.get('categoryOptionCombos', ev.attributeOptionCombo))
-        errors.push(trackerError('E1115', 'EVENT', uid, [ev.attributeOptionCombo]));
+      if (!skipDataQuality) checkEventDates(ev, uid, program, errors);
+      checkEventCategories(ev, uid, program, categories, errors, skipDataQuality);
+      if (ev.assignedUser !== undefined) {
+        if (!isValidUid(ev.assignedUser)) errors.push(trackerError('E1118', 'EVENT', uid, [ev.assignedUser]));
+        else if (stage && stage.object.enableUserAssignment !== true)
+          errors.push(trackerError('E1120', 'EVENT', uid, [stage.object.id]));
+      }
       if (
         action === 'create' &&
         stage &&
@@ -514,6 +525,50 @@ export async function validateTrackerBundle(
 
   await checkUniqueAttributes(store, trackedEntities, enrollments, preheat);
   return { trackedEntities, enrollments, events, relationships };
+}
+
+/** Dates already checked: a payload repeats a few hundred days; the check costs microseconds. */
+const checkedDates = new Map<string, boolean>();
+
+/** An ISO 8601 date or date and time that is a real day (DHIS2 fails to read anything else). */
+function isDate(text: string): boolean {
+  let known = checkedDates.get(text);
+  if (known === undefined) {
+    if (checkedDates.size >= 10_000) checkedDates.clear();
+    checkedDates.set(text, (known = isDateUncached(text)));
+  }
+  return known;
+}
+
+function isDateUncached(text: string): boolean {
+  return (
+    /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(text) &&
+    !Number.isNaN(Date.parse(text.length === 10 ? `${text}T00:00:00Z` : text.replace(' ', 'T'))) &&
+    new Date(`${text.slice(0, 10)}T00:00:00Z`).toISOString().startsWith(text.slice(0, 10))
+  );
+}
+
+/**
+ * DHIS2's event dates (its `DateValidator`): E1031 no occurredAt where one is needed (every event
+ * of a program without registration, an active or completed event of one with registration) or one
+ * that is not a date; else E1050 a scheduled event without scheduledAt, or one that is not a date;
+ * else E1046 (DHIS2's older rule, kept for what the two leave open) an event with neither date.
+ * Checked once the program is known (an unknown program is E1010 alone).
+ */
+function checkEventDates(
+  ev: EventInput,
+  uid: string,
+  program: Meta | undefined,
+  errors: TrackerErrorReport[],
+): void {
+  if (!program) return;
+  const occurredNeeded =
+    program.object.programType !== 'WITH_REGISTRATION' || ev.status === 'ACTIVE' || ev.status === 'COMPLETED';
+  if (ev.occurredAt ? !isDate(ev.occurredAt) : occurredNeeded)
+    errors.push(trackerError('E1031', 'EVENT', uid, []));
+  else if (ev.scheduledAt ? !isDate(ev.scheduledAt) : ev.status === 'SCHEDULE')
+    errors.push(trackerError('E1050', 'EVENT', uid, []));
+  else if (!ev.occurredAt && !ev.scheduledAt) errors.push(trackerError('E1046', 'EVENT', uid, [uid]));
 }
 
 // Sets built once per program or stage (a national program lists thousands of org units, and a

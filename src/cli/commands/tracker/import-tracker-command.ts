@@ -22,13 +22,16 @@ export function formatTrackerReport(report: TrackerImportReport): string {
 
 export const importTrackerCommand: CliCommand = {
   path: ['import', 'tracker'],
-  summary: 'Import tracked entities, enrollments, events and relationships (DHIS2 tracker JSON)',
+  summary: 'Import tracked entities, enrollments, events and relationships (DHIS2 tracker JSON, event CSV)',
   usage: `Usage: ferry import tracker FILE [options]
 
-Imports a DHIS2 tracker payload (nested or flat JSON, gzip or zip) as POST /api/tracker does, as the
-operator (every right).
+Imports a DHIS2 tracker payload (nested or flat JSON, or event CSV; gzip or zip) as POST /api/tracker
+does, as the operator (every right).
   --strategy S           CREATE_AND_UPDATE (default), CREATE, UPDATE or DELETE
   --atomic-mode M        ALL (default: any error and nothing is written) or OBJECT
+  --validation-mode M    FULL (default), FAIL_FAST or SKIP (event dates not checked, as DHIS2's SKIP)
+  --id-scheme S          how the file names metadata: UID (default), CODE, NAME or ATTRIBUTE:<uid>
+  --org-unit-id-scheme S the same for org units only
   --dry-run              validate only; nothing is written
   --json                 print the full ImportReport as JSON instead of the table
 ${databaseUsage(25)}
@@ -41,6 +44,9 @@ Exit code: 0 when the status is OK, 1 when it is ERROR or the file is refused, 2
       options: {
         strategy: { type: 'string' },
         'atomic-mode': { type: 'string' },
+        'validation-mode': { type: 'string' },
+        'id-scheme': { type: 'string' },
+        'org-unit-id-scheme': { type: 'string' },
         'dry-run': { type: 'boolean' },
         json: { type: 'boolean' },
         ...DATABASE_OPTIONS,
@@ -56,6 +62,9 @@ Exit code: 0 when the status is OK, 1 when it is ERROR or the file is refused, 2
           async: 'false',
           importStrategy: values.strategy,
           atomicMode: values['atomic-mode'],
+          validationMode: values['validation-mode'],
+          idScheme: values['id-scheme'],
+          orgUnitIdScheme: values['org-unit-id-scheme'],
           dryRun: values['dry-run'] ? 'true' : undefined,
           reportMode: 'FULL',
         },

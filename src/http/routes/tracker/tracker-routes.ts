@@ -14,6 +14,10 @@ import {
 import { importTracker, trackerImportParams } from '../../../services/tracker/tracker-import-service.ts';
 import { TRACKER_IMPORT_JOB } from '../../../services/tracker/tracker-jobs.ts';
 import {
+  TRACKED_ENTITY_CSV_COLUMNS,
+  trackedEntityCsvLines,
+} from '../../../codecs/tracker-csv/tracked-entity-csv-encoder.ts';
+import {
   countExport,
   eventCsvLines,
   EVENT_CSV_COLUMNS,
@@ -32,7 +36,7 @@ import {
 type Query = Record<string, unknown>;
 
 /**
- * DHIS2's tracker API: `POST /api/tracker` (nested or flat JSON; async by default, answered with
+ * DHIS2's tracker API: `POST /api/tracker` (nested or flat JSON, or event CSV; async by default, answered with
  * DHIS2 2.41's job reference), the job's notifications and report, and the four exports with their
  * single-object routes. Exports stream: JSON is written object by object, a page or (paging=false)
  * every object by keyset steps.
@@ -42,9 +46,9 @@ export async function registerTrackerRoutes(app: FastifyInstance, context: Ferry
     scope.post<{ Querystring: Query }>('/api/tracker', async (request, reply) => {
       const principal = requireAuthority(request, 'F_TRACKER_IMPORT');
       const contentType = request.headers['content-type'] ?? '';
-      if (!/json|octet-stream|gzip|zip/i.test(contentType))
+      if (!/json|csv|octet-stream|gzip|zip/i.test(contentType))
         throw new FerryError('F1003', [
-          `${contentType || '(none)'}; accepted: application/json (gzip or zip allowed)`,
+          `${contentType || '(none)'}; accepted: application/json, application/csv or text/csv (events), gzip or zip allowed`,
         ]);
       // Bad parameters are refused before the body is read or a job queued.
       const params = trackerImportParams(request.query);
@@ -109,11 +113,22 @@ export async function registerTrackerRoutes(app: FastifyInstance, context: Ferry
   });
 
   // Tracked entities
-  const trackedEntities: ExportProducer = async (request) => {
+  const trackedEntities: ExportProducer = async (request, format) => {
     const query = request.query as Query;
     const principal = requirePrincipal(request);
+    const escapeFormulas = parseBooleanParameter('escapeFormulas', query.escapeFormulas);
     const export_ = await parseTrackedEntityExport(context, query, principal);
     const includeDeleted = String(query.includeDeleted ?? '').toLowerCase() === 'true';
+    if (format === 'csv') {
+      // As DHIS2: `fields` has no effect on CSV; one row per attribute value.
+      const csvFields = { ...nestedFields({}), attributes: true };
+      async function* csv() {
+        yield `${TRACKED_ENTITY_CSV_COLUMNS.join(',')}\n`;
+        for await (const batch of readTrackedEntities(context, export_, csvFields, includeDeleted))
+          yield trackedEntityCsvLines(batch, { escapeFormulas });
+      }
+      return Readable.from(csv());
+    }
     return jsonList(
       'trackedEntities',
       export_,
@@ -121,7 +136,7 @@ export async function registerTrackerRoutes(app: FastifyInstance, context: Ferry
       readTrackedEntities(context, export_, nestedFields(query), includeDeleted),
     );
   };
-  registerExport(app, 'trackedEntities', ['json'], trackedEntities);
+  registerExport(app, 'trackedEntities', ['json', 'csv'], trackedEntities);
   app.get('/api/tracker/trackedEntities/:uid', async (request) => {
     const { uid } = request.params as { uid: string };
     const query = request.query as Query;
