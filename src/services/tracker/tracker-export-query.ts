@@ -311,13 +311,132 @@ export async function parseTrackedEntityExport(
     });
   if (type !== undefined) parts.push({ sql: 't.tracked_entity_type_id = ?', params: [type] });
   if (uids.length > 0) parts.push({ sql: `t.uid IN (${uids.map(() => '?').join(', ')})`, params: uids });
+  parts.push(...enrollmentConditions(query, program), ...assignedUserConditions(query, program, principal));
   const updatedAfter = date(query, 'updatedAfter');
-  if (updatedAfter) parts.push({ sql: 't.updated >= ?', params: [new Date(updatedAfter).toISOString()] });
   const updatedBefore = date(query, 'updatedBefore');
+  const updatedWithin = single(query, 'updatedWithin');
+  if (updatedWithin !== undefined && (updatedAfter || updatedBefore))
+    throw new FerryError('F1000', [
+      'updatedWithin',
+      updatedWithin,
+      'not together with updatedAfter or updatedBefore',
+    ]);
+  if (updatedAfter) parts.push({ sql: 't.updated >= ?', params: [new Date(updatedAfter).toISOString()] });
   if (updatedBefore) parts.push({ sql: 't.updated <= ?', params: [new Date(updatedBefore).toISOString()] });
+  if (updatedWithin !== undefined)
+    parts.push({
+      sql: 't.updated >= ?',
+      params: [new Date(Date.now() - durationMs('updatedWithin', updatedWithin)).toISOString()],
+    });
   if (!parseBooleanParameter('includeDeleted', single(query, 'includeDeleted'), false))
     parts.push({ sql: 't.deleted = 0', params: [] });
   return { where: combine(parts), paging: parsePaging(query) };
+}
+
+/**
+ * The tracked entity export's enrollment filters (`programStatus` or `enrollmentStatus`, `followUp`,
+ * `enrollmentEnrolledAfter`/`Before`, `enrollmentOccurredAfter`/`Before`): the entity has an
+ * enrollment in `program` that meets them all. As DHIS2, each needs `program`.
+ */
+function enrollmentConditions(query: Query, program: number | undefined): Condition[] {
+  const checks: Condition[] = [];
+  const statusName = single(query, 'enrollmentStatus') !== undefined ? 'enrollmentStatus' : 'programStatus';
+  const status = single(query, statusName);
+  if (status)
+    checks.push({
+      sql: 'x.status = ?',
+      params: [parseEnumParameter(statusName, status, ENROLLMENT_STATUSES, 'ACTIVE')],
+    });
+  const followUp = single(query, 'followUp');
+  if (followUp !== undefined)
+    checks.push({ sql: 'x.follow_up = ?', params: [parseBooleanParameter('followUp', followUp) ? 1 : 0] });
+  const bounds: Array<[string, string, string]> = [
+    ['enrollmentEnrolledAfter', 'x.enrolled_at', '>='],
+    ['enrollmentEnrolledBefore', 'x.enrolled_at', '<='],
+    ['enrollmentOccurredAfter', 'x.occurred_at', '>='],
+    ['enrollmentOccurredBefore', 'x.occurred_at', '<='],
+  ];
+  for (const [name, column, op] of bounds) {
+    const value = date(query, name);
+    if (value) checks.push({ sql: `${column} ${op} ?`, params: [value] });
+  }
+  if (checks.length === 0) return [];
+  if (program === undefined) throw new FerryError('F1004', ['program']);
+  const inner = combine(checks);
+  return [
+    {
+      sql: `EXISTS (SELECT 1 FROM enrollment x WHERE x.tracked_entity_id = t.tracked_entity_id AND x.program_id = ? AND x.deleted = 0 AND ${inner.sql})`,
+      params: [program, ...inner.params],
+    },
+  ];
+}
+
+export const ASSIGNED_USER_MODES = ['ALL', 'CURRENT', 'PROVIDED', 'NONE', 'ANY'] as const;
+
+/**
+ * `assignedUserMode` and `assignedUsers` on the tracked entity export: the entity has an event (in
+ * `program`, when given) assigned to the caller (CURRENT), to one of `assignedUsers` (PROVIDED, the
+ * mode `assignedUsers` alone implies), to nobody (NONE) or to anybody (ANY). ALL, the default, is no
+ * filter. `assignedUsers` with another mode is refused, as DHIS2 does.
+ */
+function assignedUserConditions(
+  query: Query,
+  program: number | undefined,
+  principal: Principal | undefined,
+): Condition[] {
+  const users = uidList(query, 'assignedUsers', 'assignedUser');
+  const modeText = single(query, 'assignedUserMode');
+  const mode = parseEnumParameter(
+    'assignedUserMode',
+    modeText,
+    ASSIGNED_USER_MODES,
+    users.length > 0 ? 'PROVIDED' : 'ALL',
+  );
+  if (users.length > 0 && mode !== 'PROVIDED')
+    throw new FerryError('F1000', ['assignedUsers', users.join(','), 'only with assignedUserMode=PROVIDED']);
+  let check: Condition;
+  if (mode === 'ALL') return [];
+  else if (mode === 'NONE') check = { sql: 'ev.assigned_user IS NULL', params: [] };
+  else if (mode === 'ANY') check = { sql: 'ev.assigned_user IS NOT NULL', params: [] };
+  else if (mode === 'CURRENT') {
+    if (!principal) throw new FerryError('F1000', ['assignedUserMode', mode, 'ALL, PROVIDED, NONE, ANY']);
+    check = { sql: 'ev.assigned_user = ?', params: [principal.uid] };
+  } else {
+    if (users.length === 0) throw new FerryError('F1004', ['assignedUsers']);
+    check = { sql: `ev.assigned_user IN (${users.map(() => '?').join(', ')})`, params: users };
+  }
+  const inProgram: Condition =
+    program === undefined ? { sql: '', params: [] } : { sql: 'x.program_id = ?', params: [program] };
+  const inner = combine([inProgram, check]);
+  return [
+    {
+      sql: `EXISTS (SELECT 1 FROM enrollment x JOIN event ev ON ev.enrollment_id = x.enrollment_id WHERE x.tracked_entity_id = t.tracked_entity_id AND x.deleted = 0 AND ev.deleted = 0 AND ${inner.sql})`,
+      params: inner.params,
+    },
+  ];
+}
+
+const DURATION_UNITS_MS: Readonly<Record<string, number>> = {
+  d: 86_400_000,
+  h: 3_600_000,
+  m: 60_000,
+  s: 1000,
+};
+
+/**
+ * A duration as the Import/Export app writes it (`100d5h30m`, each part optional, DHIS2's `10d`
+ * among them) or in ISO-8601 (`P10D`, `PT36H`, `P1DT2H30M`), in milliseconds.
+ */
+function durationMs(name: string, text: string): number {
+  const short = /^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/i.exec(text);
+  const iso = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$/i.exec(text);
+  const parts = short ?? iso;
+  if (!parts || parts.slice(1).every((p) => p === undefined) || /T$/i.test(text))
+    throw new FerryError('F1000', [name, text, 'a duration such as 10d, 100d5h30m or P10D']);
+  const [d, h, m, s] = parts.slice(1).map((p) => Number(p ?? 0));
+  return (
+    d * DURATION_UNITS_MS.d + h * DURATION_UNITS_MS.h + m * DURATION_UNITS_MS.m + s * DURATION_UNITS_MS.s
+  );
 }
 
 export async function parseRelationshipExport(
