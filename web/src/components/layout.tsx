@@ -2,6 +2,7 @@ import type { ReactNode } from 'react';
 import { Button } from '@dhis2/ui';
 import type { Me } from '../api.ts';
 import { may, mayUsePools } from '../authorities.ts';
+import { ExportNotices } from './export-notices.tsx';
 
 interface Props {
   me: Me;
@@ -57,6 +58,7 @@ export function Layout({ me, current, title, onSignOut, children }: Props) {
         </div>
       </header>
       <main className="page">
+        <ExportNotices />
         <h1>{title}</h1>
         {children}
       </main>
