@@ -25,11 +25,11 @@ import {
   type LegacyObjectGroup,
 } from '../../codecs/tracker-legacy/import-summaries-encoder.ts';
 import {
-  importTrackerBundle,
+  importTrackerChunks,
   trackerImportParams,
   type TrackerImportRunOptions,
 } from './tracker-import-service.ts';
-import { MAX_TRACKER_OBJECTS, type TrackerImportInput } from './tracker-import-reader.ts';
+import { TRACKER_CHUNK_OBJECTS, type TrackerImportInput } from './tracker-import-reader.ts';
 
 /** Which older endpoint the file came to: each takes its own list; the CLI takes either. */
 export type LegacyTrackerEndpoint = 'events' | 'trackedEntities' | 'any';
@@ -135,82 +135,99 @@ const TABLES: Partial<Record<TrackerType, string>> = {
   EVENT: 'event',
 };
 
-export interface TrackerFileBundle {
+/** One chunk of a tracker file, flattened, with its top-level objects' groups (for the summaries). */
+export interface TrackerFileChunk {
   bundle: TrackerBundle;
-  /** The file's top-level objects and what each nested, in file order (for the summaries). */
+  /** The chunk's top-level objects and what each nested, in file order. */
   groups: LegacyObjectGroup[];
-  format: LegacyTrackerFormat;
 }
 
 /**
- * Reads a tracker file of the older formats (or event CSV in the current columns) into the bundle
+ * Reads a tracker file of the older formats (or event CSV in the current columns) into the chunks
  * the current importer takes: JSON, XML or CSV (from `format`, the content type, the name, or the
- * first character), gzip or zip, streamed. `POST /api/tracker` can read its CSV through this too.
+ * first character), gzip or zip, streamed; a chunk of about `chunkObjects` objects at a time (a
+ * tracked entity instance stays whole), so memory holds one chunk whatever the file's size. The
+ * format found is set on `found` before the first chunk.
  */
-export async function readTrackerFileBundle(
+export async function* readTrackerFileChunks(
   input: LegacyTrackerImportInput,
   endpoint: LegacyTrackerEndpoint,
   options: {
     signal?: AbortSignal;
     onBytesRead?: BytesReadListener;
     progress?: TrackerImportRunOptions['progress'];
+    chunkObjects?: number;
   } = {},
-): Promise<TrackerFileBundle> {
+  found: { format?: LegacyTrackerFormat } = {},
+): AsyncIterable<TrackerFileChunk> {
   let format = formatFrom(input);
   if (format === 'csv' && endpoint === 'trackedEntities')
     throw new FerryError('F1003', ['text/csv; tracked entity instances are JSON or XML']);
-  const bundle = emptyBundle();
-  const groups: LegacyObjectGroup[] = [];
+  const chunkObjects = options.chunkObjects ?? TRACKER_CHUNK_OBJECTS;
   const wanted = endpoint === 'any' ? undefined : endpoint;
+  // One relationship listed under both of its ends is one relationship, across chunks too.
+  const relationships = new Set<string>();
+  let chunk: TrackerFileChunk = { bundle: emptyBundle(), groups: [] };
+  let read = 0;
+  const size = (b: TrackerBundle) =>
+    b.trackedEntities.length + b.enrollments.length + b.events.length + b.relationships.length;
+  const finish = (c: TrackerFileChunk): TrackerFileChunk => {
+    c.bundle.relationships = c.bundle.relationships.filter((r) =>
+      relationships.has(r.relationship) ? false : (relationships.add(r.relationship), true),
+    );
+    return c;
+  };
   options.progress?.({ stage: 'Reading tracker file', processed: 0 });
   try {
     const opened = await openInput(input.path, input.fileName, { onBytesRead: options.onBytesRead });
     let text = decodeUtf8(opened.chunks, input.fileName);
     if (!format) ({ format, text } = await sniffed(text));
+    found.format = format;
     const root = endpoint === 'trackedEntities' ? 'trackedEntities' : 'events';
     for await (const items of readLegacyTracker(text, input.fileName, format, root)) {
       options.signal?.throwIfAborted();
-      for (const item of items) addItem(bundle, groups, item, wanted, input.fileName);
-      const count =
-        bundle.trackedEntities.length +
-        bundle.enrollments.length +
-        bundle.events.length +
-        bundle.relationships.length;
-      if (count > MAX_TRACKER_OBJECTS)
-        throw new InputError(
-          input.fileName,
-          `more than ${MAX_TRACKER_OBJECTS} tracker objects in one file; split it`,
-        );
-      options.progress?.({ stage: 'Reading tracker file', processed: count });
+      for (const item of items) {
+        addItem(chunk.bundle, chunk.groups, item, wanted, input.fileName);
+        if (size(chunk.bundle) >= chunkObjects) {
+          read += size(chunk.bundle);
+          options.progress?.({ stage: 'Reading tracker file', processed: read });
+          yield finish(chunk);
+          chunk = { bundle: emptyBundle(), groups: [] };
+        }
+      }
     }
   } catch (error) {
     if (error instanceof InputError) throw new FerryError('F1001', [error.message]);
     throw error;
   }
-  // One relationship listed under both of its ends is one relationship.
-  const seen = new Set<string>();
-  bundle.relationships = bundle.relationships.filter((r) =>
-    seen.has(r.relationship) ? false : (seen.add(r.relationship), true),
-  );
-  return { bundle, groups, format };
+  if (size(chunk.bundle) > 0) yield finish(chunk);
 }
 
 /**
  * An older event of a program with registration named its tracked entity instance and program but
  * often no enrollment: 2.40 took the instance's active enrollment in the program. The current
  * importer needs the enrollment (E1033), so it is looked up here, in bulk; an event with no (or more
- * than one) active enrollment is left without one and gets E1033 from the importer.
+ * than one) active enrollment is left without one and gets E1033 from the importer. `inFile` holds
+ * the active enrollments of the file's earlier chunks (null: more than one), which the database
+ * does not show yet (the import's transaction is still open).
  */
-async function fillEnrollments(context: FerryContext, bundle: TrackerBundle): Promise<void> {
-  const open = bundle.events.filter((e) => !e.enrollment && e.trackedEntity && e.program);
-  if (open.length === 0) return;
-  const found = new Map<string, string | null>();
-  // Enrollments in the same file first (an active one of the instance in the program).
+async function fillEnrollments(
+  context: FerryContext,
+  bundle: TrackerBundle,
+  inFile: Map<string, string | null>,
+): Promise<void> {
   for (const en of bundle.enrollments)
     if (en.status === 'ACTIVE' && en.trackedEntity && en.program) {
       const key = `${en.trackedEntity}/${en.program}`;
-      found.set(key, found.has(key) ? null : en.enrollment);
+      inFile.set(key, inFile.has(key) ? null : en.enrollment);
     }
+  const open = bundle.events.filter((e) => !e.enrollment && e.trackedEntity && e.program);
+  if (open.length === 0) return;
+  const found = new Map<string, string | null>();
+  for (const event of open) {
+    const key = `${event.trackedEntity}/${event.program}`;
+    if (inFile.has(key)) found.set(key, inFile.get(key)!);
+  }
   const uids = [...new Set(open.map((e) => e.trackedEntity!))];
   for (let i = 0; i < uids.length; i += 500) {
     const chunk = uids.slice(i, i + 500);
@@ -239,8 +256,8 @@ async function fillEnrollments(context: FerryContext, bundle: TrackerBundle): Pr
  * DHIS2's older tracker imports (`POST /api/events`, `POST /api/trackedEntityInstances` up to 2.40):
  * the file (JSON, XML, or event CSV in 2.40's or the current columns; gzip or zip) is decoded as a
  * stream into the current importer's objects and run through the same import as `POST /api/tracker`
- * (same preheat, validation, codes and writer), then its report is told as that era's
- * ImportSummaries. The caller's authority and capture scope are checked by that import, when it runs.
+ * (same preheat, validation, codes and writer, chunk by chunk as the file is read: nothing holds
+ * the whole file), then its report is told as that era's ImportSummaries. The caller's authority and capture scope are checked by that import, when it runs.
  */
 export async function importLegacyTracker(
   context: FerryContext,
@@ -254,36 +271,30 @@ export async function importLegacyTracker(
     throw new FerryError('F1102', ['F_TRACKER_IMPORT']);
   // Bad parameters are refused before the file is read.
   const params = trackerImportParams(legacyTrackerParams(query));
-  const { bundle, groups, format } = await readTrackerFileBundle(input, endpoint, options);
-  await fillEnrollments(context, bundle);
+  const found: { format?: LegacyTrackerFormat } = {};
+  const groups: LegacyObjectGroup[] = [];
+  // UIDs stored before the import (updated, not imported, in the summaries), read per chunk outside
+  // the import's transaction, which holds what earlier chunks created.
+  const stored = new Map<TrackerType, Set<string>>(
+    (['TRACKED_ENTITY', 'ENROLLMENT', 'EVENT'] as const).map((t) => [t, new Set<string>()]),
+  );
+  const active = new Map<string, string | null>();
+  async function* chunks(): AsyncIterable<TrackerBundle> {
+    for await (const chunk of readTrackerFileChunks(input, endpoint, options, found)) {
+      await fillEnrollments(context, chunk.bundle, active);
+      const uids: Array<[TrackerType, string[]]> = [
+        ['TRACKED_ENTITY', chunk.bundle.trackedEntities.map((t) => t.trackedEntity)],
+        ['ENROLLMENT', chunk.bundle.enrollments.map((e) => e.enrollment)],
+        ['EVENT', chunk.bundle.events.map((e) => e.event)],
+      ];
+      for (const [type, list] of uids)
+        for (const uid of await storedUids(context, TABLES[type]!, list)) stored.get(type)!.add(uid);
+      groups.push(...chunk.groups);
+      yield chunk.bundle;
+    }
+  }
 
-  const stored = new Map<TrackerType, Set<string>>();
-  stored.set(
-    'TRACKED_ENTITY',
-    await storedUids(
-      context,
-      TABLES.TRACKED_ENTITY!,
-      bundle.trackedEntities.map((t) => t.trackedEntity),
-    ),
-  );
-  stored.set(
-    'ENROLLMENT',
-    await storedUids(
-      context,
-      TABLES.ENROLLMENT!,
-      bundle.enrollments.map((e) => e.enrollment),
-    ),
-  );
-  stored.set(
-    'EVENT',
-    await storedUids(
-      context,
-      TABLES.EVENT!,
-      bundle.events.map((e) => e.event),
-    ),
-  );
-
-  const report = await importTrackerBundle(context, bundle, params, principal, options);
+  const report = await importTrackerChunks(context, chunks(), params, principal, options);
   const failed = report.validationReport.errorReports.length > 0;
   const dropped = new Map((report.dedupe?.dropped ?? []).map((d) => [`${d.trackerType}:${d.uid}`, d.reason]));
   const summaries = buildLegacyImportSummaries(report, groups, {
@@ -292,7 +303,7 @@ export async function importLegacyTracker(
     deleting: params.importStrategy === 'DELETE',
     written: !(params.atomicMode === 'ALL' && failed),
   });
-  return { summaries, report, format };
+  return { summaries, report, format: found.format ?? 'json' };
 }
 
 /** Adds one top-level object to the bundle and remembers what it nested, for its summary. */

@@ -14,13 +14,6 @@ import {
 } from '../../domain/tracker/tracker-objects.ts';
 import { FerryError } from '../../errors.ts';
 
-/**
- * Tracker objects a payload read whole may hold (the older formats, which need the whole file to
- * link events to enrollments). 250,000 objects are a few hundred MB at most. `POST /api/tracker`
- * reads in chunks (`readTrackerChunks`) and has no such limit.
- */
-export const MAX_TRACKER_OBJECTS = 250_000;
-
 export interface TrackerImportInput {
   path: string;
   fileName: string;

@@ -92,6 +92,19 @@ export async function importTrackerBundle(
   return runTrackerImport(context, one(), params, principal, options);
 }
 
+/** The same pipeline over chunks read elsewhere (the older formats, read as a stream). */
+export async function importTrackerChunks(
+  context: FerryContext,
+  chunks: AsyncIterable<TrackerBundle>,
+  params: TrackerImportParams,
+  principal: Principal | undefined,
+  options: TrackerImportRunOptions = {},
+): Promise<TrackerImportReportWithDedupe> {
+  if (principal && !principalHasAuthority(principal, 'F_TRACKER_IMPORT'))
+    throw new FerryError('F1102', ['F_TRACKER_IMPORT']);
+  return runTrackerImport(context, chunks, params, principal, options);
+}
+
 /** Thrown inside the import's transaction to undo it (a dry run, or atomicMode ALL with an error). */
 class RollBack extends Error {}
 
