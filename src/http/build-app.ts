@@ -21,6 +21,7 @@ import { registerWebRoutes } from './routes/system/web-routes.ts';
 import { registerJobRoutes } from './routes/jobs/job-routes.ts';
 import { registerTaskRoutes } from './routes/jobs/task-routes.ts';
 import { registerExportRoutes } from './routes/jobs/export-routes.ts';
+import { registerExportRemoteRoutes } from './routes/jobs/export-remote-routes.ts';
 import { registerGeometryRoutes } from './routes/geometry/geometry-routes.ts';
 import { registerDataValueImportRoutes } from './routes/data-values/data-value-import-routes.ts';
 import { registerDataValueExportRoutes } from './routes/data-values/data-value-export-routes.ts';
@@ -126,6 +127,7 @@ export async function buildApp(
   await registerJobRoutes(app, context);
   await registerTaskRoutes(app, context);
   await registerExportRoutes(app, context);
+  await registerExportRemoteRoutes(app, context);
   await registerDataValueImportRoutes(app, context);
   await registerDataValueExportRoutes(app, context);
   await registerDataValueSingleRoutes(app, context);

@@ -7,6 +7,7 @@ import { registerLegacyTrackerJobs } from './tracker/legacy-tracker-jobs.ts';
 import { registerDemoJobs } from './demo/demo-jobs.ts';
 import { registerAnalysisJobs } from './analysis/analysis-jobs.ts';
 import { registerDedupeJobs } from './dedupe/dedupe-jobs.ts';
+import { registerRcloneDestination } from './jobs/destinations/rclone-destination.ts';
 
 /**
  * The job types of every capability. Each capability registers its own import handlers and export
@@ -22,6 +23,8 @@ const CAPABILITY_JOB_REGISTRATIONS: readonly ((context: FerryContext) => void)[]
   registerDemoJobs,
   registerAnalysisJobs,
   registerDedupeJobs,
+  // Not a job type: the export queue's cloud destination (rclone remotes).
+  registerRcloneDestination,
 ];
 
 export function registerCapabilityJobs(context: FerryContext): void {

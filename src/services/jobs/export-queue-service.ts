@@ -33,8 +33,27 @@ import {
 /** Attempts per export job (the first run and two retries with backoff). */
 const EXPORT_MAX_ATTEMPTS = 3;
 
-/** Where a finished export goes. Cloud destinations register a new `type` later. */
-export type ExportDestination = { type: 'download' } | { type: 'directory'; path: string };
+/**
+ * Where a finished export goes: a download, a server directory, or a registered destination type
+ * (`remote`: an rclone remote, services/jobs/destinations/rclone-destination.ts).
+ */
+export type ExportDestination =
+  | { type: 'download' }
+  | { type: 'directory'; path: string }
+  | { type: 'remote'; remote: string; name?: string; path: string };
+
+/** A destination type registered from outside the queue (cloud destinations). */
+export interface ExportDestinationHandler {
+  /** At request time: the destination as stored with the job, or a FerryError. */
+  check(viewer: JobViewer | null, destination: ExportDestination): Promise<ExportDestination>;
+  /** After the file is made: delivers it, resolving to where it went (shown on the card). */
+  deliver(
+    path: string,
+    fileName: string,
+    destination: ExportDestination,
+    job: { userUid: string | null; signal: AbortSignal },
+  ): Promise<string>;
+}
 
 /** What a producer gets besides its parameters and output stream. */
 export interface ExportProducerContext {
@@ -194,6 +213,13 @@ export class ExportQueueService {
     this.notices = options.notices;
   }
 
+  private readonly destinations = new Map<string, ExportDestinationHandler>();
+
+  /** Adds a destination type (`remote`). */
+  registerDestination(type: string, handler: ExportDestinationHandler): void {
+    this.destinations.set(type, handler);
+  }
+
   /** Adds an export kind. Its job type gets a handler on this context's queue ('export' group). */
   registerExportProducer(kind: string, producer: ExportProducer, options: ExportProducerOptions): void {
     if (!/^[a-z][A-Za-z0-9]*$/.test(kind)) throw new Error(`Export kind '${kind}' must be camelCase`);
@@ -277,7 +303,9 @@ export class ExportQueueService {
     }
     const params = request.params ?? {};
     producer.validate?.(params, format, viewer);
-    const destination = this.checkDestination(request.destination ?? { type: 'download' });
+    const wanted = request.destination ?? { type: 'download' };
+    const handler = this.destinations.get(String((wanted as { type?: unknown }).type));
+    const destination = handler ? await handler.check(viewer, wanted) : this.checkDestination(wanted);
     // A protected file belongs to whoever knows its password: its requester. So protected
     // requests never share a natural key (file replacement on regenerate) with another user's.
     const protection =
@@ -454,7 +482,7 @@ export class ExportQueueService {
       throw new FerryError('F1000', [
         'destination.type',
         String((destination as { type: unknown }).type),
-        'download, directory',
+        ['download', 'directory', ...this.destinations.keys()].join(', '),
       ]);
     }
     const root = this.jobs.config.exportDirectoryRoot;
@@ -605,6 +633,14 @@ export class ExportQueueService {
         const directory = this.resolveInRoot(root, destination.path);
         await makeExportDirectory(root, directory, destination.path);
         deliveredTo = await deliverExportFile(finalPath, directory, fileName);
+      } else if (destination.type !== 'download') {
+        const handler = this.destinations.get(destination.type);
+        if (!handler) throw new Error(`Export destination type ${destination.type} is not registered here`);
+        context.progress({ stage: 'Delivering', processed: 0 });
+        deliveredTo = await handler.deliver(finalPath, fileName, destination, {
+          userUid: job.userUid,
+          signal: context.signal,
+        });
       }
       const now = new Date();
       const expires = new Date(now.getTime() + (producer.fileLifetimeMs ?? this.jobs.config.exportFileMs));

@@ -5,6 +5,7 @@ import { SETTINGS_MIGRATIONS } from './settings-migrations.ts';
 import { DEDUPE_MIGRATIONS } from './dedupe-migrations.ts';
 import { API_TOKEN_MIGRATIONS } from './api-token-migrations.ts';
 import { EXPORT_NOTICE_MIGRATIONS } from './export-notice-migrations.ts';
+import { EXPORT_REMOTE_MIGRATIONS } from './export-remote-migrations.ts';
 
 /**
  * Versioned schema migrations. Each has SQL per dialect; types differ (SQLite STRICT tables with
@@ -262,6 +263,7 @@ export const MIGRATIONS: readonly Migration[] = [
   ...DEDUPE_MIGRATIONS,
   ...API_TOKEN_MIGRATIONS,
   ...EXPORT_NOTICE_MIGRATIONS,
+  ...EXPORT_REMOTE_MIGRATIONS,
 ];
 
 /**
