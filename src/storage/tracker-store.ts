@@ -42,8 +42,12 @@ export interface StoredRelationship {
 }
 
 const CHUNK = 500;
+/** PostgreSQL: values per `= ANY(array)` look-up. */
+const ANY_CHUNK = 20_000;
 /** SQLite: rows per multi-row INSERT (22 event columns x 16 rows, far below SQLite's 32,766 parameters). */
 const ROWS_PER_INSERT = 16;
+/** Rows built and inserted together by insertAll on SQLite. */
+const INSERT_SLICE = 2000;
 /** PostgreSQL: from this many rows an insert is a COPY. */
 const COPY_FROM_ROWS = 200;
 
@@ -123,34 +127,38 @@ export class TrackerStore {
     return new TrackerStore(db);
   }
 
-  private async byUids(table: string, uids: Iterable<string>): Promise<Record<string, unknown>[]> {
-    const unique = [...new Set(uids)];
-    const out: Record<string, unknown>[] = [];
-    for (let i = 0; i < unique.length; i += CHUNK) {
-      const chunk = unique.slice(i, i + CHUNK);
-      out.push(
-        ...(await this.db.query<Record<string, unknown>>(
-          `SELECT * FROM ${table} WHERE uid IN (${placeholders(chunk.length)})`,
-          chunk,
-        )),
-      );
+  /**
+   * Rows whose `column` is one of `values`, by `sql(condition)`. SQLite: `IN (?, ...)` per 500
+   * values (prepared once per size, in process). PostgreSQL: `= ANY(?::type[])` with one array
+   * parameter per 20,000 values, so a chunk of an import is one round trip and one small statement
+   * to plan instead of forty statements of 500 parameters each.
+   */
+  private async selectIn<T = Record<string, unknown>>(
+    sql: (condition: string) => string,
+    column: string,
+    values: readonly (string | number)[],
+    type: 'text' | 'bigint',
+    before: readonly SqlValue[] = [],
+  ): Promise<T[]> {
+    const out: T[] = [];
+    const postgres = this.db.kind === 'postgres';
+    const step = postgres ? ANY_CHUNK : CHUNK;
+    for (let i = 0; i < values.length; i += step) {
+      const chunk = values.slice(i, i + step);
+      const rows = postgres
+        ? await this.db.query<T>(sql(`${column} = ANY(?::${type}[])`), [...before, chunk as never])
+        : await this.db.query<T>(sql(`${column} IN (${placeholders(chunk.length)})`), [...before, ...chunk]);
+      for (const row of rows) out.push(row);
     }
     return out;
   }
 
-  private async byIds(table: string, key: string, ids: Iterable<number>): Promise<Record<string, unknown>[]> {
-    const unique = [...new Set(ids)];
-    const out: Record<string, unknown>[] = [];
-    for (let i = 0; i < unique.length; i += CHUNK) {
-      const chunk = unique.slice(i, i + CHUNK);
-      out.push(
-        ...(await this.db.query<Record<string, unknown>>(
-          `SELECT * FROM ${table} WHERE ${key} IN (${placeholders(chunk.length)})`,
-          chunk,
-        )),
-      );
-    }
-    return out;
+  private byUids(table: string, uids: Iterable<string>): Promise<Record<string, unknown>[]> {
+    return this.selectIn((c) => `SELECT * FROM ${table} WHERE ${c}`, 'uid', [...new Set(uids)], 'text');
+  }
+
+  private byIds(table: string, key: string, ids: Iterable<number>): Promise<Record<string, unknown>[]> {
+    return this.selectIn((c) => `SELECT * FROM ${table} WHERE ${c}`, key, [...new Set(ids)], 'bigint');
   }
 
   async trackedEntities(uids: Iterable<string>): Promise<Map<string, StoredTrackedEntity>> {
@@ -215,19 +223,16 @@ export class TrackerStore {
     attributeId: number,
     values: readonly string[],
   ): Promise<Array<{ value: string; uid: string; orgUnitId: number }>> {
-    const out: Array<{ value: string; uid: string; orgUnitId: number }> = [];
-    const unique = [...new Set(values)];
-    for (let i = 0; i < unique.length; i += CHUNK) {
-      const chunk = unique.slice(i, i + CHUNK);
-      const rows = await this.db.query<{ value: string; uid: string; org_unit_id: number }>(
-        `SELECT v.value AS value, t.uid AS uid, t.org_unit_id AS org_unit_id
+    const rows = await this.selectIn<{ value: string; uid: string; org_unit_id: number }>(
+      (c) => `SELECT v.value AS value, t.uid AS uid, t.org_unit_id AS org_unit_id
            FROM tracked_entity_attribute_value v JOIN tracked_entity t ON t.tracked_entity_id = v.tracked_entity_id
-          WHERE v.attribute_id = ? AND t.deleted = 0 AND v.value IN (${placeholders(chunk.length)})`,
-        [attributeId, ...chunk],
-      );
-      for (const r of rows) out.push({ value: r.value, uid: r.uid, orgUnitId: Number(r.org_unit_id) });
-    }
-    return out;
+          WHERE v.attribute_id = ? AND t.deleted = 0 AND ${c}`,
+      'v.value',
+      [...new Set(values)],
+      'text',
+      [attributeId],
+    );
+    return rows.map((r) => ({ value: r.value, uid: r.uid, orgUnitId: Number(r.org_unit_id) }));
   }
 
   /** Enrollments (not deleted) of tracked entities, for "enrol once" and cascade checks. */
@@ -246,14 +251,13 @@ export class TrackerStore {
   async idsOf(table: 'tracked_entity' | 'enrollment' | 'event' | 'relationship', uids: readonly string[]) {
     const key = `${table}_id`;
     const out = new Map<string, number>();
-    for (let i = 0; i < uids.length; i += CHUNK) {
-      const chunk = uids.slice(i, i + CHUNK);
-      for (const r of await this.db.query<Record<string, unknown>>(
-        `SELECT uid, ${key} AS id FROM ${table} WHERE uid IN (${placeholders(chunk.length)})`,
-        chunk,
-      ))
-        out.set(String(r.uid), Number(r.id));
-    }
+    const rows = await this.selectIn<Record<string, unknown>>(
+      (c) => `SELECT uid, ${key} AS id FROM ${table} WHERE ${c}`,
+      'uid',
+      uids,
+      'text',
+    );
+    for (const r of rows) out.set(String(r.uid), Number(r.id));
     return out;
   }
 
@@ -288,6 +292,34 @@ export class TrackerStore {
     }
     await this.db.executeMany(into + Array.from({ length: ROWS_PER_INSERT }, () => tuple).join(', '), groups);
     if (whole < rows.length) await this.db.executeMany(into + tuple, rows.slice(whole));
+  }
+
+  /**
+   * Inserts `count` rows made by `rowAt(i)` as they are needed: on PostgreSQL one COPY fed row by
+   * row, so building and encoding the rows overlaps the server's work on those already sent; on
+   * SQLite (and for a few rows) `insert` per slice of INSERT_SLICE rows. Either way only a slice of
+   * rows is held at once.
+   */
+  async insertAll(
+    table: string,
+    columns: readonly string[],
+    count: number,
+    rowAt: (index: number) => SqlValue[],
+  ): Promise<void> {
+    if (count === 0) return;
+    if (this.db.copyRows && count >= COPY_FROM_ROWS) {
+      await this.db.copyRows(table, columns, {
+        *[Symbol.iterator]() {
+          for (let i = 0; i < count; i++) yield rowAt(i);
+        },
+      });
+      return;
+    }
+    for (let start = 0; start < count; start += INSERT_SLICE) {
+      const rows: SqlValue[][] = [];
+      for (let i = start; i < Math.min(count, start + INSERT_SLICE); i++) rows.push(rowAt(i));
+      await this.insert(table, columns, rows);
+    }
   }
 
   /** Updates one row by key; `values` maps column to value. */

@@ -24,9 +24,6 @@ export type WriteCounts = Record<
 
 const flag = (b: boolean): number => (b ? 1 : 0);
 
-/** New events written per insert call, so that a chunk's rows are built and let go in slices. */
-const INSERT_SLICE = 2000;
-
 const EVENT_COLUMNS = [
   'uid',
   'program_id',
@@ -357,39 +354,36 @@ export async function writeTrackerPlan(
   // A new event's row and its values share one set of stamps, which its values then leave out.
   const newStamps = { created: now, updated: now, storedBy: username };
   const createEv = plan.events.filter((p) => p.action === 'create');
-  // Rows built and written a slice at a time: a chunk's rows are never all held at once.
-  for (let i = 0; i < createEv.length; i += INSERT_SLICE) {
-    const rows: SqlValue[][] = [];
-    for (const p of createEv.slice(i, i + INSERT_SLICE)) {
-      const c = eventColumns(p.input);
-      rows.push([
-        p.uid,
-        c.program_id,
-        c.program_stage_id,
-        c.enrollment_id,
-        c.org_unit_id,
-        c.attribute_option_combo_id,
-        c.status,
-        c.occurred_at,
-        c.scheduled_at,
-        c.completed_at,
-        c.completed_by,
-        c.follow_up,
-        c.assigned_user,
-        c.geometry,
-        newEventDataValuesJson(p.input.dataValues) ??
-          eventDataValuesJson(dataValuesOf(p, {}).values, newStamps),
-        now,
-        now,
-        p.input.createdAtClient ?? null,
-        p.input.updatedAtClient ?? null,
-        username,
-        username,
-        username,
-      ]);
-    }
-    await store.insert('event', EVENT_COLUMNS, rows);
-  }
+  // Rows built as they are written (insertAll): a chunk's rows are never all held at once.
+  await store.insertAll('event', EVENT_COLUMNS, createEv.length, (i) => {
+    const p = createEv[i];
+    const c = eventColumns(p.input);
+    return [
+      p.uid,
+      c.program_id,
+      c.program_stage_id,
+      c.enrollment_id,
+      c.org_unit_id,
+      c.attribute_option_combo_id,
+      c.status,
+      c.occurred_at,
+      c.scheduled_at,
+      c.completed_at,
+      c.completed_by,
+      c.follow_up,
+      c.assigned_user,
+      c.geometry,
+      newEventDataValuesJson(p.input.dataValues) ??
+        eventDataValuesJson(dataValuesOf(p, {}).values, newStamps),
+      now,
+      now,
+      p.input.createdAtClient ?? null,
+      p.input.updatedAtClient ?? null,
+      username,
+      username,
+      username,
+    ];
+  });
   // New events' keys are needed only by their notes and by relationships (a query per 500 events).
   const eventKeysNeeded = plan.relationships.length > 0 || createEv.some((p) => p.input.notes.length > 0);
   if (eventKeysNeeded)
