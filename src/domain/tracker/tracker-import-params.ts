@@ -66,11 +66,12 @@ function idSchemeParameter(name: string, value: unknown): IdScheme | undefined {
 }
 
 /**
- * `idScheme` and the specific schemes; undefined when every reference is a UID (the usual case).
+ * `idScheme` and the specific schemes (of an import, or the output schemes of an export); undefined
+ * when every reference is a UID (the usual case).
  * `eventIdScheme` (2.40's, still sent by older clients) is taken as UID only: events, like every
  * tracker object, are named by their UIDs in the current API.
  */
-function parseTrackerIdSchemes(query: Record<string, unknown>): TrackerIdSchemes | undefined {
+export function parseTrackerIdSchemes(query: Record<string, unknown>): TrackerIdSchemes | undefined {
   const eventScheme = idSchemeParameter('eventIdScheme', query.eventIdScheme);
   if (eventScheme && eventScheme.kind !== 'UID')
     throw new TrackerParameterError('eventIdScheme', single(query.eventIdScheme)!, ['UID']);
