@@ -56,6 +56,11 @@ export const ERROR_CATALOG = {
   },
   F1200: { status: 404, message: '{0} with id `{1}` could not be found' },
   F1201: { status: 404, message: 'No such resource: `{0}`' },
+  F1202: {
+    status: 422,
+    message:
+      'Not all metadata has an identifier for the requested idScheme. Either change the requested idScheme or add the missing identifiers to the metadata: {0}',
+  },
   F1300: { status: 409, message: '{0}' },
   F1400: { status: 410, message: '{0}' },
   F1500: { status: 500, message: 'Internal error; see the server log (reference {0})' },

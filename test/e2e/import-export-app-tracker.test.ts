@@ -31,12 +31,20 @@ const WEIGHT = 'ieDeNum0001';
 
 const METADATA = {
   organisationUnits: [
-    { id: ROOT, name: 'IE root', shortName: 'IE root', openingDate: '2000-01-01' },
-    { id: CHILD, name: 'IE clinic', shortName: 'IE clinic', openingDate: '2000-01-01', parent: { id: ROOT } },
+    { id: ROOT, code: 'IE_ROOT', name: 'IE root', shortName: 'IE root', openingDate: '2000-01-01' },
+    {
+      id: CHILD,
+      code: 'IE_CLINIC',
+      name: 'IE clinic',
+      shortName: 'IE clinic',
+      openingDate: '2000-01-01',
+      parent: { id: ROOT },
+    },
   ],
   dataElements: [
     {
       id: WEIGHT,
+      code: 'IE_WEIGHT',
       name: 'IE weight',
       shortName: 'IE weight',
       valueType: 'NUMBER',
@@ -73,6 +81,7 @@ const METADATA = {
     },
     {
       id: EVENT_PROGRAM,
+      code: 'IE_CASE',
       name: 'IE case report',
       shortName: 'IE case',
       programType: 'WITHOUT_REGISTRATION',
@@ -90,6 +99,7 @@ const METADATA = {
     },
     {
       id: EVENT_STAGE,
+      code: 'IE_CASE_STAGE',
       name: 'IE case',
       program: { id: EVENT_PROGRAM },
       programStageDataElements: [{ dataElement: { id: WEIGHT } }],
@@ -459,6 +469,70 @@ for (const kind of TEST_DATABASE_KINDS) {
       const lines = gunzipSync(gz.rawPayload).toString('utf8').trim().split('\n');
       assert.match(lines[0], /^event,status,program,programStage,enrollment,orgUnit,occurredAt,/);
       assert.equal(lines.length, 5, 'a header and one row per data value');
+    });
+
+    it("the export pages' id schemes (More options): codes and names instead of UIDs, or 422 naming what has none", async () => {
+      const url = (extension: string, schemes: string, program = EVENT_PROGRAM) =>
+        `/api/tracker/events.${extension}?paging=false&totalPages=false&orgUnit=${ROOT}&program=${program}` +
+        `&includeDeleted=false&${schemes}&occurredAfter=2025-01-01&occurredBefore=2025-12-31&orgUnitMode=DESCENDANTS`;
+      const coded = await asAdmin({
+        url: url('json', 'dataElementIdScheme=CODE&orgUnitIdScheme=NAME&idScheme=CODE'),
+      });
+      assert.equal(coded.statusCode, 200, coded.body);
+      const events = coded.json<{ events: Record<string, unknown>[] }>().events;
+      assert.equal(events.length, 4);
+      for (const ev of events) {
+        assert.equal(ev.orgUnit, 'IE clinic');
+        assert.equal(ev.program, 'IE_CASE');
+        assert.equal(ev.programStage, 'IE_CASE_STAGE');
+        assert.deepEqual(
+          (ev.dataValues as { dataElement: string }[]).map((dv) => dv.dataElement),
+          ['IE_WEIGHT'],
+        );
+        assert.match(String(ev.event), /^ieEvent000\d$/, 'events keep their UIDs');
+      }
+      const csv = await asAdmin({
+        url: url('csv', 'dataElementIdScheme=NAME&orgUnitIdScheme=CODE&idScheme=UID'),
+      });
+      assert.equal(csv.statusCode, 200, csv.body);
+      const [header, row] = csv.body.split('\n');
+      const cells = row.split(',');
+      assert.equal(cells[header.split(',').indexOf('orgUnit')], 'IE_CLINIC');
+      assert.equal(cells[header.split(',').indexOf('program')], EVENT_PROGRAM);
+      assert.equal(cells[header.split(',').indexOf('dataElement')], 'IE weight');
+      // The tracker program's stage has no code: DHIS2's 422, naming it, and nothing sent.
+      const missing = await asAdmin({ url: url('json', 'idScheme=CODE', TRACKER_PROGRAM) });
+      assert.equal(missing.statusCode, 422, missing.body);
+      assert.equal(missing.json().errorCode, 'F1202');
+      assert.match(missing.json().message, new RegExp(`ProgramStage\\[CODE\\]=${TRACKER_STAGE}`));
+      const badScheme = await asAdmin({ url: url('json', 'idScheme=LABEL') });
+      assert.equal(badScheme.statusCode, 400);
+
+      // Tracked entities: the type, org unit and attributes follow the schemes; enrollments keep UIDs.
+      const te = await asAdmin({
+        url: teExport('json', `&program=${TRACKER_PROGRAM}&fields=*`).replace(
+          'orgUnitIdScheme=UID&idScheme=UID',
+          'orgUnitIdScheme=CODE&idScheme=NAME',
+        ),
+      });
+      assert.equal(te.statusCode, 200, te.body);
+      const alpha = te
+        .json<{ trackedEntities: Record<string, unknown>[] }>()
+        .trackedEntities.find((t) => t.trackedEntity === 'ieTeAlpha01')!;
+      assert.equal(alpha.orgUnit, 'IE_CLINIC');
+      assert.equal(alpha.trackedEntityType, 'IE person');
+      assert.deepEqual(
+        (alpha.attributes as { attribute: string }[]).map((a) => a.attribute),
+        ['IE given name'],
+      );
+      assert.equal((alpha.enrollments as { program: string }[])[0].program, TRACKER_PROGRAM);
+      const teCsv = await asAdmin({
+        url: teExport('csv', `&program=${TRACKER_PROGRAM}`).replace(
+          'idScheme=UID&paging',
+          'idScheme=NAME&paging',
+        ),
+      });
+      assert.match(teCsv.body, /\nieTeAlpha01,IE person,.*,IE given name,IE given name,Amie,TEXT\n/);
     });
 
     it('tracked entity export page: JSON and CSV, its org unit modes and every filter it offers', async () => {

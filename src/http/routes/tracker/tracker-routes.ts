@@ -13,6 +13,7 @@ import {
 } from '../../../services/jobs/export-compression.ts';
 import { importTracker, trackerImportParams } from '../../../services/tracker/tracker-import-service.ts';
 import { TRACKER_IMPORT_JOB } from '../../../services/tracker/tracker-jobs.ts';
+import { trackerExportIdentifiers } from '../../../services/tracker/tracker-export-identifiers.ts';
 import {
   TRACKED_ENTITY_CSV_COLUMNS,
   trackedEntityCsvLines,
@@ -91,15 +92,19 @@ export async function registerTrackerRoutes(app: FastifyInstance, context: Ferry
     // CSV only: a file meant for a spreadsheet (docs/security.md); checked before anything is read.
     const escapeFormulas = parseBooleanParameter('escapeFormulas', query.escapeFormulas);
     const export_ = await parseEventExport(context, query, principal);
+    const identifiers = trackerExportIdentifiers(context, query);
+    const batches = await withIdentifiers(
+      readEvents(context, export_),
+      identifiers && ((batch) => identifiers.events(batch)),
+    );
     if (format === 'csv') {
       async function* csv() {
         yield `${EVENT_CSV_COLUMNS.join(',')}\n`;
-        for await (const batch of readEvents(context, export_))
-          yield eventCsvLines(batch, { escapeFormulas });
+        for await (const batch of batches) yield eventCsvLines(batch, { escapeFormulas });
       }
       return Readable.from(csv());
     }
-    return jsonList('events', export_, await totalOf('events', export_), readEvents(context, export_));
+    return jsonList('events', export_, await totalOf('events', export_), batches);
   };
   registerExport(app, 'events', ['json', 'csv'], events);
   app.get('/api/tracker/events/:uid', async (request) => {
@@ -119,22 +124,21 @@ export async function registerTrackerRoutes(app: FastifyInstance, context: Ferry
     const escapeFormulas = parseBooleanParameter('escapeFormulas', query.escapeFormulas);
     const export_ = await parseTrackedEntityExport(context, query, principal);
     const includeDeleted = String(query.includeDeleted ?? '').toLowerCase() === 'true';
+    const identifiers = trackerExportIdentifiers(context, query);
+    // As DHIS2: `fields` has no effect on CSV; one row per attribute value.
+    const fields = format === 'csv' ? { ...nestedFields({}), attributes: true } : nestedFields(query);
+    const batches = await withIdentifiers(
+      readTrackedEntities(context, export_, fields, includeDeleted),
+      identifiers && ((batch) => identifiers.trackedEntities(batch)),
+    );
     if (format === 'csv') {
-      // As DHIS2: `fields` has no effect on CSV; one row per attribute value.
-      const csvFields = { ...nestedFields({}), attributes: true };
       async function* csv() {
         yield `${TRACKED_ENTITY_CSV_COLUMNS.join(',')}\n`;
-        for await (const batch of readTrackedEntities(context, export_, csvFields, includeDeleted))
-          yield trackedEntityCsvLines(batch, { escapeFormulas });
+        for await (const batch of batches) yield trackedEntityCsvLines(batch, { escapeFormulas });
       }
       return Readable.from(csv());
     }
-    return jsonList(
-      'trackedEntities',
-      export_,
-      await totalOf('trackedEntities', export_),
-      readTrackedEntities(context, export_, nestedFields(query), includeDeleted),
-    );
+    return jsonList('trackedEntities', export_, await totalOf('trackedEntities', export_), batches);
   };
   registerExport(app, 'trackedEntities', ['json', 'csv'], trackedEntities);
   app.get('/api/tracker/trackedEntities/:uid', async (request) => {
@@ -196,6 +200,41 @@ export async function registerTrackerRoutes(app: FastifyInstance, context: Ferry
       uid,
     );
   });
+}
+
+/**
+ * The export's batches with its output id schemes applied (`idScheme=CODE`, ...). The first batch
+ * is read and rewritten before the answer starts, so that an identifier missing there is a clean
+ * 422 (F1202) rather than a download cut off.
+ */
+async function withIdentifiers<T>(
+  batches: AsyncIterable<T[]>,
+  rewrite: ((batch: T[]) => Promise<T[]>) | undefined,
+): Promise<AsyncIterable<T[]>> {
+  if (!rewrite) return batches;
+  const iterator = batches[Symbol.asyncIterator]();
+  const first = await iterator.next();
+  let head: T[] | undefined;
+  try {
+    head = first.done ? undefined : await rewrite(first.value);
+  } catch (error) {
+    await iterator.return?.();
+    throw error;
+  }
+  async function* all(): AsyncIterable<T[]> {
+    if (first.done) return;
+    try {
+      if (head) yield head;
+      for (;;) {
+        const next = await iterator.next();
+        if (next.done) return;
+        yield await rewrite!(next.value);
+      }
+    } finally {
+      await iterator.return?.();
+    }
+  }
+  return all();
 }
 
 async function firstOf<T>(batches: AsyncIterable<T[]>): Promise<T | undefined> {
