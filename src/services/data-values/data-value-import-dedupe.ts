@@ -5,6 +5,7 @@ import { DedupeStore } from '../../storage/dedupe-store.ts';
 import { modeFilters, modeTracks, type DedupeUse } from '../../domain/dedupe/dedupe-use.ts';
 import { DATA_VALUE_ENTITY_TYPE } from '../../domain/dedupe/dedupe-entity-types.ts';
 import { pruneExpiredEntries, requirePool } from '../dedupe/dedupe-pool-service.ts';
+import { checkAndTrackKeys } from '../dedupe/dedupe-key-check.ts';
 import type { ResolvedValue } from './data-value-import-validation.ts';
 
 // The data value import's use of a de-duplication pool (`dedupePool`, `dedupeKey`, `dedupeMode`;
@@ -34,6 +35,7 @@ export interface DedupeReport {
 type DedupePrincipal = PoolPrincipal;
 
 export class DataValueImportDedupe {
+  private readonly tx: Transaction;
   private readonly store: DedupeStore;
   private readonly use: DedupeUse;
   private readonly poolId: number;
@@ -58,6 +60,7 @@ export class DataValueImportDedupe {
     pool: { poolId: number; uid: string; name: string },
     settings: { now: string; jobId: string | undefined; counts: ImportCount; isDryRun: () => boolean },
   ) {
+    this.tx = tx;
     this.store = new DedupeStore(tx);
     this.use = use;
     this.poolId = pool.poolId;
@@ -112,11 +115,8 @@ export class DataValueImportDedupe {
       added = new Set(distinct.filter((key) => !held.has(key) && !this.dryRunTracked.has(key)));
       for (const key of added) this.dryRunTracked.add(key);
     } else {
-      // The atomic check-and-insert: only the keys this statement inserted come back.
-      added = await this.store.insertNewKeys(this.poolId, type, distinct, this.now, this.jobId);
-      const seenAgain = distinct.filter((key) => !added.has(key));
-      if (seenAgain.length > 0)
-        await this.store.touchKeys(this.poolId, type, seenAgain, this.now, this.jobId);
+      // The atomic check-and-insert: only the keys new to the pool come back.
+      added = await checkAndTrackKeys(this.tx, this.poolId, type, distinct, this.now, this.jobId);
     }
     this.tracked += added.size;
     if (mode === 'TRACK') return resolved;

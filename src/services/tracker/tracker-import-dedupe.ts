@@ -8,6 +8,7 @@ import { DedupeStore } from '../../storage/dedupe-store.ts';
 import { modeFilters, modeTracks } from '../../domain/dedupe/dedupe-use.ts';
 import { EVENT_ENTITY_TYPE, TRACKED_ENTITY_ENTITY_TYPE } from '../../domain/dedupe/dedupe-entity-types.ts';
 import { pruneExpiredEntries, requirePool } from '../dedupe/dedupe-pool-service.ts';
+import { checkAndTrackKeys } from '../dedupe/dedupe-key-check.ts';
 import type { Planned, TrackerPlan } from './tracker-import-validation.ts';
 
 // The tracker import's use of a de-duplication pool (docs/formats/dedupe-pools.md): a stage between
@@ -95,6 +96,7 @@ function storedKey(key: string): string {
 }
 
 export class TrackerImportDedupe {
+  private readonly tx: Transaction;
   private readonly store: DedupeStore;
   private readonly use: TrackerDedupeUse;
   private readonly pool: { poolId: number; uid: string; name: string };
@@ -114,6 +116,7 @@ export class TrackerImportDedupe {
     pool: { poolId: number; uid: string; name: string },
     settings: { now: string; jobId: string | undefined; dryRun: boolean },
   ) {
+    this.tx = tx;
     this.store = new DedupeStore(tx);
     this.use = use;
     this.pool = pool;
@@ -235,17 +238,15 @@ export class TrackerImportDedupe {
         passing = new Set(distinct.filter((key) => !held.has(key) && !this.dryRunTracked.has(memo(key))));
         for (const key of passing) this.dryRunTracked.add(memo(key));
       } else {
-        // The atomic check-and-insert: only the keys this statement inserted come back.
-        passing = await this.store.insertNewKeys(
+        // The atomic check-and-insert: only the keys new to the pool come back.
+        passing = await checkAndTrackKeys(
+          this.tx,
           this.pool.poolId,
           kind.entityTypeId,
           distinct,
           this.now,
           this.jobId,
         );
-        const seenAgain = distinct.filter((key) => !passing.has(key));
-        if (seenAgain.length > 0)
-          await this.store.touchKeys(this.pool.poolId, kind.entityTypeId, seenAgain, this.now, this.jobId);
       }
       this.tracked += passing.size;
       if (mode === 'TRACK') return planned;
