@@ -186,21 +186,16 @@ export async function writeTrackerPlan(
   for (const p of plan.enrollments)
     if (p.action !== 'delete') collect(p.input.trackedEntity, p.input.attributes);
   const teUidById = new Map([...teIds].map(([uid, id]) => [id, uid]));
+  // One bulk insert for every entity's new values; a delete first only where values were stored.
+  const attributeRows: SqlValue[][] = [];
   for (const [teId, values] of attributeWrites) {
     const stored = preheat.attributeValues.get(teId) ?? new Map<number, string>();
     const changed = [...values].filter(([attribute, value]) => stored.get(attribute) !== value);
     if (changed.length === 0) continue;
-    await store.deleteAttributeValues(
-      teId,
-      changed.map(([attribute]) => attribute),
-    );
-    await store.insert(
-      'tracked_entity_attribute_value',
-      ['tracked_entity_id', 'attribute_id', 'value', 'created', 'updated', 'stored_by'],
-      changed
-        .filter(([, value]) => value !== '')
-        .map(([attribute, value]) => [teId, attribute, value, now, now, username]),
-    );
+    const replaced = changed.filter(([attribute]) => stored.has(attribute)).map(([attribute]) => attribute);
+    if (replaced.length > 0) await store.deleteAttributeValues(teId, replaced);
+    for (const [attribute, value] of changed)
+      if (value !== '') attributeRows.push([teId, attribute, value, now, now, username]);
     const previous = Object.fromEntries(
       changed.filter(([a]) => stored.has(a)).map(([a]) => [preheat.uidBySid.get(a) ?? a, stored.get(a)]),
     );
@@ -216,6 +211,12 @@ export async function writeTrackerPlan(
       );
     }
   }
+  await store.insertAll(
+    'tracked_entity_attribute_value',
+    ['tracked_entity_id', 'attribute_id', 'value', 'created', 'updated', 'stored_by'],
+    attributeRows.length,
+    (i) => attributeRows[i],
+  );
 
   // Enrollments
   const enIds = new Map<string, number>();
@@ -270,13 +271,26 @@ export async function writeTrackerPlan(
   ))
     enIds.set(uid, id);
   counts.ENROLLMENT.created = createEn.length;
+  // Program owners: an entity created in this plan has none yet, so its owners go in one bulk
+  // insert (once per entity and program); a stored entity's keep the owner it has.
+  const createdTe = new Set(createTe.map((p) => p.uid));
+  const newOwners = new Map<string, SqlValue[]>();
   for (const p of createEn) {
     const teId = teIds.get(p.input.trackedEntity!);
     const programId = sid('programs', p.input.program);
     const orgUnitId = sid('organisationUnits', p.input.orgUnit);
-    if (teId !== undefined && programId !== null && orgUnitId !== null)
-      await store.upsertOwner(teId, programId, orgUnitId, now);
+    if (teId === undefined || programId === null || orgUnitId === null) continue;
+    if (!createdTe.has(p.input.trackedEntity!)) await store.upsertOwner(teId, programId, orgUnitId, now);
+    else if (!newOwners.has(`${teId}|${programId}`))
+      newOwners.set(`${teId}|${programId}`, [teId, programId, orgUnitId, now, now]);
   }
+  const ownerRows = [...newOwners.values()];
+  await store.insertAll(
+    'tracked_entity_program_owner',
+    ['tracked_entity_id', 'program_id', 'org_unit_id', 'created', 'updated'],
+    ownerRows.length,
+    (i) => ownerRows[i],
+  );
   for (const p of plan.enrollments) {
     const stored = preheat.enrollments.get(p.uid);
     if (p.action === 'update' && stored) {
