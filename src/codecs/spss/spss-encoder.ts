@@ -264,11 +264,11 @@ function caseLayout(table: SpssTable): CaseLayout {
 }
 
 /**
- * One case's 8-byte slots in a buffer of its own (the compressor keeps references to its literals
- * across cases): doubles for numbers, space-padded text for strings.
+ * One case's 8-byte slots, written into `slots` (reused from case to case; the compressor copies
+ * what it keeps): doubles for numbers, space-padded text for strings.
  */
-function caseSlots(layout: CaseLayout, row: readonly SpssCell[]): Buffer {
-  const slots = Buffer.alloc(layout.size, 0x20);
+function caseSlots(layout: CaseLayout, row: readonly SpssCell[], slots: Buffer): Buffer {
+  slots.fill(0x20);
   layout.variables.forEach((variable, i) => {
     const cell = row[i] ?? null;
     if (variable.width === 0) {
@@ -286,55 +286,80 @@ function caseSlots(layout: CaseLayout, row: readonly SpssCell[]): Buffer {
   return slots;
 }
 
-/** Bytecode compression: blocks of 8 command bytes, each followed by the literals they call for. */
+/** Output is gathered in buffers of this size; a block (8 codes and up to 64 literal bytes) never straddles two. */
+const CHUNK_BYTES = 262_144;
+
+/**
+ * Bytecode compression: blocks of 8 command bytes, each followed by the literals they call for,
+ * written straight into a chunk buffer (no object per slot: a file has millions of them).
+ */
 class Compressor {
-  private commands = Buffer.alloc(8);
+  private buffer = Buffer.alloc(CHUNK_BYTES);
+  private position = 0;
+  /** Where the current block's command bytes are, and how many of them are used. */
+  private commandsAt = 0;
   private used = 0;
-  private literals: Buffer[] = [];
-  private readonly out: Buffer[] = [];
+  private readonly full: Buffer[] = [];
 
-  add(slot: Buffer, isString: boolean): void {
-    if (isString) {
-      if (slot.equals(EIGHT_SPACES)) this.command(254);
-      else this.command(253, slot);
-      return;
+  /** Adds a case's slots (`isString[s]` says whether slot s holds text). */
+  addCase(slots: Buffer, isString: readonly boolean[]): void {
+    for (let s = 0; s < isString.length; s++) {
+      const at = 8 * s;
+      if (this.used === 0) this.startBlock();
+      let code: number;
+      if (isString[s]) {
+        if (isEightSpaces(slots, at)) code = 254;
+        else code = this.literal(slots, at);
+      } else {
+        const value = slots.readDoubleLE(at);
+        if (value === SYSMIS) code = 255;
+        else if (Number.isInteger(value) && value >= 1 - BIAS && value <= 251 - BIAS && !Object.is(value, -0))
+          code = value + BIAS;
+        else code = this.literal(slots, at);
+      }
+      this.buffer[this.commandsAt + this.used] = code;
+      if (++this.used === 8) this.used = 0;
     }
-    const value = slot.readDoubleLE(0);
-    if (value === SYSMIS) this.command(255);
-    else if (Number.isInteger(value) && value >= 1 - BIAS && value <= 251 - BIAS && !Object.is(value, -0))
-      this.command(value + BIAS);
-    else this.command(253, slot);
   }
 
-  private command(code: number, literal?: Buffer): void {
-    this.commands[this.used++] = code;
-    if (literal) this.literals.push(literal);
-    if (this.used === 8) this.flushBlock();
+  private literal(slots: Buffer, at: number): number {
+    slots.copy(this.buffer, this.position, at, at + 8);
+    this.position += 8;
+    return 253;
   }
 
-  private flushBlock(): void {
-    if (this.used === 0) return;
-    // Unused command bytes are 0, no-ops.
-    this.out.push(Buffer.from(this.commands), ...this.literals);
-    this.commands = Buffer.alloc(8);
+  private startBlock(): void {
+    if (this.position + 72 > this.buffer.length) {
+      this.full.push(this.buffer.subarray(0, this.position));
+      this.buffer = Buffer.alloc(CHUNK_BYTES);
+      this.position = 0;
+    }
+    this.commandsAt = this.position;
+    // Unused command bytes stay 0, no-ops.
+    this.buffer.fill(0, this.position, this.position + 8);
+    this.position += 8;
+  }
+
+  /** Chunks filled so far (the current one waits for more cases). */
+  take(): Buffer[] {
+    return this.full.splice(0, this.full.length);
+  }
+
+  /** Everything left, the last block padded with no-ops. */
+  finish(): Buffer[] {
+    const rest = this.take();
+    if (this.position > 0) rest.push(this.buffer.subarray(0, this.position));
+    this.buffer = Buffer.alloc(0);
+    this.position = 0;
     this.used = 0;
-    this.literals = [];
-  }
-
-  /** Completed blocks so far (a partial block waits for more cases). */
-  take(): Buffer {
-    const chunk = Buffer.concat(this.out);
-    this.out.length = 0;
-    return chunk;
-  }
-
-  finish(): Buffer {
-    this.flushBlock();
-    return this.take();
+    return rest;
   }
 }
 
-const EIGHT_SPACES = Buffer.alloc(8, 0x20);
+function isEightSpaces(slots: Buffer, at: number): boolean {
+  for (let i = at; i < at + 8; i++) if (slots[i] !== 0x20) return false;
+  return true;
+}
 
 /** The .sav file as a stream of chunks. Rows must hold one cell per variable. */
 export async function* encodeSpss(table: SpssTable): AsyncIterable<Uint8Array> {
@@ -344,25 +369,21 @@ export async function* encodeSpss(table: SpssTable): AsyncIterable<Uint8Array> {
   const compress = table.compress !== false;
   const compressor = new Compressor();
   const layout = caseLayout(table);
+  const slots = Buffer.alloc(layout.size);
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   let written = 0;
   for await (const row of table.rows()) {
     if (written >= table.rowCount) throw new Error(`More rows than the ${table.rowCount} announced`);
     written++;
-    const slots = caseSlots(layout, row);
-    const strings = layout.strings;
+    caseSlots(layout, row, slots);
     if (compress) {
-      for (let s = 0; s < strings.length; s++) compressor.add(slots.subarray(8 * s, 8 * s + 8), strings[s]);
-      const chunk = compressor.take();
-      if (chunk.length > 0) {
-        pending.push(chunk);
-        pendingBytes += chunk.length;
-      }
-    } else {
-      pending.push(slots);
-      pendingBytes += slots.length;
+      compressor.addCase(slots, layout.strings);
+      for (const chunk of compressor.take()) yield chunk;
+      continue;
     }
+    pending.push(Buffer.from(slots));
+    pendingBytes += slots.length;
     if (pendingBytes > 262_144) {
       yield Buffer.concat(pending);
       pending = [];
@@ -370,6 +391,6 @@ export async function* encodeSpss(table: SpssTable): AsyncIterable<Uint8Array> {
     }
   }
   if (written !== table.rowCount) throw new Error(`${written} rows written, ${table.rowCount} announced`);
-  if (compress) pending.push(compressor.finish());
-  if (pending.length > 0) yield Buffer.concat(pending);
+  if (compress) for (const chunk of compressor.finish()) yield chunk;
+  else if (pending.length > 0) yield Buffer.concat(pending);
 }

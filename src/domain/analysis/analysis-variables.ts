@@ -91,8 +91,57 @@ const SPSS_EPOCH_MS = Date.UTC(1582, 9, 14);
 const DATE = /^(\d{4})-(\d{2})-(\d{2})/;
 const DATETIME = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3})\d*)?)?)?/;
 
+const digit = (text: string, at: number): number => {
+  const d = text.charCodeAt(at) - 48;
+  return d >= 0 && d <= 9 ? d : NaN;
+};
+const two = (text: string, at: number) => digit(text, at) * 10 + digit(text, at + 1);
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/**
+ * The shapes DHIS2 stores (`YYYY-MM-DD`, `YYYY-MM-DDTHH:MM:SS[.fff][Z]`) read digit by digit: an
+ * export parses millions of them, and this is several times faster than the regular expressions.
+ * Anything else is undefined here and goes the general way.
+ */
+function fastTime(text: string, withTime: boolean): number | undefined {
+  const n = text.length;
+  if (n < 10 || text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45) return undefined;
+  const y = two(text, 0) * 100 + two(text, 2);
+  const mo = two(text, 5);
+  const d = two(text, 8);
+  // Years before 100 take the general way (Date.UTC reads them as 19xx).
+  if (!(y >= 100) || !(mo >= 1 && mo <= 12) || !(d >= 1)) return undefined;
+  const leap = mo === 2 && y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
+  if (d > DAYS_IN_MONTH[mo - 1] + (leap ? 1 : 0)) return undefined;
+  const day = Date.UTC(y, mo - 1, d);
+  // A date takes the day of whatever follows it (as the general way does).
+  if (!withTime || n === 10) return day;
+  const sep = text.charCodeAt(10);
+  if ((sep !== 84 && sep !== 32) || n < 19 || text.charCodeAt(13) !== 58 || text.charCodeAt(16) !== 58)
+    return undefined;
+  const h = two(text, 11);
+  const mi = two(text, 14);
+  const sec = two(text, 17);
+  if (!(h <= 23 && mi <= 59 && sec <= 59)) return undefined;
+  let at = 19;
+  let ms = 0;
+  if (at < n && text.charCodeAt(at) === 46) {
+    at++;
+    let scale = 100;
+    while (at < n && !Number.isNaN(digit(text, at))) {
+      if (scale >= 1) ms += digit(text, at) * scale;
+      scale /= 10;
+      at++;
+    }
+  }
+  if (at < n && !(at === n - 1 && text.charCodeAt(at) === 90)) return undefined;
+  return day + ((h * 60 + mi) * 60 + sec) * 1000 + ms;
+}
+
 /** Unix milliseconds of a DHIS2 date or date-time (taken as UTC, as DHIS2 stores them), or undefined. */
 export function parseAnalysisTime(text: string, withTime: boolean): number | undefined {
+  const fast = fastTime(text, withTime);
+  if (fast !== undefined) return fast;
   const match = (withTime ? DATETIME : DATE).exec(text.trim());
   if (!match) return undefined;
   const [y, mo, d] = [Number(match[1]), Number(match[2]), Number(match[3])];

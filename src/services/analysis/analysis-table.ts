@@ -50,25 +50,32 @@ export class AnalysisSpool {
   private readonly path: string;
 
   async add(row: SpooledRow): Promise<void> {
-    const [levels, ...cells] = row;
-    levels.forEach((name, i) => {
+    // Plain loops over the row in place: this runs once per row of millions.
+    const levels = row[0];
+    for (let i = 0; i < levels.length; i++) {
       const stats = (this.levelStats[i] ??= emptyStats());
-      stats.maxBytes = Math.max(stats.maxBytes, Buffer.byteLength(name));
-    });
-    cells.forEach((cell, i) => {
-      if (cell === null) return;
+      const bytes = Buffer.byteLength(levels[i]);
+      if (bytes > stats.maxBytes) stats.maxBytes = bytes;
+    }
+    for (let i = 0; i < this.cellVariables.length; i++) {
+      const cell = row[i + 1] as string | null | undefined;
+      if (cell === null || cell === undefined) continue;
       const stats = this.cellStats[i];
-      stats.maxBytes = Math.max(stats.maxBytes, Buffer.byteLength(cell));
       const variable = this.cellVariables[i];
       if (variable.kind !== 'string' || variable.codes) {
         const value = numericCell(variable, cell, 'stata');
         if (value === 'invalid') stats.invalid++;
         else if (value !== null) {
-          stats.min = Math.min(stats.min, value);
-          stats.max = Math.max(stats.max, value);
+          if (value < stats.min) stats.min = value;
+          if (value > stats.max) stats.max = value;
         }
       }
-    });
+      // UTF-8 takes at most 3 bytes per UTF-16 unit: a cell that short can't be the widest.
+      if (cell.length * 3 > stats.maxBytes) {
+        const bytes = Buffer.byteLength(cell);
+        if (bytes > stats.maxBytes) stats.maxBytes = bytes;
+      }
+    }
     this.rowCount++;
     if (!this.out.write(`${JSON.stringify(row)}\n`)) await once(this.out, 'drain');
   }
