@@ -13,6 +13,12 @@ import { ADMIN_AUTH } from '../support/access-fixtures.ts';
 import { waitForJob } from '../support/wait-for-job.ts';
 import { startTestApp, stopTestApp, type TestApp } from '../support/test-app.ts';
 import type { ExportCard } from '../../src/services/jobs/export-queue-service.ts';
+import { runFerry } from '../support/ferry-cli.ts';
+import { NO_RCLONE, rcloneServe } from '../support/rclone-serve.ts';
+import { createHash } from 'node:crypto';
+
+// The app and the command line share the server key that seals export remotes' secrets.
+process.env.FERRY_SECRET_KEY ??= 'b2'.repeat(32);
 
 /*
  * Analysis exports with metadata, paradata and Parquet files, read back by tools Ferry doesn't
@@ -268,6 +274,102 @@ for (const kind of TEST_DATABASE_KINDS) {
           rmSync(join(dir, '..'), { recursive: true, force: true });
         }
       });
+
+      it(
+        'ferry export analysis --format parquet --metadata --paradata --destination NAME:PATH writes the zip and delivers it whole',
+        { skip: NO_TOOLS || NO_RCLONE },
+        async () => {
+          const work = mkdtempSync(join(tmpdir(), 'ferry-analysis-cli-meta-'));
+          const dav = await rcloneServe('webdav', work, 'cli-user', 'Cli-dav-password-1');
+          try {
+            const remote = await h.app.inject({
+              method: 'POST',
+              url: '/api/exportRemotes',
+              headers: { authorization: ADMIN_AUTH },
+              payload: {
+                name: 'cli-dav',
+                type: 'webdav',
+                scope: 'server',
+                options: {
+                  url: `http://127.0.0.1:${dav.port}`,
+                  user: 'cli-user',
+                  pass: 'Cli-dav-password-1',
+                },
+              },
+            });
+            assert.equal(remote.statusCode, 201, remote.body);
+            const target = h.db.databaseUrl
+              ? ['--database-url', h.db.databaseUrl]
+              : ['--data-dir', h.db.dataDir];
+            const output = join(work, 'supervision.zip');
+            const args = [
+              'export',
+              'analysis',
+              '--data-set',
+              OURS,
+              '--org-unit',
+              SIERRA_LEONE,
+              '--start',
+              '2024-01-01',
+              '--end',
+              '2024-12-31',
+              '--format',
+              'parquet',
+              ...target,
+            ];
+            const run = await runFerry([
+              ...args,
+              '--metadata',
+              '--paradata',
+              '--destination',
+              'cli-dav:incoming/ferry',
+              '-o',
+              output,
+            ]);
+            assert.equal(run.code, 0, run.stderr);
+            assert.match(
+              run.stdout,
+              /ANA_SUPERVISION\.parquet \(3 rows.*, 10 paradata lines, 4 metadata files, delivered to cli-dav:incoming\/ferry\/supervision\.zip/,
+            );
+            const local = readFileSync(output);
+            const arrived = readFileSync(join(dav.dir, 'incoming', 'ferry', 'supervision.zip'));
+            assert.equal(
+              createHash('sha256').update(arrived).digest('hex'),
+              createHash('sha256').update(local).digest('hex'),
+            );
+            const { dir, files } = unzip(local);
+            try {
+              assert.ok(
+                files.includes('paradata.tab') && files.includes('ANA_SUPERVISION.parquet'),
+                files.join(),
+              );
+              assert.ok(files.includes('Metadata/ANA_SUPERVISION/ddi.xml'));
+              const valid = spawnSync(
+                'xmllint',
+                ['--nonet', '--noout', '--schema', DDI_XSD, join(dir, 'Metadata/ANA_SUPERVISION/ddi.xml')],
+                { encoding: 'utf8' },
+              );
+              assert.equal(valid.status, 0, valid.stderr);
+              // Parquet keeps option codes as text: the codebook's categories are the codes.
+              assert.match(
+                readFileSync(join(dir, 'Metadata/ANA_SUPERVISION/ddi.xml'), 'utf8'),
+                /<catgry><catValu>LOW<\/catValu><labl level="category">Rupture de stock<\/labl><\/catgry>/,
+              );
+            } finally {
+              rmSync(join(dir, '..'), { recursive: true, force: true });
+            }
+            const binary = await runFerry([...args, '--binary', '-o', join(work, 'b.zip')]);
+            assert.equal(binary.code, 2);
+            assert.match(binary.stderr, /stores no file resources/);
+            const unknown = await runFerry([...args, '--destination', 'nowhere', '-o', join(work, 'n.zip')]);
+            assert.equal(unknown.code, 1);
+            assert.match(unknown.stderr, /nowhere/);
+          } finally {
+            dav.child.kill();
+            rmSync(work, { recursive: true, force: true });
+          }
+        },
+      );
 
       it(
         'Parquet: typed columns that parquet-wasm reads into Arrow with the values Ferry holds',

@@ -1,12 +1,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { skipReasonFor, TEST_DATABASE_KINDS } from '../support/test-databases.ts';
 import {
   ADMIN_AUTH,
@@ -18,6 +15,7 @@ import {
 import { startTestApp, stopTestApp, type TestApp } from '../support/test-app.ts';
 import { waitForJob } from '../support/wait-for-job.ts';
 import type { ExportCard } from '../../src/services/jobs/export-queue-service.ts';
+import { NO_RCLONE, rcloneServe, type Served } from '../support/rclone-serve.ts';
 
 /*
  * Exports delivered through rclone to a WebDAV and an SFTP server that the test starts on loopback
@@ -27,73 +25,12 @@ import type { ExportCard } from '../../src/services/jobs/export-queue-service.ts
  * reason and without the password.
  */
 
-const NO_RCLONE =
-  spawnSync('rclone', ['version'], { encoding: 'utf8' }).error === undefined
-    ? false
-    : 'rclone is not installed (Debian package rclone; .ci/run installs it)';
-
 const USER = 'ferry-dav';
 const PASSWORD = 'Rclone-pässwörd-42';
+// The app and any command line run share this key (as nodes of one server must).
+process.env.FERRY_SECRET_KEY ??= 'a1'.repeat(32);
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-async function waitForPort(port: number, child: ChildProcess, log: () => string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (child.exitCode !== null) throw new Error(`rclone serve exited: ${log()}`);
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (open) return;
-    await sleep(50);
-  }
-  throw new Error(`rclone serve did not listen on ${port}: ${log()}`);
-}
-
-interface Served {
-  port: number;
-  dir: string;
-  child: ChildProcess;
-}
-
-async function serve(protocol: 'webdav' | 'sftp', work: string): Promise<Served> {
-  const dir = mkdtempSync(join(work, `${protocol}-`));
-  const port = await freePort();
-  let log = '';
-  const child = spawn(
-    'rclone',
-    [
-      'serve',
-      protocol,
-      dir,
-      '--addr',
-      `127.0.0.1:${port}`,
-      '--user',
-      USER,
-      '--pass',
-      PASSWORD,
-      '--config',
-      join(work, 'serve-rclone.conf'),
-      '--cache-dir',
-      join(work, `cache-${protocol}`),
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
-  child.stdout!.on('data', (d: Buffer) => (log += d.toString()));
-  await waitForPort(port, child, () => log);
-  return { port, dir, child };
-}
+const serve = (protocol: 'webdav' | 'sftp', work: string) => rcloneServe(protocol, work, USER, PASSWORD);
 
 function sha256(bytes: Buffer): string {
   return createHash('sha256').update(bytes).digest('hex');

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { createWriteStream, readFileSync, rmSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { once } from 'node:events';
 import type { CliCommand } from '../../cli-command.ts';
 import { UsageError } from '../../cli-command.ts';
@@ -14,11 +14,42 @@ import {
 import { parseProgramAnalysisRequest } from '../../../services/analysis/analysis-program-request.ts';
 import { writeProgramAnalysisExport } from '../../../services/analysis/analysis-program-export-service.ts';
 import { exportPasswordProblem } from '../../../services/jobs/export-compression.ts';
+import { rcloneRemotes } from '../../../services/jobs/destinations/rclone-destination.ts';
+import { checkRemotePath } from '../../../services/jobs/destinations/rclone-remotes.ts';
+import type { FerryContext } from '../../../services/ferry-context.ts';
 import { isFerryError } from '../../../errors.ts';
+
+/** `--destination NAME[:PATH]`: the server's export remote and the folder on it. */
+function parseDestination(value: string | undefined): { remote: string; path: string } | undefined {
+  if (value === undefined) return undefined;
+  const [remote, ...rest] = value.split(':');
+  if (!remote) throw new UsageError('--destination NAME[:PATH]: the remote name is missing.');
+  try {
+    return { remote, path: checkRemotePath(rest.join(':'), '--destination PATH') };
+  } catch (error) {
+    if (isFerryError(error)) throw new UsageError(`${error.code}: ${error.message}`);
+    throw error;
+  }
+}
+
+/** Copies the written zip to the remote; ", delivered to NAME:PATH" for the summary line, or ''. */
+async function deliver(
+  context: FerryContext,
+  output: string,
+  destination: { remote: string; path: string } | undefined,
+): Promise<string> {
+  if (!destination) return '';
+  // The operator has no user: the server's remotes (a user's own remotes are theirs alone).
+  const remotes = rcloneRemotes(context);
+  const remote = await remotes.find(null, destination.remote);
+  const name = basename(output);
+  const target = destination.path ? `${destination.path}/${name}` : name;
+  return `, delivered to ${await remotes.deliver(remote, output, target)}`;
+}
 
 export const exportAnalysisCommand: CliCommand = {
   path: ['export', 'analysis'],
-  summary: 'Export aggregate data or a program as analysis files (tab, Stata, SPSS or CSV) in a zip',
+  summary: 'Export aggregate data or a program as analysis files (tab, Stata, SPSS, CSV or Parquet) in a zip',
   usage: `Usage: ferry export analysis --data-set DS --org-unit OU (--start DATE --end DATE | --period PE) --format F -o FILE.zip [options]
        ferry export analysis --program PR [--org-unit OU] [--start DATE] [--end DATE] [--status S] --format F -o FILE.zip [options]
 
@@ -28,7 +59,7 @@ Writes a zip with one data file per data set and export__readme.txt (docs/format
   --start YYYY-MM-DD     periods starting on or after this day ...
   --end YYYY-MM-DD       ... and ending on or before this one
   --period PE            ISO period(s) instead of a date range, e.g. 202401
-  --format F             tab, stata (.dta 118), spss (.sav) or csv
+  --format F             tab, stata (.dta 118), spss (.sav), csv or parquet
   --program ID           an event program (one file, a row per event) or a tracker program (tracked
                          entities, enrollments and a file per stage); dates are event dates (event
                          programs) or enrollment dates (tracker programs), inclusive
@@ -38,7 +69,13 @@ Writes a zip with one data file per data set and export__readme.txt (docs/format
   --locale L             labels in this language where the metadata has translations (e.g. fr)
   --wide                 a row per org unit, period and attribute option combo (the default)
   --long                 a row per data value
+  --metadata             data sets: add Metadata/<data set>/ with a DDI Codebook 2.5 (ddi.xml), the
+                         DHIS2 definition (JSON) and the form as PDF, once per translation
+  --paradata             data sets: add paradata.tab, the audit trail of the exported values
+  --binary               FILE_RESOURCE and IMAGE files: refused (this server stores no file resources)
   --password-file FILE   encrypt every entry (AES-256) with the password on FILE's first line
+  --destination NAME[:PATH]
+                         also copy the zip to the server's export remote NAME (rclone), into PATH
   -o, --output FILE      where to write (required; removed again if the export fails)
 ${databaseUsage(25)}
 
@@ -62,12 +99,21 @@ Exit status: 0 when written, 1 on an error, 2 on bad arguments.`,
         wide: { type: 'boolean' },
         long: { type: 'boolean' },
         'password-file': { type: 'string' },
+        metadata: { type: 'boolean' },
+        paradata: { type: 'boolean' },
+        binary: { type: 'boolean' },
+        destination: { type: 'string' },
         output: { type: 'string', short: 'o' },
         ...DATABASE_OPTIONS,
       },
     });
     if (!values.output) throw new UsageError('-o FILE is required.');
-    if (!values.format) throw new UsageError('--format is required: tab, stata, spss or csv.');
+    if (!values.format) throw new UsageError('--format is required: tab, stata, spss, csv or parquet.');
+    if (values.binary)
+      throw new UsageError(
+        '--binary: this server stores no file resources (FILE_RESOURCE and IMAGE values are kept as UIDs only).',
+      );
+    const destination = parseDestination(values.destination);
     if (values.wide && values.long) throw new UsageError('--wide and --long exclude each other.');
     let password: string | undefined;
     if (values['password-file'] !== undefined) {
@@ -86,6 +132,10 @@ Exit status: 0 when written, 1 on an error, 2 on bad arguments.`,
     if (values.program !== undefined) {
       if (values['data-set'] || values.period || values.wide || values.long)
         throw new UsageError('--program excludes --data-set, --period, --wide and --long.');
+      if (values.metadata || values.paradata)
+        throw new UsageError(
+          '--metadata and --paradata are not yet offered for programs, only for data sets.',
+        );
       let programRequest;
       try {
         programRequest = parseProgramAnalysisRequest(
@@ -119,12 +169,13 @@ Exit status: 0 when written, 1 on an error, 2 on bad arguments.`,
           file.end();
           await once(file, 'close');
           progress.done();
+          const delivered = await deliver(context, output, destination);
           const seconds = (performance.now() - started) / 1000;
           console.log(
             `Wrote ${output}: program ${request.program} version ${summary.programVersion ?? 'none'}, ` +
               `${summary.events.toLocaleString('en-US')} events in ` +
               `${summary.files.map((f) => `${f.name} (${f.rows} rows, ${f.variables} variables)`).join(', ')}, ` +
-              `${formatBytes(file.bytesWritten)}${password !== undefined ? ', AES-256 encrypted' : ''} in ${seconds.toFixed(1)} s`,
+              `${formatBytes(file.bytesWritten)}${password !== undefined ? ', AES-256 encrypted' : ''}${delivered} in ${seconds.toFixed(1)} s`,
           );
           return 0;
         } catch (error) {
@@ -145,6 +196,8 @@ Exit status: 0 when written, 1 on an error, 2 on bad arguments.`,
           ...(values.end !== undefined ? { endDate: values.end } : {}),
           period: values.period,
           layout: values.long ? 'long' : 'wide',
+          ...(values.metadata ? { metadata: 'true' } : {}),
+          ...(values.paradata ? { paradata: 'true' } : {}),
         },
         values.format,
       );
@@ -165,11 +218,14 @@ Exit status: 0 when written, 1 on an error, 2 on bad arguments.`,
         file.end();
         await once(file, 'close');
         progress.done();
+        const delivered = await deliver(context, output, destination);
         const seconds = (performance.now() - started) / 1000;
         console.log(
           `Wrote ${output}: ${summary.values.toLocaleString('en-US')} values in ` +
             `${summary.files.map((f) => `${f.name} (${f.rows} rows, ${f.variables} variables)`).join(', ')}, ` +
-            `${formatBytes(file.bytesWritten)}${password !== undefined ? ', AES-256 encrypted' : ''} in ${seconds.toFixed(1)} s`,
+            `${formatBytes(file.bytesWritten)}${password !== undefined ? ', AES-256 encrypted' : ''}` +
+            `${summary.paradata !== undefined ? `, ${summary.paradata} paradata lines` : ''}` +
+            `${summary.metadata ? `, ${summary.metadata.length} metadata files` : ''}${delivered} in ${seconds.toFixed(1)} s`,
         );
         return 0;
       } catch (error) {
