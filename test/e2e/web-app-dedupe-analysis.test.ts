@@ -7,7 +7,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { FastifyInstance } from 'fastify';
 import { createTestDatabase, type TestDatabase } from '../support/test-databases.ts';
 import { BROWSER_SKIP_REASON, launchBrowser } from '../support/browser.ts';
-import { checkPage, choose, DESKTOP, signIn } from '../support/web-app-pages.ts';
+import { checkPage, choose, DESKTOP, readZipEntries, signIn } from '../support/web-app-pages.ts';
 import { createFerryContextFromStorage, type FerryContext } from '../../src/services/ferry-context.ts';
 import { loadConfig } from '../../src/config.ts';
 import { buildApp } from '../../src/http/build-app.ts';
@@ -33,6 +33,8 @@ function poolCsv(): { text: string; rows: string[] } {
   for (let i = 1; i <= 15; i += 1) rows.push(`te-key-${String(i).padStart(4, '0')},3`);
   return { text: `value,entity_type_id\n${rows.join('\n')}\n`, rows };
 }
+
+const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 async function entryKeys(page: Page): Promise<string[]> {
   return page.locator('#entries tbody tr td:first-child').allTextContents();
@@ -216,6 +218,69 @@ describe(
       await page.waitForURL(/#\/pools$/);
       await page.waitForSelector('#pools');
       assert.doesNotMatch((await page.textContent('#pools')) ?? '', /Short-lived pool/);
+    });
+
+    it('queues an analysis export of a demo data set, sees its card complete, and downloads the zip', async () => {
+      const dataSet = (await context.metadata.list('dataSets')).objects
+        .map((object) => object as { id: string; name: string })
+        .sort((a, b) => a.name.localeCompare(b.name))[0];
+      assert.ok(dataSet, 'the demo has data sets');
+      const [root] = await context.storage.query<{ uid: string; name: string }>(
+        "SELECT uid, name FROM metadata_object WHERE type = 'organisationUnits' AND path = '/' || uid",
+      );
+      assert.ok(root, 'the demo has a root org unit');
+      await page.click('nav[aria-label=Pages] a:has-text("Export")');
+      await page.click('nav[aria-label="What to export"] a:has-text("Analysis files")');
+      await page.waitForSelector('#analysis-form');
+      assert.ok(await page.locator('button:has-text("Add to queue")').isDisabled(), 'nothing chosen yet');
+      assert.match((await page.textContent('#analysis-missing')) ?? '', /a data set, at least one org unit/);
+      await choose(page, 'option-subject', dataSet.name);
+      const rootLabel = page.locator('#org-unit-tree label', { hasText: root.name }).first();
+      await rootLabel.waitFor();
+      await rootLabel.click();
+      await page.fill('[data-test="start-date"] input', '2025-01-01');
+      await page.fill('[data-test="end-date"] input', '2025-12-31');
+      await page.keyboard.press('Tab');
+      await choose(page, 'option-format', 'SPSS (*.sav)');
+      await choose(page, 'option-layout', 'Long: a row per value');
+      await checkPage(page, 'export-analysis', true);
+      await page.click('button:has-text("Add to queue")');
+      await page.waitForURL(/#\/exports$/);
+      const reloads: string[] = [];
+      const onNavigate = (frame: { url(): string }) => reloads.push(frame.url());
+      page.on('framenavigated', onNavigate);
+      const card = page.locator('.export-card', { hasText: 'Analysis file' });
+      await card.locator('text=COMPLETED').waitFor({ timeout: 120_000 });
+      page.off('framenavigated', onNavigate);
+      assert.deepEqual(reloads, [], 'the card completed without a reload');
+      const text = (await card.textContent()) ?? '';
+      // The filters in words, by name, with the format, label language, destination and size.
+      assert.match(text, new RegExp(`Data set${escape(dataSet.name)}`));
+      assert.match(text, new RegExp(`Org units${escape(root.name)}, with descendants`));
+      assert.match(text, /Periods2025-01-01 to 2025-12-31/);
+      assert.match(text, /Layoutlong/);
+      assert.match(text, /Label languagedefault/);
+      assert.match(text, /FormatSPSS \(\.sav\) in a zip/);
+      assert.match(text, /DestinationDownload from the card/);
+      assert.match(text, /\.spss\.zip, \d+(\.\d)? (B|kB|MB), made/, 'the file and its size');
+      // The pool exported by the first test: its card names the pool.
+      const poolCard = page.locator('.export-card', { hasText: 'De-duplication pool' });
+      await poolCard.locator('text=Facility USB imports').waitFor();
+      assert.match((await poolCard.textContent()) ?? '', /FormatCSV/);
+      await checkPage(page, 'export-queue-analysis', true);
+      const download = page.waitForEvent('download');
+      await card.locator('a.download').click();
+      const saved = await (await download).path();
+      const entries = await readZipEntries(saved ?? '');
+      const names = entries.map((entry) => entry.name);
+      assert.ok(names.includes('export__readme.txt'), names.join(', '));
+      const sav = entries.filter((entry) => entry.name.endsWith('.sav'));
+      assert.equal(sav.length, 1, names.join(', '));
+      assert.equal(sav[0]?.bytes.subarray(0, 4).toString('latin1'), '$FL2', 'an SPSS system file');
+      assert.ok((sav[0]?.bytes.length ?? 0) > 1000);
+      const readme =
+        entries.find((entry) => entry.name === 'export__readme.txt')?.bytes.toString('utf8') ?? '';
+      assert.match(readme, new RegExp(dataSet.id));
     });
 
     it('shows pools by authority and sharing: a clerk sees the page but no pool and no New pool', async () => {

@@ -16,6 +16,7 @@ const JobsPage = lazy(() => import('./pages/jobs-page.tsx'));
 const ExportDataPage = lazy(() => import('./pages/export-data-page.tsx'));
 const ExportMetadataPage = lazy(() => import('./pages/export-metadata-page.tsx'));
 const ExportsPage = lazy(() => import('./pages/exports-page.tsx'));
+const ExportAnalysisPage = lazy(() => import('./pages/export-analysis-page.tsx'));
 const DedupePoolsPage = lazy(() => import('./pages/dedupe-pools-page.tsx'));
 const DedupePoolPage = lazy(() => import('./pages/dedupe-pool-page.tsx'));
 
@@ -95,6 +96,9 @@ export function App() {
     } else if (first === 'export' && second === 'metadata' && may(me, 'exportMetadata')) {
       title = 'Export metadata';
       page = <ExportMetadataPage />;
+    } else if (first === 'export' && second === 'analysis' && may(me, 'exportData')) {
+      title = 'Export analysis files';
+      page = <ExportAnalysisPage query={route.query} />;
     } else if (first === 'export' && second !== 'metadata' && may(me, 'exportData')) {
       title = 'Export data values';
       page = <ExportDataPage query={route.query} />;
@@ -150,9 +154,15 @@ export function App() {
     if (first === 'export') {
       const links = [];
       if (may(me, 'exportData'))
-        links.push({ href: '#/export', label: 'Data values', current: second !== 'metadata' });
+        links.push({
+          href: '#/export',
+          label: 'Data values',
+          current: second !== 'metadata' && second !== 'analysis',
+        });
       if (may(me, 'exportMetadata'))
         links.push({ href: '#/export/metadata', label: 'Metadata', current: second === 'metadata' });
+      if (may(me, 'exportData'))
+        links.push({ href: '#/export/analysis', label: 'Analysis files', current: second === 'analysis' });
       page = (
         <>
           <SubNav label="What to export" links={links} />

@@ -4,6 +4,7 @@ import { api, type ExportCard } from '../api.ts';
 import { ErrorNotice } from '../components/error-notice.tsx';
 import { FINISHED, JobStatusTag } from '../components/job-progress.tsx';
 import { formatBytes, formatSeconds, formatTime } from '../format.ts';
+import { ExportCardDetails, exportFormatText, hasCardDetails } from '../components/export-card-details.tsx';
 
 /** How often the cards refresh while an export is being made. */
 const REFRESH_MS = 2000;
@@ -39,7 +40,7 @@ function ExportCardView({
         <h2>
           #{card.jobNumber} <JobStatusTag status={card.status} />
         </h2>
-        <p>{card.description}</p>
+        {hasCardDetails(card) ? null : <p>{card.description}</p>}
         {!finished ? (
           <>
             <LinearLoader
@@ -58,6 +59,9 @@ function ExportCardView({
           </>
         ) : null}
         <dl>
+          <ExportCardDetails card={card} />
+          <dt>Format</dt>
+          <dd>{exportFormatText(card)}</dd>
           <dt>Asked by</dt>
           <dd>{card.requestedBy ? (names.get(card.requestedBy) ?? card.requestedBy) : 'unknown'}</dd>
           <dt>Created</dt>
@@ -74,12 +78,6 @@ function ExportCardView({
               <dd>{formatSeconds(card.timeProducingSeconds)}</dd>
             </>
           ) : null}
-          <dt>Format</dt>
-          <dd>
-            {card.format.toUpperCase()}
-            {card.compression !== 'none' ? `, ${card.compression}` : ''}
-            {card.passwordProtected ? ', password-protected' : ''}
-          </dd>
           {card.file ? (
             <>
               <dt>File</dt>
