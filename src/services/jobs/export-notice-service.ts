@@ -179,10 +179,10 @@ export function exportMail(done: FinishedExport, to: string, baseUrl: string): M
       `  ${baseUrl}${done.downloadPath}`,
       '',
     );
-    if (done.expires)
-      lines.push(`The file is kept until ${done.expires} (UTC); after that, ask for it again.`);
+    // Short lines: longer ones reach the reader folded by quoted-printable encoding.
+    if (done.expires) lines.push(`It is kept until ${done.expires} (UTC).`, '');
   } else if (done.deliveredTo) {
-    lines.push(`It was written on the server to ${done.deliveredTo}.`);
+    lines.push(`It was written on the server to ${done.deliveredTo}.`, '');
   }
   lines.push(`Your export queue: ${queue}`, '');
   return { to, subject: `Ferry: export ${done.jobNumber} is ready`, text: lines.join('\n') };
