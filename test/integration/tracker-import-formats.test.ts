@@ -17,6 +17,7 @@ import { compressStream } from '../../src/services/jobs/export-compression.ts';
  * and the event dates (E1031).
  */
 const METADATA = {
+  userRoles: [{ id: 'fmtRole0001', name: 'Format clerk', authorities: ['F_TRACKER_IMPORT'] }],
   attributes: [
     {
       id: 'fmtOuAttr01',
@@ -97,7 +98,39 @@ const METADATA = {
       categories: [{ id: 'fmtCateg002' }],
     },
   ],
+  trackedEntityTypes: [
+    { id: 'fmtTeType01', name: 'Format person' },
+    { id: 'fmtTeType02', name: 'Format household' },
+  ],
   programs: [
+    {
+      id: 'fmtEvProg03',
+      name: 'Expiring visits',
+      shortName: 'Expiring visits',
+      programType: 'WITHOUT_REGISTRATION',
+      organisationUnits: [{ id: 'fmtOrgUnit1' }],
+      expiryPeriodType: 'Monthly',
+      expiryDays: 5,
+      completeEventsExpiryDays: 10,
+    },
+    {
+      id: 'fmtTrProg01',
+      name: 'Format follow-up',
+      shortName: 'Format follow-up',
+      programType: 'WITH_REGISTRATION',
+      trackedEntityType: { id: 'fmtTeType01' },
+      organisationUnits: [{ id: 'fmtOrgUnit1' }],
+    },
+    {
+      id: 'fmtTrProg02',
+      name: 'Format second follow-up',
+      shortName: 'Format second follow-up',
+      programType: 'WITH_REGISTRATION',
+      trackedEntityType: { id: 'fmtTeType01' },
+      organisationUnits: [{ id: 'fmtOrgUnit1' }],
+      expiryPeriodType: 'Monthly',
+      expiryDays: 5,
+    },
     {
       id: 'fmtEvProg01',
       code: 'PRG_PARTNER',
@@ -117,6 +150,9 @@ const METADATA = {
     },
   ],
   programStages: [
+    { id: 'fmtEvStag03', name: 'Expiring visit', program: { id: 'fmtEvProg03' } },
+    { id: 'fmtTrStag01', name: 'Follow-up visit', program: { id: 'fmtTrProg01' }, repeatable: true },
+    { id: 'fmtTrStag02', name: 'Second follow-up visit', program: { id: 'fmtTrProg02' }, repeatable: true },
     {
       id: 'fmtEvStag01',
       code: 'PS_PARTNER',
@@ -199,16 +235,29 @@ for (const kind of TEST_DATABASE_KINDS) {
           if (options === 'fmtCoOpt0C1') cocC = c.uid;
         }
         assert.ok(cocA && cocB && cocC, 'the metadata import made the option combos');
+        // A clerk: may import, may not edit expired events (F_EDIT_EXPIRED), as ALL may.
+        await started.context.users.createUser({
+          username: 'format.clerk',
+          password: 'Format-clerk-pass-1',
+          roles: ['fmtRole0001'],
+          orgUnits: ['fmtOrgUnit1'],
+        });
       });
       after(() => stopTestApp(started));
 
-      const post = (payload: string | Buffer, query: string, contentType = 'application/json') =>
+      const post = (
+        payload: string | Buffer,
+        query: string,
+        contentType = 'application/json',
+        authorization = ADMIN_AUTH,
+      ) =>
         started!.app.inject({
           method: 'POST',
           url: `/api/tracker?async=false&${query}`,
-          headers: { authorization: ADMIN_AUTH, 'content-type': contentType },
+          headers: { authorization, 'content-type': contentType },
           payload,
         });
+      const CLERK = `Basic ${Buffer.from('format.clerk:Format-clerk-pass-1').toString('base64')}`;
       const event = async (uid: string) => {
         const res = await started!.app.inject({
           method: 'GET',
@@ -409,6 +458,140 @@ for (const kind of TEST_DATABASE_KINDS) {
         ]);
         assert.equal(report.stats.created, 1);
         assert.equal((await event('fmtEvent210')).attributeOptionCombo, cocA);
+      });
+
+      it('event dates: E1031, E1050, E1051, E1043, E1046 and E1047 as DHIS2 checks them', async () => {
+        const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
+        const base = { program: 'fmtEvProg03', programStage: 'fmtEvStag03', orgUnit: 'fmtOrgUnit1' };
+        const events = [
+          { ...base, event: 'fmtEvent401', occurredAt: day(0), status: 'ACTIVE', completedAt: day(0) }, // E1051
+          { ...base, event: 'fmtEvent402', occurredAt: day(-1), status: 'COMPLETED', completedAt: day(-20) }, // E1043
+          { ...base, event: 'fmtEvent403', occurredAt: '2001-01-15' }, // E1047 (January 2001 closed long ago)
+          { ...base, event: 'fmtEvent404', occurredAt: '2024-02-30' }, // E1031: no such day
+          { ...base, event: 'fmtEvent405', occurredAt: day(0), status: 'COMPLETED', completedAt: day(0) }, // OK
+          { ...base, event: 'fmtEvent406', status: 'SCHEDULE', occurredAt: day(0) }, // E1050
+        ];
+        const res = await post(JSON.stringify({ events }), 'atomicMode=OBJECT', 'application/json', CLERK);
+        assert.deepEqual(codes(res.json() as Report), [
+          ['E1031', 'fmtEvent404'],
+          ['E1043', 'fmtEvent402'],
+          ['E1047', 'fmtEvent403'],
+          ['E1050', 'fmtEvent406'],
+          ['E1051', 'fmtEvent401'],
+        ]);
+        // A tracker event skipped without dates, in a program with an expiry period: E1046.
+        const tracker = {
+          trackedEntities: [
+            {
+              trackedEntity: 'fmtTrackd01',
+              trackedEntityType: 'fmtTeType01',
+              orgUnit: 'fmtOrgUnit1',
+              enrollments: [
+                {
+                  enrollment: 'fmtEnroll01',
+                  program: 'fmtTrProg01',
+                  orgUnit: 'fmtOrgUnit1',
+                  enrolledAt: '2024-01-01',
+                  events: [
+                    {
+                      event: 'fmtEvent411',
+                      programStage: 'fmtTrStag01',
+                      orgUnit: 'fmtOrgUnit1',
+                      occurredAt: '2024-01-02',
+                    },
+                  ],
+                },
+                {
+                  enrollment: 'fmtEnroll03',
+                  program: 'fmtTrProg02',
+                  orgUnit: 'fmtOrgUnit1',
+                  enrolledAt: '2024-01-01',
+                },
+              ],
+            },
+          ],
+        };
+        const created = (await post(JSON.stringify(tracker), '')).json() as Report;
+        assert.equal(created.status, 'OK', JSON.stringify(created));
+        const skipped = {
+          events: [
+            {
+              event: 'fmtEvent412',
+              program: 'fmtTrProg01',
+              programStage: 'fmtTrStag01',
+              enrollment: 'fmtEnroll01',
+              orgUnit: 'fmtOrgUnit1',
+              status: 'SKIPPED',
+            },
+          ],
+        };
+        // fmtTrProg01 has no expiry period: a skipped event needs no date.
+        assert.equal((await post(JSON.stringify(skipped), 'importMode=VALIDATE')).json().status, 'OK');
+        // fmtTrProg02 has one: the event's period is needed.
+        Object.assign(skipped.events[0], {
+          program: 'fmtTrProg02',
+          programStage: 'fmtTrStag02',
+          enrollment: 'fmtEnroll03',
+        });
+        const expiring = (await post(JSON.stringify(skipped), 'importMode=VALIDATE')).json() as Report;
+        assert.deepEqual(codes(expiring), [['E1046', 'fmtEvent412']]);
+        // The superuser edits expired data (F_EDIT_EXPIRED): no E1043 for the old completion.
+        const admin = (await post(JSON.stringify({ events: [events[1]] }), 'importMode=VALIDATE')).json();
+        assert.equal(admin.status, 'OK', JSON.stringify(admin));
+      });
+
+      it('refuses updates that change what an object is: E1126, E1127, E1128', async () => {
+        const tracker = {
+          trackedEntities: [
+            {
+              trackedEntity: 'fmtTrackd02',
+              trackedEntityType: 'fmtTeType01',
+              orgUnit: 'fmtOrgUnit1',
+              enrollments: [
+                {
+                  enrollment: 'fmtEnroll02',
+                  program: 'fmtTrProg01',
+                  orgUnit: 'fmtOrgUnit1',
+                  enrolledAt: '2024-01-01',
+                  events: [
+                    {
+                      event: 'fmtEvent421',
+                      programStage: 'fmtTrStag01',
+                      orgUnit: 'fmtOrgUnit1',
+                      occurredAt: '2024-01-02',
+                    },
+                  ],
+                },
+              ],
+            },
+          ],
+        };
+        assert.equal((await post(JSON.stringify(tracker), '')).json().status, 'OK');
+        const changed = JSON.parse(JSON.stringify(tracker));
+        changed.trackedEntities[0].trackedEntityType = 'fmtTeType02';
+        changed.trackedEntities[0].enrollments[0].program = 'fmtTrProg02';
+        const res = (await post(JSON.stringify(changed), 'atomicMode=OBJECT')).json() as Report;
+        const found = res.validationReport.errorReports.map((e) => [e.errorCode, e.uid, e.args[0]]);
+        assert.deepEqual(found.slice(0, 2), [
+          ['E1126', 'fmtTrackd02', 'trackedEntityType'],
+          ['E1127', 'fmtEnroll02', 'program'],
+        ]);
+        const moved = {
+          events: [
+            {
+              event: 'fmtEvent001',
+              program: 'fmtEvProg03',
+              programStage: 'fmtEvStag03',
+              orgUnit: 'fmtOrgUnit1',
+              occurredAt: new Date().toISOString().slice(0, 10),
+            },
+          ],
+        };
+        const event = (await post(JSON.stringify(moved), '')).json() as Report;
+        assert.deepEqual(
+          event.validationReport.errorReports.map((e) => [e.errorCode, e.uid, e.args[0]]),
+          [['E1128', 'fmtEvent001', 'programStage']],
+        );
       });
 
       it('refuses unknown scheme values with 400 and takes validationMode=skip', async () => {

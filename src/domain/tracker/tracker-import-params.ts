@@ -166,6 +166,10 @@ export function parseTrackerImportParams(query: Record<string, unknown>): Tracke
   if (flag('dryRun', query.dryRun, false)) importMode = 'VALIDATE';
   // CSV only; the header row is recognised by its column names whatever this says.
   flag('skipFirst', query.skipFirst, true);
+  // Taken and ignored, but DHIS2 binds these to its types: another value is refused, as there.
+  oneOf('flushMode', query.flushMode, ['AUTO', 'OBJECT'] as const, 'AUTO');
+  flag('skipSideEffects', query.skipSideEffects, false);
+  flag('skipPatternValidation', query.skipPatternValidation, false);
   const dedupe = parseTrackerDedupeUse(query);
   const idSchemes = parseTrackerIdSchemes(query);
   return {

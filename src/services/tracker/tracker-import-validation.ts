@@ -3,6 +3,7 @@ import { isInScope } from '../../domain/access/org-unit-scope.ts';
 import { checkValue } from '../../domain/data-values/data-value-validation.ts';
 import { isValueType } from '../../domain/value-types/value-types.ts';
 import { isValidUid } from '../../domain/identifiers/uid.ts';
+import { periodContaining } from '../../domain/periods/periods.ts';
 import {
   ENROLLMENT_STATUSES,
   EVENT_STATUSES,
@@ -187,6 +188,14 @@ export async function validateTrackerBundle(
       else if (!inCaptureScope(te.orgUnit))
         errors.push(trackerError('E1000', 'TRACKED_ENTITY', uid, [who, te.orgUnit]));
       for (const a of te.attributes) checkAttributeValue('TRACKED_ENTITY', uid, a, errors);
+      // DHIS2's E1126: an update may not change what the tracked entity is.
+      if (
+        action === 'update' &&
+        stored &&
+        te.trackedEntityType &&
+        te.trackedEntityType !== preheat.uidBySid.get(stored.trackedEntityTypeId)
+      )
+        errors.push(trackerError('E1126', 'TRACKED_ENTITY', uid, ['trackedEntityType']));
       if (type) {
         const given = new Set(te.attributes.filter((a) => a.value !== '').map((a) => a.attribute));
         const storedValues = stored ? preheat.attributeValues.get(stored.id) : undefined;
@@ -248,6 +257,13 @@ export async function validateTrackerBundle(
       else if (!program) errors.push(trackerError('E1069', 'ENROLLMENT', uid, [en.program]));
       else if (program.object.programType !== 'WITH_REGISTRATION')
         errors.push(trackerError('E1014', 'ENROLLMENT', uid, [en.program]));
+      // DHIS2's E1127: an update may not move the enrollment to another program or tracked entity.
+      if (action === 'update' && stored) {
+        if (en.program && en.program !== preheat.uidBySid.get(stored.programId))
+          errors.push(trackerError('E1127', 'ENROLLMENT', uid, ['program']));
+        if (en.trackedEntity && preheat.trackedEntities.get(en.trackedEntity)?.id !== stored.trackedEntityId)
+          errors.push(trackerError('E1127', 'ENROLLMENT', uid, ['trackedEntity']));
+      }
       if (!(ENROLLMENT_STATUSES as readonly string[]).includes(en.status))
         errors.push(trackerError('E1122', 'ENROLLMENT', uid, ['status']));
       const parent = en.trackedEntity ? teByUid.get(en.trackedEntity) : undefined;
@@ -406,7 +422,14 @@ export async function validateTrackerBundle(
             errors.push(trackerError('E1079', 'EVENT', uid, [uid, program.object.id, ev.enrollment]));
         }
       }
-      if (!skipDataQuality) checkEventDates(ev, uid, program, errors);
+      // DHIS2's E1128: an update may not move the event to another stage or enrollment.
+      if (action === 'update' && stored) {
+        if (stage && stage.sid !== stored.programStageId)
+          errors.push(trackerError('E1128', 'EVENT', uid, ['programStage']));
+        if (ev.enrollment && (preheat.enrollments.get(ev.enrollment)?.id ?? null) !== stored.enrollmentId)
+          errors.push(trackerError('E1128', 'EVENT', uid, ['enrollment']));
+      }
+      if (!skipDataQuality) checkEventDates(ev, uid, program, errors, has('F_EDIT_EXPIRED'));
       checkEventCategories(ev, uid, program, categories, errors, skipDataQuality);
       if (ev.assignedUser !== undefined) {
         if (!isValidUid(ev.assignedUser)) errors.push(trackerError('E1118', 'EVENT', uid, [ev.assignedUser]));
@@ -548,27 +571,60 @@ function isDateUncached(text: string): boolean {
   );
 }
 
+const DAY_MS = 86_400_000;
+
 /**
  * DHIS2's event dates (its `DateValidator`): E1031 no occurredAt where one is needed (every event
  * of a program without registration, an active or completed event of one with registration) or one
- * that is not a date; else E1050 a scheduled event without scheduledAt, or one that is not a date;
- * else E1046 (DHIS2's older rule, kept for what the two leave open) an event with neither date.
- * Checked once the program is known (an unknown program is E1010 alone).
+ * that is not a date; else E1050 a scheduled event without scheduledAt (or one that is not a date);
+ * else E1051 a completedAt on an event that is not completed; E1043 a completed event whose
+ * completion is older than the program's `completeEventsExpiryDays` (unless the user may edit
+ * expired data, F_EDIT_EXPIRED); with the program's `expiryPeriodType` and `expiryDays`, E1046 an
+ * event with neither date and E1047 one whose period ended more than `expiryDays` ago. Checked once
+ * the program is known (an unknown program is E1010 alone).
  */
 function checkEventDates(
   ev: EventInput,
   uid: string,
   program: Meta | undefined,
   errors: TrackerErrorReport[],
+  mayEditExpired: boolean,
 ): void {
   if (!program) return;
+  const p = program.object;
   const occurredNeeded =
-    program.object.programType !== 'WITH_REGISTRATION' || ev.status === 'ACTIVE' || ev.status === 'COMPLETED';
-  if (ev.occurredAt ? !isDate(ev.occurredAt) : occurredNeeded)
+    p.programType !== 'WITH_REGISTRATION' || ev.status === 'ACTIVE' || ev.status === 'COMPLETED';
+  if (ev.occurredAt ? !isDate(ev.occurredAt) : occurredNeeded) {
     errors.push(trackerError('E1031', 'EVENT', uid, []));
-  else if (ev.scheduledAt ? !isDate(ev.scheduledAt) : ev.status === 'SCHEDULE')
+    return;
+  }
+  if (ev.scheduledAt ? !isDate(ev.scheduledAt) : ev.status === 'SCHEDULE') {
     errors.push(trackerError('E1050', 'EVENT', uid, []));
-  else if (!ev.occurredAt && !ev.scheduledAt) errors.push(trackerError('E1046', 'EVENT', uid, [uid]));
+    return;
+  }
+  if (ev.completedAt && ev.status !== 'COMPLETED')
+    errors.push(trackerError('E1051', 'EVENT', uid, [uid, ev.status]));
+  const completeDays = Number(p.completeEventsExpiryDays ?? 0) || 0;
+
+  if (
+    ev.completedAt &&
+    ev.status === 'COMPLETED' &&
+    completeDays > 0 &&
+    !mayEditExpired &&
+    Date.now() > Date.parse(ev.completedAt) + completeDays * DAY_MS
+  )
+    errors.push(trackerError('E1043', 'EVENT', uid, [uid]));
+  const expiryDays = Number(p.expiryDays ?? 0) || 0;
+  const periodType = typeof p.expiryPeriodType === 'string' ? p.expiryPeriodType : undefined;
+  if (!periodType || expiryDays <= 0) return;
+  const reference = ev.occurredAt ?? ev.scheduledAt;
+  if (!reference) {
+    errors.push(trackerError('E1046', 'EVENT', uid, [uid]));
+    return;
+  }
+  const period = periodContaining(periodType, reference.slice(0, 10));
+  if (period && Date.parse(`${period.endDate}T00:00:00Z`) + (expiryDays + 1) * DAY_MS < Date.now())
+    errors.push(trackerError('E1047', 'EVENT', uid, [uid]));
 }
 
 // Sets built once per program or stage (a national program lists thousands of org units, and a
