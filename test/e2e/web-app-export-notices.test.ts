@@ -118,6 +118,12 @@ describe('the web app tells when a queued export is ready', { skip: BROWSER_SKIP
     const problems = await accessibilityProblems(page);
     assert.deepEqual(problems, [], 'accessibility with a notice shown');
     await page.screenshot({ path: join(SCREENSHOTS, 'export-notice.png') });
+    // It fits a 390-pixel phone.
+    await page.setViewportSize({ width: 390, height: 844 });
+    const width = Number(await page.evaluate('document.documentElement.scrollWidth'));
+    assert.ok(width <= 390, `the page with a notice is ${width} px wide on a 390 px phone`);
+    await page.screenshot({ path: join(SCREENSHOTS, 'export-notice-phone.png') });
+    await page.setViewportSize({ width: 1280, height: 800 });
 
     const [download] = await Promise.all([
       page.waitForEvent('download'),
