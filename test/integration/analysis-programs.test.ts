@@ -10,6 +10,7 @@ import { waitForJob } from '../support/wait-for-job.ts';
 import { startTestApp, stopTestApp, type TestApp } from '../support/test-app.ts';
 import { seedDemoDatabase } from '../../src/services/demo/demo-seeder.ts';
 import { jsonValue } from '../../src/storage/tracker-store.ts';
+import { runFerry } from '../support/ferry-cli.ts';
 import type { ExportCard } from '../../src/services/jobs/export-queue-service.ts';
 import type { MetadataObject } from '../../src/storage/metadata-store.ts';
 
@@ -558,6 +559,65 @@ print('ok')`,
           events.rows.filter((r) => r[ou] === amharicFacility && r[st] === 'COMPLETED').length,
         );
         assert.ok(someRows.length > 0);
+      });
+
+      it('ferry export analysis --program writes the same files from the command line, with --password-file', async () => {
+        const target = h.db.databaseUrl ? ['--database-url', h.db.databaseUrl] : ['--data-dir', h.db.dataDir];
+        const child = programs.find((p) => p.code === 'PR_CHILD_HEALTH')!;
+        const passwordFile = join(work, 'cli-password.txt');
+        writeFileSync(passwordFile, 'Programme-àé-7#pw\n');
+        const output = join(work, 'cli-child.zip');
+        const run = await runFerry([
+          'export',
+          'analysis',
+          '--program',
+          child.id,
+          '--program-version',
+          String(child.version),
+          '--program-status',
+          'ACTIVE,COMPLETED',
+          '--format',
+          'spss',
+          '--password-file',
+          passwordFile,
+          '-o',
+          output,
+          ...target,
+        ]);
+        assert.equal(run.code, 0, run.stderr);
+        assert.match(
+          run.stdout,
+          new RegExp(`program ${child.id} version ${String(child.version)}, .* events in `),
+        );
+        assert.match(run.stdout, /enrollments\.sav \(\d+ rows/);
+        const locked = spawnSync('7z', ['t', '-p', output], { encoding: 'utf8' });
+        assert.notEqual(locked.status, 0);
+        const open = spawnSync(
+          '7z',
+          ['x', '-pProgramme-àé-7#pw', `-o${join(work, 'cli-child')}`, '-y', output],
+          {
+            encoding: 'utf8',
+            env: UTF8_ENV,
+          },
+        );
+        assert.equal(open.status, 0, open.stderr);
+        assert.ok(existsSync(join(work, 'cli-child', 'enrollments.sav')));
+        const bad = await runFerry([
+          'export',
+          'analysis',
+          '--program',
+          child.id,
+          '--status',
+          'DONE',
+          '--format',
+          'spss',
+          '-o',
+          join(work, 'x.zip'),
+          ...target,
+        ]);
+        assert.equal(bad.code, 2);
+        assert.match(bad.stderr, /status/);
+        assert.equal(existsSync(join(work, 'x.zip')), false);
       });
 
       it('checks F_EXPORT_DATA, parameters, the version in force, view scope and program sharing', async () => {

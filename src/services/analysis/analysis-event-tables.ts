@@ -286,26 +286,13 @@ export function eventRow(
 ): SpooledRow {
   const unit = orgUnits.get(row[2]);
   const stage = stageNames.get(Number(row[3]));
-  const cells: (string | null)[] = [
-    unit.uid,
-    unit.code,
-    unit.name,
-    ...lead,
-    stage?.uid ?? null,
-    stage?.name ?? null,
-    cell(row[4]),
-    cell(row[5]),
-    cell(row[6]),
-    cell(row[7]),
-    cell(row[8]),
-    cell(row[9]),
-    cell(row[10]),
-    cell(row[11]),
-    cell(row[12]),
-    cell(row[13]),
-  ];
-  for (let i = 0; i < valueCount; i++) cells.push(cell(row[EVENT_VALUES_AT + i]));
-  return [unit.levels, ...cells];
+  // Built in place, levels first (a spooled row): this runs once per event.
+  const out: unknown[] = [unit.levels, unit.uid, unit.code, unit.name];
+  for (let i = 0; i < lead.length; i++) out.push(lead[i]);
+  out.push(stage?.uid ?? null, stage?.name ?? null);
+  for (let i = 4; i <= 13; i++) out.push(cell(row[i]));
+  for (let i = 0; i < valueCount; i++) out.push(cell(row[EVENT_VALUES_AT + i]));
+  return out as SpooledRow;
 }
 
 /** Every data element of the program's stages, once each, in stage order. */
