@@ -14,7 +14,7 @@ import type { Planned, TrackerPlan } from './tracker-import-validation.ts';
 // The tracker import's use of a de-duplication pool (docs/formats/dedupe-pools.md): a stage between
 // validation (with program rules) and writing, inside the import's transaction, that takes out of
 // the valid objects the events and tracked entities whose key the pool holds, and records new keys
-// with the same atomic INSERT ... ON CONFLICT DO NOTHING RETURNING as the data value import. A
+// with the same atomic check-and-track as the data value import (checkAndTrackKeys). A
 // rollback (dry run, atomicMode ALL with an error) leaves the pool as it was.
 
 /** Dropped objects listed in the report; the rest are counted. */
