@@ -1,6 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -15,6 +16,7 @@ import { WEB_DIST } from '../../src/http/routes/system/web-routes.ts';
 import { seedDemoDatabase } from '../../src/services/demo/demo-seeder.ts';
 import { DEMO_PASSWORD } from '../../src/services/demo/demo-types.ts';
 import { DEDUPE_ENTITY_TYPES } from '../../src/domain/dedupe/dedupe-entity-types.ts';
+import { NO_RCLONE, rcloneServe } from '../support/rclone-serve.ts';
 
 // The web app's de-duplication pool pages (issue 16) and analysis export form (issue 15) in
 // Debian's Chromium against a Ferry on a real port, over a small demo database (10 facilities):
@@ -250,7 +252,9 @@ describe(
       const onNavigate = (frame: { url(): string }) => reloads.push(frame.url());
       page.on('framenavigated', onNavigate);
       const card = page.locator('.export-card', { hasText: 'Analysis file' });
-      await card.locator('text=COMPLETED').waitFor({ timeout: 120_000 });
+      await card
+        .locator('[data-test="dhis2-uicore-tag-text"]:text("COMPLETED")')
+        .waitFor({ timeout: 120_000 });
       page.off('framenavigated', onNavigate);
       assert.deepEqual(reloads, [], 'the card completed without a reload');
       const text = (await card.textContent()) ?? '';
@@ -282,6 +286,101 @@ describe(
         entries.find((entry) => entry.name === 'export__readme.txt')?.bytes.toString('utf8') ?? '';
       assert.match(readme, new RegExp(dataSet.id));
     });
+
+    it(
+      'queues a protected analysis export of a demo event program to a WebDAV remote',
+      {
+        skip: NO_RCLONE || (spawnSync('7z', ['i']).status === 0 ? false : '7z is not installed (p7zip-full)'),
+      },
+      async () => {
+        const programs = (await context.metadata.list('programs')).objects.map(
+          (object) => object as { id: string; name: string; programType?: string; version?: number },
+        );
+        const program = programs.find((p) => p.programType === 'WITHOUT_REGISTRATION');
+        assert.ok(program, 'the demo has an event program');
+        const dav = await rcloneServe('webdav', work, 'ferry', 'dav-Secret-9');
+        try {
+          const auth = `Basic ${Buffer.from(`admin:${DEMO_PASSWORD}`).toString('base64')}`;
+          const created = await fetch(`${baseUrl}/api/exportRemotes`, {
+            method: 'POST',
+            headers: { authorization: auth, 'content-type': 'application/json' },
+            body: JSON.stringify({
+              name: 'district-dav',
+              type: 'webdav',
+              options: {
+                url: `http://127.0.0.1:${dav.port}`,
+                vendor: 'other',
+                user: 'ferry',
+                pass: 'dav-Secret-9',
+              },
+            }),
+          });
+          assert.equal(created.status, 201, await created.text());
+
+          await page.goto(`${baseUrl}/#/export/analysis`);
+          await page.waitForSelector('#analysis-form');
+          await choose(page, 'option-source', 'A program (events and tracked entities)');
+          await choose(page, 'option-subject', program.name);
+          await page.click('[data-test="option-status"] [data-test$="select-input"]');
+          await page.click('[data-test="dhis2-uicore-multiselectoption"]:has-text("Completed")');
+          await page.keyboard.press('Escape');
+          await page.fill('[data-test="start-date"] input', '2020-01-01');
+          await page.fill('[data-test="end-date"] input', '2026-12-31');
+          await page.keyboard.press('Tab');
+          await choose(page, 'option-format', 'Stata 14+ (*.dta)');
+          await choose(page, 'option-destination', 'WebDAV: district-dav');
+          await page.fill('input[name=remotePath]', 'analysis/2026');
+          await page.click('label:has-text("Protect the archive with a password")');
+          await page.fill('input[name=password]', 'Zip-Pass-2026');
+          await page.fill('input[name=passwordRepeat]', 'Zip-Pass-2027');
+          await page.waitForSelector('text=The two passwords differ.');
+          assert.ok(await page.locator('button:has-text("Add to queue")').isDisabled());
+          await page.fill('input[name=passwordRepeat]', 'Zip-Pass-2026');
+          await checkPage(page, 'export-analysis-program', true);
+          await page.click('button:has-text("Add to queue")');
+          await page.waitForURL(/#\/exports$/);
+          const card = page.locator('.export-card', { hasText: 'Cloud storage district-dav' }).first();
+          await card
+            .locator('[data-test="dhis2-uicore-tag-text"]:text("COMPLETED")')
+            .waitFor({ timeout: 120_000 });
+          const text = (await card.textContent()) ?? '';
+          assert.match(text, new RegExp(`Program${escape(program.name)}`));
+          assert.match(text, new RegExp(`Version${program.version ?? ''} \\(pinned\\)`));
+          assert.match(text, /Statusevents completed/);
+          assert.match(text, /Label languagedefault/);
+          assert.match(text, /FormatStata 14\+ \(\.dta\) in a zip, password-protected/);
+          assert.match(text, /folder analysis\/2026 \(delivered to/);
+          assert.equal(await card.locator('a.download').count(), 0, 'nothing to download from the card');
+
+          // The archive arrived on the WebDAV server; 7z opens it with the password only.
+          const folder = join(dav.dir, 'analysis', '2026');
+          const [zip] = readdirSync(folder);
+          assert.ok(zip?.endsWith('.zip'), String(zip));
+          const wrong = spawnSync('7z', [
+            'x',
+            '-pwrong-password',
+            `-o${join(work, 'wrong')}`,
+            '-y',
+            join(folder, zip),
+          ]);
+          assert.notEqual(wrong.status, 0, 'a wrong password does not open it');
+          const out = join(work, 'program-zip');
+          const right = spawnSync('7z', ['x', '-pZip-Pass-2026', `-o${out}`, '-y', join(folder, zip)], {
+            encoding: 'utf8',
+          });
+          assert.equal(right.status, 0, right.stderr);
+          const files = readdirSync(out);
+          assert.ok(files.includes('export__readme.txt'), files.join(', '));
+          assert.ok(
+            files.some((name) => name.endsWith('.dta')),
+            files.join(', '),
+          );
+          assert.match(readFileSync(join(out, 'export__readme.txt'), 'utf8'), new RegExp(program.id));
+        } finally {
+          dav.child.kill();
+        }
+      },
+    );
 
     it('shows pools by authority and sharing: a clerk sees the page but no pool and no New pool', async () => {
       const clerkContext = await browser.newContext({ viewport: DESKTOP });

@@ -42,6 +42,11 @@ export function destinationText(card: ExportCard): string {
   if (destination.type === 'download') return 'Download from the card';
   if (destination.type === 'directory')
     return `Server directory ${card.file?.deliveredTo ?? destination.path ?? ''}`.trim();
+  if (destination.type === 'remote') {
+    const folder = destination.path ? `, folder ${destination.path}` : '';
+    const delivered = card.file?.deliveredTo ? ` (delivered to ${card.file.deliveredTo})` : '';
+    return `Cloud storage ${destination.name ?? destination.remote ?? ''}${folder}${delivered}`;
+  }
   const where = destination.name ?? destination.remote ?? '';
   return `${destination.type}${where ? ` ${where}` : ''}${destination.path ? `: ${destination.path}` : ''}${
     card.file?.deliveredTo ? ` (delivered to ${card.file.deliveredTo})` : ''

@@ -32,6 +32,9 @@ const PAGE_SIZES = ['25', '50', '100', '250'];
 /** How often the pool's export card is asked about while its file is being made. */
 const EXPORT_POLL_MS = 1000;
 
+/** The entity type select's value for no filter (an empty value would show as nothing chosen). */
+const ALL_TYPES = 'all';
+
 /** Keyset paging: page n is read with the `nextBefore` the page before it returned. */
 interface Paging {
   page: number;
@@ -99,11 +102,11 @@ function PoolEntries({ pool, types }: { pool: PoolWithCount; types: readonly Ded
           />
           <SingleSelectField
             label="Entity type"
-            selected={entityType}
-            onChange={({ selected }) => setEntityType(selected)}
+            selected={entityType || ALL_TYPES}
+            onChange={({ selected }) => setEntityType(selected === ALL_TYPES ? '' : selected)}
             dataTest="option-entityType"
           >
-            <SingleSelectOption value="" label="All entity types" />
+            <SingleSelectOption value={ALL_TYPES} label="All entity types" />
             {types.map((type) => (
               <SingleSelectOption key={type.id} value={String(type.id)} label={type.name} />
             ))}

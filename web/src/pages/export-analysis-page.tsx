@@ -56,9 +56,30 @@ const ACCEPTS = {
 } as const;
 type Source = keyof typeof ACCEPTS;
 
+/** The label language select's value for "no locale" (an empty value would show as nothing chosen). */
+const DEFAULT_LOCALE = 'default';
+
 /** The server's rule for an export password (src/services/jobs/export-compression.ts). */
 const PASSWORD_MIN_LENGTH = 8;
 const PASSWORD_MAX_LENGTH = 256;
+
+/** A cloud destination (an rclone remote) as `GET /api/exportRemotes` lists it; secrets never come back. */
+interface Remote {
+  id: string;
+  name: string;
+  type: string;
+  scope: 'user' | 'server';
+}
+
+/** The remote types in words (src/services/jobs/destinations/rclone-remotes.ts). */
+const REMOTE_TYPE_LABELS: Record<string, string> = {
+  webdav: 'WebDAV',
+  sftp: 'SFTP',
+  s3: 'S3',
+  dropbox: 'Dropbox',
+  onedrive: 'OneDrive',
+  drive: 'Google Drive',
+};
 
 interface Subject {
   id: string;
@@ -88,8 +109,10 @@ export default function ExportAnalysisPage({ query }: { query: URLSearchParams }
   const [startDate, setStartDate] = useState(isoDate(new Date(Date.now() - 365 * 86_400_000)));
   const [endDate, setEndDate] = useState(isoDate(new Date()));
   const [locale, setLocale] = useState('');
-  const [destination, setDestination] = useState<'download' | 'directory'>('download');
+  // `download`, `directory`, or `remote:<id>` for a cloud destination.
+  const [destination, setDestination] = useState('download');
   const [directory, setDirectory] = useState('');
+  const [remotes, setRemotes] = useState<Remote[]>([]);
   const [protect, setProtect] = useState(false);
   const [password, setPassword] = useState('');
   const [repeat, setRepeat] = useState('');
@@ -105,6 +128,9 @@ export default function ExportAnalysisPage({ query }: { query: URLSearchParams }
       '/api/programs?fields=id,displayName,version,programType,translations[locale]&paging=false',
     )
       .then((reply) => setPrograms(reply.programs))
+      .catch(setError);
+    api<{ exportRemotes: Remote[] }>('/api/exportRemotes')
+      .then((reply) => setRemotes(reply.exportRemotes))
       .catch(setError);
   }, []);
   const onTreeError = useCallback((caught: unknown) => setError(caught), []);
@@ -167,8 +193,11 @@ export default function ExportAnalysisPage({ query }: { query: URLSearchParams }
         kind: 'analysis',
         format,
         params: params(),
-        destination:
-          destination === 'directory' ? { type: 'directory', path: directory.trim() } : { type: 'download' },
+        destination: destination.startsWith('remote:')
+          ? { type: 'remote', remote: destination.slice('remote:'.length), path: directory.trim() }
+          : destination === 'directory'
+            ? { type: 'directory', path: directory.trim() }
+            : { type: 'download' },
         ...(protect ? { password } : {}),
       });
       navigate('#/exports');
@@ -328,13 +357,13 @@ export default function ExportAnalysisPage({ query }: { query: URLSearchParams }
           {accepts.locale ? (
             <SingleSelectField
               label="Label language"
-              selected={locale}
-              onChange={({ selected }) => setLocale(selected)}
+              selected={locale || DEFAULT_LOCALE}
+              onChange={({ selected }) => setLocale(selected === DEFAULT_LOCALE ? '' : selected)}
               disabled={!chosen}
               helpText={chosen && locales.length === 0 ? 'This program has no translations.' : undefined}
               dataTest="option-locale"
             >
-              <SingleSelectOption value="" label="Default language" />
+              <SingleSelectOption value={DEFAULT_LOCALE} label="Default language" />
               {locales.map((value) => (
                 <SingleSelectOption key={value} value={value} label={value} />
               ))}
@@ -377,12 +406,35 @@ export default function ExportAnalysisPage({ query }: { query: URLSearchParams }
           <SingleSelectField
             label="Destination"
             selected={destination}
-            onChange={({ selected }) => setDestination(selected as 'download' | 'directory')}
+            onChange={({ selected }) => setDestination(selected)}
+            helpText={
+              remotes.length === 0
+                ? 'Cloud storage (OneDrive, Dropbox, Google Drive, S3, WebDAV, SFTP) is offered once a remote is set up (/api/exportRemotes).'
+                : undefined
+            }
             dataTest="option-destination"
           >
             <SingleSelectOption value="download" label="Download from the card" />
             <SingleSelectOption value="directory" label="A directory on the server" />
+            {remotes.map((remote) => (
+              <SingleSelectOption
+                key={remote.id}
+                value={`remote:${remote.id}`}
+                label={`${REMOTE_TYPE_LABELS[remote.type] ?? remote.type}: ${remote.name}${
+                  remote.scope === 'server' ? ' (the server’s)' : ''
+                }`}
+              />
+            ))}
           </SingleSelectField>
+          {destination.startsWith('remote:') ? (
+            <InputField
+              label="Folder on the remote (empty: its top)"
+              name="remotePath"
+              value={directory}
+              onChange={({ value }) => setDirectory(value ?? '')}
+              placeholder="exports/2026"
+            />
+          ) : null}
           {destination === 'directory' ? (
             <InputField
               label="Directory (under the server's export root)"
