@@ -72,8 +72,11 @@ describe('the web app tells when a queued export is ready', { skip: BROWSER_SKIP
     return JSON.parse(text) as Record<string, unknown>;
   };
   /** Queues an export and waits until it finished and its notice is recorded. */
-  const exportFinished = async (request: object): Promise<{ id: string; jobNumber: number }> => {
-    const card = await call('POST', '/api/exports', JSON.stringify(request));
+  const exportFinished = async (
+    path: string,
+    request?: object,
+  ): Promise<{ id: string; jobNumber: number }> => {
+    const card = await call('POST', path, request === undefined ? undefined : JSON.stringify(request));
     const id = card.id as string;
     await waitForJob(context!, id);
     for (let i = 0; i < 200; i++) {
@@ -104,13 +107,13 @@ describe('the web app tells when a queued export is ready', { skip: BROWSER_SKIP
     await page.waitForSelector('#who');
     assert.equal(await page.locator('.export-notices').count(), 0, 'nothing to tell yet');
 
-    const ready = await exportFinished({ kind: 'dedupePool', params: { pool } });
+    const ready = await exportFinished(`/api/dedupe/pools/${pool}/export`);
     // The app asks again when its window gets the focus (and every 15 s).
     await page.evaluate('window.dispatchEvent(new Event("focus"))');
     const notice = page.locator(`[data-test="export-notice-${ready.jobNumber}"]`);
     await notice.waitFor();
     assert.match(await notice.innerText(), new RegExp(`Export ${ready.jobNumber} is ready`));
-    assert.match(await notice.innerText(), /De-duplication pool .* \(CSV\)/);
+    assert.match(await notice.innerText(), /De-duplication pool 'Facility keys' \(CSV\)/);
 
     // On any page: the jobs page shows it too.
     await page.goto(`${baseUrl}/#/jobs`);
@@ -138,7 +141,10 @@ describe('the web app tells when a queued export is ready', { skip: BROWSER_SKIP
   });
 
   it('shows a failed export with its error until dismissed', async () => {
-    const failed = await exportFinished({ kind: 'dedupePool', params: { pool: 'No such pool' } });
+    const failed = await exportFinished('/api/exports', {
+      kind: 'dedupePool',
+      params: { pool: 'No such pool' },
+    });
     await page.evaluate('window.dispatchEvent(new Event("focus"))');
     const notice = page.locator(`[data-test="export-notice-${failed.jobNumber}"]`);
     await notice.waitFor();

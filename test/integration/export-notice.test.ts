@@ -194,7 +194,7 @@ for (const kind of TEST_DATABASE_KINDS) {
       assert.equal(mail.headers.get('to'), KEEPER.email);
       assert.match(mail.headers.get('from') ?? '', /ferry@example\.org/);
       assert.match(mail.headers.get('subject') ?? '', /^Ferry: export \d+ is ready$/);
-      assert.match(mail.body, /De-duplication pool .* \(CSV\)/);
+      assert.match(mail.body, /"De-duplication pool 'Keeper pool' \(CSV\)" \(export \d+\) is ready/);
       const link = /^\s*(http\S+)$/m.exec(mail.body)?.[1];
       assert.equal(link, `${baseUrl}/api/exports/${id}/file`);
       assert.match(mail.body, /kept until \d{4}-\d\d-\d\dT/);

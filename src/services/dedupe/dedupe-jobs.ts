@@ -45,7 +45,10 @@ export function registerDedupeJobs(context: FerryContext): void {
       formats: ['csv'],
       jobType: 'DEDUPE_POOL_EXPORT',
       contentType: () => 'text/csv',
-      describe: (params) => `De-duplication pool ${String(params.pool)} (CSV)`,
+      describe: (params) =>
+        typeof params.poolName === 'string'
+          ? `De-duplication pool '${params.poolName}' (CSV)`
+          : `De-duplication pool ${String(params.pool)} (CSV)`,
       validate: (params) => void poolParam(params),
       fileLifetimeMs: config.exportFileMs,
     },

@@ -103,7 +103,8 @@ export async function registerDedupeRoutes(app: FastifyInstance, context: FerryC
     const row = await requirePool(context.storage, principal, request.params.id, 'filter');
     const { card, existing } = await context.exports.request(principal, {
       kind: 'dedupePool',
-      params: { pool: row.uid },
+      // The name only describes the export (its card, the ready notice); the job reads the pool by UID.
+      params: { pool: row.uid, poolName: row.name },
       format: 'csv',
     });
     reply.status(existing ? 200 : 201);
