@@ -1,5 +1,6 @@
 import type { FerryContext } from '../ferry-context-types.ts';
 import type { AnalysisVariable } from '../../domain/analysis/analysis-variables.ts';
+import type { AnalysisFile, AnalysisFormat } from './analysis-file-writers.ts';
 import type { MetadataObject } from '../../storage/metadata-store.ts';
 import { encodeDdiCodebook, type DdiFile, type DdiVariable } from '../../codecs/ddi/ddi-codebook-encoder.ts';
 import { encodePdfForm, type PdfFormRow } from '../../codecs/pdf-form/pdf-form-encoder.ts';
@@ -48,10 +49,34 @@ export interface AnalysisMetadataInput {
   abstract: string;
 }
 
-type AddEntry = (
+const FORMAT_NAMES: Record<AnalysisFormat, string> = {
+  tab: 'tab-separated (UTF-8)',
+  csv: 'CSV (UTF-8)',
+  stata: 'Stata 14+ (.dta format 118)',
+  spss: 'SPSS (.sav)',
+  parquet: 'Apache Parquet',
+};
+
+/** The codebook's view of a data file written by analysisFile. */
+export function metadataFileOf(
+  format: AnalysisFormat,
+  file: AnalysisFile,
   name: string,
-  chunks: AsyncIterable<string | Uint8Array> | Iterable<string>,
-) => Promise<void>;
+  rows: number,
+  contents: string,
+): AnalysisMetadataFile {
+  return {
+    name,
+    contents,
+    rows,
+    format: FORMAT_NAMES[format],
+    typed: format !== 'tab' && format !== 'csv',
+    codesAsText: format !== 'stata' && format !== 'spss',
+    variables: file.variables.map((v, i) => ({ name: v.name, type: v.type, source: file.sources[i] })),
+  };
+}
+
+type AddEntry = (name: string, chunks: AsyncIterable<string | Uint8Array>) => Promise<void>;
 
 const text = (value: unknown): string => (typeof value === 'string' ? value : '');
 const ref = (value: unknown): string | undefined =>
@@ -192,6 +217,10 @@ async function programForm(
   });
 }
 
+async function* toAsync(chunks: Iterable<string>): AsyncIterable<string> {
+  yield* chunks;
+}
+
 async function* once(chunk: string | Uint8Array): AsyncIterable<string | Uint8Array> {
   yield chunk;
 }
@@ -207,11 +236,11 @@ export async function addAnalysisMetadata(
   folder = 'Metadata/',
 ): Promise<string[]> {
   const names: string[] = [];
-  const add = async (name: string, chunks: AsyncIterable<string | Uint8Array> | Iterable<string>) => {
+  const add = async (name: string, chunks: AsyncIterable<string | Uint8Array>) => {
     await addEntry(name, chunks);
     names.push(name);
   };
-  await add(`${folder}ddi.xml`, ddiCodebook(input));
+  await add(`${folder}ddi.xml`, toAsync(ddiCodebook(input)));
   const packaged = await collectDependencies(context, input.collection, input.object.id);
   // Sharing is left out: who may read the data on this server is no part of its definition.
   const request = buildExportRequest(context.registry, {}, 'json', true);

@@ -1,3 +1,6 @@
+import { addAnalysisMetadata, metadataFileOf, type AnalysisMetadataFile } from './analysis-metadata.ts';
+import { PARADATA_FILE } from './analysis-paradata.ts';
+import { PROGRAM_PARADATA_COLUMNS, programParadata } from './analysis-program-paradata.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -175,6 +178,7 @@ async function writeArchive(
   };
   const taken = new Set<string>();
   const readmeFiles: string[] = [];
+  const metadataFiles: AnalysisMetadataFile[] = [];
   for (const entry of pending) {
     const file = analysisFile(request.format, {
       stem: entry.stem,
@@ -190,9 +194,48 @@ async function writeArchive(
     options.progress?.(`Writing ${name}`, entry.spool.rowCount);
     await addEntry(name, file.bytes());
     summary.files.push({ name, rows: entry.spool.rowCount, variables: file.variables.length });
+    if (request.extras?.metadata)
+      metadataFiles.push(metadataFileOf(request.format, file, name, entry.spool.rowCount, entry.what));
     readmeFiles.push(
       `${name}: ${entry.spool.rowCount} rows, ${file.variables.length} variables: ${entry.what}`,
       ...file.variables.map((v) => `  ${v.name}\t${v.type}\t${v.label}`),
+      '',
+    );
+  }
+  // Paradata and metadata (analysis-program-paradata.ts, analysis-metadata.ts), when asked for.
+  if (request.extras?.paradata) {
+    options.progress?.(`Writing ${PARADATA_FILE}`, 0);
+    const paradata = await programParadata(context, shape, request, principal, options.signal);
+    await addEntry(PARADATA_FILE, paradata.chunks);
+    readmeFiles.push(
+      `${PARADATA_FILE}: ${paradata.summary.rows} changed fields of the exported events${shape.tracker ? ' and enrollments' : ''} (their audit trail), oldest first`,
+      ...PROGRAM_PARADATA_COLUMNS.map(([column, meaning]) => `  ${column}\t${meaning}`),
+      '',
+    );
+  }
+  if (request.extras?.metadata) {
+    options.progress?.('Writing the metadata', 0);
+    const names = await addAnalysisMetadata(
+      context,
+      {
+        collection: 'programs',
+        object: shape.program,
+        stem: shape.stem,
+        files: metadataFiles,
+        produced: now,
+        dataKind: shape.tracker
+          ? 'event/transaction data (tracked entities, enrollments, events)'
+          : 'event/transaction data',
+        abstract: describeProgramAnalysisExport(request, { name: shape.name, version: shape.version }),
+      },
+      addEntry,
+    );
+    readmeFiles.push(
+      'Metadata:',
+      ...names.map((n) => `  ${n}`),
+      '  ddi.xml: DDI Codebook 2.5 of the data files (variables, labels, categories, descriptions);',
+      `  ${shape.stem}.json: the program's definition as DHIS2 metadata JSON (GET /api/programs/${request.program}/metadata);`,
+      "  Forms/: the program's stages and data elements as a PDF, in the stored labels (default) and in each translation.",
       '',
     );
   }

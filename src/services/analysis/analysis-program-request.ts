@@ -1,3 +1,9 @@
+import {
+  ANALYSIS_EXTRA_PARAMETERS,
+  describeAnalysisExtras,
+  parseAnalysisExtras,
+  type AnalysisExtras,
+} from './analysis-extras.ts';
 import { FerryError } from '../../errors.ts';
 import { ENROLLMENT_STATUSES, EVENT_STATUSES } from '../../domain/tracker/tracker-objects.ts';
 import { ANALYSIS_FORMATS, type AnalysisFormat } from './analysis-file-writers.ts';
@@ -27,6 +33,8 @@ export interface ProgramAnalysisRequest {
   endDate?: string;
   /** Label language (`fr`, `pt_BR`, ...): translated names where the metadata has them. */
   locale?: string;
+  /** Metadata, paradata (analysis-extras.ts); none when absent. */
+  extras?: AnalysisExtras;
 }
 
 /** Every parameter a program export takes (anything else is F1000). */
@@ -39,6 +47,7 @@ export const PROGRAM_ANALYSIS_PARAMETERS = [
   'startDate',
   'endDate',
   'locale',
+  ...ANALYSIS_EXTRA_PARAMETERS,
 ] as const;
 
 /** Whether the parameters ask for a program (rather than data sets). */
@@ -118,6 +127,7 @@ export function parseProgramAnalysisRequest(
     ...(startDate ? { startDate } : {}),
     ...(endDate ? { endDate } : {}),
     ...(locale ? { locale } : {}),
+    extras: parseAnalysisExtras(params),
   };
 }
 
@@ -157,5 +167,5 @@ export function describeProgramAnalysisExport(
     request.locale ? `labels in ${request.locale} where translated` : 'labels in the default language',
   );
   const format = FORMAT_NAMES[request.format] ?? request.format;
-  return `Analysis file of ${parts.join('; ')} (${format})`;
+  return `Analysis file of ${parts.join('; ')}${request.extras ? describeAnalysisExtras(request.extras) : ''} (${format})`;
 }

@@ -69,9 +69,9 @@ Writes a zip with one data file per data set and export__readme.txt (docs/format
   --locale L             labels in this language where the metadata has translations (e.g. fr)
   --wide                 a row per org unit, period and attribute option combo (the default)
   --long                 a row per data value
-  --metadata             data sets: add Metadata/<data set>/ with a DDI Codebook 2.5 (ddi.xml), the
-                         DHIS2 definition (JSON) and the form as PDF, once per translation
-  --paradata             data sets: add paradata.tab, the audit trail of the exported values
+  --metadata             add Metadata/ with a DDI Codebook 2.5 (ddi.xml), the DHIS2 definition (JSON)
+                         and the form (data set) or the stages (program) as PDF, once per translation
+  --paradata             add paradata.tab, the audit trail of the exported values or events
   --binary               FILE_RESOURCE and IMAGE files: refused (this server stores no file resources)
   --password-file FILE   encrypt every entry (AES-256) with the password on FILE's first line
   --destination NAME[:PATH]
@@ -132,10 +132,6 @@ Exit status: 0 when written, 1 on an error, 2 on bad arguments.`,
     if (values.program !== undefined) {
       if (values['data-set'] || values.period || values.wide || values.long)
         throw new UsageError('--program excludes --data-set, --period, --wide and --long.');
-      if (values.metadata || values.paradata)
-        throw new UsageError(
-          '--metadata and --paradata are not yet offered for programs, only for data sets.',
-        );
       let programRequest;
       try {
         programRequest = parseProgramAnalysisRequest(
@@ -148,6 +144,8 @@ Exit status: 0 when written, 1 on an error, 2 on bad arguments.`,
             ...(values.start !== undefined ? { startDate: values.start } : {}),
             ...(values.end !== undefined ? { endDate: values.end } : {}),
             ...(values.locale !== undefined ? { locale: values.locale } : {}),
+            ...(values.metadata ? { metadata: 'true' } : {}),
+            ...(values.paradata ? { paradata: 'true' } : {}),
           },
           values.format,
         );
