@@ -386,6 +386,9 @@ describe(
       const clerkContext = await browser.newContext({ viewport: DESKTOP });
       const clerk = await clerkContext.newPage();
       await signIn(clerk, baseUrl, 'facility_clerk', DEMO_PASSWORD);
+      // The clerk's home page offers pools (they import) and no analysis files (no F_EXPORT_DATA).
+      await clerk.waitForSelector('.card-body a[href="#/pools"]');
+      assert.equal(await clerk.locator('a[href="#/export/analysis"]').count(), 0, 'no F_EXPORT_DATA');
       await clerk.click('nav[aria-label=Pages] a:has-text("Pools")');
       await clerk.waitForSelector('text=No pool is shared with you yet.');
       assert.equal(await clerk.locator('button:has-text("New pool")').count(), 0);
@@ -395,6 +398,9 @@ describe(
       const analyst = await analystContext.newPage();
       await signIn(analyst, baseUrl, 'analyst', DEMO_PASSWORD);
       assert.doesNotMatch((await analyst.textContent('nav[aria-label=Pages]')) ?? '', /Pools/);
+      // Their home page offers analysis files (F_EXPORT_DATA), not pools.
+      await analyst.waitForSelector('a[href="#/export/analysis"]:has-text("Export analysis files")');
+      assert.equal(await analyst.locator('a[href="#/pools"]').count(), 0);
       await analyst.goto(`${baseUrl}/#/pools`);
       await analyst.waitForSelector('text=This page is not available');
       await analystContext.close();

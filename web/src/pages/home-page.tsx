@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'react';
 import { Card, CircularLoader } from '@dhis2/ui';
 import { api, type JobRecord, type Me } from '../api.ts';
-import { may } from '../authorities.ts';
+import { may, mayUsePools } from '../authorities.ts';
 import { ErrorNotice } from '../components/error-notice.tsx';
 import { JobStatusTag } from '../components/job-progress.tsx';
 import { formatTime, jobTypeLabel } from '../format.ts';
@@ -71,6 +71,20 @@ export default function HomePage({ me }: { me: Me }) {
             href="#/export/metadata"
             title="Export metadata"
             text="Choose the types; JSON, XML or CSV, made in the export queue."
+          />
+        ) : null}
+        {may(me, 'exportData') ? (
+          <ActionCard
+            href="#/export/analysis"
+            title="Export analysis files"
+            text="Tab, Stata, SPSS, CSV or Parquet files of a data set or program, with labels, in a zip."
+          />
+        ) : null}
+        {mayUsePools(me) ? (
+          <ActionCard
+            href="#/pools"
+            title="De-duplication pools"
+            text="The records already imported, so that the same records arriving again are skipped."
           />
         ) : null}
         <ActionCard href="#/exports" title="Export queue" text="Files being made and ready to download." />
