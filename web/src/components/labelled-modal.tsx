@@ -30,7 +30,9 @@ export function LabelledModal({
   return (
     <Modal onClose={onClose} position="middle" small={small} dataTest={dataTest}>
       <ModalTitle>
-        <span id={titleId} ref={nameDialog}>{title}</span>
+        <span id={titleId} ref={nameDialog}>
+          {title}
+        </span>
       </ModalTitle>
       <ModalContent>{children}</ModalContent>
       <ModalActions>{actions}</ModalActions>
