@@ -1,6 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { skipReasonFor, TEST_DATABASE_KINDS, type TestDatabase } from '../support/test-databases.ts';
@@ -153,6 +154,32 @@ for (const kind of TEST_DATABASE_KINDS) {
       });
       assert.equal(taskSummary.statusCode, 200, taskSummary.body);
       assert.equal(taskSummary.json<{ importCount: { ignored: number } }>().importCount.ignored, 231);
+    });
+
+    it("exports ADX at the Import/Export app's data export URL, dataValueSets.adx+xml, with compression=", async () => {
+      // The page writes `dataValueSets.${format}` with the format value `adx+xml`, and the
+      // compression as a parameter (DataExport/form-helper.js).
+      const query =
+        'dataElementIdScheme=UID&orgUnitIdScheme=UID&idScheme=UID&includeDeleted=false&children=true' +
+        `&startDate=2018-01-01&endDate=2018-12-31&orgUnit=${BO}&dataSet=qNtxTrp56wV`;
+      const plain = await asAdmin({ url: `/api/41/dataValueSets.adx+xml?${query}` });
+      assert.equal(plain.statusCode, 200, plain.body);
+      assert.match(String(plain.headers['content-type']), /^application\/adx\+xml/);
+      assert.match(plain.body, /<adx xmlns="urn:ihe:qrph:adx:2015"/);
+      assert.match(plain.body, /<group dataSet="qNtxTrp56wV" orgUnit="/);
+      const gzip = await asAdmin({ url: `/api/41/dataValueSets.adx+xml?${query}&compression=gzip` });
+      assert.equal(gzip.statusCode, 200, gzip.body);
+      assert.match(String(gzip.headers['content-disposition']), /\.adx\.xml\.gz"/);
+      assert.equal(
+        gunzipSync(gzip.rawPayload)
+          .toString('utf8')
+          .replace(/exported="[^"]*"/, ''),
+        plain.body.replace(/exported="[^"]*"/, ''),
+      );
+      const zip = await asAdmin({ url: `/api/41/dataValueSets.adx+xml?${query}&compression=zip` });
+      assert.equal(zip.statusCode, 200, zip.body);
+      assert.match(String(zip.headers['content-disposition']), /\.adx\.xml\.zip"/);
+      assert.equal(zip.rawPayload.subarray(0, 4).toString('latin1'), 'PK\u0003\u0004');
     });
 
     it('queues an export and downloads its file under /api/41/', async () => {

@@ -18,6 +18,9 @@ const FORMAT_SUFFIXES: ReadonlyArray<readonly [string, DataValueExportFormat | u
   ['.xml', 'xml'],
   ['.csv', 'csv'],
   ['.adx.xml', 'adx'],
+  // The Import/Export app's data export page asks for ADX as `dataValueSets.adx+xml` (its format
+  // value is the media type's suffix), with `compression=` as a parameter.
+  ['.adx+xml', 'adx'],
 ];
 const COMPRESSION_SUFFIXES: ReadonlyArray<readonly [string, ExportCompression | undefined]> = [
   ['', undefined],
