@@ -9,6 +9,7 @@ import { ADMIN_AUTH } from '../support/access-fixtures.ts';
 import { importMetadataObjects } from '../../src/services/metadata/metadata-import-service.ts';
 import { allErrorReports } from '../../src/domain/metadata-import/import-report.ts';
 import { compressStream } from '../../src/services/jobs/export-compression.ts';
+import { waitForJob } from '../support/wait-for-job.ts';
 
 /**
  * POST /api/tracker beyond UID-named JSON: event CSV in DHIS2's current columns (plain, gzip, zip;
@@ -242,6 +243,7 @@ for (const kind of TEST_DATABASE_KINDS) {
           roles: ['fmtRole0001'],
           orgUnits: ['fmtOrgUnit1'],
         });
+        await started.context.jobs.start();
       });
       after(() => stopTestApp(started));
 
@@ -317,6 +319,38 @@ for (const kind of TEST_DATABASE_KINDS) {
         const plain = (await post(headless, 'skipFirst=false', 'text/csv')).json() as Report;
         assert.equal(plain.status, 'OK', JSON.stringify(plain));
         assert.match(JSON.stringify((await event('fmtEvent002')).dataValues), /"59"/);
+      });
+
+      it('imports gzipped CSV through the default job (TRACKER_IMPORT_JOB)', async () => {
+        const changed = CSV.replace(/second visit/g, 'second visit job');
+        const res = await post(gzipSync(changed), 'async=true', 'application/csv+gzip');
+        assert.equal(res.statusCode, 200, res.body);
+        const id = res.json().response.id as string;
+        const job = await waitForJob(started!.context, id);
+        assert.equal(job.status, 'COMPLETED', job.error ?? '');
+        const report = await started!.app.inject({
+          method: 'GET',
+          url: `/api/tracker/jobs/${id}/report`,
+          headers: { authorization: ADMIN_AUTH },
+        });
+        assert.equal(report.json().status, 'OK', report.body);
+        assert.match(JSON.stringify((await event('fmtEvent002')).dataValues), /second visit job/);
+      });
+
+      it('takes the id schemes on the older POST /api/events too (2.40 CSV by code)', async () => {
+        const csv =
+          'fmtEvent501,COMPLETED,PRG_VISIT,PS_VISIT,,OU_CLINIC,2024-04-01,,,,DE_WEIGHT,71,,false,,,\n';
+        const res = await started!.app.inject({
+          method: 'POST',
+          url: '/api/events?idScheme=CODE',
+          headers: { authorization: ADMIN_AUTH, 'content-type': 'application/csv' },
+          payload: csv,
+        });
+        assert.equal(res.statusCode, 200, res.body);
+        assert.equal(res.json().response.imported, 1);
+        const stored = await event('fmtEvent501');
+        assert.equal(stored.program, 'fmtEvProg02');
+        assert.equal(stored.dataValues[0].dataElement, 'fmtDeNum001');
       });
 
       it('names the line: a malformed row is a 400 naming it, an invalid event carries its line', async () => {

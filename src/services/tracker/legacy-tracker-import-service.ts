@@ -30,6 +30,7 @@ import {
   type TrackerImportRunOptions,
 } from './tracker-import-service.ts';
 import { TRACKER_CHUNK_OBJECTS, type TrackerImportInput } from './tracker-import-reader.ts';
+import { TrackerIdentifierResolver } from './tracker-import-identifiers.ts';
 
 /** Which older endpoint the file came to: each takes its own list; the CLI takes either. */
 export type LegacyTrackerEndpoint = 'events' | 'trackedEntities' | 'any';
@@ -279,8 +280,11 @@ export async function importLegacyTracker(
     (['TRACKED_ENTITY', 'ENROLLMENT', 'EVENT'] as const).map((t) => [t, new Set<string>()]),
   );
   const active = new Map<string, string | null>();
+  // Metadata named by CODE, NAME, ... becomes UIDs first: the enrollment look-up below needs them.
+  const identifiers = params.idSchemes ? new TrackerIdentifierResolver(context, params.idSchemes) : undefined;
   async function* chunks(): AsyncIterable<TrackerBundle> {
     for await (const chunk of readTrackerFileChunks(input, endpoint, options, found)) {
+      await identifiers?.resolve(chunk.bundle);
       await fillEnrollments(context, chunk.bundle, active);
       const uids: Array<[TrackerType, string[]]> = [
         ['TRACKED_ENTITY', chunk.bundle.trackedEntities.map((t) => t.trackedEntity)],
