@@ -60,6 +60,13 @@ for (const kind of TEST_DATABASE_KINDS) {
         ]);
         assert.equal(asCsv.code, 0, asCsv.stderr);
         assert.equal(readFileSync(csv, 'utf8').trim().split('\n').length, 3);
+        // The CSV imports back through `ferry import tracker` (DHIS2's current event CSV): all updates.
+        const back = await runFerry(['import', 'tracker', csv, '--json', ...skip, ...target]);
+        assert.equal(back.code, 0, back.stderr + back.stdout);
+        const backReport = JSON.parse(back.stdout);
+        assert.equal(backReport.status, 'OK');
+        assert.equal(backReport.stats.created, 0);
+        assert.equal(backReport.stats.updated + backReport.stats.ignored, 2);
       } finally {
         await db.dispose();
       }
