@@ -10,6 +10,8 @@ import { ADMIN_AUTH } from '../support/access-fixtures.ts';
 import { importMetadataObjects } from '../../src/services/metadata/metadata-import-service.ts';
 import { allErrorReports } from '../../src/domain/metadata-import/import-report.ts';
 import { readTrackerFileChunks } from '../../src/services/tracker/legacy-tracker-import-service.ts';
+import { readTrackerChunks } from '../../src/services/tracker/tracker-import-reader.ts';
+import { FerryError } from '../../src/errors.ts';
 
 /**
  * The older tracker formats (`POST /api/events` JSON, XML, 2.40 CSV; `POST /api/trackedEntityInstances`)
@@ -56,7 +58,7 @@ const uidOf = (i: number) => `s${i.toString(36).padStart(10, '0')}`;
 type Format = 'json' | 'xml' | 'csv';
 
 /** Writes `count` 2.40 events in `format` to `path` piece by piece (the test never holds the file). */
-async function writeEvents(path: string, format: Format, count: number): Promise<void> {
+async function writeEvents(path: string, format: Format, count: number, csvHeader = ''): Promise<void> {
   const file = await open(path, 'w');
   const event = (i: number) => ({
     event: uidOf(i),
@@ -66,7 +68,7 @@ async function writeEvents(path: string, format: Format, count: number): Promise
     eventDate: `2024-0${(i % 9) + 1}-1${i % 10}`,
     status: 'COMPLETED',
   });
-  const head = { json: '{"events":[', xml: '<?xml version="1.0"?><events>', csv: '' }[format];
+  const head = { json: '{"events":[', xml: '<?xml version="1.0"?><events>', csv: csvHeader }[format];
   await file.write(head);
   let piece = '';
   for (let i = 0; i < count; i++) {
@@ -119,6 +121,41 @@ describe('older tracker formats are read incrementally', () => {
       assert.ok(atFirstChunk! < size / 10, `first chunk after ${atFirstChunk} of ${size} bytes`);
     });
   }
+});
+
+describe('POST /api/tracker reads event CSV incrementally', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-tracker-csv-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('yields its chunks as it reads: a bad last line is found after 59 chunks went to the importer', async () => {
+    const path = join(dir, 'events.csv');
+    // 2.40's columns, named by a header: read by name on POST /api/tracker too.
+    const header =
+      'event,status,program,programStage,enrollment,orgUnit,eventDate,dueDate,latitude,longitude,' +
+      'dataElement,value,storedBy,providedElsewhere,completedDate,completedBy,geometry\n';
+    await writeEvents(path, 'csv', 60_000, header);
+    const file = await open(path, 'a');
+    await file.write('sBroken0001,ACTIVE\n');
+    await file.close();
+    let chunks = 0;
+    let events = 0;
+    await assert.rejects(
+      (async () => {
+        for await (const chunk of readTrackerChunks(
+          { path, fileName: 'events.csv', contentType: 'text/csv' },
+          undefined,
+          1_000,
+        )) {
+          chunks++;
+          events += chunk.events.length;
+          assert.equal(chunk.events[0].line, events - chunk.events.length + 2, 'each event knows its line');
+        }
+      })(),
+      (error: unknown) => error instanceof FerryError && /events\.csv \(line 60002\)/.test(error.message),
+    );
+    assert.ok(chunks >= 59, `${chunks} chunks before the error`);
+    assert.equal(events, chunks * 1_000);
+  });
 });
 
 for (const kind of TEST_DATABASE_KINDS) {
