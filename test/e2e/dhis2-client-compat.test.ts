@@ -182,6 +182,44 @@ for (const kind of TEST_DATABASE_KINDS) {
       assert.equal(zip.rawPayload.subarray(0, 4).toString('latin1'), 'PK\u0003\u0004');
     });
 
+    it("imports metadata with the Import/Export app's parameters, atomicMode=OBJECT taken as ALL as DHIS2 does", async () => {
+      const query = (atomicMode: string) =>
+        'importMode=COMMIT&identifier=UID&importReportMode=ERRORS&importStrategy=CREATE_AND_UPDATE' +
+        `&atomicMode=${atomicMode}&mergeMode=MERGE&flushMode=AUTO&skipSharing=false&skipValidation=false` +
+        '&inclusionStrategy=NON_NULL&async=false';
+      // A valid option set beside a data element group naming a data element that does not exist.
+      const payload = JSON.stringify({
+        optionSets: [{ id: 'ieAppOptSt1', name: 'IE app option set', valueType: 'TEXT' }],
+        dataElementGroups: [
+          {
+            id: 'ieAppDeGrp1',
+            name: 'IE app group',
+            shortName: 'IE app group',
+            dataElements: [{ id: 'noSuchDe001' }],
+          },
+        ],
+      });
+      const post = (atomicMode: string) =>
+        asAdmin({
+          method: 'POST',
+          url: `/api/metadata?${query(atomicMode)}`,
+          headers: {
+            'content-type': 'application/json',
+            'content-disposition': 'attachment filename="md.json"',
+          },
+          payload,
+        });
+      const object = await post('OBJECT');
+      assert.notEqual(object.statusCode, 400, object.body);
+      const report = object.json<{ response?: { status: string }; status: string }>();
+      assert.equal(report.response?.status ?? report.status, 'ERROR', object.body);
+      assert.equal((await asAdmin({ url: '/api/optionSets/ieAppOptSt1' })).statusCode, 404, 'all or nothing');
+      // NONE writes what is valid; an unknown mode is still refused.
+      await post('NONE');
+      assert.equal((await asAdmin({ url: '/api/optionSets/ieAppOptSt1' })).statusCode, 200);
+      assert.equal((await post('SOME')).statusCode, 400);
+    });
+
     it('queues an export and downloads its file under /api/41/', async () => {
       const queued = await asAdmin({
         method: 'POST',

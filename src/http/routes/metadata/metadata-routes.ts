@@ -67,7 +67,14 @@ export function parseImportParams(query: Query): MetadataImportParams {
     importMode: dryRun ? 'VALIDATE' : importMode,
     identifier: parseEnumParameter('identifier', query.identifier, IMPORT_IDENTIFIERS, d.identifier),
     importStrategy,
-    atomicMode: parseEnumParameter('atomicMode', query.atomicMode, ATOMIC_MODES, d.atomicMode),
+    // The Import/Export app's metadata import page offers `OBJECT` ("Import"), which DHIS2's
+    // metadata AtomicMode (ALL, NONE) does not have: DHIS2 falls back to its default, ALL, as here.
+    atomicMode: parseEnumParameter(
+      'atomicMode',
+      String(query.atomicMode ?? '').toUpperCase() === 'OBJECT' ? 'ALL' : query.atomicMode,
+      ATOMIC_MODES,
+      d.atomicMode,
+    ),
     mergeMode: parseEnumParameter('mergeMode', query.mergeMode, MERGE_MODES, d.mergeMode),
     importReportMode: parseEnumParameter(
       'importReportMode',
