@@ -328,6 +328,8 @@ describe(
           await page.fill('[data-test="end-date"] input', '2026-12-31');
           await page.keyboard.press('Tab');
           await choose(page, 'option-format', 'Stata 14+ (*.dta)');
+          await page.click('label:has-text("Include metadata")');
+          await page.click('label:has-text("Include paradata")');
           await choose(page, 'option-destination', 'WebDAV: district-dav');
           await page.fill('input[name=remotePath]', 'analysis/2026');
           await page.click('label:has-text("Protect the archive with a password")');
@@ -347,6 +349,7 @@ describe(
           assert.match(text, new RegExp(`Program${escape(program.name)}`));
           assert.match(text, new RegExp(`Version${program.version ?? ''} \\(pinned\\)`));
           assert.match(text, /Statusevents completed/);
+          assert.match(text, /Data typemain data, metadata, paradata/);
           assert.match(text, /Label languagedefault/);
           assert.match(text, /FormatStata 14\+ \(\.dta\) in a zip, password-protected/);
           assert.match(text, /folder analysis\/2026 \(delivered to/);
@@ -376,6 +379,13 @@ describe(
             files.join(', '),
           );
           assert.match(readFileSync(join(out, 'export__readme.txt'), 'utf8'), new RegExp(program.id));
+          // Metadata and paradata, as asked: the DDI codebook under Metadata/, and paradata.tab.
+          assert.ok(files.includes('paradata.tab'), files.join(', '));
+          const metadataFiles = readdirSync(join(out, 'Metadata'));
+          assert.ok(
+            metadataFiles.some((name) => name.endsWith('.xml')),
+            metadataFiles.join(', '),
+          );
         } finally {
           dav.child.kill();
         }

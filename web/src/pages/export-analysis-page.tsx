@@ -52,7 +52,7 @@ const ENROLLMENT_STATUS_LABELS: Record<(typeof ENROLLMENT_STATUSES)[number], str
 /** What the server accepts for each source (the parameter checks named above). */
 const ACCEPTS = {
   dataSet: { extras: true, locale: false, status: false, version: false, layout: true, needsDates: true },
-  program: { extras: false, locale: true, status: true, version: true, layout: false, needsDates: false },
+  program: { extras: true, locale: true, status: true, version: true, layout: false, needsDates: false },
 } as const;
 type Source = keyof typeof ACCEPTS;
 
@@ -173,6 +173,8 @@ export default function ExportAnalysisPage({ query }: { query: URLSearchParams }
         ...(units ? { orgUnit: units } : {}),
         ...dates,
         ...(locale ? { locale } : {}),
+        ...(metadata ? { metadata: 'true' } : {}),
+        ...(paradata ? { paradata: 'true' } : {}),
       };
     }
     return {
@@ -324,7 +326,7 @@ export default function ExportAnalysisPage({ query }: { query: URLSearchParams }
                 onChange={({ checked }) => setMetadata(checked)}
               />
               <CheckboxField
-                label="Include paradata: who changed which value, when, from what to what"
+                label="Include paradata: who changed which value, when, from what to what, through which import job"
                 name="paradata"
                 checked={paradata}
                 onChange={({ checked }) => setParadata(checked)}
