@@ -103,12 +103,27 @@ export async function preheatTracker(
     add('organisationUnits', en.orgUnit);
     for (const a of en.attributes) add('trackedEntityAttributes', a.attribute);
   }
+  // Events are most of a payload: their references go straight into their sets, each UID once per
+  // run of equal ones (consecutive events mostly share program, stage and data elements).
+  const wanted = (collection: string): Set<string> => {
+    let set = want.get(collection);
+    if (!set) want.set(collection, (set = new Set()));
+    return set;
+  };
+  const programs = wanted('programs');
+  const stages = wanted('programStages');
+  const orgUnits = wanted('organisationUnits');
+  const combos = wanted('categoryOptionCombos');
+  const elements = wanted('dataElements');
+  let last: TrackerBundle['events'][number] | undefined;
   for (const ev of bundle.events) {
-    add('programs', ev.program);
-    add('programStages', ev.programStage);
-    add('organisationUnits', ev.orgUnit);
-    add('categoryOptionCombos', ev.attributeOptionCombo);
-    for (const dv of ev.dataValues) add('dataElements', dv.dataElement);
+    if (ev.program && ev.program !== last?.program) programs.add(ev.program);
+    if (ev.programStage && ev.programStage !== last?.programStage) stages.add(ev.programStage);
+    if (ev.orgUnit && ev.orgUnit !== last?.orgUnit) orgUnits.add(ev.orgUnit);
+    if (ev.attributeOptionCombo && ev.attributeOptionCombo !== last?.attributeOptionCombo)
+      combos.add(ev.attributeOptionCombo);
+    for (const dv of ev.dataValues) if (dv.dataElement) elements.add(dv.dataElement);
+    last = ev;
   }
   for (const r of bundle.relationships) add('relationshipTypes', r.relationshipType);
 
