@@ -1,4 +1,4 @@
-import type { SqlExecutor, SqlValue, Transaction } from './storage.ts';
+import type { SqlExecutor, SqlValue } from './storage.ts';
 
 /** A pool row as stored; `sharing` is its JSON text. */
 export interface DedupePoolRow {
@@ -315,33 +315,23 @@ export class DedupeStore {
     jobId: string | null,
   ): Promise<Set<string>> {
     if (this.db.kind === 'sqlite') {
-      if (!(this.db as Partial<Transaction>).inTransaction)
-        throw new Error('DedupeStore.trackKeys runs inside a transaction on SQLite');
+      // One prepared statement a key, its `changes` telling new (1) from held (0), then one UPDATE
+      // of the held keys. Cheaper in the database than one INSERT ... SELECT FROM json_each ...
+      // DO UPDATE ... RETURNING a chunk (1,000,000 new keys: about 6.5 s of CPU against 9.3 on the
+      // bench; held keys cost the same), since SQLite runs on this thread and a call costs no
+      // round trip. Atomic per key; SQLite has one writer, so no lock order to keep.
       const added = new Set<string>();
-      // Not sorted: SQLite has one writer, so there is no lock order to keep.
-      for (const chunk of chunks(keys, SQLITE_KEYS_PER_STATEMENT)) {
-        const json = sqliteJsonArray(chunk);
-        if (json === undefined) {
-          for (const key of await this.insertAndTouch(poolId, entityTypeId, chunk, now, jobId))
-            added.add(key);
-          continue;
-        }
-        // One statement inserts what is new and updates what is held. The transaction holds SQLite's
-        // only write lock, and a new row's INTEGER PRIMARY KEY is above every existing one, so the
-        // rows returned with an entry_id above the largest before the statement are the inserted ones.
-        const before = await this.db.queryOne<{ id: number | null }>(
-          'SELECT max(entry_id) AS id FROM dedupe_entry',
-        );
-        const highest = Number(before?.id ?? 0);
-        const rows = await this.db.query<{ key: string; entry_id: number }>(
+      const held: string[] = [];
+      for (const key of keys) {
+        const { changes } = await this.db.execute(
           `INSERT INTO dedupe_entry (pool_id, entity_type_id, key, first_seen, last_seen, job_id)
-           SELECT ?, ?, value, ?, ?, ? FROM json_each(?) WHERE true
-           ON CONFLICT (pool_id, entity_type_id, key) DO UPDATE SET last_seen = excluded.last_seen, job_id = excluded.job_id
-           RETURNING key, entry_id`,
-          [poolId, entityTypeId, now, now, jobId, json],
+           VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (pool_id, entity_type_id, key) DO NOTHING`,
+          [poolId, entityTypeId, key, now, now, jobId],
         );
-        for (const row of rows) if (row.entry_id > highest) added.add(row.key);
+        if (changes > 0) added.add(key);
+        else held.push(key);
       }
+      if (held.length > 0) await this.touchKeys(poolId, entityTypeId, held, now, jobId);
       return added;
     }
     return this.insertAndTouch(poolId, entityTypeId, keys, now, jobId);

@@ -14,9 +14,9 @@ import { contextFor } from '../support/access-fixtures.ts';
 /*
  * The check-and-track every import shares (issue 16's benchmark path): the keys new to the pool
  * come back and are stored, the held ones do not and get their last seen time and job updated;
- * across the 5,000-key statement boundary, and with keys that SQLite's JSON path would not carry
- * exactly (control characters), which go by bound placeholders instead. On SQLite and PostgreSQL
- * (registered only when a PostgreSQL URL is set).
+ * with more keys than one statement takes, and with keys that SQLite's JSON path (the UPDATE of
+ * held keys, the FILTER look-up) would not carry exactly (control characters), which go by bound
+ * placeholders instead. On SQLite and PostgreSQL (registered only when a PostgreSQL URL is set).
  */
 
 const RUNNABLE = TEST_DATABASE_KINDS.filter((kind) => !skipReasonFor(kind));
