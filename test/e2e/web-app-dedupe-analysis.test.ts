@@ -163,7 +163,14 @@ describe(
       // A wrong header is refused naming the line, and the pool keeps what it had.
       const bad = join(work, 'bad-header.csv');
       writeFileSync(bad, 'key,type\nabc,1\n');
-      await page.click('button:has-text("Import")');
+      // By keyboard: the Import button opens the dialog, Escape closes it, and again.
+      await page.focus('button:has-text("Import")');
+      await page.keyboard.press('Enter');
+      await page.waitForSelector('[data-test="pool-import"]');
+      await page.keyboard.press('Escape');
+      await page.waitForSelector('[data-test="pool-import"]', { state: 'detached' });
+      await page.focus('button:has-text("Import")');
+      await page.keyboard.press('Enter');
       await page.setInputFiles('input[name=poolFile]', bad);
       await dialog.locator('button:has-text("Import")').click();
       await page.waitForSelector('#pool-import-result', { timeout: 60_000 });
@@ -339,7 +346,8 @@ describe(
           assert.ok(await page.locator('button:has-text("Add to queue")').isDisabled());
           await page.fill('input[name=passwordRepeat]', 'Zip-Pass-2026');
           await checkPage(page, 'export-analysis-program', true);
-          await page.click('button:has-text("Add to queue")');
+          // By keyboard: Enter in the last field adds the export to the queue.
+          await page.press('input[name=passwordRepeat]', 'Enter');
           await page.waitForURL(/#\/exports$/);
           const card = page.locator('.export-card', { hasText: 'Cloud storage district-dav' }).first();
           await card
