@@ -214,7 +214,7 @@ const floorCase: BenchCase = {
   },
 };
 
-function exportCase(format: 'tab' | 'csv' | 'stata' | 'spss'): BenchCase {
+function exportCase(format: 'tab' | 'csv' | 'stata' | 'spss' | 'parquet'): BenchCase {
   return {
     name: `export-${format}`,
     description: `export N events x 10 values of an event program to a ${format} zip (service, SQLite)`,
@@ -308,6 +308,7 @@ export const benchCases: BenchCase[] = [
   exportCase('csv'),
   exportCase('stata'),
   exportCase('spss'),
+  exportCase('parquet'),
   readstatCase('dta', 'readstat'),
   readstatCase('dta', 'ferry'),
   readstatCase('sav', 'readstat'),
