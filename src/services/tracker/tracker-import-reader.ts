@@ -29,8 +29,8 @@ export interface TrackerImportInput {
 export const TRACKER_CHUNK_OBJECTS = 5_000;
 
 /**
- * Whether a payload is event CSV: its content type or name says so, or, when neither says JSON, its
- * first character that is not white space is not `{` or `[`. The text read to decide is handed back.
+ * Whether a payload is event CSV: its content type says so, else its name, else its first character
+ * that is not white space is not `{` or `[`. The text read to decide is handed back.
  */
 async function isEventCsv(
   input: TrackerImportInput,
@@ -39,8 +39,11 @@ async function isEventCsv(
 ): Promise<{ csv: boolean; text: AsyncIterable<string> }> {
   const type = (input.contentType ?? '').toLowerCase();
   const names = [input.fileName, entryName ?? ''].map((n) => n.toLowerCase().replace(/\.(gz|gzip|zip)$/, ''));
-  if (/csv/.test(type) || names.some((n) => n.endsWith('.csv'))) return { csv: true, text };
-  if (/json/.test(type) || names.some((n) => n.endsWith('.json'))) return { csv: false, text };
+  // The content type first, then the name: `application/json` wins over a name ending `.csv`.
+  if (/csv/.test(type)) return { csv: true, text };
+  if (/json/.test(type)) return { csv: false, text };
+  if (names.some((n) => n.endsWith('.csv'))) return { csv: true, text };
+  if (names.some((n) => n.endsWith('.json'))) return { csv: false, text };
   const iterator = text[Symbol.asyncIterator]();
   const held: string[] = [];
   let csv = false;
