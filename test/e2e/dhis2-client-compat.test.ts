@@ -220,6 +220,29 @@ for (const kind of TEST_DATABASE_KINDS) {
       assert.equal((await post('SOME')).statusCode, 400);
     });
 
+    it("writes DHIS2's system block on the metadata export page's download: the DHIS2 version, as system/info", async () => {
+      const info = (await asAdmin({ url: '/api/41/system/info' })).json<{ version: string }>();
+      // MetadataExport/form-helper.js: metadata.<format>[.<compression>]?skipSharing=&download=true&<schema>=true
+      const json = await asAdmin({
+        url: '/api/metadata.json?skipSharing=false&download=true&optionSets=true',
+      });
+      assert.equal(json.statusCode, 200, json.body);
+      const system = json.json<{ system: Record<string, unknown> }>().system;
+      assert.equal(system.version, info.version);
+      assert.match(String(system.version), /^2\.42\.\d+$/);
+      assert.equal(system.ferryVersion, context.version);
+      assert.equal(typeof system.id, 'string');
+      assert.equal(typeof system.rev, 'string');
+      assert.ok(!Number.isNaN(Date.parse(String(system.date))));
+      const xml = await asAdmin({ url: '/api/metadata.xml?skipSharing=false&download=true&optionSets=true' });
+      assert.match(
+        xml.body,
+        new RegExp(
+          `<system><id>[^<]+</id><rev>[^<]+</rev><version>${info.version.replace(/\./g, '\\.')}</version>`,
+        ),
+      );
+    });
+
     it('queues an export and downloads its file under /api/41/', async () => {
       const queued = await asAdmin({
         method: 'POST',

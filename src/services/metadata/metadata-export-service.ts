@@ -1,4 +1,5 @@
 import type { FerryContext } from '../ferry-context-types.ts';
+import { DHIS2_VERSION } from '../../domain/system/dhis2-version.ts';
 import type { SchemaDescriptor, SchemaRegistry } from '../../domain/schema/schema-types.ts';
 import type { MetadataFilter, MetadataObject } from '../../storage/metadata-store.ts';
 import type { Principal } from '../../domain/access/principal.ts';
@@ -144,6 +145,22 @@ export async function* streamMetadataExport(
   yield* encodeMetadata(context, request, batches);
 }
 
+/**
+ * The export's `system` block as DHIS2 writes it (`id`, `rev`, `version`, `date`), with the DHIS2
+ * release whose behaviour Ferry follows as `version` (as `/api/system/info` reports it; packages
+ * and tools read it to know what they import), Ferry's own in `ferryVersion`.
+ */
+function exportSystem(ferryVersion: string, date: string) {
+  return {
+    id: 'ferry',
+    rev: `ferry-${ferryVersion}`,
+    version: DHIS2_VERSION,
+    date,
+    product: 'Ferry',
+    ferryVersion,
+  };
+}
+
 /** Encodes batches of objects per collection into the requested format. */
 export async function* encodeMetadata(
   context: FerryContext,
@@ -159,7 +176,7 @@ export async function* encodeMetadata(
     }
   };
   if (request.format === 'json') {
-    yield `{"system":${JSON.stringify({ version: context.version, date, product: 'Ferry' })}`;
+    yield `{"system":${JSON.stringify(exportSystem(context.version, date))}`;
     yield* encodeCollections(request.collections, exportedBatches, {
       open: (collection) => `,${JSON.stringify(collection)}:[`,
       separator: ',',
@@ -170,7 +187,8 @@ export async function* encodeMetadata(
     return;
   }
   if (request.format === 'xml') {
-    yield `<?xml version="1.0" encoding="UTF-8"?>\n<metadata xmlns="${DXF2_NAMESPACE}"><system><version>${escapeXml(context.version)}</version><date>${date}</date></system>`;
+    const system = exportSystem(context.version, date);
+    yield `<?xml version="1.0" encoding="UTF-8"?>\n<metadata xmlns="${DXF2_NAMESPACE}"><system><id>${system.id}</id><rev>${escapeXml(system.rev)}</rev><version>${system.version}</version><date>${date}</date></system>`;
     yield* encodeCollections(request.collections, exportedBatches, {
       open: (collection) => `<${collection}>`,
       separator: '',
