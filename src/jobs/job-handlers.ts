@@ -39,8 +39,9 @@ export interface JobHandlerOptions {
   completionMessage?: (summary: unknown) => CompletionMessage;
   /**
    * Runs once the job's final status (COMPLETED, or FAILED with no retry left) is committed, in the
-   * worker that finished it (the export queue tells the requester their file is ready). Its errors
-   * are logged and never change the job.
+   * worker that finished it, or in the node whose lease sweep failed it after its worker died (the
+   * export queue tells the requester their file is ready). Its errors are logged and never change
+   * the job.
    */
   onFinished?: (job: FinishedJob) => Promise<void>;
 }

@@ -248,6 +248,12 @@ export class WorkerPoolJobQueue implements JobQueue {
     });
     for (const job of expired) this.options.log(`job ${job.id}: lease expired, ${job.outcome}`);
     if (expired.some((job) => job.outcome === 'retried')) this.wake();
+    // A job failed here (its worker died on the last attempt) is finished: its hook runs here.
+    for (const job of expired) {
+      if (job.outcome !== 'failed') continue;
+      const record = await this.store.get(job.id);
+      if (record) await this.afterFinish(record, 'FAILED');
+    }
   }
 
   private tick(): void {

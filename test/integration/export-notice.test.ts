@@ -283,6 +283,30 @@ for (const kind of TEST_DATABASE_KINDS) {
       assert.deepEqual((await call(KEEPER_AUTH, 'POST', '/api/exports/notices/seen')).body, { seen: 1 });
     });
 
+    it('an export whose worker died on its last attempt is told as failed by the sweep that fails it', async () => {
+      const before = mails().length;
+      const context = started!.context;
+      // No worker runs it: the job is queued, then made to look like a dead worker's last attempt.
+      await context.jobs.stop();
+      const pool = await poolWithEntries(KEEPER_AUTH, 'Dead worker');
+      const id = await exportPool(KEEPER_AUTH, pool);
+      await context.storage.execute(
+        `UPDATE job SET status = 'RUNNING', attempts = max_attempts, lease_token = 'dead', lease_owner = 'gone',
+           lease_expires = ?, started = ? WHERE id = ?`,
+        [new Date(Date.now() - 60_000).toISOString(), new Date(Date.now() - 120_000).toISOString(), id],
+      );
+      await (await context.jobs.queue()).sweep();
+      assert.equal((await context.jobs.get(null, id)).status, 'FAILED');
+      const all = await waitForMails(before + 1);
+      assert.equal(all.length, before + 1);
+      const mail = all[all.length - 1];
+      assert.equal(mail.headers.get('x-rcptto'), KEEPER.email);
+      assert.match(mail.headers.get('subject') ?? '', /^Ferry: export \d+ failed$/);
+      assert.match(mail.body, /Worker stopped responding/);
+      assert.equal(await noticeOf(id), `sent to ${KEEPER.email}`);
+      await context.jobs.start();
+    });
+
     it('an SMTP server that is gone fails the mail, never the export', async () => {
       smtp!.kill();
       await new Promise((resolve) => smtp!.once('exit', resolve));
