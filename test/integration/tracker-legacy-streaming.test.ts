@@ -175,7 +175,7 @@ for (const kind of TEST_DATABASE_KINDS) {
       rmSync(dir, { recursive: true, force: true });
     });
 
-    it('imports a 2.40 CSV of 25,000 events (two chunks) with one summary per event', async () => {
+    it('imports a 2.40 CSV of 25,000 events (several chunks) with one summary per event', async () => {
       const path = join(dir, 'events.csv');
       await writeEvents(path, 'csv', 25_000);
       const res = await started!.app.inject({
