@@ -505,6 +505,21 @@ for (const kind of TEST_DATABASE_KINDS) {
       assert.equal(missing.statusCode, 422, missing.body);
       assert.equal(missing.json().errorCode, 'F1202');
       assert.match(missing.json().message, new RegExp(`ProgramStage\\[CODE\\]=${TRACKER_STAGE}`));
+      // The single-object routes take the same schemes.
+      const one = await asAdmin({
+        url: '/api/tracker/events/ieEvent0001?orgUnitIdScheme=CODE&dataElementIdScheme=NAME',
+      });
+      assert.equal(one.statusCode, 200, one.body);
+      assert.equal(one.json().orgUnit, 'IE_CLINIC');
+      assert.equal(one.json().program, EVENT_PROGRAM);
+      assert.deepEqual(
+        one.json().dataValues.map((dv: { dataElement: string }) => dv.dataElement),
+        ['IE weight'],
+      );
+      const oneTe = await asAdmin({ url: '/api/tracker/trackedEntities/ieTeAlpha01?idScheme=NAME' });
+      assert.equal(oneTe.statusCode, 200, oneTe.body);
+      assert.equal(oneTe.json().trackedEntityType, 'IE person');
+      assert.equal(oneTe.json().orgUnit, 'IE clinic');
       const badScheme = await asAdmin({ url: url('json', 'idScheme=LABEL') });
       assert.equal(badScheme.statusCode, 400);
 

@@ -110,11 +110,13 @@ export async function registerTrackerRoutes(app: FastifyInstance, context: Ferry
   app.get('/api/tracker/events/:uid', async (request) => {
     const { uid } = request.params as { uid: string };
     const principal = requirePrincipal(request);
-    return single(
+    const identifiers = trackerExportIdentifiers(context, request.query as Query);
+    const event = single(
       await firstOf(readEvents(context, await parseEventExport(context, { events: uid }, principal))),
       'Event',
       uid,
     );
+    return identifiers ? (await identifiers.events([event]))[0] : event;
   });
 
   // Tracked entities
@@ -146,11 +148,13 @@ export async function registerTrackerRoutes(app: FastifyInstance, context: Ferry
     const query = request.query as Query;
     const principal = requirePrincipal(request);
     const export_ = await parseTrackedEntityExport(context, { ...query, trackedEntity: uid }, principal);
-    return single(
+    const identifiers = trackerExportIdentifiers(context, query);
+    const trackedEntity = single(
       await firstOf(readTrackedEntities(context, export_, nestedFields(query))),
       'Tracked entity',
       uid,
     );
+    return identifiers ? (await identifiers.trackedEntities([trackedEntity]))[0] : trackedEntity;
   });
 
   // Enrollments
