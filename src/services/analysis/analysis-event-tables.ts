@@ -16,7 +16,11 @@ import type { ProgramAnalysisRequest } from './analysis-program-request.ts';
  * JavaScript. Org units and their ancestors' names come from a bounded cache, loaded per page.
  */
 
-export const PAGE = 5000;
+/**
+ * Events per keyset page. 2,000 rather than 5,000: an SPSS export of 1,000,000 bench events peaked
+ * at 272 MB RSS with 2,000 against 414 MB with 5,000, for the same CPU time.
+ */
+export const PAGE = 2000;
 
 export interface Condition {
   sql: string;
