@@ -97,6 +97,9 @@ for (const kind of TEST_DATABASE_KINDS) {
           seed: (_context, db) => loadAggregateE2eMetadata(db.storage, [FIXTURE]),
           setup: async (context, db) => {
             await importJsonValues(context, join(db.dataDir, 'first.json'), FIRST);
+            // A value type changed after data was captured: the stored "n/d" is no longer a number.
+            const old = await context.metadata.get('dataElements', 'AnaDeOld001');
+            await context.metadata.save('dataElements', [{ ...old!, valueType: 'NUMBER' }]);
             // A description and a French translation, for the codebook and the translated form.
             const cases = await context.metadata.get('dataElements', 'AnaDeCases1');
             await context.metadata.save('dataElements', [
@@ -203,6 +206,12 @@ for (const kind of TEST_DATABASE_KINDS) {
               /name="ANA_DATE_VISITE"[^>]*>.*<varFormat type="numeric" schema="other" category="date">/,
             );
             assert.match(xml, /name="ANA_NOTE"[^>]*>.*<varFormat type="character" schema="other">strL</);
+            // The value made invalid by the type change is Stata's declared missing .a, said so in the codebook.
+            assert.match(
+              xml,
+              /name="ANA_ANCIEN"[^>]*><labl level="variable">[^<]*<\/labl><catgry missing="Y"><catValu>\.a<\/catValu><labl level="category">not a valid value<\/labl><\/catgry><varFormat type="numeric" schema="other">double<\/varFormat>/,
+            );
+            assert.doesNotMatch(xml, /name="ANA_CASOS"[^\n]*missing="Y"/);
             // The same codebook loses validity when a required element is taken out: the check can fail.
             const broken = join(dir, 'broken.xml');
             writeFileSync(broken, xml.replace(/<titl>Supervision paludisme – mensuel<\/titl>/, ''));

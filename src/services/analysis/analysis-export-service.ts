@@ -33,7 +33,7 @@ import {
   parseAnalysisExtras,
   type AnalysisExtras,
 } from './analysis-extras.ts';
-import { addAnalysisMetadata, type AnalysisMetadataFile } from './analysis-metadata.ts';
+import { addAnalysisMetadata, metadataFileOf } from './analysis-metadata.ts';
 import { aggregateParadata, PARADATA_COLUMNS, PARADATA_FILE } from './analysis-paradata.ts';
 
 export { ANALYSIS_FORMATS, type AnalysisFormat };
@@ -520,15 +520,13 @@ export async function writeAnalysisExport(
       await addEntry(name, file.bytes());
       summary.files.push({ name, rows: spool.rowCount, variables: file.variables.length });
       if (request.extras?.metadata) {
-        const metadataFile: AnalysisMetadataFile = {
+        const metadataFile = metadataFileOf(
+          request.format,
+          file,
           name,
-          contents: `${text(shape.dataSet.name) || uid}: ${request.layout === 'wide' ? 'a row per organisation unit, period and attribute option combo' : 'a row per data value'}`,
-          rows: spool.rowCount,
-          format: FORMAT_NAMES[request.format],
-          typed: request.format !== 'tab' && request.format !== 'csv',
-          codesAsText: request.format !== 'stata' && request.format !== 'spss',
-          variables: file.variables.map((v, i) => ({ name: v.name, type: v.type, source: file.sources[i] })),
-        };
+          spool.rowCount,
+          `${text(shape.dataSet.name) || uid}: ${request.layout === 'wide' ? 'a row per organisation unit, period and attribute option combo' : 'a row per data value'}`,
+        );
         metadataInputs.push({
           collection: 'dataSets',
           object: shape.dataSet,

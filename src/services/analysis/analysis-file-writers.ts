@@ -50,6 +50,8 @@ export interface AnalysisFile {
   variables: { name: string; type: string; label: string }[];
   /** What each of `variables` was made from (kind, value labels, description): for the DDI codebook. */
   sources: readonly AnalysisVariable[];
+  /** Per variable, the declared missing value "not a valid value" when the file has one (Stata `.a`, SPSS -999999999). */
+  declaredMissing?: readonly (string | undefined)[];
   bytes: () => AsyncIterable<string | Uint8Array>;
 }
 
@@ -142,6 +144,7 @@ function stataFile(input: AnalysisFileInput): AnalysisFile {
       label: cols[i].variable.label,
     })),
     sources: cols.map((c) => c.variable),
+    declaredMissing: cols.map((c) => (isNumeric(c.variable) && c.stats.invalid > 0 ? '.a' : undefined)),
     bytes: () =>
       encodeStata({
         label: input.label,
@@ -196,6 +199,9 @@ function spssFile(input: AnalysisFileInput): AnalysisFile {
       label: cols[i].variable.label,
     })),
     sources: cols.map((c) => c.variable),
+    declaredMissing: cols.map((c) =>
+      isNumeric(c.variable) && c.stats.invalid > 0 ? String(SPSS_INVALID_CODE) : undefined,
+    ),
     bytes: () =>
       encodeSpss({
         label: input.label,

@@ -1,5 +1,5 @@
 import type { FerryContext } from '../ferry-context-types.ts';
-import type { AnalysisVariable } from '../../domain/analysis/analysis-variables.ts';
+import { INVALID_VALUE_LABEL, type AnalysisVariable } from '../../domain/analysis/analysis-variables.ts';
 import type { AnalysisFile, AnalysisFormat } from './analysis-file-writers.ts';
 import type { MetadataObject } from '../../storage/metadata-store.ts';
 import { encodeDdiCodebook, type DdiFile, type DdiVariable } from '../../codecs/ddi/ddi-codebook-encoder.ts';
@@ -32,8 +32,8 @@ export interface AnalysisMetadataFile {
   typed: boolean;
   /** Value labels as the file stores them: numbers (Stata, SPSS) or the option codes (tab, CSV, Parquet). */
   codesAsText: boolean;
-  /** The file's variables: the name written, its storage, and what it was made from. */
-  variables: readonly { name: string; type: string; source: AnalysisVariable }[];
+  /** The file's variables: the name written, its storage, what it was made from, its declared missing value. */
+  variables: readonly { name: string; type: string; source: AnalysisVariable; missing?: string }[];
 }
 
 export interface AnalysisMetadataInput {
@@ -72,7 +72,12 @@ export function metadataFileOf(
     format: FORMAT_NAMES[format],
     typed: format !== 'tab' && format !== 'csv',
     codesAsText: format !== 'stata' && format !== 'spss',
-    variables: file.variables.map((v, i) => ({ name: v.name, type: v.type, source: file.sources[i] })),
+    variables: file.variables.map((v, i) => ({
+      name: v.name,
+      type: v.type,
+      source: file.sources[i],
+      ...(file.declaredMissing?.[i] !== undefined ? { missing: file.declaredMissing[i] } : {}),
+    })),
   };
 }
 
@@ -94,6 +99,10 @@ function ddiVariable(file: AnalysisMetadataFile, v: AnalysisMetadataFile['variab
       ? [...source.codes!].map(([code, number]) => ({ value: code, label: byNumber.get(number) ?? code }))
       : (source.valueLabels ?? []).map((l) => ({ value: String(l.value), label: l.label }))
     : undefined;
+  // "not a valid value" (a stored value the column's type can't hold), declared missing in Stata and SPSS.
+  const declared =
+    v.missing !== undefined ? [{ value: v.missing, label: INVALID_VALUE_LABEL, missing: true }] : [];
+  const all = [...(categories ?? []), ...declared];
   return {
     name: v.name,
     label: source.label,
@@ -102,7 +111,7 @@ function ddiVariable(file: AnalysisMetadataFile, v: AnalysisMetadataFile['variab
     storage: v.type,
     ...(source.kind === 'date' ? { category: 'date' as const } : {}),
     ...(source.kind === 'datetime' ? { category: 'time' as const } : {}),
-    ...(categories && categories.length > 0 ? { categories } : {}),
+    ...(all.length > 0 ? { categories: all } : {}),
   };
 }
 
