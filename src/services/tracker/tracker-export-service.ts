@@ -1,6 +1,6 @@
 import type { FerryContext } from '../ferry-context-types.ts';
 import type { SqlValue } from '../../storage/storage.ts';
-import { eventDataValues, jsonValue } from '../../storage/tracker-store.ts';
+import { jsonValue } from '../../storage/tracker-store.ts';
 import { neutraliseFormula } from '../../codecs/csv/spreadsheet-safe.ts';
 import type { Condition, NestedFields, TrackerExportRequest } from './tracker-export-query.ts';
 
@@ -129,20 +129,18 @@ function eventOf(row: readonly unknown[], notes: Map<number, unknown[]>): Tracke
     event.createdBy = { username: row[E.created_by] };
   if (row[E.updated_by] !== null && row[E.updated_by] !== undefined)
     event.updatedBy = { username: row[E.updated_by] };
-  const values = eventDataValues(row[E.data_values], {
-    created: row[E.created],
-    updated: row[E.updated],
-    storedBy: row[E.stored_by],
-  });
+  // The stored values read straight into DHIS2's form: a field a value leaves out is the event
+  // row's own stamp (the compact form eventDataValues describes), with no object in between.
+  const stored = (jsonValue(row[E.data_values]) ?? {}) as Record<string, Record<string, unknown>>;
   const dataValues: Array<Record<string, unknown>> = [];
-  for (const dataElement of Object.keys(values)) {
-    const v = values[dataElement];
+  for (const dataElement of Object.keys(stored)) {
+    const v = stored[dataElement];
     const dv: Record<string, unknown> = { dataElement };
     put(dv, 'value', v.value);
-    dv.providedElsewhere = v.providedElsewhere;
-    put(dv, 'createdAt', v.createdAt);
-    put(dv, 'updatedAt', v.updatedAt);
-    put(dv, 'storedBy', v.storedBy);
+    dv.providedElsewhere = v.providedElsewhere === true;
+    put(dv, 'createdAt', 'createdAt' in v ? v.createdAt : row[E.created]);
+    put(dv, 'updatedAt', 'updatedAt' in v ? v.updatedAt : row[E.updated]);
+    put(dv, 'storedBy', 'storedBy' in v ? v.storedBy : row[E.stored_by]);
     dataValues.push(dv);
   }
   event.dataValues = dataValues;

@@ -25,7 +25,7 @@ import {
 import { readTrackerChunks, type TrackerImportInput } from './tracker-import-reader.ts';
 import { preheatTracker } from './tracker-import-preheat.ts';
 import { validateTrackerBundle, type Planned, type TrackerPlan } from './tracker-import-validation.ts';
-import { writeTrackerPlan, type WriteCounts } from './tracker-import-writer.ts';
+import { refreshTrackerStatistics, writeTrackerPlan, type WriteCounts } from './tracker-import-writer.ts';
 import { applyProgramRules, ProgramRuleLoader } from './tracker-program-rules.ts';
 import { DedupeParameterError } from '../../domain/dedupe/dedupe-use.ts';
 import { TrackerImportDedupe, type TrackerDedupeReport } from './tracker-import-dedupe.ts';
@@ -184,6 +184,16 @@ async function runTrackerImport(
   }
   options.progress?.({ stage: 'Tracker import done', processed, total: processed });
   const report = trimTrackerReport(accumulator.report(params, committed), params.reportMode);
+  if (committed) {
+    const types = report.bundleReport.typeReportMap;
+    const created = (type: TrackerType) => types[type]?.stats.created ?? 0;
+    await refreshTrackerStatistics(context.storage, {
+      TRACKED_ENTITY: created('TRACKED_ENTITY'),
+      ENROLLMENT: created('ENROLLMENT'),
+      EVENT: created('EVENT'),
+      RELATIONSHIP: created('RELATIONSHIP'),
+    });
+  }
   return dedupe ? { ...report, dedupe: dedupe.report() } : report;
 }
 

@@ -546,6 +546,23 @@ export async function writeTrackerPlan(
   return counts;
 }
 
+/**
+ * After a committed import: the tables it grew get fresh planner statistics on PostgreSQL
+ * (`TrackerStore.refreshStatistics`), from the created counts of the import's report.
+ */
+export async function refreshTrackerStatistics(
+  db: SqlExecutor,
+  created: Readonly<Record<TrackerType, number>>,
+): Promise<void> {
+  await new TrackerStore(db).refreshStatistics({
+    tracked_entity: created.TRACKED_ENTITY,
+    tracked_entity_attribute_value: created.TRACKED_ENTITY,
+    enrollment: created.ENROLLMENT,
+    event: created.EVENT,
+    relationship: created.RELATIONSHIP,
+  });
+}
+
 /** Updates gathered per table and written in bulk (`TrackerStore.updateMany`). */
 class PendingUpdates {
   private readonly store: TrackerStore;
