@@ -144,6 +144,13 @@ for (const kind of TEST_DATABASE_KINDS) {
         options: { host: '127.0.0.1', key_file: '/root/.ssh/id_rsa' },
       });
       assert.equal(keyFile.statusCode, 400, keyFile.body);
+      const knownHosts = await addRemote({
+        name: 'bad',
+        type: 'sftp',
+        options: { host: '127.0.0.1', known_hosts_file: '/etc/shadow' },
+      });
+      assert.equal(knownHosts.statusCode, 400, knownHosts.body);
+      assert.match(knownHosts.body, /server remote/);
       const server = await addRemote(
         { name: 'shared', type: 'webdav', scope: 'server', options: { url: 'http://127.0.0.1:1' } },
         basicAuth(BO_CLERK.username, BO_CLERK.password),

@@ -197,6 +197,15 @@ export class RcloneRemotes {
       }
       if (/[\u0000]/.test(String(value)))
         throw new FerryError('F1000', [`options.${option}`, '(hidden)', 'text']);
+      // A path on the server: rclone reads it, and its complaints about the file's lines reach the job's
+      // error, so only a superuser's server-wide remote may name one.
+      if (option === 'known_hosts_file' && scope !== 'server') {
+        throw new FerryError('F1000', [
+          `options.${option}`,
+          String(value),
+          'only on a server remote (scope "server")',
+        ]);
+      }
       (secret ? secrets : options)[option] = String(value);
     }
     for (const option of spec.required) {
