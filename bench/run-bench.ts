@@ -10,6 +10,8 @@ import type { BenchCase, BenchEnvironment, BenchResult } from './bench-harness.t
  * and prints items/s and peak RSS beside the floor measured in the same run.
  *
  *   npm run bench -- [--only <module>[:<case>]] [--values N] [--large] [--json]
+ *
+ * `--only module:case` runs that case and the floor it names.
  */
 const BENCH_DIR = import.meta.dirname;
 
@@ -83,8 +85,11 @@ async function main(): Promise<void> {
   const results: BenchResult[] = [];
   for (const module of modules) {
     if (onlyModule && module !== onlyModule) continue;
-    for (const benchCase of await loadModule(module)) {
-      if (onlyCase && benchCase.name !== onlyCase) continue;
+    const cases = await loadModule(module);
+    // One case selected: its floor runs too (before it, as modules list floors first), for the ratio.
+    const floorOfOnly = onlyCase ? cases.find((c) => c.name === onlyCase)?.floor : undefined;
+    for (const benchCase of cases) {
+      if (onlyCase && benchCase.name !== onlyCase && benchCase.name !== floorOfOnly) continue;
       const base = {
         module,
         name: benchCase.name,
