@@ -793,6 +793,78 @@ for (const kind of TEST_DATABASE_KINDS) {
       assert.equal((await stored(h, DE_LONG_TEXT, '1099'))?.value, paragraph);
     });
 
+    it("created: a new value gets the import time, not the file's (DHIS2 2.42); an update keeps the stored one; keepCreated=true takes the file's", async () => {
+      const createdOf = async (pe: string): Promise<string | undefined> => {
+        const found = await h.db.storage.queryOne<{ created: string }>(
+          `SELECT dv.created FROM data_value dv
+             JOIN metadata_object de ON de.sid = dv.data_element_id
+             JOIN period p ON p.period_id = dv.period_id
+            WHERE de.uid = ? AND p.iso = ?`,
+          [DE_NUMBER, pe],
+        );
+        return found?.created;
+      };
+      const before = Date.now();
+      const first = await importJson({
+        dataValues: [
+          {
+            dataElement: DE_NUMBER,
+            period: '1451',
+            orgUnit: OU,
+            value: '1',
+            created: '2001-02-03T04:05:06.000',
+          },
+        ],
+      });
+      assert.equal(first.importCount.imported, 1, JSON.stringify(first.conflicts));
+      const stamped = await createdOf('1451');
+      assert.ok(stamped && Date.parse(stamped) >= before - 1000, `created ${stamped} is not the import time`);
+
+      // An update (with another created in the file) keeps the stored created.
+      const update = await importJson({
+        dataValues: [
+          {
+            dataElement: DE_NUMBER,
+            period: '1451',
+            orgUnit: OU,
+            value: '2',
+            created: '1999-01-01T00:00:00.000',
+          },
+        ],
+      });
+      assert.equal(update.importCount.updated, 1);
+      assert.equal(await createdOf('1451'), stamped);
+
+      // The export gives it back as created, beside lastUpdated.
+      const exported = await h.app.inject({
+        method: 'GET',
+        url: `/api/dataValueSets.json?dataElement=${DE_NUMBER}&period=1451&orgUnit=${OU}`,
+        headers: { authorization: ADMIN_AUTH },
+      });
+      assert.equal(exported.statusCode, 200, exported.body);
+      const values = exported.json<{ dataValues: { created: string; lastUpdated: string }[] }>().dataValues;
+      assert.equal(values.length, 1, exported.body);
+      assert.equal(Date.parse(values[0].created), Date.parse(stamped));
+
+      // keepCreated=true: Ferry's opt-in to the file's created, echoed in importOptions.
+      const kept = await importJson(
+        {
+          dataValues: [
+            {
+              dataElement: DE_NUMBER,
+              period: '1452',
+              orgUnit: OU,
+              value: '3',
+              created: '2001-02-03T04:05:06.000',
+            },
+          ],
+        },
+        { keepCreated: 'true' },
+      );
+      assert.equal(kept.importCount.imported, 1, JSON.stringify(kept.conflicts));
+      assert.equal(await createdOf('1452'), '2001-02-03T04:05:06.000');
+    });
+
     it('TRUE_ONLY: accepts true (stored as "true"), refuses false', async () => {
       await valueTypeCase(DE_TRUE_ONLY, ['true', 'TRUE', '1'], ['false', '0', 'yes'], () => 'true');
     });

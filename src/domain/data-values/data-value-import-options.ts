@@ -41,6 +41,11 @@ export interface DataValueImportOptions {
   preheatCache: boolean;
   async: boolean;
   firstRowIsHeader: boolean;
+  /**
+   * Ferry's opt-in (`keepCreated=true`): a new value takes the file's `created`. By default, as
+   * DHIS2 2.42, a new value's `created` is the import time and the file's is ignored.
+   */
+  keepCreated: boolean;
   /** The format's own default scheme (ADX: CODE), used when neither query nor file gives one. */
   formatDefaultIdScheme?: IdScheme;
   /** A de-duplication pool to filter with and/or track into (`dedupePool`, `dedupeKey`, `dedupeMode`). */
@@ -122,6 +127,7 @@ export function parseDataValueImportParams(params: RawParams): DataValueImportOp
     preheatCache: booleanParam(params, 'preheatCache'),
     async: booleanParam(params, 'async'),
     firstRowIsHeader: booleanParam(params, 'firstRowIsHeader', true),
+    keepCreated: booleanParam(params, 'keepCreated'),
     dedupe: parseDedupeUse(params),
   };
 }
@@ -152,6 +158,7 @@ export function describeImportOptions(options: DataValueImportOptions): Record<s
     preheatCache: options.preheatCache,
     atomic: options.atomic,
     firstRowIsHeader: options.firstRowIsHeader,
+    ...(options.keepCreated ? { keepCreated: true } : {}),
     ...(options.dataSet ? { dataSet: options.dataSet } : {}),
     ...(options.dedupe
       ? {

@@ -207,7 +207,13 @@ class DataValueImporter {
       this.principal,
       this.now.slice(0, 10),
     );
-    this.validator = new DataValueImportValidator(this.resolver, this.conflicts, this.username, this.now);
+    this.validator = new DataValueImportValidator(
+      this.resolver,
+      this.conflicts,
+      this.username,
+      this.now,
+      this.options.keepCreated,
+    );
     this.writer = new DataValueImportWriter({
       store,
       options: this.options,

@@ -69,13 +69,16 @@ export class DataValueImportValidator {
   private readonly writeSharing: DataWriteSharing | undefined;
   private readonly username: string;
   private readonly now: string;
+  private readonly keepCreated: boolean;
 
   constructor(
     resolver: DataValueImportResolver,
     conflicts: ConflictCollector,
     username: string,
     now: string,
+    keepCreated = false,
   ) {
+    this.keepCreated = keepCreated;
     this.resolver = resolver;
     this.conflicts = conflicts;
     this.writeSharing = resolver.preheat.writeSharing;
@@ -271,7 +274,12 @@ export class DataValueImportValidator {
       insignificantZero:
         value !== null && isInsignificantZero(dataElement.valueType, value, dataElement.zeroIsSignificant),
       storedBy: input.storedBy ?? this.username,
-      created: input.created && !Number.isNaN(Date.parse(input.created)) ? input.created : this.now,
+      // DHIS2 2.42 stamps a new value with the import time whatever the file says; keepCreated opts
+      // in to the file's. A stored value keeps its own either way (the store never replaces it).
+      created:
+        this.keepCreated && input.created && !Number.isNaN(Date.parse(input.created))
+          ? input.created
+          : this.now,
       input,
       header,
       cocText,
