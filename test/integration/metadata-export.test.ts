@@ -217,6 +217,52 @@ for (const kind of TEST_DATABASE_KINDS) {
         await site.db.dispose();
       }
     });
+
+    it('inclusionStrategy: NON_NULL leaves out nulls, ALWAYS writes every selected property, NON_EMPTY leaves out empty strings and collections', async () => {
+      const site = await openSite(kind);
+      try {
+        await importInto(
+          site,
+          'inclusion.json',
+          JSON.stringify({
+            optionSets: [
+              { id: 'InclOptSet1', name: 'Inclusion set', valueType: 'TEXT', code: '', options: [] },
+            ],
+          }),
+        );
+        const exported = async (query: Record<string, unknown>) => {
+          const json = JSON.parse(await exportAll(site, 'json', { optionSets: 'true', ...query })) as Record<
+            string,
+            Array<Record<string, unknown>>
+          >;
+          return json.optionSets[0];
+        };
+        const fields = 'id,name,code,description,options';
+        const nonNull = await exported({ fields });
+        assert.equal(Object.hasOwn(nonNull, 'description'), false, JSON.stringify(nonNull));
+        assert.deepEqual(await exported({ fields, inclusionStrategy: 'NON_NULL' }), nonNull);
+
+        const always = await exported({ fields, inclusionStrategy: 'ALWAYS' });
+        assert.equal(always.description, null, JSON.stringify(always));
+        assert.equal(always.name, 'Inclusion set');
+        // Under :owner too, every owned property appears.
+        const ownerAlways = await exported({ inclusionStrategy: 'always' });
+        assert.ok(Object.hasOwn(ownerAlways, 'description'), JSON.stringify(ownerAlways));
+
+        const nonEmpty = await exported({ fields, inclusionStrategy: 'NON_EMPTY' });
+        assert.equal(Object.hasOwn(nonEmpty, 'description'), false);
+        assert.equal(Object.hasOwn(nonEmpty, 'code'), false, JSON.stringify(nonEmpty));
+        assert.equal(Object.hasOwn(nonEmpty, 'options'), false, JSON.stringify(nonEmpty));
+        assert.equal(nonEmpty.name, 'Inclusion set');
+
+        assert.throws(
+          () => buildExportRequest(site.context.registry, { inclusionStrategy: 'SOMETIMES' }, 'json', false),
+          /inclusionStrategy/,
+        );
+      } finally {
+        await site.db.dispose();
+      }
+    });
   });
 }
 

@@ -4,13 +4,20 @@ import type { SchemaDescriptor, SchemaRegistry } from '../../domain/schema/schem
 import type { MetadataFilter, MetadataObject } from '../../storage/metadata-store.ts';
 import type { Principal } from '../../domain/access/principal.ts';
 import { principalHasAuthority } from '../../domain/access/principal.ts';
-import { FerryError, parseBooleanParameter } from '../../errors.ts';
+import { FerryError, parseBooleanParameter, parseEnumParameter } from '../../errors.ts';
 import { parseFieldSelection, type FieldSelection } from '../../domain/metadata-query/field-selection.ts';
 import { parseMetadataFilter } from '../../domain/metadata-query/metadata-filter.ts';
 import { SHARING_PROPERTIES } from '../../domain/metadata-import/import-params.ts';
 import { DXF2_NAMESPACE, escapeXml, objectToXml } from '../../codecs/metadata-xml/metadata-xml-encoder.ts';
 import { csvHeader, objectToCsvRows } from '../../codecs/metadata-csv/metadata-csv-encoder.ts';
 import { asFerryError, MetadataProjector } from './metadata-projection.ts';
+import {
+  applyInclusionStrategy,
+  INCLUSION_STRATEGIES,
+  type IncludedProperty,
+  type InclusionStrategy,
+} from '../../domain/metadata-query/inclusion-strategy.ts';
+import { isReference } from '../../domain/schema/schema-registry.ts';
 
 export const EXPORT_FORMATS = ['json', 'xml', 'csv'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -27,6 +34,8 @@ export interface MetadataExportRequest {
    * for a file meant for a spreadsheet). Off by default: a metadata CSV re-imports exactly.
    */
   escapeFormulas: boolean;
+  /** DHIS2's `inclusionStrategy` (JSON and XML): NON_NULL by default, ALWAYS, NON_EMPTY. */
+  inclusionStrategy?: InclusionStrategy;
 }
 
 /** DHIS2's default export selection: the properties a type owns, as an import reads them back. */
@@ -76,7 +85,13 @@ export function buildExportRequest(
     }
   }
   const escapeFormulas = parseBooleanParameter('escapeFormulas', query.escapeFormulas);
-  return { format, collections, fields, filters, skipSharing, escapeFormulas };
+  const inclusionStrategy = parseEnumParameter(
+    'inclusionStrategy',
+    query.inclusionStrategy,
+    INCLUSION_STRATEGIES,
+    'NON_NULL',
+  );
+  return { format, collections, fields, filters, skipSharing, escapeFormulas, inclusionStrategy };
 }
 
 export function requireExportAuthority(principal: Principal | undefined): void {
@@ -103,9 +118,36 @@ export async function exportedObjects(
     fields,
   );
   if (skipSharing) {
-    for (const out of projected) for (const name of [...SHARING_PROPERTIES, 'user']) delete out[name];
+    for (const out of projected) for (const name of SKIPPED_SHARING) delete out[name];
   }
   return projected;
+}
+
+const SKIPPED_SHARING = new Set<string>([...SHARING_PROPERTIES, 'user']);
+
+const COLLECTION_KINDS = new Set(['references', 'embeddedList', 'stringList']);
+
+/**
+ * The top-level properties a field selection asks of a type, for ALWAYS: the type's own (`:owner`,
+ * inverse references left out) or all of them (`*`), and the named fields, less the excluded.
+ */
+export function selectedProperties(schema: SchemaDescriptor, fields: FieldSelection): IncludedProperty[] {
+  const out = new Map<string, IncludedProperty>();
+  if (fields.all || fields.owner) {
+    for (const property of schema.properties) {
+      if (!fields.all && isReference(property) && property.owner === false && property.name !== 'user')
+        continue;
+      out.set(property.name, { name: property.name, collection: COLLECTION_KINDS.has(property.kind) });
+    }
+  }
+  for (const name of fields.fields.keys()) {
+    if (out.has(name)) continue;
+    const property = schema.properties.find((p) => p.name === name);
+    const sized = fields.sizes?.has(name) ?? false;
+    out.set(name, { name, collection: !sized && !!property && COLLECTION_KINDS.has(property.kind) });
+  }
+  for (const name of fields.excluded) out.delete(name);
+  return [...out.values()];
 }
 
 /** Filters of `filter=` that apply to a type; a type lacking a filtered property matches nothing. */
@@ -172,7 +214,17 @@ export async function* encodeMetadata(
   const exportedBatches = async function* (collection: string): AsyncIterable<Record<string, unknown>[]> {
     for await (const batch of batches(collection)) {
       if (batch.length === 0) continue;
-      yield await exportedObjects(context, collection, batch, request.fields, request.skipSharing);
+      const objects = await exportedObjects(context, collection, batch, request.fields, request.skipSharing);
+      const strategy = request.inclusionStrategy ?? 'NON_NULL';
+      const schema = registry.byCollection(collection);
+      // ALWAYS writes what the selection asks for, less what skipSharing took away.
+      const selected =
+        strategy === 'ALWAYS' && schema
+          ? selectedProperties(schema, request.fields).filter(
+              (p) => !request.skipSharing || !SKIPPED_SHARING.has(p.name),
+            )
+          : [];
+      yield objects.map((o) => applyInclusionStrategy(o, strategy, selected));
     }
   };
   if (request.format === 'json') {
