@@ -67,7 +67,7 @@ export const IMPORT_ERROR_MESSAGES: Readonly<Record<string, string>> = {
   E5004:
     'Id `{0}` for type `{1}` exists on more than 1 object in the payload, removing all but the first found',
   E5005: 'Property `{0}` with value `{1}` on object {2} is used by object {3} in the same payload',
-  E6002: 'Class name {0} is not supported.',
+  E6002: 'Class name {0} is not supported; {1} objects skipped.',
   E6004: 'Attribute `{0}` has invalid value `{1}` for value type `{2}`',
   E6020: 'Property `{0}` has invalid value `{1}`; allowed: {2}',
   E6021: 'Property `{0}` has invalid value `{1}`: expected {2}',

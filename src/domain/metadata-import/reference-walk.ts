@@ -45,10 +45,10 @@ export function forEachReference(
 }
 
 /**
- * References an importer must resolve: owning ones, and `user` which DHIS2 also checks (E5002 in
- * its de_validate1 test; under skipSharing the importer drops an unknown one, as DHIS2's
- * ReferencesCheck does). `createdBy`/`lastUpdatedBy` are stamps the server sets, so a file's
- * values are not checked (DHIS2's own exports carry admin users the target may not have).
+ * References an importer must resolve: owning ones, and `user` (the creator), which the importer
+ * resolves but treats as soft: an unknown one is replaced by the importing user, never an E5002
+ * (DHIS2 2.41's ReferencesCheck exempts `user`, `createdBy` and `lastUpdatedBy`).
+ * `createdBy`/`lastUpdatedBy` are stamps the server sets, so a file's values are not checked.
  */
 export function isCheckedReference(property: PropertyDescriptor): boolean {
   return property.owner === true || property.name === 'user';

@@ -87,10 +87,18 @@ interface TypeSpec {
   identifiable?: boolean;
   embeddedOnly?: boolean;
   hasAttributeValues?: boolean;
-  /** Name is required and unique (most DHIS2 types); org units, option combos and a few others differ. */
+  /**
+   * Name is required and unique (most DHIS2 types); where DHIS2's Hibernate mapping (2.42) has
+   * `unique="false"` or no flag (indicators, data sets, programs, visualizations, dashboards, user
+   * groups, ...) it is `required`; option combos and embedded items have it `optional`.
+   */
   nameRule?: 'uniqueRequired' | 'required' | 'optional';
-  /** Add shortName (required, unique) as DHIS2's name-able objects have. */
-  shortName?: boolean | 'optional';
+  /**
+   * Add shortName as DHIS2's name-able objects have: `true` required and unique, `'optional'` neither,
+   * `'unique'` unique when present (DHIS2 requires it too; Ferry doesn't, for older packages),
+   * `'required'` required but shared names allowed (indicators, programs in DHIS2's mapping).
+   */
+  shortName?: boolean | 'optional' | 'unique' | 'required';
   csvClassKey?: string;
   csvColumns?: readonly string[];
   hierarchyProperty?: string;
@@ -120,8 +128,8 @@ function defineType(spec: TypeSpec): SchemaDescriptor {
       base.push(
         str('shortName', {
           maxLength: 50,
-          required: spec.shortName === true,
-          unique: spec.shortName === true,
+          required: spec.shortName === true || spec.shortName === 'required',
+          unique: spec.shortName === true || spec.shortName === 'unique',
         }),
       );
       base.push(text('description'));
@@ -241,6 +249,7 @@ export const METADATA_SCHEMAS: readonly SchemaDescriptor[] = [
     collection: 'userGroups',
     singular: 'userGroup',
     klass: `${P}user.UserGroup`,
+    nameRule: 'required',
     properties: [refs('users', 'users'), refs('managedGroups', 'userGroups')],
   }),
   defineType({
@@ -402,6 +411,7 @@ export const METADATA_SCHEMAS: readonly SchemaDescriptor[] = [
     collection: 'organisationUnitLevels',
     singular: 'organisationUnitLevel',
     klass: `${P}organisationunit.OrganisationUnitLevel`,
+    nameRule: 'required',
     properties: [int('level', { required: true, unique: true }), int('offlineLevels')],
   }),
   defineType({
@@ -452,7 +462,7 @@ export const METADATA_SCHEMAS: readonly SchemaDescriptor[] = [
     collection: 'categories',
     singular: 'category',
     klass: `${P}category.Category`,
-    shortName: 'optional',
+    shortName: 'unique',
     csvClassKey: 'CATEGORY',
     csvColumns: ['name', 'uid', 'code', 'shortName', 'description', 'dataDimensionType', 'dataDimension'],
     properties: [
@@ -511,7 +521,7 @@ export const METADATA_SCHEMAS: readonly SchemaDescriptor[] = [
     collection: 'categoryOptionGroupSets',
     singular: 'categoryOptionGroupSet',
     klass: `${P}category.CategoryOptionGroupSet`,
-    shortName: 'optional',
+    shortName: 'unique',
     properties: [
       oneOf('dataDimensionType', DATA_DIMENSION_TYPES),
       bool('dataDimension'),
@@ -563,7 +573,7 @@ export const METADATA_SCHEMAS: readonly SchemaDescriptor[] = [
     collection: 'dataElementGroups',
     singular: 'dataElementGroup',
     klass: `${P}dataelement.DataElementGroup`,
-    shortName: 'optional',
+    shortName: 'unique',
     csvClassKey: 'DATA_ELEMENT_GROUP',
     csvColumns: ['name', 'uid', 'code', 'shortName'],
     properties: [
@@ -577,7 +587,7 @@ export const METADATA_SCHEMAS: readonly SchemaDescriptor[] = [
     collection: 'dataElementGroupSets',
     singular: 'dataElementGroupSet',
     klass: `${P}dataelement.DataElementGroupSet`,
-    shortName: 'optional',
+    shortName: 'unique',
     properties: [bool('compulsory'), bool('dataDimension'), refs('dataElementGroups', 'dataElementGroups')],
   }),
   defineType({
@@ -590,7 +600,7 @@ export const METADATA_SCHEMAS: readonly SchemaDescriptor[] = [
     collection: 'indicators',
     singular: 'indicator',
     klass: `${P}indicator.Indicator`,
-    shortName: true,
+    shortName: 'required',
     csvClassKey: 'INDICATOR',
     csvColumns: [
       'name',
@@ -604,6 +614,7 @@ export const METADATA_SCHEMAS: readonly SchemaDescriptor[] = [
       'denominator',
       'denominatorDescription',
     ],
+    nameRule: 'required',
     properties: [
       ref('indicatorType', 'indicatorTypes', { required: true }),
       text('numerator', { required: true }),
@@ -623,6 +634,7 @@ export const METADATA_SCHEMAS: readonly SchemaDescriptor[] = [
     collection: 'indicatorGroups',
     singular: 'indicatorGroup',
     klass: `${P}indicator.IndicatorGroup`,
+    nameRule: 'required',
     properties: [
       refs('indicators', 'indicators'),
       ref('groupSet', 'indicatorGroupSets', { owner: false }),
@@ -633,14 +645,15 @@ export const METADATA_SCHEMAS: readonly SchemaDescriptor[] = [
     collection: 'indicatorGroupSets',
     singular: 'indicatorGroupSet',
     klass: `${P}indicator.IndicatorGroupSet`,
-    shortName: 'optional',
+    shortName: 'unique',
+    nameRule: 'required',
     properties: [bool('compulsory'), refs('indicatorGroups', 'indicatorGroups')],
   }),
   defineType({
     collection: 'constants',
     singular: 'constant',
     klass: `${P}constant.Constant`,
-    shortName: 'optional',
+    shortName: 'unique',
     properties: [num('value')],
   }),
 
@@ -660,6 +673,7 @@ export const METADATA_SCHEMAS: readonly SchemaDescriptor[] = [
     singular: 'dataSet',
     klass: `${P}dataset.DataSet`,
     shortName: true,
+    nameRule: 'required',
     properties: [
       oneOf('periodType', PERIOD_TYPE_NAMES, { required: true }),
       embeddedList('dataSetElements', 'dataSetElements'),
@@ -745,7 +759,7 @@ export const METADATA_SCHEMAS: readonly SchemaDescriptor[] = [
     collection: 'validationRules',
     singular: 'validationRule',
     klass: `${P}validation.ValidationRule`,
-    shortName: 'optional',
+    shortName: 'unique',
     csvClassKey: 'VALIDATION_RULE',
     csvColumns: [
       'name',
@@ -824,7 +838,7 @@ export const METADATA_SCHEMAS: readonly SchemaDescriptor[] = [
     collection: 'trackedEntityTypes',
     singular: 'trackedEntityType',
     klass: `${P}trackedentity.TrackedEntityType`,
-    shortName: 'optional',
+    shortName: 'unique',
     properties: [
       embeddedList('trackedEntityTypeAttributes', 'trackedEntityTypeAttributes'),
       oneOf('featureType', FEATURE_TYPES),
@@ -853,7 +867,8 @@ export const METADATA_SCHEMAS: readonly SchemaDescriptor[] = [
     collection: 'programs',
     singular: 'program',
     klass: `${P}program.Program`,
-    shortName: true,
+    shortName: 'required',
+    nameRule: 'required',
     properties: [
       oneOf('programType', ['WITH_REGISTRATION', 'WITHOUT_REGISTRATION'], { required: true }),
       ref('trackedEntityType', 'trackedEntityTypes'),
@@ -1117,6 +1132,7 @@ export const METADATA_SCHEMAS: readonly SchemaDescriptor[] = [
     collection: 'programNotificationTemplates',
     singular: 'programNotificationTemplate',
     klass: `${P}program.notification.ProgramNotificationTemplate`,
+    nameRule: 'required',
     properties: [
       text('messageTemplate'),
       text('subjectTemplate'),
@@ -1132,6 +1148,7 @@ export const METADATA_SCHEMAS: readonly SchemaDescriptor[] = [
     collection: 'dashboards',
     singular: 'dashboard',
     klass: `${P}dashboard.Dashboard`,
+    nameRule: 'required',
     properties: [text('description'), embeddedList('dashboardItems', 'dashboardItems'), json('layout')],
     dependencies: ['dashboardItems'],
     dependencyExport: true,
@@ -1151,6 +1168,8 @@ export const METADATA_SCHEMAS: readonly SchemaDescriptor[] = [
       collection,
       singular,
       klass: `${P}${klass}`,
+      // DHIS2 maps these names without a unique flag: two charts may share a name.
+      nameRule: 'required',
       properties: [text('description'), str('type')],
     }),
   ),

@@ -98,7 +98,7 @@ export class PreheatCache {
 /** The payload and everything the stages learn about it. */
 export class MetadataImportBundle {
   readonly entries = new Map<string, ImportEntry[]>();
-  /** Objects of collections Ferry does not import, counted by collection (E6002). */
+  /** Objects of collections Ferry does not import, counted by collection: skipped with a warning (E6002). */
   readonly unsupported = new Map<string, number>();
   readonly context: FerryContext;
   readonly params: MetadataImportParams;

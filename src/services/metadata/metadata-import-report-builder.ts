@@ -11,8 +11,9 @@ import {
 import type { MetadataImportBundle } from './metadata-import-bundle.ts';
 
 /**
- * DHIS2's ImportReport for a finished run: stats and object reports per type in import order, E6002
- * for collections Ferry does not import, and the parameters the run used. `writeNothing` (a dry run
+ * DHIS2's ImportReport for a finished run: stats and object reports per type in import order, a
+ * warning (E6002, with the number of objects skipped) for each collection Ferry does not import,
+ * and the parameters the run used. `writeNothing` (a dry run
  * or a failed atomic import) counts every object as ignored.
  */
 
@@ -52,7 +53,9 @@ export function buildImportReport(
         {
           klass: collection,
           index: 0,
-          errorReports: [errorReport('E6002', [collection], { mainKlass: collection })],
+          errorReports: [
+            errorReport('E6002', [collection, count], { mainKlass: collection, value: String(count) }),
+          ],
         },
       ],
     });

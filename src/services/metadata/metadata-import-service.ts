@@ -96,8 +96,16 @@ async function runImport(bundle: MetadataImportBundle): Promise<ImportReport> {
   await computeHierarchyPaths(bundle);
   propagateInvalidReferences(bundle);
 
-  const hasErrors = bundle.unsupported.size > 0 || bundle.allEntries().some((e) => e.errors.length > 0);
-  const status: ImportStatus = !hasErrors ? 'OK' : params.atomicMode === 'ALL' ? 'ERROR' : 'WARNING';
+  // A collection Ferry does not know is skipped with a warning (DHIS2 skips it silently): it never
+  // decides whether the rest of the file is written.
+  const hasErrors = bundle.allEntries().some((e) => e.errors.length > 0);
+  const status: ImportStatus = hasErrors
+    ? params.atomicMode === 'ALL'
+      ? 'ERROR'
+      : 'WARNING'
+    : bundle.unsupported.size > 0
+      ? 'WARNING'
+      : 'OK';
   const writeNothing = params.importMode === 'VALIDATE' || status === 'ERROR';
   if (params.importMode === 'COMMIT' && status !== 'ERROR') {
     bundle.progress('Committing', 0, total);

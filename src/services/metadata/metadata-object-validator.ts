@@ -4,6 +4,12 @@ import {
   isValidAttributeValue,
   validateObjectShape,
 } from '../../domain/metadata-import/object-validation.ts';
+import {
+  DEFAULT_CATEGORY_COMBO_UID,
+  DEFAULT_CATEGORY_OPTION_COMBO_UID,
+  DEFAULT_CATEGORY_OPTION_UID,
+  DEFAULT_CATEGORY_UID,
+} from '../../domain/category/default-category-model.ts';
 import type { ImportEntry, MetadataImportBundle } from './metadata-import-bundle.ts';
 import { checkUniqueTogether } from './metadata-unique-together-validator.ts';
 
@@ -32,14 +38,24 @@ export function validateShapes(bundle: MetadataImportBundle): void {
       bundle.params.mergeMode === 'MERGE' && entry.existing
         ? { ...entry.existing, ...entry.object }
         : entry.object;
-    entry.errors.push(
-      ...validateObjectShape(bundle.context.registry, entry.schema, shape, {
-        klass: entry.schema.klass,
-        uid: entry.uid || undefined,
-      }),
-    );
+    const errors = validateObjectShape(bundle.context.registry, entry.schema, shape, {
+      klass: entry.schema.klass,
+      uid: entry.uid || undefined,
+    });
+    // DHIS2 (Preheat.isDefault) skips required-property checks for its default category model:
+    // older packages ship the default category option without a shortName.
+    const isDefault = DEFAULT_OBJECT_UIDS.get(entry.collection) === entry.uid;
+    entry.errors.push(...(isDefault ? errors.filter((e) => e.errorCode !== 'E4000') : errors));
   }
 }
+
+/** The default category model's objects by collection, which DHIS2 exempts from E4000. */
+const DEFAULT_OBJECT_UIDS: ReadonlyMap<string, string> = new Map([
+  ['categoryOptions', DEFAULT_CATEGORY_OPTION_UID],
+  ['categories', DEFAULT_CATEGORY_UID],
+  ['categoryCombos', DEFAULT_CATEGORY_COMBO_UID],
+  ['categoryOptionCombos', DEFAULT_CATEGORY_OPTION_COMBO_UID],
+]);
 
 /** Unique properties within the payload (E5005) and against the database (E5003). */
 async function checkUniqueness(bundle: MetadataImportBundle): Promise<void> {

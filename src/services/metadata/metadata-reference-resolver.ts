@@ -150,9 +150,10 @@ export function resolveReferences(bundle: MetadataImportBundle): void {
         ref.id = uid;
         return;
       }
-      if (path === 'user' && bundle.params.skipSharing) {
-        // DHIS2's ReferencesCheck: under skipSharing a creator who is not a user here is no error;
-        // the importing user owns the object instead (the operator leaves it without a creator).
+      if (path === 'user') {
+        // The creator is a soft reference, as DHIS2 treats it: a creator who is not a user here is
+        // no error; the importing user owns the object instead (the operator leaves it without one).
+        // One unknown creator would otherwise refuse every object of an older package.
         if (bundle.principal) entry.object.user = { id: bundle.principal.uid };
         else delete entry.object.user;
         return;
