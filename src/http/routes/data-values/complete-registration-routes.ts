@@ -8,12 +8,13 @@ import {
   importCompleteRegistrations,
   listCompleteRegistrations,
 } from '../../../services/data-values/complete-registration-service.ts';
+import { removeCompleteRegistrations } from '../../../services/data-values/complete-registration-removal.ts';
 
 type Query = Record<string, unknown>;
 
 const SMALL_BODY = { bodyLimit: HTTP_LIMITS.maxSmallBodyBytes };
 
-/** DHIS2's `/api/completeDataSetRegistrations` (JSON): list and register. */
+/** DHIS2's `/api/completeDataSetRegistrations`: list, register and un-register. */
 export async function registerCompleteRegistrationRoutes(
   app: FastifyInstance,
   context: FerryContext,
@@ -39,4 +40,11 @@ export async function registerCompleteRegistrationRoutes(
         .send(webMessage(http.httpStatusCode, http.status, http.message, { response: summary }));
     },
   );
+
+  // DHIS2's un-registration: 204 without a body, as DHIS2 answers it, also when nothing was stored.
+  app.delete<{ Querystring: Query }>('/api/completeDataSetRegistrations', async (request, reply) => {
+    const principal = requireAuthority(request, 'F_DATAVALUE_ADD');
+    await removeCompleteRegistrations(context, request.query, principal);
+    return reply.status(204).send();
+  });
 }

@@ -1,0 +1,160 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import { skipReasonFor, TEST_DATABASE_KINDS, type TestDatabase } from '../support/test-databases.ts';
+import { ADMIN_AUTH, basicAuth } from '../support/access-fixtures.ts';
+import { loadAggregateE2eMetadata } from '../support/aggregate-metadata.ts';
+import { startTestApp, stopTestApp } from '../support/test-app.ts';
+import type { FerryContext } from '../../src/services/ferry-context.ts';
+
+/**
+ * DHIS2's `/api/completeDataSetRegistrations` beyond the JSON list and register that
+ * dhis2-client-compat.test.ts covers: DELETE with `ds`, `pe`, `ou`, `cc`, `cp`, `multiOu` (204,
+ * DHIS2's 409 messages, only units the data set is assigned to), and the XML list and register.
+ */
+
+const DATA_SET = 'qNtxTrp56wV'; // Yearly; assigned to Sierra Leone, Bo, Badjia, Njandama
+const BO = 'O6uvpzGd5pu';
+const BADJIA = 'YuQRtpLP10I'; // child of Bo
+const NGELEHUN = 'DiszpKrYNg8'; // child of Badjia, the data set is not assigned to it
+const CLERK = { id: 'cdsrClerk01', username: 'cdsr.clerk', password: 'Clerk-password-1' } as const;
+
+for (const kind of TEST_DATABASE_KINDS) {
+  describe(`complete data set registrations on ${kind}`, { skip: skipReasonFor(kind) }, () => {
+    let db: TestDatabase;
+    let context: FerryContext;
+    let app: FastifyInstance;
+    const asAdmin = (options: InjectOptions): Promise<LightMyRequestResponse> =>
+      app.inject({ ...options, headers: { authorization: ADMIN_AUTH, ...options.headers } });
+
+    before(async () => {
+      ({ db, context, app } = await startTestApp(kind, {
+        seed: (_context, db) => loadAggregateE2eMetadata(db.storage),
+        setup: async (context) => {
+          await context.storage.transaction((tx) =>
+            context.metadata
+              .withExecutor(tx)
+              .save('userRoles', [
+                { id: 'cdsrRole001', name: 'CDSR clerk', authorities: ['F_DATAVALUE_ADD'] },
+              ]),
+          );
+          await context.users.createUser({ ...CLERK, roles: ['cdsrRole001'], orgUnits: [NGELEHUN] });
+        },
+      }));
+    });
+    after(() => stopTestApp({ db, context, app }));
+
+    const register = async (orgUnits: string[], period = '2017'): Promise<void> => {
+      const response = await asAdmin({
+        method: 'POST',
+        url: '/api/completeDataSetRegistrations',
+        payload: {
+          completeDataSetRegistrations: orgUnits.map((organisationUnit) => ({
+            dataSet: DATA_SET,
+            period,
+            organisationUnit,
+            date: '2018-01-10',
+          })),
+        },
+      });
+      assert.equal(response.statusCode, 200, response.body);
+    };
+    const registered = async (period = '2017'): Promise<string[]> => {
+      const response = await asAdmin({
+        url: `/api/completeDataSetRegistrations?dataSet=${DATA_SET}&period=${period}&orgUnit=ImspTQPwCqd&children=true`,
+      });
+      assert.equal(response.statusCode, 200, response.body);
+      return response
+        .json<{ completeDataSetRegistrations: { organisationUnit: string }[] }>()
+        .completeDataSetRegistrations.map((r) => r.organisationUnit)
+        .sort();
+    };
+    const remove = (query: string, authorization = ADMIN_AUTH) =>
+      app.inject({
+        method: 'DELETE',
+        url: `/api/completeDataSetRegistrations?${query}`,
+        headers: { authorization },
+      });
+
+    it('DELETE un-registers one org unit (204), then with multiOu=true the unit and its children the data set is assigned to', async () => {
+      await register([BO, BADJIA, NGELEHUN]);
+      assert.deepEqual(await registered(), [NGELEHUN, BO, BADJIA].sort());
+
+      const single = await remove(`ds=${DATA_SET}&pe=2017&ou=${BADJIA}&multiOu=false`);
+      assert.equal(single.statusCode, 204, single.body);
+      assert.equal(single.body, '');
+      assert.deepEqual(await registered(), [NGELEHUN, BO].sort());
+
+      await register([BADJIA]);
+      // Versioned path, as DHIS2's apps call it; Ngelehun is a grandchild (and not assigned): kept.
+      const multi = await app.inject({
+        method: 'DELETE',
+        url: `/api/41/completeDataSetRegistrations?ds=${DATA_SET}&pe=2017&ou=${BO}&multiOu=true`,
+        headers: { authorization: ADMIN_AUTH },
+      });
+      assert.equal(multi.statusCode, 204, multi.body);
+      assert.deepEqual(await registered(), [NGELEHUN]);
+
+      // A unit the data set is not assigned to is left alone, as DHIS2 does; still 204.
+      const unassigned = await remove(`ds=${DATA_SET}&pe=2017&ou=${NGELEHUN}`);
+      assert.equal(unassigned.statusCode, 204);
+      assert.deepEqual(await registered(), [NGELEHUN]);
+
+      // cc + cp naming the default combo's option is the same attribute option combo.
+      await register([BO], '2016');
+      const byCombo = await app.inject({
+        method: 'DELETE',
+        url: `/api/completeDataSetRegistrations?ds=${DATA_SET}&pe=2016&ou=${BO}&cc=bjDvmb4bfuf&cp=xYerKDKCefk`,
+        headers: { authorization: ADMIN_AUTH },
+      });
+      assert.equal(byCombo.statusCode, 204, byCombo.body);
+      assert.deepEqual(await registered('2016'), []);
+    });
+
+    it("DELETE refuses as DHIS2 does: unknown data set, period or org unit, locked period (409 with DHIS2's message)", async () => {
+      const cases: [string, RegExp][] = [
+        [`ds=${DATA_SET},noSuchDS001&pe=2017&ou=${BO}`, /Illegal data set identifier in this list/],
+        [`ds=${DATA_SET}&pe=2017Q9&ou=${BO}`, /Illegal period identifier: 2017Q9/],
+        [`ds=${DATA_SET}&pe=2017&ou=noSuchOU001`, /Illegal organisation unit identifier: noSuchOU001/],
+        // No open future periods: next year is locked.
+        [
+          `ds=${DATA_SET}&pe=${new Date().getUTCFullYear() + 1}&ou=${BO}`,
+          /Locked Data set\(s\) : qNtxTrp56wV/,
+        ],
+      ];
+      for (const [query, message] of cases) {
+        const response = await remove(query);
+        assert.equal(response.statusCode, 409, `${query}: ${response.body}`);
+        assert.match(response.json<{ message: string }>().message, message);
+      }
+      const missing = await remove(`pe=2017&ou=${BO}`);
+      assert.equal(missing.statusCode, 400, missing.body);
+    });
+
+    it('DELETE binds the caller as registering does: the authority, and the import checks (here data write sharing, E7601)', async () => {
+      await register([BO]);
+      const clerk = basicAuth(CLERK.username, CLERK.password);
+      const outside = await remove(`ds=${DATA_SET}&pe=2017&ou=${BO}`, clerk);
+      assert.equal(outside.statusCode, 409, outside.body);
+      assert.match(
+        outside.json<{ message: string }>().message,
+        /cannot be un-registered for O6uvpzGd5pu, 2017: E7601 User does not have write access for DataSet/,
+      );
+      assert.ok((await registered()).includes(BO), 'nothing removed');
+
+      await context.users.createUser({
+        id: 'cdsrViewer1',
+        username: 'cdsr.viewer',
+        password: 'Viewer-password-1',
+        roles: [],
+        orgUnits: [BO],
+      });
+      const noAuthority = await remove(
+        `ds=${DATA_SET}&pe=2017&ou=${BO}`,
+        basicAuth('cdsr.viewer', 'Viewer-password-1'),
+      );
+      assert.equal(noAuthority.statusCode, 403, noAuthority.body);
+      assert.ok((await registered()).includes(BO));
+    });
+  });
+}
