@@ -132,8 +132,10 @@ async function runTrackerImport(
   const ruleLoader = params.skipRuleEngine ? undefined : new ProgramRuleLoader(context);
   // References by CODE, NAME or ATTRIBUTE:<uid> become UIDs before anything else reads them.
   const identifiers = params.idSchemes ? new TrackerIdentifierResolver(context, params.idSchemes) : undefined;
+  let restorePageCache: (() => Promise<void>) | undefined;
   try {
     await context.storage.transaction(async (tx) => {
+      restorePageCache = await new TrackerStore(tx).limitPageCache(context.storage);
       if (params.dedupe)
         dedupe = await TrackerImportDedupe.open(tx, params.dedupe, principal, {
           now: new Date().toISOString(),
@@ -181,6 +183,8 @@ async function runTrackerImport(
     });
   } catch (error) {
     if (!(error instanceof RollBack)) throw error;
+  } finally {
+    await restorePageCache?.();
   }
   options.progress?.({ stage: 'Tracker import done', processed, total: processed });
   const report = trimTrackerReport(accumulator.report(params, committed), params.reportMode);
