@@ -17,8 +17,14 @@ const ExportDataPage = lazy(() => import('./pages/export-data-page.tsx'));
 const ExportMetadataPage = lazy(() => import('./pages/export-metadata-page.tsx'));
 const ExportsPage = lazy(() => import('./pages/exports-page.tsx'));
 const ExportAnalysisPage = lazy(() => import('./pages/export-analysis-page.tsx'));
+const ExportEventsPage = lazy(() => import('./pages/export-events-page.tsx'));
+const ExportTrackedEntitiesPage = lazy(() => import('./pages/export-tracked-entities-page.tsx'));
+const ExportDependenciesPage = lazy(() => import('./pages/export-dependencies-page.tsx'));
 const DedupePoolsPage = lazy(() => import('./pages/dedupe-pools-page.tsx'));
 const DedupePoolPage = lazy(() => import('./pages/dedupe-pool-page.tsx'));
+
+/** The export pages other than data values (`#/export`, and any unknown kind, is data values). */
+const EXPORT_KINDS = ['metadata', 'analysis', 'events', 'trackedEntities', 'dependencies'];
 
 type Session =
   | { state: 'loading' }
@@ -99,7 +105,16 @@ export function App() {
     } else if (first === 'export' && second === 'analysis' && may(me, 'exportData')) {
       title = 'Export analysis files';
       page = <ExportAnalysisPage query={route.query} />;
-    } else if (first === 'export' && second !== 'metadata' && may(me, 'exportData')) {
+    } else if (first === 'export' && second === 'events' && may(me, 'exportData')) {
+      title = 'Export events';
+      page = <ExportEventsPage />;
+    } else if (first === 'export' && second === 'trackedEntities' && may(me, 'exportData')) {
+      title = 'Export tracked entities';
+      page = <ExportTrackedEntitiesPage />;
+    } else if (first === 'export' && second === 'dependencies' && may(me, 'exportMetadata')) {
+      title = 'Export metadata with dependencies';
+      page = <ExportDependenciesPage />;
+    } else if (first === 'export' && !EXPORT_KINDS.includes(second ?? '') && may(me, 'exportData')) {
       title = 'Export data values';
       page = <ExportDataPage query={route.query} />;
     } else if (first === 'jobs') {
@@ -157,10 +172,24 @@ export function App() {
         links.push({
           href: '#/export',
           label: 'Data values',
-          current: second !== 'metadata' && second !== 'analysis',
+          current: !EXPORT_KINDS.includes(second ?? ''),
         });
+      if (may(me, 'exportData')) {
+        links.push({ href: '#/export/events', label: 'Events', current: second === 'events' });
+        links.push({
+          href: '#/export/trackedEntities',
+          label: 'Tracked entities',
+          current: second === 'trackedEntities',
+        });
+      }
       if (may(me, 'exportMetadata'))
         links.push({ href: '#/export/metadata', label: 'Metadata', current: second === 'metadata' });
+      if (may(me, 'exportMetadata'))
+        links.push({
+          href: '#/export/dependencies',
+          label: 'Metadata with dependencies',
+          current: second === 'dependencies',
+        });
       if (may(me, 'exportData'))
         links.push({ href: '#/export/analysis', label: 'Analysis files', current: second === 'analysis' });
       page = (
