@@ -111,6 +111,65 @@ for (const kind of TEST_DATABASE_KINDS) {
       assert.deepEqual(await registered('2016'), []);
     });
 
+    it("XML: registers from DHIS2's XML (attributes), lists as XML by .xml and by Accept; malformed XML is a 400 naming the line", async () => {
+      const xml =
+        '<?xml version="1.0" encoding="UTF-8"?>' +
+        '<completeDataSetRegistrations xmlns="http://dhis2.org/schema/dxf/2.0">' +
+        `<completeDataSetRegistration dataSet="${DATA_SET}" period="2015" organisationUnit="${BO}" date="2016-02-01" completed="true"/>` +
+        `<completeDataSetRegistration dataSet="noSuchDS001" period="2015" organisationUnit="${BO}"/>` +
+        '</completeDataSetRegistrations>';
+      const posted = await asAdmin({
+        method: 'POST',
+        url: '/api/41/completeDataSetRegistrations',
+        headers: { 'content-type': 'application/xml' },
+        payload: xml,
+      });
+      assert.equal(posted.statusCode, 200, posted.body);
+      const summary = posted.json<{
+        response: { importCount: { imported: number; ignored: number }; conflicts: { indexes: number[] }[] };
+      }>().response;
+      assert.deepEqual([summary.importCount.imported, summary.importCount.ignored], [1, 1]);
+      assert.deepEqual(summary.conflicts[0].indexes, [1]);
+
+      const listed = await asAdmin({
+        url: `/api/completeDataSetRegistrations.xml?dataSet=${DATA_SET}&period=2015&orgUnit=${BO}`,
+      });
+      assert.equal(listed.statusCode, 200, listed.body);
+      assert.match(String(listed.headers['content-type']), /application\/xml/);
+      assert.match(
+        listed.body,
+        /^<\?xml version="1.0" encoding="UTF-8"\?>\n<completeDataSetRegistrations xmlns="http:\/\/dhis2.org\/schema\/dxf\/2.0">/,
+      );
+      assert.match(
+        listed.body,
+        new RegExp(
+          `<completeDataSetRegistration dataSet="${DATA_SET}" period="2015" organisationUnit="${BO}" attributeOptionCombo="HllvX50cXC0" date="2016-02-01" storedBy="admin" lastUpdated="[^"]+" completed="true"/></completeDataSetRegistrations>`,
+        ),
+      );
+      const byAccept = await asAdmin({
+        url: `/api/completeDataSetRegistrations?dataSet=${DATA_SET}&period=2015&orgUnit=${BO}`,
+        headers: { accept: 'application/xml' },
+      });
+      assert.equal(byAccept.body, listed.body);
+      const json = await asAdmin({
+        url: `/api/completeDataSetRegistrations.json?dataSet=${DATA_SET}&period=2015&orgUnit=${BO}`,
+      });
+      assert.equal(
+        json.json<{ completeDataSetRegistrations: unknown[] }>().completeDataSetRegistrations.length,
+        1,
+      );
+
+      const malformed = await asAdmin({
+        method: 'POST',
+        url: '/api/completeDataSetRegistrations',
+        headers: { 'content-type': 'text/xml' },
+        payload:
+          '<completeDataSetRegistrations>\n<completeDataSetRegistration dataSet="x"></completeDataSetRegistrations>',
+      });
+      assert.equal(malformed.statusCode, 400, malformed.body);
+      assert.match(malformed.json<{ message: string }>().message, /line 2/);
+    });
+
     it("DELETE refuses as DHIS2 does: unknown data set, period or org unit, locked period (409 with DHIS2's message)", async () => {
       const cases: [string, RegExp][] = [
         [`ds=${DATA_SET},noSuchDS001&pe=2017&ou=${BO}`, /Illegal data set identifier in this list/],

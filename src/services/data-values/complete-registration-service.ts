@@ -9,6 +9,8 @@ import type { SqlValue } from '../../storage/storage.ts';
 import { FerryError, parseBooleanParameter } from '../../errors.ts';
 import { importDataValues } from './data-value-import-service.ts';
 import { spoolToFile } from '../jobs/upload-spool.ts';
+import { decodeCompleteRegistrationsXml } from '../../codecs/complete-registration-xml/complete-registration-xml-codec.ts';
+import { InputError } from '../../codecs/input/input-error.ts';
 
 /**
  * DHIS2's `/api/completeDataSetRegistrations`: registering a data set complete for an org unit,
@@ -253,4 +255,23 @@ export async function importCompleteRegistrations(
     summary.description = 'Import process completed with conflicts';
   }
   return summary;
+}
+
+/**
+ * The body `importCompleteRegistrations` reads, from DHIS2's XML: `{completeDataSetRegistrations:
+ * [...]}` with each registration's attributes. Malformed XML is F1001 naming line and column.
+ */
+export async function completeRegistrationsFromXml(xml: string): Promise<unknown> {
+  try {
+    const items = await decodeCompleteRegistrationsXml(
+      (async function* () {
+        yield xml;
+      })(),
+      'completeDataSetRegistrations.xml',
+    );
+    return { completeDataSetRegistrations: items };
+  } catch (error) {
+    if (error instanceof InputError) throw new FerryError('F1001', [error.message]);
+    throw error;
+  }
 }
