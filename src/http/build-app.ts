@@ -32,6 +32,7 @@ import { registerDedupeRoutes } from './routes/dedupe/dedupe-routes.ts';
 import { registerLegacyTrackerRoutes } from './routes/tracker/legacy-tracker-routes.ts';
 import { registerAppRoutes } from './routes/apps/app-routes.ts';
 import { registerAuditRoutes } from './routes/audit/audit-routes.ts';
+import { registerFileResourceRoutes } from './routes/file-resources/file-resource-routes.ts';
 
 export interface BuildAppOptions {
   logger?: boolean;
@@ -131,6 +132,7 @@ export async function buildApp(
   await registerDataValueImportRoutes(app, context);
   await registerDataValueExportRoutes(app, context);
   await registerDataValueSingleRoutes(app, context);
+  await registerFileResourceRoutes(app, context);
   await registerCompleteRegistrationRoutes(app, context);
   await registerGeometryRoutes(app, context);
   await registerTrackerRoutes(app, context);

@@ -15,6 +15,8 @@ export function multipartBoundary(contentType: string | undefined): string | und
 /** What the part's headers said, filled in once the part is found. */
 export interface MultipartFileInfo {
   fileName?: string;
+  /** The part's own Content-Type header, when it has one. */
+  contentType?: string;
   found: boolean;
 }
 
@@ -70,6 +72,7 @@ export async function* multipartFilePart(
         if (name === field) {
           info.found = true;
           info.fileName = /;\s*filename="([^"]*)"/i.exec(disposition)?.[1];
+          info.contentType = /^content-type:\s*([^\r\n]*)$/im.exec(headers)?.[1]?.trim();
           state = 'file';
         } else {
           state = 'skip';

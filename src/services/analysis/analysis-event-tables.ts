@@ -318,6 +318,29 @@ export interface SpoolProgress {
 }
 
 /**
+ * The events of an event program an export takes (alias `e`): its stages the requester reads, by
+ * status, date (the event date, else the due date), org units and the requester's view scope.
+ */
+export async function eventProgramCondition(
+  context: FerryContext,
+  shape: ProgramShape,
+  request: ProgramAnalysisRequest,
+  principal: Principal | undefined,
+): Promise<Condition> {
+  return combine([
+    { sql: 'e.program_id = ?', params: [shape.sid] },
+    { sql: 'e.deleted = 0', params: [] },
+    inList(
+      'e.program_stage_id',
+      shape.stages.map((s) => s.sid),
+    ),
+    inList('e.status', request.statuses),
+    dateRange('COALESCE(e.occurred_at, e.scheduled_at)', request.startDate, request.endDate),
+    await orgUnitCondition(context, 'e.org_unit_id', request.orgUnits, principal),
+  ]);
+}
+
+/**
  * An event program's events into `spool` (one row per event), filtered by status, date (the event
  * date, else the due date), org units and the requester's view scope. Returns the events read.
  */
@@ -331,16 +354,8 @@ export async function spoolEventProgram(
   options: SpoolProgress,
 ): Promise<number> {
   const db = context.storage;
-  const stageSids = shape.stages.map((s) => s.sid);
-  if (stageSids.length === 0) return 0;
-  const where = combine([
-    { sql: 'e.program_id = ?', params: [shape.sid] },
-    { sql: 'e.deleted = 0', params: [] },
-    inList('e.program_stage_id', stageSids),
-    inList('e.status', request.statuses),
-    dateRange('COALESCE(e.occurred_at, e.scheduled_at)', request.startDate, request.endDate),
-    await orgUnitCondition(context, 'e.org_unit_id', request.orgUnits, principal),
-  ]);
+  if (shape.stages.length === 0) return 0;
+  const where = await eventProgramCondition(context, shape, request, principal);
   const sql = `SELECT ${eventSelect(db, table.elements)} FROM event e WHERE ${where.sql} AND e.event_id > ? ORDER BY e.event_id LIMIT ${PAGE}`;
   const orgUnits = new OrgUnitsBySid(db);
   const stageNames = new Map(shape.stages.map((s) => [s.sid, { uid: s.uid, name: s.name }]));

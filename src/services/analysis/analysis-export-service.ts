@@ -31,6 +31,7 @@ import {
   ANALYSIS_EXTRA_PARAMETERS,
   describeAnalysisExtras,
   parseAnalysisExtras,
+  refuseBinaryExtra,
   type AnalysisExtras,
 } from './analysis-extras.ts';
 import { addAnalysisMetadata, metadataFileOf } from './analysis-metadata.ts';
@@ -90,6 +91,7 @@ export function parseAnalysisExportRequest(
     if (!known.includes(key)) throw new FerryError('F1000', [key, String(params[key]), known.join(', ')]);
   }
   const extras = parseAnalysisExtras(params);
+  refuseBinaryExtra(extras, 'data sets');
   if (list(params.dataSet).length === 0) throw new FerryError('F1004', ['dataSet']);
   const values = parseDataValueExportRequest(
     {

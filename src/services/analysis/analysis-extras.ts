@@ -4,7 +4,7 @@ import { FerryError, parseBooleanParameter } from '../../errors.ts';
  * What an analysis export carries besides its data files, each on request (Survey Solutions' "data
  * type" and "include meta"): `metadata` (DDI codebook, the DHIS2 definition, questionnaire PDFs;
  * analysis-metadata.ts), `paradata` (the audit trail of the exported records; analysis-paradata.ts)
- * and `binary` (FILE_RESOURCE and IMAGE values as files), each `true` or `false` (default false).
+ * and `binary` (FILE_RESOURCE and IMAGE values as files; analysis-binary.ts), each `true` or `false` (default false).
  */
 export const ANALYSIS_EXTRA_PARAMETERS = ['metadata', 'paradata', 'binary'] as const;
 
@@ -23,28 +23,35 @@ function single(params: Record<string, unknown>, name: string): unknown {
   return value;
 }
 
-/** The extras asked for; 400 F1000 for a value other than true/false, or for binary data (not kept). */
+/** The extras asked for; 400 F1000 for a value other than true/false. */
 export function parseAnalysisExtras(params: Record<string, unknown>): AnalysisExtras {
-  const extras: AnalysisExtras = {
+  return {
     metadata: parseBooleanParameter('metadata', single(params, 'metadata')),
     paradata: parseBooleanParameter('paradata', single(params, 'paradata')),
     binary: parseBooleanParameter('binary', single(params, 'binary')),
   };
-  if (extras.binary) {
-    // Ferry keeps FILE_RESOURCE and IMAGE values as the file resource's UID only: it has no
-    // /api/fileResources storage, so there are no files to put in the archive. Refused rather than
-    // delivering an archive that silently lacks them.
-    throw new FerryError('F1000', [
-      'binary',
-      'true',
-      'false: this server stores no file resources (FILE_RESOURCE and IMAGE values are kept as UIDs only), so there are no binary files to export',
-    ]);
-  }
-  return extras;
+}
+
+/**
+ * Binary files are kept for tracker data only (file resources, /api/fileResources) and exported for
+ * event programs (analysis-binary.ts): 400 F1000 for `binary=true` on anything else (`what`).
+ */
+export function refuseBinaryExtra(extras: AnalysisExtras | undefined, what: string): void {
+  if (!extras?.binary) return;
+  throw new FerryError('F1000', [
+    'binary',
+    'true',
+    `false for ${what}: FILE_RESOURCE and IMAGE files are exported for event programs only`,
+  ]);
 }
 
 /** "; with metadata and paradata" for the card and readme, or ''. */
 export function describeAnalysisExtras(extras: AnalysisExtras): string {
-  const parts = [extras.metadata ? 'metadata' : '', extras.paradata ? 'paradata' : ''].filter(Boolean);
-  return parts.length > 0 ? `; with ${parts.join(' and ')}` : '';
+  const parts = [
+    extras.metadata ? 'metadata' : '',
+    extras.paradata ? 'paradata' : '',
+    extras.binary ? 'binary files' : '',
+  ].filter(Boolean);
+  if (parts.length === 0) return '';
+  return `; with ${parts.length > 1 ? `${parts.slice(0, -1).join(', ')} and ${parts.at(-1)}` : parts[0]}`;
 }

@@ -1,6 +1,8 @@
 import { addAnalysisMetadata, metadataFileOf, type AnalysisMetadataFile } from './analysis-metadata.ts';
 import { PARADATA_FILE } from './analysis-paradata.ts';
 import { PROGRAM_PARADATA_COLUMNS, programParadata } from './analysis-program-paradata.ts';
+import { addEventProgramBinaryFiles, BINARY_FOLDER } from './analysis-binary.ts';
+import { refuseBinaryExtra } from './analysis-extras.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -67,6 +69,7 @@ export async function writeProgramAnalysisExport(
     ...(request.locale ? { locale: request.locale } : {}),
     ...(limited ? { sharing: sharingSubjectOf(principal) } : {}),
   });
+  if (shape.tracker) refuseBinaryExtra(request.extras, 'tracker programs');
   const dir = await mkdtemp(join(tmpdir(), 'ferry-analysis-program-'));
   const summary: ProgramAnalysisSummary = {
     program: request.program,
@@ -199,6 +202,27 @@ async function writeArchive(
     readmeFiles.push(
       `${name}: ${entry.spool.rowCount} rows, ${file.variables.length} variables: ${entry.what}`,
       ...file.variables.map((v) => `  ${v.name}\t${v.type}\t${v.label}`),
+      '',
+    );
+  }
+  // FILE_RESOURCE and IMAGE values' files (analysis-binary.ts), when asked for.
+  if (request.extras?.binary) {
+    options.progress?.(`Writing ${BINARY_FOLDER}/`, 0);
+    const binary = await addEventProgramBinaryFiles(context, shape, request, principal, addEntry, options);
+    readmeFiles.push(
+      `${BINARY_FOLDER}/: ${binary.files} files (${binary.bytes} bytes) of FILE_RESOURCE and IMAGE values, as ${BINARY_FOLDER}/<event_id>/<data element code or id>-<file name>` +
+        (binary.elements.length > 0
+          ? `; data elements: ${binary.elements.join(', ')}`
+          : '; the program has no FILE_RESOURCE or IMAGE data elements'),
+      ...(binary.missingCount > 0
+        ? [
+            `  Missing files (${binary.missingCount}), event/data element: file resource:`,
+            ...binary.missing.map((m) => `  ${m}`),
+            ...(binary.missingCount > binary.missing.length
+              ? [`  ... and ${binary.missingCount - binary.missing.length} more`]
+              : []),
+          ]
+        : []),
       '',
     );
   }

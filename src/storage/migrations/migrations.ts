@@ -6,6 +6,7 @@ import { DEDUPE_MIGRATIONS } from './dedupe-migrations.ts';
 import { API_TOKEN_MIGRATIONS } from './api-token-migrations.ts';
 import { EXPORT_NOTICE_MIGRATIONS } from './export-notice-migrations.ts';
 import { EXPORT_REMOTE_MIGRATIONS } from './export-remote-migrations.ts';
+import { FILE_RESOURCE_MIGRATIONS } from './file-resource-migrations.ts';
 
 /**
  * Versioned schema migrations. Each has SQL per dialect; types differ (SQLite STRICT tables with
@@ -264,6 +265,7 @@ export const MIGRATIONS: readonly Migration[] = [
   ...API_TOKEN_MIGRATIONS,
   ...EXPORT_NOTICE_MIGRATIONS,
   ...EXPORT_REMOTE_MIGRATIONS,
+  ...FILE_RESOURCE_MIGRATIONS,
 ];
 
 /**
