@@ -58,7 +58,7 @@ describe('multipart file part', () => {
     for (const size of [1, 2, 7, 37, 64, 1000, body.length]) {
       const { data: got, info } = await read(body, size);
       assert.ok(got.equals(data), `chunk size ${size}`);
-      assert.deepEqual(info, { found: true, fileName: 'app.zip' });
+      assert.deepEqual(info, { found: true, fileName: 'app.zip', contentType: 'application/zip' });
     }
   });
 
