@@ -40,6 +40,8 @@ const ADDED = [
   'externalMapLayers',
   'expressionDimensionItems',
   'analyticsTableHooks',
+  'smsCommands',
+  'mapViews',
 ] as const;
 
 const PACKAGE = {
@@ -185,6 +187,28 @@ const PACKAGE = {
       shortName: 'ANC x2',
       expression: '#{dePredictA1}*2',
       missingValueStrategy: 'NEVER_SKIP',
+    },
+  ],
+  smsCommands: [
+    {
+      id: 'smsCommanA1',
+      name: 'anc',
+      parserType: 'KEY_VALUE_PARSER',
+      separator: '.',
+      completenessMethod: 'AT_LEAST_ONE_DATAVALUE',
+      dataset: { id: 'dataSetAAA1' },
+      smsCodes: [{ code: 'a4', dataElement: { id: 'dePredictA1' }, optionId: 'HllvX50cXC0' }],
+    },
+  ],
+  mapViews: [
+    {
+      id: 'mapViewAAA1',
+      layer: 'event',
+      program: { id: 'programAAA1' },
+      programStage: { id: 'progStageA1' },
+      legendSet: { id: 'legendSetA1' },
+      periods: [{ id: 'LAST_12_MONTHS' }],
+      opacity: 0.9,
     },
   ],
   analyticsTableHooks: [

@@ -1337,6 +1337,66 @@ export const METADATA_SCHEMAS: readonly SchemaDescriptor[] = [
     ],
   }),
 
+  defineType({
+    collection: 'smsCommands',
+    singular: 'smsCommand',
+    klass: `${P}sms.command.SMSCommand`,
+    nameRule: 'optional',
+    properties: [
+      oneOf('parserType', [
+        'KEY_VALUE_PARSER',
+        'J2ME_PARSER',
+        'ALERT_PARSER',
+        'UNREGISTERED_PARSER',
+        'TRACKED_ENTITY_REGISTRATION_PARSER',
+        'PROGRAM_STAGE_DATAENTRY_PARSER',
+        'EVENT_REGISTRATION_PARSER',
+      ]),
+      str('separator'),
+      str('codeValueSeparator'),
+      text('defaultMessage'),
+      text('receivedMessage'),
+      text('wrongFormatMessage'),
+      text('noUserMessage'),
+      text('moreThanOneOrgUnitMessage'),
+      text('successMessage'),
+      bool('currentPeriodUsedForReporting'),
+      oneOf('completenessMethod', ['ALL_DATAVALUE', 'AT_LEAST_ONE_DATAVALUE', 'DO_NOT_MARK_COMPLETE']),
+      ref('dataset', 'dataSets'),
+      ref('userGroup', 'userGroups'),
+      ref('program', 'programs'),
+      ref('programStage', 'programStages'),
+      // Each code names a data element or attribute and an option combo; kept as DHIS2 sends them.
+      { name: 'smsCodes', kind: 'json' },
+      { name: 'specialCharacters', kind: 'json' },
+    ],
+  }),
+  defineType({
+    collection: 'mapViews',
+    singular: 'mapView',
+    klass: `${P}mapping.MapView`,
+    nameRule: 'optional',
+    // A map's views also travel inside the map (stored whole there); DHIS2 exports them on their own
+    // too. The analytics dimensions (data items, periods, org units) are kept as DHIS2 sends them.
+    properties: [
+      str('layer', { required: true }),
+      text('description'),
+      ref('program', 'programs'),
+      ref('programStage', 'programStages'),
+      ref('trackedEntityType', 'trackedEntityTypes'),
+      ref('legendSet', 'legendSets'),
+      ref('organisationUnitGroupSet', 'organisationUnitGroupSets'),
+      oneOf('aggregationType', AGGREGATION_TYPES),
+      { name: 'dataDimensionItems', kind: 'json' },
+      { name: 'organisationUnits', kind: 'json' },
+      { name: 'periods', kind: 'json' },
+      { name: 'organisationUnitLevels', kind: 'json' },
+      { name: 'columnDimensions', kind: 'json' },
+      { name: 'filterDimensions', kind: 'json' },
+      num('opacity'),
+    ],
+  }),
+
   // Dashboards and what they show; the shown objects are stored whole (their own analytics shape).
   defineType({
     collection: 'dashboards',
