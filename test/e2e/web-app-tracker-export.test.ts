@@ -44,7 +44,11 @@ const METADATA = {
     ou(COUNTRY, 'Demo country'),
     ou(NORTH, 'North district', COUNTRY),
     ou(SOUTH, 'South district', COUNTRY),
-    ...Object.entries(CLINICS).map(([id, parent], index) => ou(id, `Clinic ${'ABCD'[index]}`, parent)),
+    // Each clinic a point, for the geometry export.
+    ...Object.entries(CLINICS).map(([id, parent], index) => ({
+      ...ou(id, `Clinic ${'ABCD'[index]}`, parent),
+      geometry: { type: 'Point', coordinates: [-11.5 + index / 10, 8.1 + index / 10] },
+    })),
   ],
   dataElements: [
     {
@@ -103,7 +107,7 @@ const TRACKER = {
 };
 
 describe(
-  'the web app exports events, tracked entities and metadata with dependencies',
+  'the web app exports events, tracked entities, metadata with dependencies and geometry',
   { skip: BROWSER_SKIP_REASON },
   () => {
     let db: TestDatabase | undefined;
@@ -233,7 +237,7 @@ describe(
         .split('\n');
       assert.deepEqual(onlyDistrict, [expected[0]]);
 
-      // One stage, by keyboard: a refusal is not expected, the file holds only that stage's events.
+      // One stage: the file holds only that stage's events.
       await page.getByLabel('Selected and all below').check();
       await choose(page, 'option-programStage', 'Follow-up visit');
       const stageRows = readFileSync(await exportAndSave(), 'utf8')
@@ -333,6 +337,27 @@ describe(
       assert.deepEqual(pageErrors, []);
     });
 
+    it('exports the geometry of the org units below the country, one level', async () => {
+      await page.goto(`${baseUrl}/#/export/geometry`);
+      await page.waitForSelector('#org-unit-tree label:has-text("Demo country")');
+      await pickOrgUnit(['Demo country']);
+      await page.getByLabel('Every org unit below the chosen ones').check();
+      await choose(page, 'option-level', 'Level 3');
+      await checkPage(page, 'export-geometry', true);
+      const saved = JSON.parse(readFileSync(await exportAndSave(), 'utf8')) as {
+        type: string;
+        features: { id: string; geometry: { type: string } }[];
+      };
+      const api = JSON.parse(
+        await call('GET', `/api/organisationUnits.geojson?parent=${COUNTRY}&level=3`),
+      ) as typeof saved;
+      assert.deepEqual(saved, api, 'the file is what the API returns');
+      assert.equal(saved.type, 'FeatureCollection');
+      assert.deepEqual(saved.features.map((f) => f.id).sort(), Object.keys(CLINICS).sort());
+      assert.ok(saved.features.every((f) => f.geometry.type === 'Point'));
+      assert.deepEqual(pageErrors, []);
+    });
+
     it('shows the pages only to users whose authorities allow them', async () => {
       await context!.metadata.save('userRoles', [
         { id: 'dmoRoleMd01', name: 'Metadata exporter', authorities: ['F_METADATA_EXPORT'] },
@@ -354,7 +379,7 @@ describe(
         await other.goto(`${baseUrl}/#/export/dependencies`);
         await other.getByRole('button', { name: 'Export' }).waitFor();
         const links = await other.locator('nav.sub-nav a').allInnerTexts();
-        assert.deepEqual(links, ['Metadata', 'Metadata with dependencies']);
+        assert.deepEqual(links, ['Metadata', 'Metadata with dependencies', 'Geometry']);
       } finally {
         await restricted.close();
       }

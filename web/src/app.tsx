@@ -20,11 +20,12 @@ const ExportAnalysisPage = lazy(() => import('./pages/export-analysis-page.tsx')
 const ExportEventsPage = lazy(() => import('./pages/export-events-page.tsx'));
 const ExportTrackedEntitiesPage = lazy(() => import('./pages/export-tracked-entities-page.tsx'));
 const ExportDependenciesPage = lazy(() => import('./pages/export-dependencies-page.tsx'));
+const ExportGeometryPage = lazy(() => import('./pages/export-geometry-page.tsx'));
 const DedupePoolsPage = lazy(() => import('./pages/dedupe-pools-page.tsx'));
 const DedupePoolPage = lazy(() => import('./pages/dedupe-pool-page.tsx'));
 
 /** The export pages other than data values (`#/export`, and any unknown kind, is data values). */
-const EXPORT_KINDS = ['metadata', 'analysis', 'events', 'trackedEntities', 'dependencies'];
+const EXPORT_KINDS = ['metadata', 'analysis', 'events', 'trackedEntities', 'dependencies', 'geometry'];
 
 type Session =
   | { state: 'loading' }
@@ -114,6 +115,9 @@ export function App() {
     } else if (first === 'export' && second === 'dependencies' && may(me, 'exportMetadata')) {
       title = 'Export metadata with dependencies';
       page = <ExportDependenciesPage />;
+    } else if (first === 'export' && second === 'geometry' && may(me, 'exportMetadata')) {
+      title = 'Export geometry';
+      page = <ExportGeometryPage />;
     } else if (first === 'export' && !EXPORT_KINDS.includes(second ?? '') && may(me, 'exportData')) {
       title = 'Export data values';
       page = <ExportDataPage query={route.query} />;
@@ -190,6 +194,8 @@ export function App() {
           label: 'Metadata with dependencies',
           current: second === 'dependencies',
         });
+      if (may(me, 'exportMetadata'))
+        links.push({ href: '#/export/geometry', label: 'Geometry', current: second === 'geometry' });
       if (may(me, 'exportData'))
         links.push({ href: '#/export/analysis', label: 'Analysis files', current: second === 'analysis' });
       page = (
