@@ -82,6 +82,8 @@ for (const kind of TEST_DATABASE_KINDS) {
       { format: 'xml' },
       { format: 'csv' },
       { format: 'adx', extra: { idScheme: 'UID' } },
+      // ADX's default scheme, CODE, both ways: objects without a code are written by UID and read back.
+      { format: 'adx' },
       { format: 'csv', compression: 'gzip' },
       { format: 'json', compression: 'zip' },
     ];

@@ -86,9 +86,9 @@ class IdentifierIndex<T> {
     const key = formatIdScheme(scheme);
     let map = this.maps.get(key);
     if (!map) {
-      map = new Map();
-      for (const { ids, info } of this.entries) {
-        const identifier = identifierUnderScheme(
+      const built = new Map<string, T>();
+      const identifiers = this.entries.map(({ ids }) =>
+        identifierUnderScheme(
           {
             id: ids.uid,
             code: ids.code,
@@ -96,11 +96,23 @@ class IdentifierIndex<T> {
             attributeValues: (ids.body?.attributeValues as never) ?? null,
           },
           scheme,
-        );
-        // A NAME or CODE shared by two objects is ambiguous: the first (oldest) wins, as sid order.
-        if (identifier !== undefined && !map.has(identifier)) map.set(identifier, info);
+        ),
+      );
+      // A NAME or CODE shared by two objects is ambiguous: the first (oldest) wins, as sid order.
+      this.entries.forEach(({ info }, i) => {
+        const identifier = identifiers[i];
+        if (identifier !== undefined && !built.has(identifier)) built.set(identifier, info);
+      });
+      if (scheme.kind !== 'UID') {
+        // The export writes an object lacking an identifier under the scheme by its UID (ADX's
+        // default CODE scheme and objects without a code): read such a UID back as that object,
+        // after every real identifier so a code equal to another object's UID still wins.
+        this.entries.forEach(({ ids, info }, i) => {
+          if (identifiers[i] === undefined && !built.has(ids.uid)) built.set(ids.uid, info);
+        });
       }
-      this.maps.set(key, map);
+      this.maps.set(key, built);
+      map = built;
     }
     return map;
   }
