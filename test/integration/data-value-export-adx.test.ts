@@ -1,5 +1,6 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { text } from 'node:stream/consumers';
 import { loadConfig } from '../../src/config.ts';
@@ -166,6 +167,41 @@ for (const kind of TEST_DATABASE_KINDS) {
           'Malaria numeric|2021Q1|456|FOver555555|cocMcDonald|20',
           'Malaria numeric|2021Q1|456|MUnder55555|cocMcDonald|30',
         ].sort(),
+      );
+    });
+
+    it('an annotation is the value of a non-numeric data element only; a numeric one keeps its value attribute (DHIS2 2.42)', async () => {
+      const path = join(db.dataDir, 'annotations.adx.xml');
+      writeFileSync(
+        path,
+        `<adx xmlns="urn:ihe:qrph:adx:2015">
+  <group dataSet="MalariaDS" period="2020-05-01/P1M" orgUnit="123">
+    <dataValue dataElement="Malaria numeric" categoryOptionCombo="FOver555555" value="7"><annotation>seven, counted twice</annotation></dataValue>
+    <dataValue dataElement="Malaria text" value="0"><annotation>Reported late</annotation></dataValue>
+  </group>
+</adx>`,
+      );
+      const summary = await importDataValues(
+        context,
+        { path, fileName: 'annotations.adx.xml', contentType: 'application/adx+xml' },
+        {},
+        undefined,
+      );
+      assert.equal(summary.status, 'SUCCESS', JSON.stringify(summary.conflicts));
+      assert.equal(summary.importCount.imported, 2);
+      const rows = await db.storage.query<Record<string, string>>(
+        `SELECT de.code AS de, dv.value AS value
+           FROM data_value dv JOIN metadata_object de ON de.sid = dv.data_element_id
+           JOIN period p ON p.period_id = dv.period_id
+          WHERE p.iso = '202005' ORDER BY de.code`,
+      );
+      assert.deepEqual(
+        rows.map((r) => `${r.de}=${r.value}`),
+        ['Malaria numeric=7', 'Malaria text=Reported late'],
+      );
+      // The export test below counts every stored value: leave the database as importA left it.
+      await db.storage.execute(
+        `DELETE FROM data_value WHERE period_id IN (SELECT period_id FROM period WHERE iso = '202005')`,
       );
     });
 

@@ -67,9 +67,11 @@ function readValue(element: XmlElement, group: GroupState): DataValueInput {
   const at = element.attributes;
   const input: DataValueInput = { orgUnit: group.header.orgUnit, period: group.header.period };
   if (at.dataElement !== undefined) input.dataElement = at.dataElement;
-  // The annotation carries the value of text data elements (their `value` attribute is a placeholder).
+  // The annotation carries the value of non-numeric data elements (their `value` attribute is a
+  // placeholder); which ones are is known only once the data element is resolved (validation).
   const annotation = childByLocalName(element, 'annotation');
-  readValueAndFlagAttributes(at, annotation !== undefined ? annotation.text : at.value, input);
+  readValueAndFlagAttributes(at, at.value, input);
+  if (annotation !== undefined) input.annotation = annotation.text;
   if (at.comment !== undefined && at.comment !== '') input.comment = at.comment;
   if (at.storedBy !== undefined) input.storedBy = at.storedBy;
   if (at.created !== undefined) input.created = at.created;

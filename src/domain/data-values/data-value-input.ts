@@ -13,6 +13,11 @@ export interface DataValueInput {
   attributeOptions?: Record<string, string>;
   /** `null` when the file sends an empty value (a delete). */
   value?: string | null;
+  /**
+   * ADX: the text of the value's `<annotation>`. As DHIS2 2.42, it is the value of a non-numeric
+   * data element (whose `value` attribute is a placeholder) and ignored for a numeric one.
+   */
+  annotation?: string;
   storedBy?: string;
   created?: string;
   lastUpdated?: string;

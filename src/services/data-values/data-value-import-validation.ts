@@ -3,6 +3,7 @@ import type { ConflictCollector, DataValueConflictCode } from '../../domain/data
 import {
   checkValue,
   isInsignificantZero,
+  isNumericValueType,
   MAX_COMMENT_LENGTH,
 } from '../../domain/data-values/data-value-validation.ts';
 import { DEFAULT_CATEGORY_OPTION_COMBO_UID } from '../../domain/category/default-category-model.ts';
@@ -181,6 +182,10 @@ export class DataValueImportValidator {
     }
 
     let value: string | null = input.value ?? null;
+    // ADX: a non-numeric element's value is its annotation; a numeric one's annotation is ignored.
+    if (input.annotation !== undefined && !isNumericValueType(dataElement.valueType)) {
+      value = input.annotation === '' ? null : input.annotation;
+    }
     if (value !== null) {
       const check = checkValue(dataElement.valueType, value);
       if (!check.ok) {
