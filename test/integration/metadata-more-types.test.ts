@@ -82,6 +82,17 @@ const PACKAGE = {
       analyticsType: 'EVENT',
     },
   ],
+  // An attribute applying to the added types DHIS2 lets attributes apply to.
+  attributes: [
+    {
+      id: 'attrSqlVie1',
+      name: 'Owner unit',
+      valueType: 'TEXT',
+      sqlViewAttribute: true,
+      dataElementGroupSetAttribute: true,
+      validationRuleGroupAttribute: true,
+    },
+  ],
   // One object of each added type.
   predictors: [
     {
@@ -294,6 +305,14 @@ for (const kind of TEST_DATABASE_KINDS) {
         const original = comparable(await exportAll(source, 'json'));
         for (const collection of ADDED) {
           assert.equal(original[collection]?.length, 1, `${collection} exported`);
+        }
+        const attribute = original.attributes[0] as Record<string, unknown>;
+        for (const flag of [
+          'sqlViewAttribute',
+          'dataElementGroupSetAttribute',
+          'validationRuleGroupAttribute',
+        ]) {
+          assert.equal(attribute[flag], true, `attribute ${flag} exported`);
         }
         const predictor = original.predictors[0] as Record<string, unknown>;
         assert.deepEqual(predictor.generator, PACKAGE.predictors[0].generator);

@@ -1429,7 +1429,7 @@ export const METADATA_SCHEMAS: readonly SchemaDescriptor[] = [
   ),
 ];
 
-/** DHIS2's attribute "applies to" flags, one boolean per type. */
+/** DHIS2's attribute "applies to" flags, one boolean per type (2.41's Attribute.ObjectType). */
 function attributeTargetFlags(): string[] {
   return [
     'dataElementAttribute',
@@ -1461,6 +1461,9 @@ function attributeTargetFlags(): string[] {
     'validationRuleAttribute',
     'programIndicatorAttribute',
     'relationshipTypeAttribute',
+    'sqlViewAttribute',
+    'dataElementGroupSetAttribute',
+    'validationRuleGroupAttribute',
     'visualizationAttribute',
     'mapAttribute',
     'eventChartAttribute',
