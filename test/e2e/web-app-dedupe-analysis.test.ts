@@ -337,6 +337,7 @@ describe(
           await choose(page, 'option-format', 'Stata 14+ (*.dta)');
           await page.click('label:has-text("Include metadata")');
           await page.click('label:has-text("Include paradata")');
+          await page.click('label:has-text("Include binary data")');
           await choose(page, 'option-destination', 'WebDAV: district-dav');
           await page.fill('input[name=remotePath]', 'analysis/2026');
           await page.click('label:has-text("Protect the archive with a password")');
@@ -357,7 +358,7 @@ describe(
           assert.match(text, new RegExp(`Program${escape(program.name)}`));
           assert.match(text, new RegExp(`Version${program.version ?? ''} \\(pinned\\)`));
           assert.match(text, /Statusevents completed/);
-          assert.match(text, /Data typemain data, metadata, paradata/);
+          assert.match(text, /Data typemain data, metadata, paradata, binary files/);
           assert.match(text, /Label languagedefault/);
           assert.match(text, /FormatStata 14\+ \(\.dta\) in a zip, password-protected/);
           assert.match(text, /folder analysis\/2026 \(delivered to/);

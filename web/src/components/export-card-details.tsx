@@ -115,7 +115,9 @@ function AnalysisDetails({ params }: { params: Record<string, unknown> }) {
   const periods = list(params.period);
   const start = list(params.startDate)[0];
   const end = list(params.endDate)[0];
-  const extras = ['metadata', 'paradata', 'binary'].filter((key) => String(params[key]) === 'true');
+  const extras = ['metadata', 'paradata', 'binary']
+    .filter((key) => String(params[key]) === 'true')
+    .map((key) => (key === 'binary' ? 'binary files' : key));
   const locale = list(params.locale)[0];
   const version = list(params.programVersion)[0];
   return (

@@ -103,6 +103,7 @@ export default function ExportAnalysisPage({ query }: { query: URLSearchParams }
   const [programStatuses, setProgramStatuses] = useState<string[]>([]);
   const [metadata, setMetadata] = useState(false);
   const [paradata, setParadata] = useState(false);
+  const [binary, setBinary] = useState(false);
   const [format, setFormat] = useState<AnalysisFormat>('stata');
   const [layout, setLayout] = useState('wide');
   const [orgUnits, setOrgUnits] = useState<string[]>([]);
@@ -138,6 +139,9 @@ export default function ExportAnalysisPage({ query }: { query: URLSearchParams }
   const subjects = source === 'program' ? programs : dataSets;
   const chosen = subjects.find((item) => item.id === subject);
   const tracker = chosen?.programType === 'WITH_REGISTRATION';
+  // Binary files (FILE_RESOURCE and IMAGE values) are exported for event programs only; the server
+  // refuses them for tracker programs and data sets (analysis-extras.ts, refuseBinaryExtra).
+  const offersBinary = source === 'program' && chosen !== undefined && !tracker;
   const locales = useMemo(
     () => [...new Set((chosen?.translations ?? []).map((t) => t.locale))].sort(),
     [chosen],
@@ -175,6 +179,7 @@ export default function ExportAnalysisPage({ query }: { query: URLSearchParams }
         ...(locale ? { locale } : {}),
         ...(metadata ? { metadata: 'true' } : {}),
         ...(paradata ? { paradata: 'true' } : {}),
+        ...(binary && offersBinary ? { binary: 'true' } : {}),
       };
     }
     return {
@@ -331,6 +336,14 @@ export default function ExportAnalysisPage({ query }: { query: URLSearchParams }
                 checked={paradata}
                 onChange={({ checked }) => setParadata(checked)}
               />
+              {offersBinary ? (
+                <CheckboxField
+                  label="Include binary data: the files and images of file and image values, in folders per event"
+                  name="binary"
+                  checked={binary}
+                  onChange={({ checked }) => setBinary(checked)}
+                />
+              ) : null}
             </>
           ) : null}
         </fieldset>
