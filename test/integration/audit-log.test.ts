@@ -56,6 +56,21 @@ async function recordsSince(context: FerryContext, mark: number): Promise<AuditR
   return page.audits.filter((r) => r.id > mark).reverse();
 }
 
+/**
+ * The records of one job. The request's record is written by an onResponse hook, which Fastify
+ * runs after the reply has been sent, so the test may ask before that hook has started; it asks
+ * again for up to five seconds rather than racing it.
+ */
+async function auditsOfJob(context: FerryContext, jobId: string): Promise<AuditRecord[]> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    await context.audit.flush();
+    const found = (await context.audit.list({ jobId }, 1, 10)).audits;
+    if (found.length > 0 || Date.now() > deadline) return found;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
 async function lastAuditId(context: FerryContext): Promise<number> {
   await context.audit.flush();
   return (await context.audit.list({}, 1, 1)).audits[0]?.id ?? 0;
@@ -187,8 +202,7 @@ for (const kind of TEST_DATABASE_KINDS) {
       });
       assert.equal(reply.statusCode, 200, reply.body);
       const id = reply.json<{ response: { id: string } }>().response.id;
-      await context.audit.flush();
-      const queued = (await context.audit.list({ jobId: id }, 1, 10)).audits;
+      const queued = await auditsOfJob(context, id);
       assert.equal(queued.length, 1);
       assert.equal(queued[0].outcome, 'ACCEPTED');
       await context.jobs.start();
