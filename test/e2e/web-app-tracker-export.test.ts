@@ -1,6 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import type { FastifyInstance } from 'fastify';
@@ -186,7 +187,7 @@ describe(
     const exportAndSave = async (): Promise<string> => {
       const [download] = await Promise.all([
         page.waitForEvent('download'),
-        page.getByRole('button', { name: 'Export' }).click(),
+        page.getByRole('button', { name: 'Export', exact: true }).click(),
       ]);
       const path = await download.path();
       await page.locator('[data-test="export-saved"]').waitFor();
@@ -260,7 +261,7 @@ describe(
         .locator('[data-test="dhis2-uicore-singleselectoption"]', { hasText: 'Attribute (unique)' })
         .dispatchEvent('click');
       await page.getByLabel('Org unit id scheme: attribute UID').fill('noSuchAttr1');
-      await page.getByRole('button', { name: 'Export' }).click();
+      await page.getByRole('button', { name: 'Export', exact: true }).click();
       const alert = page.locator('.error-notice');
       await alert.waitFor();
       const text = await alert.innerText();
@@ -305,7 +306,7 @@ describe(
       // "Within the last" with a bad duration is caught before asking the server.
       await page.getByLabel('Within the last …').check();
       await page.getByLabel('Updated within (10d, 12h, 1d12h)').fill('ten days');
-      assert.ok(await page.getByRole('button', { name: 'Export' }).isDisabled());
+      assert.ok(await page.getByRole('button', { name: 'Export', exact: true }).isDisabled());
       await page.getByLabel('Updated within (10d, 12h, 1d12h)').fill('10d');
       const recent = JSON.parse(readFileSync(await exportAndSave(), 'utf8')) as typeof saved;
       assert.equal(recent.trackedEntities.length, 4, 'all four were updated today');
@@ -334,6 +335,24 @@ describe(
         saved.trackedEntityTypes?.some((t) => t.id === TE_TYPE),
         'with its tracked entity type',
       );
+
+      // The same package through the export queue: the queue page opens and the card completes.
+      await page.getByRole('button', { name: 'Add to export queue' }).click();
+      await page.waitForURL(/#\/exports$/);
+      let card: { kind: string; status: string; file: { downloadUrl: string | null } | null } | undefined;
+      for (let i = 0; i < 200 && card?.status !== 'COMPLETED'; i++) {
+        const cards = (JSON.parse(await call('GET', '/api/exports')) as { exports: (typeof card)[] }).exports;
+        card = cards.find((c) => c?.kind === 'metadataDependencies');
+        if (card?.status === 'FAILED') break;
+        await sleep(100);
+      }
+      assert.equal(card?.status, 'COMPLETED', `the queued dependency export: ${JSON.stringify(card)}`);
+      const response = await fetch(`${baseUrl}${card!.file!.downloadUrl!}`, {
+        headers: { authorization: AUTH },
+      });
+      // Compression "None" was chosen above: the queued file is plain JSON too.
+      const queued = JSON.parse(await response.text()) as typeof saved;
+      assert.deepEqual(queued.programStages?.map((s) => s.id).sort(), [...STAGES].sort());
       assert.deepEqual(pageErrors, []);
     });
 
@@ -377,7 +396,7 @@ describe(
         await other.goto(`${baseUrl}/#/export/events`);
         await other.getByText('This page is not available').waitFor();
         await other.goto(`${baseUrl}/#/export/dependencies`);
-        await other.getByRole('button', { name: 'Export' }).waitFor();
+        await other.getByRole('button', { name: 'Export', exact: true }).waitFor();
         const links = await other.locator('nav.sub-nav a').allInnerTexts();
         assert.deepEqual(links, ['Metadata', 'Metadata with dependencies', 'Geometry']);
       } finally {

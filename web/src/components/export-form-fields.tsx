@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import {
   Button,
+  ButtonStrip,
   CalendarInput,
   InputField,
   NoticeBox,
@@ -169,19 +170,23 @@ export function dateOrderProblem(start: string, end: string, what = 'start date'
 export function ExportAction({
   missing,
   run,
+  queue,
 }: {
   missing: string;
   run: () => Promise<{ name: string; size: number }>;
+  /** Where offered: the same export through the export queue, for a file too large to wait for. */
+  queue?: () => Promise<void>;
 }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const [saved, setSaved] = useState<{ name: string; size: number } | null>(null);
-  const start = async () => {
+  const start = async (queued: boolean) => {
     setBusy(true);
     setError(null);
     setSaved(null);
     try {
-      setSaved(await run());
+      if (queued && queue) await queue();
+      else setSaved(await run());
     } catch (caught) {
       setError(caught);
     } finally {
@@ -197,9 +202,21 @@ export function ExportAction({
         </NoticeBox>
       ) : null}
       <div>
-        <Button primary onClick={() => void start()} disabled={Boolean(missing) || busy} loading={busy}>
-          Export
-        </Button>
+        <ButtonStrip>
+          <Button
+            primary
+            onClick={() => void start(false)}
+            disabled={Boolean(missing) || busy}
+            loading={busy}
+          >
+            Export
+          </Button>
+          {queue ? (
+            <Button secondary onClick={() => void start(true)} disabled={Boolean(missing) || busy}>
+              Add to export queue
+            </Button>
+          ) : null}
+        </ButtonStrip>
         {missing ? <p className="muted">{missing}</p> : null}
       </div>
     </div>

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import { Card, CheckboxField, SingleSelectField, SingleSelectOption } from '@dhis2/ui';
-import { api } from '../api.ts';
+import { api, postJson } from '../api.ts';
+import { navigate } from '../router.ts';
 import { ErrorNotice } from '../components/error-notice.tsx';
 import { ExportAction, FormatCompression } from '../components/export-form-fields.tsx';
 import { downloadExport, exportPath, queryOf } from '../export-download.ts';
@@ -70,6 +71,18 @@ export default function ExportDependenciesPage() {
       `metadata.${format}`,
     );
 
+  // A large package (a big data set's) can be made in the export queue instead (kind
+  // metadataDependencies), its card then followed on the queue page.
+  const queue = async () => {
+    await postJson('/api/exports', {
+      kind: 'metadataDependencies',
+      format,
+      compression,
+      params: { type, uid: object, ...(skipSharing ? { skipSharing: 'true' } : {}) },
+    });
+    navigate('#/exports');
+  };
+
   return (
     <Card className="panel">
       <div className="stack">
@@ -115,7 +128,7 @@ export default function ExportDependenciesPage() {
           checked={skipSharing}
           onChange={({ checked }) => setSkipSharing(checked)}
         />
-        <ExportAction missing={missing} run={run} />
+        <ExportAction missing={missing} run={run} queue={queue} />
       </div>
     </Card>
   );
