@@ -233,6 +233,95 @@ const PACKAGE = {
   ],
 };
 
+/** Core types the aggregate round trip (metadata-export.test.ts) does not carry, one object each. */
+const CORE = {
+  categoryOptions: [{ id: 'catOptCorA1', name: 'Public', shortName: 'Public' }],
+  categoryOptionGroups: [
+    {
+      id: 'cogCoreAAA1',
+      name: 'Public sector',
+      shortName: 'Public sector',
+      dataDimensionType: 'ATTRIBUTE',
+      categoryOptions: [{ id: 'catOptCorA1' }],
+    },
+  ],
+  categoryOptionGroupSets: [
+    {
+      id: 'cogsCoreAA1',
+      name: 'Sector',
+      dataDimensionType: 'ATTRIBUTE',
+      categoryOptionGroups: [{ id: 'cogCoreAAA1' }],
+    },
+  ],
+  optionSets: [{ id: 'optSetCorA1', name: 'Yes/no', valueType: 'TEXT', options: [{ id: 'optCoreAAA1' }] }],
+  options: [{ id: 'optCoreAAA1', name: 'Yes', code: 'Y', optionSet: { id: 'optSetCorA1' } }],
+  optionGroups: [
+    {
+      id: 'optGrpCorA1',
+      name: 'Positive',
+      shortName: 'Positive',
+      optionSet: { id: 'optSetCorA1' },
+      options: [{ id: 'optCoreAAA1' }],
+    },
+  ],
+  optionGroupSets: [
+    {
+      id: 'optGSCoreA1',
+      name: 'Answers',
+      optionSet: { id: 'optSetCorA1' },
+      optionGroups: [{ id: 'optGrpCorA1' }],
+    },
+  ],
+  organisationUnitGroups: [{ id: 'ougCoreAAA1', name: 'Hospitals', shortName: 'Hospitals' }],
+  organisationUnitGroupSets: [
+    {
+      id: 'ougsCoreAA1',
+      name: 'Facility type',
+      shortName: 'Facility type',
+      organisationUnitGroups: [{ id: 'ougCoreAAA1' }],
+    },
+  ],
+  dataElementGroups: [{ id: 'degCoreAAA1', name: 'Core group', shortName: 'Core group' }],
+  dataElementGroupSets: [
+    { id: 'degsCoreAA1', name: 'Core group set', dataElementGroups: [{ id: 'degCoreAAA1' }] },
+  ],
+  indicatorGroups: [{ id: 'igCoreAAAA1', name: 'Core indicators' }],
+  indicatorGroupSets: [
+    { id: 'igsCoreAAA1', name: 'Core indicator set', indicatorGroups: [{ id: 'igCoreAAAA1' }] },
+  ],
+  constants: [{ id: 'constCoreA1', name: 'Pi', value: 3.14 }],
+  dataEntryForms: [{ id: 'defCoreAAA1', name: 'Core form', style: 'NORMAL', htmlCode: '<p>form</p>' }],
+  dataApprovalLevels: [{ id: 'dalCoreAAA1', name: 'District approval', orgUnitLevel: 2 }],
+  dataApprovalWorkflows: [
+    {
+      id: 'dawCoreAAA1',
+      name: 'Monthly approval',
+      periodType: 'Monthly',
+      dataApprovalLevels: [{ id: 'dalCoreAAA1' }],
+    },
+  ],
+  validationRuleGroups: [{ id: 'vrgCoreAAA1', name: 'Core rules' }],
+  relationshipTypes: [
+    {
+      id: 'relTypeCor1',
+      name: 'Mother to child',
+      fromConstraint: { relationshipEntity: 'TRACKED_ENTITY_INSTANCE' },
+      toConstraint: { relationshipEntity: 'TRACKED_ENTITY_INSTANCE' },
+    },
+  ],
+  documents: [{ id: 'docCoreAAA1', name: 'Guide', url: 'https://example.org/guide.pdf', external: true }],
+  eventVisualizations: [{ id: 'evCoreAAAA1', name: 'Cases', type: 'LINE_LIST' }],
+  dashboards: [
+    {
+      id: 'dashCoreAA1',
+      name: 'Overview',
+      dashboardItems: [
+        { id: 'dashItemCo1', type: 'EVENT_VISUALIZATION', eventVisualization: { id: 'evCoreAAAA1' } },
+      ],
+    },
+  ],
+};
+
 interface Site {
   db: TestDatabase;
   context: FerryContext;
@@ -342,6 +431,26 @@ for (const kind of TEST_DATABASE_KINDS) {
           packaged.organisationUnitLevels.map((l) => l.id),
           ['ouLevelAAA1'],
         );
+      } finally {
+        await source.db.dispose();
+      }
+    });
+
+    it('round-trips one object of each core type the aggregate fixtures lack', async () => {
+      const source = await openSite(kind);
+      try {
+        await importInto(source, 'core.json', JSON.stringify(CORE));
+        const original = comparable(await exportAll(source, 'json'));
+        for (const collection of Object.keys(CORE)) {
+          assert.ok((original[collection]?.length ?? 0) >= 1, `${collection} exported`);
+        }
+        const target = await openSite(kind);
+        try {
+          await importInto(target, 'core-again.json', await exportAll(source, 'json'));
+          assert.deepEqual(comparable(await exportAll(target, 'json')), original, 'core round trip');
+        } finally {
+          await target.db.dispose();
+        }
       } finally {
         await source.db.dispose();
       }
