@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { POSTGRES_TEST_URL } from '../support/test-databases.ts';
+import { runFerry } from '../support/ferry-cli.ts';
 import { ADMIN_AUTH } from '../support/access-fixtures.ts';
 import { waitForJob } from '../support/wait-for-job.ts';
 import { startTestApp, stopTestApp, type TestApp } from '../support/test-app.ts';
@@ -58,6 +59,8 @@ for (const kind of KINDS) {
   describe(`analysis export binary files on ${kind}`, () => {
     let h: TestApp;
     let malaria: MetadataObject;
+    let tracker: MetadataObject;
+    let trackerEvent: string;
     const photo = { id: generateUid(), code: 'MAL_PHOTO' };
     const bytes = randomBytes(300_000);
     let resourceUid: string;
@@ -92,7 +95,14 @@ for (const kind of KINDS) {
       malaria = (await h.context.metadata.list('programs')).objects.find(
         (p) => p.programType === 'WITHOUT_REGISTRATION',
       )!;
-      // A FILE_RESOURCE data element on the program's stage, through the metadata import.
+      tracker = (await h.context.metadata.list('programs')).objects.find(
+        (p) => p.programType === 'WITH_REGISTRATION',
+      )!;
+      const trackerStage = (await h.context.metadata.get(
+        'programStages',
+        (tracker.programStages as { id: string }[])[0].id,
+      ))!;
+      // A FILE_RESOURCE data element on the program's stage (and a tracker stage), through the metadata import.
       const stage = (await h.context.metadata.get(
         'programStages',
         (malaria.programStages as { id: string }[])[0].id,
@@ -118,6 +128,13 @@ for (const kind of KINDS) {
               ...stage,
               programStageDataElements: [
                 ...((stage.programStageDataElements as Record<string, unknown>[] | undefined) ?? []),
+                { dataElement: { id: photo.id }, compulsory: false },
+              ],
+            },
+            {
+              ...trackerStage,
+              programStageDataElements: [
+                ...((trackerStage.programStageDataElements as Record<string, unknown>[] | undefined) ?? []),
                 { dataElement: { id: photo.id }, compulsory: false },
               ],
             },
@@ -163,12 +180,24 @@ for (const kind of KINDS) {
       assert.equal(events.length, 2, list.body);
       withFile = String(events[0].event);
       withMissing = String(events[1].event);
+      const trackerList = await h.app.inject({
+        url: `/api/tracker/events?program=${tracker.id}&programStage=${trackerStage.id}&pageSize=1&fields=*`,
+        headers: { authorization: ADMIN_AUTH },
+      });
+      assert.equal(trackerList.statusCode, 200, trackerList.body);
+      const trackerBody = trackerList.json<{
+        events?: Record<string, unknown>[];
+        instances?: Record<string, unknown>[];
+      }>();
+      const trackerEvents = trackerBody.events ?? trackerBody.instances ?? [];
+      assert.equal(trackerEvents.length, 1, trackerList.body);
+      trackerEvent = String(trackerEvents[0].event);
       const update = {
-        events: events.map((event, i) => ({
+        events: [...events, ...trackerEvents].map((event, i) => ({
           ...event,
           dataValues: [
             ...(event.dataValues as Record<string, unknown>[]),
-            { dataElement: photo.id, value: i === 0 ? resourceUid : missingUid },
+            { dataElement: photo.id, value: i === 1 ? missingUid : resourceUid },
           ],
         })),
       };
@@ -243,6 +272,53 @@ for (const kind of KINDS) {
         assert.ok(readFileSync(join(zip.dir, tab), 'utf8').includes(resourceUid));
       } finally {
         zip.remove();
+      }
+    });
+
+    it('a tracker program: the stage event file under Binary/<event>/, same bytes', async () => {
+      const { zip } = await exportZip({ program: tracker.id, binary: 'true' });
+      try {
+        const binary = zip.files.filter((f) => f.startsWith('Binary/'));
+        assert.deepEqual(binary, [`Binary/${trackerEvent}/${photo.code}-chest x-ray.png`]);
+        assert.equal(sha256(readFileSync(join(zip.dir, binary[0]))), sha256(bytes));
+      } finally {
+        zip.remove();
+      }
+    });
+
+    it('ferry export analysis --program PR --binary writes the same Binary/ entry', async () => {
+      const work = mkdtempSync(join(tmpdir(), 'ferry-binary-cli-'));
+      try {
+        // The CLI reads file resources under its data directory, as the server does: the same one.
+        const target = [
+          '--data-dir',
+          h.db.dataDir,
+          ...(h.db.databaseUrl ? ['--database-url', h.db.databaseUrl] : []),
+        ];
+        const output = join(work, 'malaria.zip');
+        const run = await runFerry([
+          'export',
+          'analysis',
+          '--program',
+          malaria.id,
+          '--format',
+          'csv',
+          '--binary',
+          ...target,
+          '-o',
+          output,
+        ]);
+        assert.equal(run.code, 0, run.stderr);
+        const zip = unzip(readFileSync(output));
+        try {
+          const binary = zip.files.filter((f) => f.startsWith('Binary/'));
+          assert.deepEqual(binary, [`Binary/${withFile}/${photo.code}-chest x-ray.png`]);
+          assert.equal(sha256(readFileSync(join(zip.dir, binary[0]))), sha256(bytes));
+        } finally {
+          zip.remove();
+        }
+      } finally {
+        rmSync(work, { recursive: true, force: true });
       }
     });
 

@@ -146,10 +146,10 @@ for (const kind of TEST_DATABASE_KINDS) {
         return { card, bytes: file.rawPayload };
       }
 
-      it('refuses a metadata value other than true/false, and binary data (event programs only)', async () => {
+      it('refuses a metadata value other than true/false, and binary data (programs only)', async () => {
         for (const [extra, pattern] of [
           [{ metadata: 'yes' }, /metadata/],
-          [{ binary: 'true' }, /event programs only/],
+          [{ binary: 'true' }, /programs only/],
         ] as const) {
           const reply = await h.app.inject({
             method: 'POST',
@@ -369,7 +369,7 @@ for (const kind of TEST_DATABASE_KINDS) {
             }
             const binary = await runFerry([...args, '--binary', '-o', join(work, 'b.zip')]);
             assert.equal(binary.code, 2);
-            assert.match(binary.stderr, /event programs only/);
+            assert.match(binary.stderr, /programs only/);
             const unknown = await runFerry([...args, '--destination', 'nowhere', '-o', join(work, 'n.zip')]);
             assert.equal(unknown.code, 1);
             assert.match(unknown.stderr, /nowhere/);

@@ -11,11 +11,12 @@ import {
   queryRows,
 } from './analysis-event-tables.ts';
 import type { ProgramShape } from './analysis-program-metadata.ts';
+import { trackerEventCondition } from './analysis-tracker-tables.ts';
 import type { ProgramAnalysisRequest } from './analysis-program-request.ts';
 
 /**
- * Binary data of an event program's analysis export (`binary=true`, issue 15): each FILE_RESOURCE
- * and IMAGE value's file goes into the archive as `Binary/<event id>/<data element code or
+ * Binary data of a program's analysis export (`binary=true`, issue 15; the event file's events, or
+ * a tracker program's stage events): each FILE_RESOURCE and IMAGE value's file goes into the archive as `Binary/<event id>/<data element code or
  * uid>-<file name>`, a folder per record as Survey Solutions lays out its binary data. Events are
  * read by keyset in pages, their file resources looked up in bulk per page, and every file is
  * streamed from disk into its zip entry. A value whose file resource or bytes are gone is listed
@@ -48,7 +49,7 @@ function entryName(name: string): string {
 }
 
 /** Adds the program's FILE_RESOURCE and IMAGE files to the archive through `addEntry`. */
-export async function addEventProgramBinaryFiles(
+export async function addProgramBinaryFiles(
   context: FerryContext,
   shape: ProgramShape,
   request: ProgramAnalysisRequest,
@@ -69,7 +70,10 @@ export async function addEventProgramBinaryFiles(
   summary.elements = elements.map((e) => e.label);
   if (elements.length === 0) return summary;
   const db = context.storage;
-  const where = await eventProgramCondition(context, shape, request, principal);
+  // The same events as the data files: the event file, or a tracker program's stage files.
+  const where = shape.tracker
+    ? await trackerEventCondition(context, shape, request, principal)
+    : await eventProgramCondition(context, shape, request, principal);
   const values = elements.map((e) => jsonValueSql(db, 'e.data_values', e.uid));
   const sql =
     `SELECT e.event_id, e.uid, ${values.join(', ')} FROM event e WHERE ${where.sql} ` +

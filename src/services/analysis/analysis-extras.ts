@@ -34,14 +34,14 @@ export function parseAnalysisExtras(params: Record<string, unknown>): AnalysisEx
 
 /**
  * Binary files are kept for tracker data only (file resources, /api/fileResources) and exported for
- * event programs (analysis-binary.ts): 400 F1000 for `binary=true` on anything else (`what`).
+ * programs (analysis-binary.ts): 400 F1000 for `binary=true` on anything else (`what`).
  */
 export function refuseBinaryExtra(extras: AnalysisExtras | undefined, what: string): void {
   if (!extras?.binary) return;
   throw new FerryError('F1000', [
     'binary',
     'true',
-    `false for ${what}: FILE_RESOURCE and IMAGE files are exported for event programs only`,
+    `false for ${what}: FILE_RESOURCE and IMAGE files are exported for programs only`,
   ]);
 }
 

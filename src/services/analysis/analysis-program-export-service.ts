@@ -1,8 +1,7 @@
 import { addAnalysisMetadata, metadataFileOf, type AnalysisMetadataFile } from './analysis-metadata.ts';
 import { PARADATA_FILE } from './analysis-paradata.ts';
 import { PROGRAM_PARADATA_COLUMNS, programParadata } from './analysis-program-paradata.ts';
-import { addEventProgramBinaryFiles, BINARY_FOLDER } from './analysis-binary.ts';
-import { refuseBinaryExtra } from './analysis-extras.ts';
+import { addProgramBinaryFiles, BINARY_FOLDER } from './analysis-binary.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -69,7 +68,6 @@ export async function writeProgramAnalysisExport(
     ...(request.locale ? { locale: request.locale } : {}),
     ...(limited ? { sharing: sharingSubjectOf(principal) } : {}),
   });
-  if (shape.tracker) refuseBinaryExtra(request.extras, 'tracker programs');
   const dir = await mkdtemp(join(tmpdir(), 'ferry-analysis-program-'));
   const summary: ProgramAnalysisSummary = {
     program: request.program,
@@ -208,7 +206,7 @@ async function writeArchive(
   // FILE_RESOURCE and IMAGE values' files (analysis-binary.ts), when asked for.
   if (request.extras?.binary) {
     options.progress?.(`Writing ${BINARY_FOLDER}/`, 0);
-    const binary = await addEventProgramBinaryFiles(context, shape, request, principal, addEntry, options);
+    const binary = await addProgramBinaryFiles(context, shape, request, principal, addEntry, options);
     readmeFiles.push(
       `${BINARY_FOLDER}/: ${binary.files} files (${binary.bytes} bytes) of FILE_RESOURCE and IMAGE values, as ${BINARY_FOLDER}/<event_id>/<data element code or id>-<file name>` +
         (binary.elements.length > 0

@@ -20,6 +20,7 @@ import {
   pointSql,
   queryRows,
   statusVariable,
+  type Condition,
   type EventTable,
   type SpoolProgress,
 } from './analysis-event-tables.ts';
@@ -127,16 +128,16 @@ const flag = (value: unknown) =>
   value === null || value === undefined ? null : Number(value) === 1 ? 'true' : 'false';
 const marks = (n: number) => Array.from({ length: n }, () => '?').join(', ');
 
-export async function spoolTrackerProgram(
+/**
+ * The enrollments a tracker program export takes (alias `en`: program, status, enrollment date, org
+ * units within the view scope) and the tracked entity type's condition (alias `t`).
+ */
+async function trackerSelection(
   context: FerryContext,
   shape: ProgramShape,
-  tables: TrackerTables,
   request: ProgramAnalysisRequest,
   principal: Principal | undefined,
-  spools: TrackerSpools,
-  options: SpoolProgress,
-): Promise<TrackerCounts> {
-  const db = context.storage;
+): Promise<{ enrollmentWhere: Condition; typeCondition: Condition }> {
   const enrollmentWhere = combine([
     { sql: 'en.program_id = ?', params: [shape.sid] },
     { sql: 'en.deleted = 0', params: [] },
@@ -147,6 +148,46 @@ export async function spoolTrackerProgram(
   const typeCondition = shape.trackedEntityType
     ? { sql: 't.tracked_entity_type_id = ?', params: [shape.trackedEntityType.sid] }
     : { sql: '', params: [] };
+  return { enrollmentWhere, typeCondition };
+}
+
+/**
+ * The stage events a tracker program export takes (alias `e`), as `spoolTrackerProgram` reaches
+ * them: readable stages and statuses, of the selected enrollments of tracked entities not deleted.
+ */
+export async function trackerEventCondition(
+  context: FerryContext,
+  shape: ProgramShape,
+  request: ProgramAnalysisRequest,
+  principal: Principal | undefined,
+): Promise<Condition> {
+  const { enrollmentWhere, typeCondition } = await trackerSelection(context, shape, request, principal);
+  const owners = combine([enrollmentWhere, { sql: 't.deleted = 0', params: [] }, typeCondition]);
+  return combine([
+    { sql: 'e.deleted = 0', params: [] },
+    inList(
+      'e.program_stage_id',
+      shape.stages.map((s) => s.sid),
+    ),
+    inList('e.status', request.statuses),
+    {
+      sql: `e.enrollment_id IN (SELECT en.enrollment_id FROM enrollment en JOIN tracked_entity t ON t.tracked_entity_id = en.tracked_entity_id WHERE ${owners.sql})`,
+      params: owners.params,
+    },
+  ]);
+}
+
+export async function spoolTrackerProgram(
+  context: FerryContext,
+  shape: ProgramShape,
+  tables: TrackerTables,
+  request: ProgramAnalysisRequest,
+  principal: Principal | undefined,
+  spools: TrackerSpools,
+  options: SpoolProgress,
+): Promise<TrackerCounts> {
+  const db = context.storage;
+  const { enrollmentWhere, typeCondition } = await trackerSelection(context, shape, request, principal);
   const teWhere = combine([
     { sql: 't.deleted = 0', params: [] },
     typeCondition,

@@ -72,7 +72,7 @@ Writes a zip with one data file per data set and export__readme.txt (docs/format
   --metadata             add Metadata/ with a DDI Codebook 2.5 (ddi.xml), the DHIS2 definition (JSON)
                          and the form (data set) or the stages (program) as PDF, once per translation
   --paradata             add paradata.tab, the audit trail of the exported values or events
-  --binary               FILE_RESOURCE and IMAGE files under Binary/<event>/ (event programs only)
+  --binary               FILE_RESOURCE and IMAGE files under Binary/<event>/ (programs only)
   --password-file FILE   encrypt every entry (AES-256) with the password on FILE's first line
   --destination NAME[:PATH]
                          also copy the zip to the server's export remote NAME (rclone), into PATH
@@ -110,7 +110,7 @@ Exit status: 0 when written, 1 on an error, 2 on bad arguments.`,
     if (!values.output) throw new UsageError('-o FILE is required.');
     if (!values.format) throw new UsageError('--format is required: tab, stata, spss, csv or parquet.');
     if (values.binary && values.program === undefined)
-      throw new UsageError('--binary: FILE_RESOURCE and IMAGE files are exported for event programs only.');
+      throw new UsageError('--binary: FILE_RESOURCE and IMAGE files are exported for programs only.');
     const destination = parseDestination(values.destination);
     if (values.wide && values.long) throw new UsageError('--wide and --long exclude each other.');
     let password: string | undefined;
