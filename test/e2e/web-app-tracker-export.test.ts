@@ -195,7 +195,10 @@ describe(
     };
 
     it('exports a program’s events for a district and all below as CSV in a zip', async () => {
-      await page.goto(`${baseUrl}/#/export/events`);
+      // From the home page's card.
+      await page.goto(`${baseUrl}/#/`);
+      await page.getByRole('link', { name: 'Export events and tracked entities' }).click();
+      await page.waitForURL(/#\/export\/events$/);
       await page.waitForSelector('#org-unit-tree label:has-text("Demo country")');
       assert.equal(
         await page.locator('nav.sub-nav a[aria-current="page"]').innerText(),

@@ -75,6 +75,13 @@ export default function HomePage({ me }: { me: Me }) {
         ) : null}
         {may(me, 'exportData') ? (
           <ActionCard
+            href="#/export/events"
+            title="Export events and tracked entities"
+            text="A program's events or tracked entities for an org unit and below; JSON or CSV, at once."
+          />
+        ) : null}
+        {may(me, 'exportData') ? (
+          <ActionCard
             href="#/export/analysis"
             title="Export analysis files"
             text="Tab, Stata, SPSS, CSV or Parquet files of a data set or program, with labels, in a zip."
