@@ -213,7 +213,7 @@ for (const kind of KINDS) {
     });
     after(() => stopTestApp(h));
 
-    it('file resources: 401 without a user, metadata and bytes back as uploaded, 404 for an unknown uid', async () => {
+    it('file resources: 401 without a user, metadata and bytes back as uploaded, 404 unknown, 413 over the limit leaving nothing, 400 blocklisted', async () => {
       const form = multipart('a.png', 'image/png', Buffer.from('x'));
       const anonymous = await h.app.inject({
         method: 'POST',
@@ -240,6 +240,42 @@ for (const kind of KINDS) {
         headers: { authorization: ADMIN_AUTH },
       });
       assert.equal(unknown.statusCode, 404, unknown.body);
+      // Over the upload limit: 413, and nothing stays on disk or in the table.
+      const stored = () =>
+        h.context.storage.queryOne<{ n: number | string }>('SELECT COUNT(*) AS n FROM file_resource', []);
+      const before = Number((await stored())!.n);
+      const limit = h.context.config.bodyLimit;
+      h.context.config.bodyLimit = 100_000;
+      try {
+        const big = multipart('big.png', 'image/png', bytes);
+        const tooLarge = await h.app.inject({
+          method: 'POST',
+          url: '/api/fileResources',
+          headers: {
+            authorization: ADMIN_AUTH,
+            'content-type': `multipart/form-data; boundary=${big.boundary}`,
+          },
+          payload: big.body,
+        });
+        assert.equal(tooLarge.statusCode, 413, tooLarge.body);
+        assert.match(tooLarge.body, /F1002/);
+      } finally {
+        h.context.config.bodyLimit = limit;
+      }
+      assert.equal(Number((await stored())!.n), before);
+      const leftovers = spawnSync(
+        'find',
+        [join(h.context.jobs.files.directory, 'file-resources'), '-type', 'f'],
+        {
+          encoding: 'utf8',
+        },
+      )
+        .stdout.trim()
+        .split('\n');
+      assert.deepEqual(
+        leftovers.map((f) => f.split('/').pop()),
+        [resourceUid],
+      );
       const blocked = multipart('run.sh', 'text/plain', Buffer.from('echo'));
       const refused = await h.app.inject({
         method: 'POST',
