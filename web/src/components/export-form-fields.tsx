@@ -60,6 +60,16 @@ export function FormatCompression({
   );
 }
 
+/** The output id schemes the tracker exports take (`GET /api/tracker/events`, `/trackedEntities`). */
+export const TRACKER_ID_SCHEMES = [
+  ['idScheme', 'General id scheme'],
+  ['orgUnitIdScheme', 'Org unit id scheme'],
+  ['programIdScheme', 'Program id scheme'],
+  ['programStageIdScheme', 'Program stage id scheme'],
+  ['dataElementIdScheme', 'Data element id scheme'],
+  ['categoryOptionComboIdScheme', 'Category option combo id scheme'],
+] as const;
+
 const SCHEMES = ['UID', 'CODE', 'NAME'] as const;
 
 /**

@@ -8,6 +8,7 @@ import {
   FormatCompression,
   IdSchemeFields,
   OptionalDate,
+  TRACKER_ID_SCHEMES,
   dateOrderProblem,
   idSchemeParams,
 } from '../components/export-form-fields.tsx';
@@ -28,14 +29,6 @@ const MODES = [
   ['SELECTED', 'Selected only'],
   ['CHILDREN', 'Selected and directly below'],
   ['DESCENDANTS', 'Selected and all below'],
-] as const;
-export const TRACKER_ID_SCHEMES = [
-  ['idScheme', 'General id scheme'],
-  ['orgUnitIdScheme', 'Org unit id scheme'],
-  ['programIdScheme', 'Program id scheme'],
-  ['programStageIdScheme', 'Program stage id scheme'],
-  ['dataElementIdScheme', 'Data element id scheme'],
-  ['categoryOptionComboIdScheme', 'Category option combo id scheme'],
 ] as const;
 
 /**

@@ -8,11 +8,11 @@ import {
   FormatCompression,
   IdSchemeFields,
   OptionalDate,
+  TRACKER_ID_SCHEMES,
   dateOrderProblem,
   idSchemeParams,
 } from '../components/export-form-fields.tsx';
 import { downloadExport, exportPath, queryOf } from '../export-download.ts';
-import { TRACKER_ID_SCHEMES } from './export-events-page.tsx';
 
 interface Named {
   id: string;
