@@ -152,6 +152,14 @@ const PACKAGE = {
       program: { id: 'programAAA1' },
       sortOrder: 1,
       entityQueryCriteria: { enrollmentStatus: 'ACTIVE', order: 'created:desc' },
+      // DHIS2 names this nested list like the eventFilters collection; it is the filter's own JSON.
+      eventFilters: [
+        {
+          programStage: 'progStageA1',
+          eventStatus: 'ACTIVE',
+          eventCreatedPeriod: { periodFrom: -30, periodTo: 0 },
+        },
+      ],
     },
   ],
   eventFilters: [
