@@ -36,6 +36,8 @@ export interface GeoJsonImportOptions {
   geoJsonProperty?: string;
   /** DHIS2's `orgUnitProperty`: what the identifier is matched against. */
   orgUnitProperty: OrgUnitProperty;
+  /** DHIS2's `attributeId`: store each geometry in this GEOJSON org unit attribute instead. */
+  attributeId?: string;
 }
 
 /** How a job runs an import: cancellation, progress, and its lease check inside the transaction. */
@@ -90,19 +92,92 @@ export async function importGeoJson(
 ): Promise<ImportReport> {
   requireImportAuthority(principal);
   const column = options.orgUnitProperty === 'id' ? 'uid' : options.orgUnitProperty;
-  return runImport(context, input, options.dryRun, run, async function* (text) {
-    for await (const batch of decodeGeoJsonFeatures(text, {
-      fileName: input.fileName,
-      geoJsonId: options.geoJsonId,
-      geoJsonProperty: options.geoJsonProperty,
-    })) {
-      yield batch.map((feature) => ({
-        ...feature,
-        identifiers: feature.key !== undefined ? { [column]: feature.key } : {},
-        candidates: feature.key !== undefined ? [{ column, value: feature.key }] : [],
-      }));
-    }
-  });
+  if (options.attributeId !== undefined) {
+    const refusal = await attributeRefusal(context, options.attributeId);
+    if (refusal) return refusal;
+  }
+  const target = options.attributeId !== undefined ? { attributeId: options.attributeId } : {};
+  return runImport(
+    context,
+    input,
+    options.dryRun,
+    run,
+    async function* (text) {
+      for await (const batch of decodeGeoJsonFeatures(text, {
+        fileName: input.fileName,
+        geoJsonId: options.geoJsonId,
+        geoJsonProperty: options.geoJsonProperty,
+      })) {
+        yield batch.map((feature) => ({
+          ...feature,
+          identifiers: feature.key !== undefined ? { [column]: feature.key } : {},
+          candidates: feature.key !== undefined ? [{ column, value: feature.key }] : [],
+        }));
+      }
+    },
+    target,
+  );
+}
+
+/**
+ * Why `attributeId` can't hold org unit geometry (DHIS2's E7702 unknown, E7703 not GEOJSON, E7704
+ * not an org unit attribute), as a report refusing the whole import; undefined when it can.
+ */
+async function attributeRefusal(
+  context: FerryContext,
+  attributeId: string,
+): Promise<ImportReport | undefined> {
+  const [found] = await context.metadata.findBy('attributes', 'uid', [attributeId]);
+  const attribute = found?.object;
+  let refusal: { code: string; message: string; args: string[] } | undefined;
+  if (!attribute) {
+    refusal = {
+      code: 'E7702',
+      message: `GeoJSON attribute does not exist: ${attributeId}`,
+      args: [attributeId],
+    };
+  } else if (attribute.valueType !== 'GEOJSON') {
+    const valueType = String(attribute.valueType);
+    refusal = {
+      code: 'E7703',
+      message: `GeoJSON attribute is not of type GEOJSON but: ${valueType}`,
+      args: ['GEOJSON', valueType],
+    };
+  } else if (attribute.organisationUnitAttribute !== true) {
+    refusal = {
+      code: 'E7704',
+      message: 'GeoJSON attribute is not applicable to organisation units',
+      args: [],
+    };
+  }
+  if (!refusal) return undefined;
+  const stats = { created: 0, updated: 0, deleted: 0, ignored: 0, total: 0 };
+  return {
+    status: 'ERROR',
+    stats: { ...stats },
+    typeReports: [
+      {
+        klass: ORG_UNIT_KLASS,
+        stats: { ...stats },
+        objectReports: [
+          {
+            klass: ORG_UNIT_KLASS,
+            index: -1,
+            errorReports: [
+              {
+                message: refusal.message,
+                mainKlass: ORG_UNIT_KLASS,
+                errorCode: refusal.code as ErrorReport['errorCode'],
+                errorProperty: 'attributeId',
+                value: attributeId,
+                args: refusal.args,
+              },
+            ],
+          },
+        ],
+      },
+    ],
+  };
 }
 
 function requireImportAuthority(principal: Principal | undefined): void {
@@ -114,12 +189,26 @@ function requireImportAuthority(principal: Principal | undefined): void {
 /** Features per look-up and write: bounded by count, since one national boundary can be megabytes. */
 const BATCH_SIZE = 200;
 
+/** Where a matched feature's geometry goes: the org unit's geometry, or one of its attributes. */
+interface GeometryTarget {
+  attributeId?: string;
+}
+
+function safeParse(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
 async function runImport(
   context: FerryContext,
   input: GeometryImportInput,
   dryRun: boolean,
   run: GeometryImportRun,
   features: (text: AsyncIterable<string>) => AsyncIterable<PendingFeature[]>,
+  target: GeometryTarget = {},
 ): Promise<ImportReport> {
   const stats = { created: 0, updated: 0, deleted: 0, ignored: 0, total: 0 };
   const objectReports: ObjectReport[] = [];
@@ -136,7 +225,7 @@ async function runImport(
         const batch = pending;
         pending = [];
         run.signal?.throwIfAborted();
-        const updates = await matchBatch(store, batch, matchedBy, stats, objectReports);
+        const updates = await matchBatch(store, batch, matchedBy, stats, objectReports, target);
         if (!dryRun && updates.length > 0) await store.saveMany('organisationUnits', updates);
         processed += batch.length;
         run.progress?.({ stage: 'Importing geometry', processed });
@@ -171,6 +260,7 @@ async function matchBatch(
   matchedBy: Map<string, number>,
   stats: { updated: number; ignored: number },
   objectReports: ObjectReport[],
+  target: GeometryTarget,
 ): Promise<MetadataObject[]> {
   if (batch.length === 0) return [];
   const byColumn = { uid: new Map<string, MetadataObject[]>(), code: new Map(), name: new Map() } as Record<
@@ -196,8 +286,18 @@ async function matchBatch(
       stats.ignored++;
       objectReports.push(featureError(feature, code, args, uid));
     };
-    if (feature.problem !== undefined || feature.geometry === undefined) {
-      fail('F1600', [describeFeature(feature), feature.problem ?? 'no geometry']);
+    if (feature.candidates.length === 0) {
+      // No identifier: nothing to look up (DHIS2's E7705).
+      objectReports.push(
+        featureError(
+          feature,
+          'F1600',
+          [describeFeature(feature), feature.problem ?? 'no identifier'],
+          undefined,
+          'id',
+        ),
+      );
+      stats.ignored++;
       continue;
     }
     let match: MetadataObject | undefined;
@@ -221,12 +321,39 @@ async function matchBatch(
       fail('E5001', [describeFeature(feature)]);
       continue;
     }
+    // The org unit is found before its geometry is judged, as DHIS2 reports them.
+    if (feature.problem !== undefined || feature.geometry === undefined) {
+      fail('F1600', [describeFeature(feature), feature.problem ?? 'no geometry'], match.id);
+      continue;
+    }
     const earlier = matchedBy.get(match.id);
     if (earlier !== undefined) {
       fail('F1601', [describeFeature(feature), match.id, earlier + 1], match.id);
       continue;
     }
     matchedBy.set(match.id, feature.index);
+    if (target.attributeId !== undefined) {
+      // DHIS2's attributeId: the geometry goes to the org unit's GEOJSON attribute, as its text.
+      const values = Array.isArray(match.attributeValues)
+        ? (match.attributeValues as { attribute?: { id?: string }; value?: unknown }[])
+        : [];
+      const current = values.find((v) => v.attribute?.id === target.attributeId);
+      const stored = typeof current?.value === 'string' ? safeParse(current.value) : undefined;
+      if (sameGeometry(stored, feature.geometry)) {
+        stats.ignored++;
+        continue;
+      }
+      stats.updated++;
+      updates.set(match.id, {
+        ...match,
+        attributeValues: [
+          ...values.filter((v) => v.attribute?.id !== target.attributeId),
+          { attribute: { id: target.attributeId }, value: JSON.stringify(feature.geometry) },
+        ],
+        lastUpdated: now,
+      });
+      continue;
+    }
     if (sameGeometry(match.geometry, feature.geometry)) {
       stats.ignored++;
       continue;
@@ -258,6 +385,7 @@ function featureError(
   code: ErrorCode | 'E5001',
   args: (string | number)[],
   uid?: string,
+  property: 'id' | 'geometry' = code === 'F1600' ? 'geometry' : 'id',
 ): ObjectReport {
   const message =
     code === 'E5001'
@@ -269,7 +397,7 @@ function featureError(
     mainKlass: ORG_UNIT_KLASS,
     ...(uid !== undefined ? { mainId: uid } : {}),
     errorCode: code,
-    errorProperty: code === 'F1600' ? 'geometry' : 'id',
+    errorProperty: property,
     ...(identifier !== undefined ? { value: identifier } : {}),
     args: args.map(String),
   };

@@ -8,6 +8,7 @@ import { FerryError, parseBooleanParameter, parseEnumParameter } from '../../../
 import { startImportJob, withSpooledBody } from '../../async-import.ts';
 import { ASYNC_IMPORT_JOB_TYPES } from '../../../services/jobs/job-helpers.ts';
 import { geometryReportResponse } from '../../../services/geometry/geometry-jobs.ts';
+import { geoJsonImportReply } from '../../../services/geometry/geojson-import-report.ts';
 import {
   importGeoJson,
   importGml,
@@ -88,22 +89,23 @@ export async function registerGeometryRoutes(app: FastifyInstance, context: Ferr
         ORG_UNIT_PROPERTIES,
         'id',
       );
-      if (query.attributeId !== undefined) {
-        throw new FerryError('F1000', [
-          'attributeId',
-          String(query.attributeId),
-          'not supported by Ferry yet',
-        ]);
-      }
-      const options = { dryRun, geoJsonId, geoJsonProperty, orgUnitProperty };
+      const attributeId =
+        typeof query.attributeId === 'string' && query.attributeId !== '' ? query.attributeId : undefined;
+      const options = {
+        dryRun,
+        geoJsonId,
+        geoJsonProperty,
+        orgUnitProperty,
+        ...(attributeId !== undefined ? { attributeId } : {}),
+      };
       if (parseBooleanParameter('async', query.async, false)) {
         return startImportJob(context, request, reply, ASYNC_IMPORT_JOB_TYPES.geoJson, options, principal);
       }
       const report = await withSpooledBody(context, request, (input) =>
         importGeoJson(context, input, options, principal),
       );
-      const { status, body } = reportMessage(report);
-      return reply.status(status).send(body);
+      // DHIS2's reply: 200 whatever the outcome, its GeoJsonImportReport with E77xx conflicts.
+      return reply.status(200).send(geoJsonImportReply(report));
     });
   });
 
