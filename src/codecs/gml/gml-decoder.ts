@@ -122,6 +122,9 @@ function toGeometry(element: XmlElement): Geometry {
   }
 }
 
+/** Coordinate elements that may sit directly inside a `gml:Polygon` (no ring around them). */
+const RING_LESS = new Set(['coordinates', 'posList', 'pos', 'coord']);
+
 /** Outer ring first, then the inner rings (holes), each as its own ring. */
 function polygonRings(polygon: XmlElement): Position[][] {
   const outer: Position[][] = [];
@@ -135,6 +138,11 @@ function polygonRings(polygon: XmlElement): Position[][] {
           : undefined;
     if (!target) continue;
     for (const ring of boundary.children) target.push(positionsOf(ring));
+  }
+  if (outer.length === 0 && inner.length === 0 && polygon.children.some((c) => RING_LESS.has(c.localName))) {
+    // Coordinates straight inside the polygon, without a boundary and ring element: DHIS2's GML
+    // import reads them as the outer ring (its stylesheet takes every coordinates element), so do we.
+    return [positionsOf(polygon)];
   }
   if (outer.length !== 1) throw new Error(`Polygon has ${outer.length} outer boundaries; expected 1`);
   return [...outer, ...inner];
