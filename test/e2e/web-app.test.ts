@@ -103,7 +103,11 @@ async function signIn(page: Page, baseUrl: string, username: string, password: s
 
 /** Picks an option of a @dhis2/ui select field (marked with dataTest) by its label. */
 async function choose(page: Page, field: string, label: string): Promise<void> {
-  await page.click(`[data-test="${field}"] [data-test$="select-input"]`);
+  const input = page.locator(`[data-test="${field}"] [data-test$="select-input"]`);
+  // The menu opens in a fixed layer below the field and does not flip upwards: with the field at
+  // the bottom of the window (a notice above the page pushes it there) its options fall outside.
+  await input.evaluate((element) => element.scrollIntoView({ block: 'center' }));
+  await input.click();
   await page
     .locator('[data-test="dhis2-uicore-singleselectoption"]')
     .filter({ hasText: new RegExp(`^${label}$`) })
