@@ -2,6 +2,7 @@ import type { FerryContext } from '../ferry-context-types.ts';
 import type { SqlValue } from '../../storage/storage.ts';
 import { jsonValue } from '../../storage/tracker-store.ts';
 import { neutraliseFormula } from '../../codecs/csv/spreadsheet-safe.ts';
+import { CURRENT_EVENT_CSV_COLUMNS } from '../../codecs/tracker-csv/event-csv-decoder.ts';
 import type { Condition, NestedFields, TrackerExportRequest } from './tracker-export-query.ts';
 
 // The query side lives in tracker-export-query.ts; its parsers are re-exported for the routes and CLI.
@@ -565,38 +566,11 @@ export async function* readRelationships(
 
 // CSV of events ----------------------------------------------------------------------------------
 
-/** DHIS2's event CSV columns (`CsvEventDataValue.java`, 2.41+), one row per event and data value. */
-export const EVENT_CSV_COLUMNS = [
-  'event',
-  'status',
-  'program',
-  'programStage',
-  'enrollment',
-  'orgUnit',
-  'occurredAt',
-  'scheduledAt',
-  'geometry',
-  'latitude',
-  'longitude',
-  'followUp',
-  'deleted',
-  'createdAt',
-  'createdAtClient',
-  'updatedAt',
-  'updatedAtClient',
-  'completedBy',
-  'completedAt',
-  'updatedBy',
-  'attributeOptionCombo',
-  'attributeCategoryOptions',
-  'assignedUser',
-  'dataElement',
-  'value',
-  'providedElsewhere',
-  'storedByDataValue',
-  'createdAtDataValue',
-  'updatedAtDataValue',
-] as const;
+/**
+ * DHIS2's event CSV columns (2.41+), one row per event and data value: the same list the import
+ * reads a header-less file by, so what Ferry writes is what it reads.
+ */
+export const EVENT_CSV_COLUMNS = CURRENT_EVENT_CSV_COLUMNS;
 
 function csvCell(value: unknown, escapeFormulas: boolean): string {
   if (value === undefined || value === null) return '';
