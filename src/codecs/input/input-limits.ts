@@ -52,6 +52,21 @@ export const INPUT_LIMITS = {
   maxPdfExpandedBytes: 64 * 1024 ** 2,
 } as const;
 
+/**
+ * An Excel workbook (.xlsx) is a zip of XML parts that the import wizard opens part by part; each
+ * part keeps INPUT_LIMITS' expansion size and ratio (a bomb is a part that inflates 1000x). A real
+ * workbook has tens of parts; its shared strings (every distinct text of every sheet) are the one
+ * part held in memory while a sheet streams.
+ */
+export const XLSX_LIMITS = {
+  /** Parts in the zip: sheets, styles, themes, drawings; a workbook of 1,000 sheets has ~3,000. */
+  maxEntries: 10_000,
+  /** Characters of all shared strings together. */
+  maxSharedStringChars: 128 * 1024 ** 2,
+  /** Cells a fixed-layout form reads from one sheet when no cell addresses are given. */
+  maxFormCells: 100_000,
+} as const;
+
 export type InputLimits = { -readonly [K in keyof typeof INPUT_LIMITS]: number };
 
 /**
