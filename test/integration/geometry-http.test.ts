@@ -145,7 +145,7 @@ for (const kind of TEST_DATABASE_KINDS) {
     it('GET /api/organisationUnits.geojson selects by level, parent and ou', async () => {
       const all = await app.inject({
         url: '/api/organisationUnits.geojson',
-        headers: { authorization: reader },
+        headers: { authorization: admin },
       });
       assert.equal(all.statusCode, 200, all.body);
       assert.match(all.headers['content-type'] as string, /application\/geo\+json/);
@@ -161,13 +161,13 @@ for (const kind of TEST_DATABASE_KINDS) {
 
       const level2 = await app.inject({
         url: '/api/organisationUnits.geojson?level=2&parent=ImspTQPwCqd',
-        headers: { authorization: reader },
+        headers: { authorization: admin },
       });
       const level2Ids = level2.json<{ features: { id: string }[] }>().features.map((f) => f.id);
       assert.ok(!level2Ids.includes('ImspTQPwCqd') && level2Ids.includes('O6uvpzGd5pu'), level2Ids.join());
       const one = await app.inject({
         url: '/api/organisationUnits.geojson?ou=TEQlaapDQoK',
-        headers: { authorization: reader },
+        headers: { authorization: admin },
       });
       assert.deepEqual(
         one.json<{ features: { id: string }[] }>().features.map((f) => f.id),
@@ -175,15 +175,36 @@ for (const kind of TEST_DATABASE_KINDS) {
       );
       const bad = await app.inject({
         url: '/api/organisationUnits.geojson?ou=x%27%20OR%201=1',
-        headers: { authorization: reader },
+        headers: { authorization: admin },
       });
       assert.equal(bad.statusCode, 400);
+    });
+
+    it('GET /api/organisationUnits.geojson gives a user only the org units of their view scope', async () => {
+      // geo.reader is assigned Bo: Bo and what lies below it, never its parent or its siblings.
+      const featureIds = async (url: string) => {
+        const response = await app.inject({ url, headers: { authorization: reader } });
+        assert.equal(response.statusCode, 200, response.body);
+        return response
+          .json<{ features: { id: string }[] }>()
+          .features.map((f) => f.id)
+          .sort();
+      };
+      const all = await featureIds('/api/organisationUnits.geojson');
+      assert.ok(all.includes('O6uvpzGd5pu'), all.join());
+      assert.ok(!all.includes('ImspTQPwCqd') && !all.includes('TEQlaapDQoK'), all.join());
+      assert.deepEqual(await featureIds('/api/organisationUnits.geojson?ou=TEQlaapDQoK'), []);
+      assert.deepEqual(await featureIds('/api/organisationUnits.geojson?ou=ImspTQPwCqd,O6uvpzGd5pu'), [
+        'O6uvpzGd5pu',
+      ]);
+      const level2 = await featureIds('/api/organisationUnits.geojson?level=2&parent=ImspTQPwCqd');
+      assert.deepEqual(level2, ['O6uvpzGd5pu']);
     });
 
     it('the GeoJSON export is readable by ogrinfo', { skip: ogrinfoSkip }, async () => {
       const response = await app.inject({
         url: '/api/organisationUnits.geojson',
-        headers: { authorization: reader },
+        headers: { authorization: admin },
       });
       const path = join(db.dataDir, 'export.geojson');
       writeFileSync(path, response.rawPayload);

@@ -9,6 +9,19 @@ export interface GeometrySelection {
   parents?: readonly string[];
   /** Only these org units. */
   orgUnits?: readonly string[];
+  /**
+   * Only org units at or below these (the caller's data view scope); undefined for a superuser or
+   * the operator. An empty list selects nothing, as an empty scope does everywhere else.
+   */
+  viewScope?: readonly string[];
+}
+
+/** A signed-in caller's limit: none with ALL, else the view scope (capture scope when unset). */
+export function geometryViewScope(principal: {
+  authorities: ReadonlySet<string>;
+  viewOrgUnits: readonly string[];
+}): readonly string[] | undefined {
+  return principal.authorities.has('ALL') ? undefined : principal.viewOrgUnits;
 }
 
 const BATCH_SIZE = 200;
@@ -16,7 +29,8 @@ const BATCH_SIZE = 200;
 /**
  * `GET /api/organisationUnits.geojson`: org units with a geometry as a GeoJSON FeatureCollection,
  * streamed from a cursor (a national boundary file never sits whole in memory). Each feature has
- * the org unit uid as `id` and `name`, `code`, `level`, `parent` in its properties.
+ * the org unit uid as `id` and `name`, `code`, `level`, `parent` in its properties. Only org units
+ * inside `viewScope` leave, whatever the other parameters ask for.
  */
 export async function* exportOrgUnitGeoJson(
   context: FerryContext,
@@ -35,6 +49,14 @@ export async function* exportOrgUnitGeoJson(
     // Paths are '/root/child/...': uids are [A-Za-z0-9], so LIKE needs no escaping.
     where.push(`(${selection.parents.map(() => 'path LIKE ?').join(' OR ')})`);
     params.push(...selection.parents.map((uid) => `%/${uid}/%`));
+  }
+  if (selection.viewScope !== undefined) {
+    // The unit itself (path ends in its uid) or anything below it.
+    if (selection.viewScope.length === 0) where.push('1 = 0');
+    else {
+      where.push(`(${selection.viewScope.map(() => 'path LIKE ? OR path LIKE ?').join(' OR ')})`);
+      params.push(...selection.viewScope.flatMap((uid) => [`%/${uid}`, `%/${uid}/%`]));
+    }
   }
   yield '{"type":"FeatureCollection","features":[';
   let first = true;

@@ -14,7 +14,10 @@ import {
   importGml,
   ORG_UNIT_PROPERTIES,
 } from '../../../services/geometry/geometry-import-service.ts';
-import { exportOrgUnitGeoJson } from '../../../services/geometry/geometry-export-service.ts';
+import {
+  exportOrgUnitGeoJson,
+  geometryViewScope,
+} from '../../../services/geometry/geometry-export-service.ts';
 import type { ImportReport } from '../../../domain/metadata-import/import-report.ts';
 
 type Query = Record<string, unknown>;
@@ -110,7 +113,7 @@ export async function registerGeometryRoutes(app: FastifyInstance, context: Ferr
   });
 
   app.get<{ Querystring: Query }>('/api/organisationUnits.geojson', async (request, reply) => {
-    requirePrincipal(request);
+    const principal = requirePrincipal(request);
     const query = request.query;
     let level: number | undefined;
     if (query.level !== undefined && query.level !== '') {
@@ -123,6 +126,7 @@ export async function registerGeometryRoutes(app: FastifyInstance, context: Ferr
       level,
       parents: listParameter(query.parent),
       orgUnits: listParameter(query.ou),
+      viewScope: geometryViewScope(principal),
     });
     // Pull the first chunk here so a bad parameter is a 400, not a broken stream.
     const iterator = chunks[Symbol.asyncIterator]();
