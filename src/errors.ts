@@ -75,6 +75,35 @@ export const ERROR_CATALOG = {
     status: 507,
     message: "The server's disk is full ({0}); nothing was kept. Free space on the server and send it again",
   },
+  // Offline sync between sites (docs/sync.md).
+  F1900: { status: 409, message: 'This site is not set up for sync: run `ferry sync sites init` first' },
+  F1901: { status: 404, message: 'Unknown sync site `{0}`; register it with `ferry sync sites add`' },
+  F1902: { status: 400, message: 'Invalid sync site: {0}' },
+  F1903: { status: 400, message: 'Sync package `{0}` is corrupt: {1}; nothing was imported' },
+  F1904: { status: 409, message: 'Sync package `{0}` fails verification: {1}; nothing was imported' },
+  F1905: {
+    status: 409,
+    message: 'Sync package `{0}` is addressed to `{1}`, not to this site (`{2}`); nothing was imported',
+  },
+  F1906: {
+    status: 409,
+    message: 'Sync package `{0}` comes from `{1}`, a site this site does not know; nothing was imported',
+  },
+  F1907: {
+    status: 409,
+    message:
+      'Sync package `{0}` replays package {1} from `{2}`, already imported with other contents; nothing was imported',
+  },
+  F1908: {
+    status: 409,
+    message:
+      'Sync package {0} from `{1}` received, but {2} missing (the last package imported from `{1}` is {3}): export it again at `{1}` with `ferry sync export --to {4} --from-ack`; nothing was imported',
+  },
+  F1909: { status: 409, message: 'Sync package `{0}`, part `{1}`, row {2}: {3}; nothing was imported' },
+  F1910: { status: 400, message: 'Acknowledgement `{0}` is refused: {1}' },
+  F1911: { status: 400, message: 'Sync package `{0}` is split into {1} pieces; {2} missing' },
+  F1912: { status: 502, message: 'Sync with `{0}` failed: {1}' },
+  F1913: { status: 409, message: 'Upload of package {0} from `{1}`: {2}' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CATALOG;

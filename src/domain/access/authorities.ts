@@ -43,6 +43,12 @@ export const AUTHORITIES = [
   'F_AUDIT_VIEW',
   /** Create de-duplication pools (`POST /api/dedupe/pools`); using and changing one is by its sharing. Ferry's own. */
   'F_DEDUPE_POOL_MANAGE',
+  /** Write sync packages for other sites and serve pulls (docs/sync.md). Ferry's own. */
+  'F_SYNC_EXPORT',
+  /** Import sync packages and acknowledgements, take pushes (docs/sync.md). Ferry's own. */
+  'F_SYNC_IMPORT',
+  /** Set up this site's sync identity and register parent and child sites (trusting their keys). Ferry's own. */
+  'F_SYNC_MANAGE',
   /** Install and uninstall apps hosted by Ferry (`POST`/`DELETE /api/apps`): DHIS2's App Management app's authority. */
   'M_dhis-web-app-management',
 ] as const;
