@@ -3,6 +3,7 @@ import { registerMetadataJobs } from './metadata/metadata-jobs.ts';
 import { registerDataValueJobs } from './data-values/data-value-jobs.ts';
 import { registerGeometryJobs } from './geometry/geometry-jobs.ts';
 import { registerTrackerJobs } from './tracker/tracker-jobs.ts';
+import { registerTrackerExportJobs } from './tracker/tracker-export-jobs.ts';
 import { registerLegacyTrackerJobs } from './tracker/legacy-tracker-jobs.ts';
 import { registerDemoJobs } from './demo/demo-jobs.ts';
 import { registerAnalysisJobs } from './analysis/analysis-jobs.ts';
@@ -19,6 +20,7 @@ const CAPABILITY_JOB_REGISTRATIONS: readonly ((context: FerryContext) => void)[]
   registerDataValueJobs,
   registerGeometryJobs,
   registerTrackerJobs,
+  registerTrackerExportJobs,
   registerLegacyTrackerJobs,
   registerDemoJobs,
   registerAnalysisJobs,

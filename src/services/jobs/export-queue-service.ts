@@ -90,8 +90,11 @@ export interface ExportProducerOptions {
   contentType?: (format: string) => string;
   /** What was asked for, in words, for the card. */
   describe?: (params: JobParams, format: string) => string;
-  /** Checks parameters (and the viewer's authorities) at request time; throw FerryError for bad ones. */
-  validate?: (params: JobParams, format: string, viewer: JobViewer | null) => void;
+  /**
+   * Checks parameters (and the viewer's authorities) at request time; throw FerryError for bad ones.
+   * May be async, for checks that read the database (a program's UID, the viewer's scope).
+   */
+  validate?: (params: JobParams, format: string, viewer: JobViewer | null) => void | Promise<void>;
   /**
    * The producer writes a whole zip archive of several files itself (analysis exports): the queue
    * neither compresses nor wraps its output, and hands it a protected export's password to encrypt
@@ -302,7 +305,7 @@ export class ExportQueueService {
       ]);
     }
     const params = request.params ?? {};
-    producer.validate?.(params, format, viewer);
+    await producer.validate?.(params, format, viewer);
     const wanted = request.destination ?? { type: 'download' };
     const handler = this.destinations.get(String((wanted as { type?: unknown }).type));
     const destination = handler ? await handler.check(viewer, wanted) : this.checkDestination(wanted);
