@@ -297,14 +297,31 @@ for (const kind of TEST_DATABASE_KINDS) {
           geoJsonId: true,
           orgUnitProperty: 'id',
         });
-        const summary = job.summary as { status: string; stats: { updated: number; ignored: number } };
-        assert.equal(summary.status, 'WARNING');
-        assert.equal(summary.stats.updated, 1);
-        assert.equal(summary.stats.ignored, 1);
+        // DHIS2's GeoJsonImportReport, as the synchronous reply's `response`, not an ImportReport.
+        assert.deepEqual(job.summary, {
+          responseType: 'GeoJsonImportReport',
+          status: 'WARNING',
+          importCount: { imported: 1, updated: 0, ignored: 1, deleted: 0 },
+          conflicts: [
+            {
+              value: 'GeoJSON target organisation unit does not exist',
+              errorCode: 'E7708',
+              property: 'id',
+              indexes: [1],
+            },
+          ],
+          totalConflictOccurrenceCount: 1,
+        });
+        const summaryReply = await geo.app.inject({
+          url: `/api/system/taskSummaries/GEOJSON_IMPORT/${id}`,
+          headers: { authorization: ADMIN },
+        });
+        assert.equal(summaryReply.statusCode, 200, summaryReply.body);
+        assert.deepEqual(summaryReply.json(), job.summary);
         const notes = await geo.context.jobs.notifications(job);
         assert.equal(
           notes[0].message,
-          'Import complete with status WARNING, 0 created, 1 updated, 0 deleted, 1 ignored',
+          'Import complete with status WARNING, 1 created, 0 updated, 0 deleted, 1 ignored',
         );
         assert.equal(notes[0].level, 'WARN');
       } finally {

@@ -1,6 +1,7 @@
 import type { FerryContext } from '../ferry-context-types.ts';
 import type { ImportReport } from '../../domain/metadata-import/import-report.ts';
 import { importGeoJson, importGml, type GeoJsonImportOptions } from './geometry-import-service.ts';
+import { geoJsonImportReply } from './geojson-import-report.ts';
 import {
   ASYNC_IMPORT_JOB_TYPES,
   inputFileName,
@@ -14,7 +15,7 @@ export function geometryReportResponse(report: ImportReport): Record<string, unk
   return { responseType: 'ImportReport', ...report };
 }
 
-/** The GML and GeoJSON import jobs. */
+/** The GML (an ImportReport) and GeoJSON (a GeoJsonImportReport) import jobs. */
 export function registerGeometryJobs(context: FerryContext): void {
   const jobs = context.jobs;
   const pathOf = (job: Parameters<typeof requireInput>[0]) => jobs.files.pathFor(requireInput(job).id);
@@ -43,6 +44,8 @@ export function registerGeometryJobs(context: FerryContext): void {
       principal,
       runOptions(ctx),
     );
-    return geometryReportResponse(report);
+    // DHIS2's GEOJSON_IMPORT job keeps its GeoJsonImportReport as the summary, as the synchronous
+    // reply's `response`; the closing notification counts from its importCount.
+    return geoJsonImportReply(report).response;
   });
 }
