@@ -104,6 +104,9 @@ export const ERROR_CATALOG = {
   F1911: { status: 400, message: 'Sync package `{0}` is split into {1} pieces; {2} missing' },
   F1912: { status: 502, message: 'Sync with `{0}` failed: {1}' },
   F1913: { status: 409, message: 'Upload of package {0} from `{1}`: {2}' },
+  F1950: { status: 400, message: 'Import mapping is not valid: {0}' },
+  F1951: { status: 400, message: 'Import source cannot be read: {0}' },
+  F1952: { status: 403, message: 'Access denied to import mapping `{0}`: {1} is required' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CATALOG;

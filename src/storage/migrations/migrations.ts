@@ -7,6 +7,7 @@ import { API_TOKEN_MIGRATIONS } from './api-token-migrations.ts';
 import { EXPORT_NOTICE_MIGRATIONS } from './export-notice-migrations.ts';
 import { EXPORT_REMOTE_MIGRATIONS } from './export-remote-migrations.ts';
 import { FILE_RESOURCE_MIGRATIONS } from './file-resource-migrations.ts';
+import { WIZARD_MIGRATIONS } from './wizard-migrations.ts';
 import { SYNC_MIGRATIONS } from './sync-migrations.ts';
 
 /**
@@ -268,6 +269,7 @@ export const MIGRATIONS: readonly Migration[] = [
   ...EXPORT_REMOTE_MIGRATIONS,
   ...FILE_RESOURCE_MIGRATIONS,
   ...SYNC_MIGRATIONS,
+  ...WIZARD_MIGRATIONS,
 ];
 
 /**
