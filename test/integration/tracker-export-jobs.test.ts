@@ -25,7 +25,21 @@ for (const kind of TEST_DATABASE_KINDS) {
     before(async () => {
       started = await startTestApp(kind, {
         seed: async (context) => {
-          const report = await importMetadataObjects(context, METADATA);
+          // A second, repeatable stage that allows assigning events to users (the fixtures' does not).
+          const report = await importMetadataObjects(context, {
+            ...METADATA,
+            programStages: [
+              ...METADATA.programStages,
+              {
+                id: 'asgStage001',
+                name: 'Assigned stage',
+                program: { id: 'XrZRFi7rU9e' },
+                repeatable: true,
+                enableUserAssignment: true,
+                programStageDataElements: [{ dataElement: { id: 'trkDeNum001' } }],
+              },
+            ],
+          });
           assert.equal(report.status, 'OK', JSON.stringify(allErrorReports(report)));
         },
       });
@@ -119,6 +133,56 @@ for (const kind of TEST_DATABASE_KINDS) {
       }
       const afterCount = (await get('/api/exports')).json<{ exports: unknown[] }>().exports.length;
       assert.equal(afterCount, before);
+    });
+
+    it('filters queued events by their assigned user (PROVIDED, CURRENT, NONE)', async () => {
+      const me = (await get('/api/me?fields=id')).json<{ id: string }>();
+      const other = 'aaaaaaaaaa1';
+      const events = [
+        { event: 'asgEvent001', assignedUser: { uid: me.id } },
+        { event: 'asgEvent002', assignedUser: { uid: other } },
+      ].map((e) => ({
+        ...e,
+        program: 'XrZRFi7rU9e',
+        programStage: 'asgStage001',
+        enrollment: 'IybbQIQt6en',
+        orgUnit: 'PSeMWi7rBgb',
+        occurredAt: '2024-03-01',
+        status: 'ACTIVE',
+      }));
+      const posted = await started!.app.inject({
+        method: 'POST',
+        url: '/api/tracker?validationMode=SKIP&async=false',
+        headers: { authorization: ADMIN_AUTH, 'content-type': 'application/json' },
+        payload: { events },
+      });
+      assert.equal(posted.statusCode, 200, posted.body);
+      const ids = async (params: Record<string, string>) => {
+        const { bytes } = await queued({
+          kind: 'events',
+          format: 'json',
+          params: { program: 'XrZRFi7rU9e', orgUnit: 'PSeMWi7rBgb', orgUnitMode: 'SELECTED', ...params },
+        });
+        return (JSON.parse(bytes.toString('utf8')) as { events: { event: string }[] }).events
+          .map((e) => e.event)
+          .sort();
+      };
+      assert.deepEqual(await ids({ assignedUserMode: 'PROVIDED', assignedUsers: other }), ['asgEvent002']);
+      assert.deepEqual(await ids({ assignedUsers: `${me.id},${other}` }), ['asgEvent001', 'asgEvent002']);
+      assert.deepEqual(await ids({ assignedUserMode: 'CURRENT' }), ['asgEvent001']);
+      const unassigned = await ids({ assignedUserMode: 'NONE' });
+      assert.ok(unassigned.length > 0 && !unassigned.some((id) => id.startsWith('asg')), unassigned.join());
+      const refused = await started!.app.inject({
+        method: 'POST',
+        url: '/api/exports',
+        headers: { authorization: ADMIN_AUTH },
+        payload: {
+          kind: 'events',
+          params: { program: 'XrZRFi7rU9e', orgUnit: 'PSeMWi7rBgb', assignedUserMode: 'PROVIDED' },
+        },
+      });
+      assert.equal(refused.statusCode, 400, refused.body);
+      assert.match(refused.json<{ message: string }>().message, /assignedUsers/);
     });
 
     it('gives a user whose org units hold none of the data an empty file', async () => {

@@ -2,7 +2,9 @@ import type { FerryContext } from '../ferry-context-types.ts';
 import type { JobParams } from '../../jobs/job-types.ts';
 import type { ExportProducerContext } from '../jobs/export-queue-service.ts';
 import type { JobViewer } from '../jobs/job-service.ts';
-import { FerryError, parseBooleanParameter } from '../../errors.ts';
+import type { Principal } from '../../domain/access/principal.ts';
+import { FerryError, parseBooleanParameter, parseEnumParameter } from '../../errors.ts';
+import { ASSIGNED_USER_MODES, combine, type TrackerExportRequest } from './tracker-export-query.ts';
 import { copyTo, listed, principalOf, stringList } from '../jobs/job-helpers.ts';
 import { trackerExportIdentifiers } from './tracker-export-identifiers.ts';
 import {
@@ -43,6 +45,54 @@ function trackerQuery(params: JobParams): Record<string, unknown> {
     ...query
   } = params;
   return { ...query, paging: 'false' };
+}
+
+const UID = /^[A-Za-z][A-Za-z0-9]{10}$/;
+
+/**
+ * DHIS2's `assignedUserMode` and `assignedUsers` on the event export: assigned to the caller
+ * (CURRENT), to one of `assignedUsers` (PROVIDED, which `assignedUsers` alone implies), to nobody
+ * (NONE) or to anybody (ANY); ALL, the default, is no filter. `parseEventExport` does not read them
+ * (only the tracked entity export does), so the queued event export adds the condition here.
+ */
+function withEventAssignedUser(
+  request: TrackerExportRequest,
+  query: Record<string, unknown>,
+  principal: Principal | undefined,
+): TrackerExportRequest {
+  const users = stringList(query.assignedUsers ?? query.assignedUser).flatMap((v) => v.split(';'));
+  for (const uid of users)
+    if (!UID.test(uid)) throw new FerryError('F1000', ['assignedUsers', uid, 'user UIDs (11 characters)']);
+  const mode = parseEnumParameter(
+    'assignedUserMode',
+    stringList(query.assignedUserMode)[0],
+    ASSIGNED_USER_MODES,
+    users.length > 0 ? 'PROVIDED' : 'ALL',
+  );
+  if (users.length > 0 && mode !== 'PROVIDED')
+    throw new FerryError('F1000', ['assignedUsers', users.join(','), 'only with assignedUserMode=PROVIDED']);
+  let condition;
+  if (mode === 'ALL') return request;
+  else if (mode === 'NONE') condition = { sql: 'e.assigned_user IS NULL', params: [] };
+  else if (mode === 'ANY') condition = { sql: 'e.assigned_user IS NOT NULL', params: [] };
+  else if (mode === 'CURRENT') {
+    // The CLI operator is nobody: as the tracked entity export, CURRENT needs a signed-in user.
+    if (!principal) throw new FerryError('F1000', ['assignedUserMode', mode, 'ALL, PROVIDED, NONE, ANY']);
+    condition = { sql: 'e.assigned_user = ?', params: [principal.uid] };
+  } else {
+    if (users.length === 0) throw new FerryError('F1004', ['assignedUsers']);
+    condition = { sql: `e.assigned_user IN (${users.map(() => '?').join(', ')})`, params: users };
+  }
+  return { ...request, where: combine([request.where, condition]) };
+}
+
+/** The event export's request with the assigned-user filter the parser leaves out. */
+async function parseQueuedEventExport(
+  context: FerryContext,
+  query: Record<string, unknown>,
+  principal: Principal | undefined,
+): Promise<TrackerExportRequest> {
+  return withEventAssignedUser(await parseEventExport(context, query, principal), query, principal);
 }
 
 /**
@@ -125,7 +175,7 @@ export function registerTrackerExportJobs(context: FerryContext): void {
     const query = trackerQuery(params);
     const principal = await principalOf(context, ctx.userUid);
     const escapeFormulas = parseBooleanParameter('escapeFormulas', query.escapeFormulas);
-    const request = await parseEventExport(context, query, principal);
+    const request = await parseQueuedEventExport(context, query, principal);
     const identifiers = trackerExportIdentifiers(context, query);
     let n = 0;
     if (ctx.format === 'csv') yield `${EVENT_CSV_COLUMNS.join(',')}\n`;
@@ -205,6 +255,6 @@ export function registerTrackerExportJobs(context: FerryContext): void {
       },
     );
   };
-  register('events', eventsChunks, parseEventExport);
+  register('events', eventsChunks, parseQueuedEventExport);
   register('trackedEntities', trackedEntityChunks, parseTrackedEntityExport);
 }
