@@ -300,6 +300,34 @@ export class MetadataStore {
     return rows.map((r) => r.uid);
   }
 
+  /**
+   * The objects of `sourceCollection` whose top-level `property` refers to any of `uids` (of
+   * `collection`), each with the UID it refers to, in sid order: the owning side of an association
+   * read for its inverse (a program's stages from each stage's `program`), by the reference index.
+   */
+  async referringObjects(
+    collection: string,
+    uids: readonly string[],
+    sourceCollection: string,
+    property: string,
+  ): Promise<Array<{ targetUid: string; object: MetadataObject }>> {
+    refuseNul('id', uids);
+    const out: Array<{ targetUid: string; object: MetadataObject }> = [];
+    for (let i = 0; i < uids.length; i += 500) {
+      const chunk = uids.slice(i, i + 500);
+      const rows = await this.db.query<{ target_uid: string; body: unknown }>(
+        `SELECT r.target_uid AS target_uid, o.body AS body
+           FROM metadata_reference r JOIN metadata_object o ON o.sid = r.source_sid
+          WHERE r.target_type = ? AND r.property = ? AND o.type = ?
+            AND r.target_uid IN (${chunk.map(() => '?').join(', ')})
+          ORDER BY o.sid`,
+        [collection, property, sourceCollection, ...chunk],
+      );
+      for (const row of rows) out.push({ targetUid: row.target_uid, object: decodeBody(row.body) });
+    }
+    return out;
+  }
+
   /** Every (property, target) reference an object makes, walking embedded objects as the registry says. */
   referencesOf(
     collection: string,

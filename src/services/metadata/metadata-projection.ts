@@ -41,7 +41,8 @@ export class MetadataProjector {
     cache: ProjectionCache = new Map(),
   ): Promise<Json[]> {
     const schema = this.registry.byCollection(schemaName);
-    const objects = schemaName === 'users' ? input.map((o) => withoutUserSecrets(o)) : input;
+    const plain = schemaName === 'users' ? input.map((o) => withoutUserSecrets(o)) : input;
+    const objects = schema ? await this.withInverseLists(schema, plain, selection) : plain;
     // Nested selections are resolved first, for all objects at once, into per-object values.
     const nested = new Map<string, unknown[]>();
     for (const [name, sub] of selection.fields) {
@@ -89,6 +90,59 @@ export class MetadataProjector {
       for (const name of selection.excluded) delete out[name];
       return out;
     });
+  }
+
+  /**
+   * The inverse lists a selection shows (a program's `programStages`, a data set's `sections`),
+   * completed from the owning side: DHIS2 keeps such an association on the other object (each stage
+   * names its program), so a stage imported with its own `program` is one of the program's stages
+   * even when the program's file did not list it. The stored list keeps its order; the others
+   * follow by `sortOrder`, then as stored. One query per inverse property and batch of objects.
+   */
+  private async withInverseLists(
+    schema: SchemaDescriptor,
+    objects: readonly Json[],
+    selection: FieldSelection,
+  ): Promise<readonly Json[]> {
+    if (objects.length === 0) return objects;
+    const ids = objects.map((o) => o.id).filter((id): id is string => typeof id === 'string');
+    let out: Json[] | undefined;
+    for (const property of schema.properties) {
+      if (property.kind !== 'references' || property.owner !== false || !property.target) continue;
+      if (!selection.all && !selection.fields.has(property.name)) continue;
+      const back = this.owningBackReference(property.target, schema.collection);
+      if (!back) continue;
+      const found = await this.metadata.referringObjects(schema.collection, ids, property.target, back);
+      if (found.length === 0) continue;
+      const byTarget = new Map<string, Json[]>();
+      for (const { targetUid, object } of found) {
+        const list = byTarget.get(targetUid);
+        if (list) list.push(object);
+        else byTarget.set(targetUid, [object]);
+      }
+      out ??= objects.map((o) => ({ ...o }));
+      for (const object of out) {
+        const derived = typeof object.id === 'string' ? byTarget.get(object.id) : undefined;
+        if (!derived) continue;
+        const stored = Array.isArray(object[property.name]) ? (object[property.name] as unknown[]) : [];
+        const listed = new Set(stored.map((item) => (item as { id?: unknown } | null)?.id));
+        const extra = derived
+          .filter((o) => !listed.has(o.id))
+          .map((o, index) => ({ o, index }))
+          .sort((a, b) => sortOrderOf(a.o) - sortOrderOf(b.o) || a.index - b.index)
+          .map(({ o }) => ({ id: o.id }));
+        if (extra.length > 0) object[property.name] = [...stored, ...extra];
+      }
+    }
+    return out ?? objects;
+  }
+
+  /** The one owning reference of `collection` that points at `target`; none when several could. */
+  private owningBackReference(collection: string, target: string): string | undefined {
+    const candidates = (this.registry.byCollection(collection)?.properties ?? []).filter(
+      (p) => isReference(p) && p.owner !== false && p.target === target,
+    );
+    return candidates.length === 1 ? candidates[0].name : undefined;
   }
 
   /**
@@ -228,6 +282,10 @@ export class MetadataProjector {
       return shape.list ? slice : slice[0];
     });
   }
+}
+
+function sortOrderOf(object: Json): number {
+  return typeof object.sortOrder === 'number' ? object.sortOrder : Number.MAX_SAFE_INTEGER;
 }
 
 /** Parsing errors of the pure query modules (`fields`, `filter`), as catalogued errors for callers. */
