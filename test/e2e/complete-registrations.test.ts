@@ -215,5 +215,81 @@ for (const kind of TEST_DATABASE_KINDS) {
       assert.equal(noAuthority.statusCode, 403, noAuthority.body);
       assert.ok((await registered()).includes(BO));
     });
+
+    it('POST with completed:false un-completes (JSON and XML), dry run first; refused as registering is, and nothing removed', async () => {
+      await register([BO, BADJIA], '2016');
+      assert.deepEqual(await registered('2016'), [BO, BADJIA].sort());
+      type Summary = {
+        status: string;
+        importCount: { imported: number; deleted: number; ignored: number };
+        conflicts: { errorCode: string; indexes?: number[] }[];
+      };
+      const post = (payload: unknown, query = '', authorization = ADMIN_AUTH) =>
+        app.inject({
+          method: 'POST',
+          url: `/api/completeDataSetRegistrations${query}`,
+          payload: payload as string,
+          headers: {
+            authorization,
+            'content-type': typeof payload === 'string' ? 'application/xml' : 'application/json',
+          },
+        });
+      const undoBo = {
+        completeDataSetRegistrations: [
+          { dataSet: DATA_SET, period: '2016', organisationUnit: BO, completed: false },
+        ],
+      };
+
+      const dry = await post(undoBo, '?dryRun=true');
+      assert.equal(dry.statusCode, 200, dry.body);
+      assert.deepEqual(dry.json<{ response: Summary }>().response.importCount, {
+        imported: 0,
+        updated: 0,
+        ignored: 0,
+        deleted: 1,
+      });
+      assert.deepEqual(await registered('2016'), [BO, BADJIA].sort(), 'a dry run removes nothing');
+
+      // The clerk may capture only in Ngelehun, and has no write sharing: refused, as registering is.
+      const clerk = basicAuth(CLERK.username, CLERK.password);
+      const refused = await post(undoBo, '', clerk);
+      assert.equal(refused.statusCode, 409, refused.body);
+      const refusedSummary = refused.json<{ response: Summary }>().response;
+      assert.equal(refusedSummary.status, 'ERROR');
+      assert.equal(refusedSummary.importCount.ignored, 1);
+      assert.ok(
+        refusedSummary.conflicts.some((c) => c.errorCode === 'E7601' && c.indexes?.[0] === 0),
+        JSON.stringify(refusedSummary.conflicts),
+      );
+      assert.deepEqual(await registered('2016'), [BO, BADJIA].sort());
+
+      const done = await post(undoBo);
+      assert.equal(done.statusCode, 200, done.body);
+      assert.equal(done.json<{ response: Summary }>().response.importCount.deleted, 1);
+      assert.deepEqual(await registered('2016'), [BADJIA]);
+
+      const xml = await post(
+        `<completeDataSetRegistrations xmlns="http://dhis2.org/schema/dxf/2.0">` +
+          `<completeDataSetRegistration dataSet="${DATA_SET}" period="2016" organisationUnit="${BADJIA}" completed="false"/>` +
+          `<completeDataSetRegistration dataSet="${DATA_SET}" period="2016" organisationUnit="${BO}" completed="false"/>` +
+          `</completeDataSetRegistrations>`,
+      );
+      assert.equal(xml.statusCode, 200, xml.body);
+      // Badjia removed; Bo was no longer complete: nothing to do, counted nowhere.
+      assert.deepEqual(xml.json<{ response: Summary }>().response.importCount, {
+        imported: 0,
+        updated: 0,
+        ignored: 0,
+        deleted: 1,
+      });
+      assert.deepEqual(await registered('2016'), []);
+
+      const bad = await post({
+        completeDataSetRegistrations: [
+          { dataSet: DATA_SET, period: '2016', organisationUnit: BO, completed: 'maybe' },
+        ],
+      });
+      assert.equal(bad.statusCode, 400, bad.body);
+    });
   });
 }

@@ -184,3 +184,48 @@ export async function removeCompleteRegistrations(
   });
   return removed;
 }
+
+/** One registration a `completed: false` item of `POST /api/completeDataSetRegistrations` names. */
+export interface Uncompletion {
+  dataSet: string;
+  period: string;
+  orgUnit: string;
+  /** Default: the default combo. */
+  attributeOptionCombo?: string;
+}
+
+/**
+ * Un-completes one registration, as DHIS2 2.42 does for an imported registration with
+ * `completed: false`: checked first as the registration it undoes (capture scope, data write
+ * sharing, closed options, expiry and future periods; the refusal's conflicts are returned and
+ * nothing is removed), then removed unless `dryRun`. `removed` says whether there was one.
+ */
+export async function uncompleteRegistration(
+  context: FerryContext,
+  target: Uncompletion,
+  principal: Principal | undefined,
+  dryRun: boolean,
+): Promise<{ removed: boolean; conflicts?: Awaited<ReturnType<typeof refusalOf>> }> {
+  const trial: Trial = {
+    ...target,
+    attributeOptionCombo: target.attributeOptionCombo ?? DEFAULT_CATEGORY_OPTION_COMBO_UID,
+  };
+  const conflicts = await refusalOf(context, trial, principal);
+  if (conflicts) return { removed: false, conflicts };
+  const [dataSet] = await context.metadata.findBy('dataSets', 'uid', [trial.dataSet]);
+  const [orgUnit] = await context.metadata.findBy('organisationUnits', 'uid', [trial.orgUnit]);
+  const [aoc] = await context.metadata.findBy('categoryOptionCombos', 'uid', [trial.attributeOptionCombo]);
+  if (!dataSet || !orgUnit || !aoc) return { removed: false };
+  const where = `data_set_id = ? AND period_id = (SELECT period_id FROM period WHERE iso = ?)
+     AND org_unit_id = ? AND attribute_option_combo_id = ?`;
+  const params: SqlValue[] = [dataSet.sid, trial.period, orgUnit.sid, aoc.sid];
+  if (dryRun) {
+    const row = await context.storage.queryOne(
+      `SELECT 1 AS found FROM complete_registration WHERE ${where}`,
+      params,
+    );
+    return { removed: row !== undefined };
+  }
+  const result = await context.storage.execute(`DELETE FROM complete_registration WHERE ${where}`, params);
+  return { removed: result.changes > 0 };
+}

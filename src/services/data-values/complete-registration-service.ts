@@ -8,6 +8,7 @@ import type { ImportSummary } from '../../domain/data-values/import-summary.ts';
 import type { SqlValue } from '../../storage/storage.ts';
 import { FerryError, parseBooleanParameter } from '../../errors.ts';
 import { importDataValues } from './data-value-import-service.ts';
+import { uncompleteRegistration } from './complete-registration-removal.ts';
 import { spoolToFile } from '../jobs/upload-spool.ts';
 import { decodeCompleteRegistrationsXml } from '../../codecs/complete-registration-xml/complete-registration-xml-codec.ts';
 import { InputError } from '../../codecs/input/input-error.ts';
@@ -148,6 +149,8 @@ interface RegistrationInput {
   orgUnit: string;
   attributeOptionCombo?: string;
   completeDate: string;
+  /** `completed: false`: un-complete the registration instead (DHIS2 2.39 and later). */
+  uncomplete: boolean;
 }
 
 function text(item: Record<string, unknown>, name: string): string | undefined {
@@ -185,9 +188,19 @@ function parseRegistrations(body: unknown): RegistrationInput[] {
       return value;
     };
     const completed = item.completed;
-    if (completed !== undefined && completed !== true && completed !== 'true') {
-      // DHIS2 2.42 un-completes with completed=false; Ferry has no un-completion yet (docs/api.md).
-      throw new FerryError('F1000', [`completed (registration ${index})`, String(completed), 'true']);
+    const uncomplete = completed === false || completed === 'false';
+    if (
+      completed !== undefined &&
+      completed !== null &&
+      !uncomplete &&
+      completed !== true &&
+      completed !== 'true'
+    ) {
+      throw new FerryError('F1000', [
+        `completed (registration ${index})`,
+        String(completed),
+        'true or false',
+      ]);
     }
     const attributeOptionCombo = text(item, 'attributeOptionCombo');
     return {
@@ -197,6 +210,7 @@ function parseRegistrations(body: unknown): RegistrationInput[] {
       ...(attributeOptionCombo ? { attributeOptionCombo } : {}),
       // No date: today, as DHIS2 registers it.
       completeDate: text(item, 'date') ?? text(item, 'completeDate') ?? 'true',
+      uncomplete,
     };
   });
 }
@@ -204,7 +218,8 @@ function parseRegistrations(body: unknown): RegistrationInput[] {
 /**
  * DHIS2's `POST /api/completeDataSetRegistrations`: each registration a header-only data value set
  * import of its own, and one summary counting registrations (imported) and refusals (ignored, with
- * their conflicts indexed by the registration's position).
+ * their conflicts indexed by the registration's position). A registration with `completed: false`
+ * un-completes instead: checked as registering it would be, then removed (deleted).
  */
 export async function importCompleteRegistrations(
   context: FerryContext,
@@ -223,7 +238,18 @@ export async function importCompleteRegistrations(
     rejectedIndexes: [],
     dataSetComplete: 'false',
   };
-  for (const [index, registration] of registrations.entries()) {
+  const dryRun = parseBooleanParameter('dryRun', params.dryRun, false);
+  for (const [index, { uncomplete, ...registration }] of registrations.entries()) {
+    if (uncomplete) {
+      const outcome = await uncompleteRegistration(context, registration, principal, dryRun);
+      if (outcome.conflicts) {
+        summary.importCount.ignored++;
+        summary.rejectedIndexes.push(index);
+        for (const conflict of outcome.conflicts) summary.conflicts.push({ ...conflict, indexes: [index] });
+      } else if (outcome.removed) summary.importCount.deleted++;
+      // Nothing to un-complete: already incomplete, as asked; counted nowhere, as no row changed.
+      continue;
+    }
     const file = await spoolToFile(
       Readable.from([JSON.stringify({ ...registration, dataValues: [] })]),
       join(context.config.dataDir, 'uploads'),
@@ -251,7 +277,7 @@ export async function importCompleteRegistrations(
     }
   }
   if (summary.importCount.ignored > 0) {
-    summary.status = summary.importCount.imported > 0 ? 'WARNING' : 'ERROR';
+    summary.status = summary.importCount.imported + summary.importCount.deleted > 0 ? 'WARNING' : 'ERROR';
     summary.description = 'Import process completed with conflicts';
   }
   return summary;
