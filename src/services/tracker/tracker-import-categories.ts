@@ -1,4 +1,7 @@
-import { DEFAULT_CATEGORY_COMBO_UID } from '../../domain/category/default-category-model.ts';
+import {
+  DEFAULT_CATEGORY_COMBO_UID,
+  DEFAULT_CATEGORY_OPTION_COMBO_UID,
+} from '../../domain/category/default-category-model.ts';
 import { optionSetKey } from '../../domain/category/category-option-combos.ts';
 import type { EventInput, TrackerBundle } from '../../domain/tracker/tracker-objects.ts';
 import { trackerError, type TrackerErrorReport } from '../../domain/tracker/tracker-import-report.ts';
@@ -140,8 +143,11 @@ export function checkEventCategories(
     aoc = found;
   }
   if (!aoc) {
-    // DHIS2 gives a default-combo event the default option combo; Ferry leaves it unnamed (the same).
     if (!isDefault) errors.push(trackerError('E1055', 'EVENT', uid, []));
+    // As DHIS2, an event of a default-combo program is stored with the default option combo, and
+    // exported with it (every metadata import stores the default model, so it is found here).
+    else if (categories.optionCombos.has(DEFAULT_CATEGORY_OPTION_COMBO_UID))
+      ev.attributeOptionCombo = DEFAULT_CATEGORY_OPTION_COMBO_UID;
     return;
   }
   const coc = categories.optionCombos.get(aoc)!;
