@@ -13,10 +13,9 @@ import { importMetadataObjects } from '../src/services/metadata/metadata-import-
 import { allErrorReports } from '../src/domain/metadata-import/import-report.ts';
 import { importTracker } from '../src/services/tracker/tracker-import-service.ts';
 import {
-  eventCsvLines,
   EVENT_CSV_COLUMNS,
   parseEventExport,
-  readEvents,
+  readEventText,
 } from '../src/services/tracker/tracker-export-service.ts';
 import { readJsonCollectionBatches } from '../src/codecs/json/safe-json-reader.ts';
 
@@ -458,25 +457,22 @@ async function sqliteWithEvents(env: BenchEnvironment, name: string): Promise<st
 
 /**
  * Exports every event of the event program as `GET /api/tracker/events.json|.csv?paging=false`
- * does, into a file written with back-pressure; items are the events written.
+ * does without an output id scheme (readEventText: text straight from the rows), into a file
+ * written with back-pressure; items are the events written.
  */
 function exportFrom(storage: Storage, format: 'json' | 'csv', out: string) {
   const context = contextOf(storage);
   return async (): Promise<BenchMeasurement> => {
     const request = await parseEventExport(context, { program: EVENT_PROGRAM, paging: 'false' }, undefined);
     const file = createWriteStream(out);
-    const write = async (text: string) => {
+    const write = async (text: string | Buffer) => {
       if (!file.write(text)) await once(file, 'drain');
     };
     let written = 0;
     await write(format === 'csv' ? `${EVENT_CSV_COLUMNS.join(',')}\n` : '{"events":[');
-    for await (const batch of readEvents(context, request)) {
-      await write(
-        format === 'csv'
-          ? eventCsvLines(batch)
-          : batch.map((e, i) => (written + i > 0 ? ',' : '') + JSON.stringify(e)).join(''),
-      );
-      written += batch.length;
+    for await (const piece of readEventText(context, request, format)) {
+      await write(piece.bytes);
+      written += piece.events;
     }
     if (format === 'json') await write(']}\n');
     file.end();

@@ -4,12 +4,11 @@ import type { CliCommand } from '../../cli-command.ts';
 import { UsageError } from '../../cli-command.ts';
 import { DATABASE_OPTIONS, databaseUsage, withCliContext } from '../../cli-database.ts';
 import {
-  eventCsvLines,
   EVENT_CSV_COLUMNS,
   parseEventExport,
-  readEvents,
+  readEventText,
 } from '../../../services/tracker/tracker-export-service.ts';
-import { jsonListItems, writeExportFile } from './tracker-export-file.ts';
+import { writeExportFile } from './tracker-export-file.ts';
 
 export const exportEventsCommand: CliCommand = {
   path: ['export', 'events'],
@@ -69,9 +68,9 @@ ${databaseUsage(25)}`,
       const count = await writeExportFile(output, async (write) => {
         let written = 0;
         await write(format === 'csv' ? `${EVENT_CSV_COLUMNS.join(',')}\n` : '{"events":[');
-        for await (const batch of readEvents(context, request)) {
-          await write(format === 'csv' ? eventCsvLines(batch) : jsonListItems(batch, written));
-          written += batch.length;
+        for await (const piece of readEventText(context, request, format)) {
+          await write(piece.bytes);
+          written += piece.events;
         }
         if (format === 'json') await write(']}\n');
         return written;

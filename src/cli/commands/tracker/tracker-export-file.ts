@@ -1,8 +1,8 @@
 import { createWriteStream, rmSync } from 'node:fs';
 import { once } from 'node:events';
 
-/** Writes one piece of text, waiting for the file to drain when its buffer is full. */
-export type WriteText = (text: string) => Promise<void>;
+/** Writes one piece of text (or its bytes), waiting for the file to drain when its buffer is full. */
+export type WriteText = (text: string | Buffer) => Promise<void>;
 
 /**
  * Streams an export into `output` through `produce`, which returns how many objects it wrote. The

@@ -29,8 +29,10 @@ import {
   parseTrackedEntityExport,
   readEnrollments,
   readEvents,
+  readEventText,
   readRelationships,
   readTrackedEntities,
+  type EventText,
   type TrackerExportRequest,
 } from '../../../services/tracker/tracker-export-service.ts';
 
@@ -93,6 +95,18 @@ export async function registerTrackerRoutes(app: FastifyInstance, context: Ferry
     const escapeFormulas = parseBooleanParameter('escapeFormulas', query.escapeFormulas);
     const export_ = await parseEventExport(context, query, principal);
     const identifiers = trackerExportIdentifiers(context, query);
+    if (!identifiers) {
+      // No id scheme to apply: the text is written straight from the rows (readEventText).
+      const steps = readEventText(context, export_, format, { escapeFormulas });
+      if (format === 'csv') {
+        async function* csvText() {
+          yield `${EVENT_CSV_COLUMNS.join(',')}\n`;
+          for await (const piece of steps) yield piece.bytes;
+        }
+        return Readable.from(csvText());
+      }
+      return jsonTextList('events', export_, await totalOf('events', export_), steps);
+    }
     const batches = await withIdentifiers(
       readEvents(context, export_),
       identifiers && ((batch) => identifiers.events(batch)),
@@ -321,6 +335,33 @@ function registerExport(
   }
 }
 
+/** The opening of a JSON list: `{"pager": {...}, "<name>": [` (no pager with paging=false). */
+function jsonListOpening(name: string, export_: TrackerExportRequest, total: number | undefined): string {
+  const { paging } = export_;
+  if (!paging.paging) return `{"${name}":[`;
+  const pager: Record<string, number> = { page: paging.page, pageSize: paging.pageSize };
+  if (total !== undefined) {
+    pager.total = total;
+    pager.pageCount = Math.ceil(total / paging.pageSize);
+  }
+  return `{"pager":${JSON.stringify(pager)},"${name}":[`;
+}
+
+/** jsonList of objects already written as comma-separated JSON text (readEventText). */
+function jsonTextList(
+  name: string,
+  export_: TrackerExportRequest,
+  total: number | undefined,
+  pieces: AsyncIterable<EventText>,
+): Readable {
+  async function* json() {
+    yield Buffer.from(jsonListOpening(name, export_, total));
+    for await (const piece of pieces) yield piece.bytes;
+    yield Buffer.from(']}');
+  }
+  return Readable.from(json());
+}
+
 /** `{"pager": {...}, "<name>": [...]}` written object by object (no pager with paging=false). */
 function jsonList(
   name: string,
@@ -328,16 +369,8 @@ function jsonList(
   total: number | undefined,
   batches: AsyncIterable<unknown[]>,
 ): Readable {
-  const { paging } = export_;
   async function* json() {
-    if (paging.paging) {
-      const pager: Record<string, number> = { page: paging.page, pageSize: paging.pageSize };
-      if (total !== undefined) {
-        pager.total = total;
-        pager.pageCount = Math.ceil(total / paging.pageSize);
-      }
-      yield `{"pager":${JSON.stringify(pager)},"${name}":[`;
-    } else yield `{"${name}":[`;
+    yield jsonListOpening(name, export_, total);
     let first = true;
     for await (const batch of batches) {
       let chunk = '';
