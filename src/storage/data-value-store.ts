@@ -1,4 +1,9 @@
 import type { SqlExecutor, SqlValue } from './storage.ts';
+import {
+  mergeDataValues,
+  type MergeAudit,
+  type MergeCounts,
+} from './dialects/postgres/postgres-data-value-copy.ts';
 
 /** The five integer ids that identify a stored data value, in the primary key's order. */
 export interface DataValueKey {
@@ -287,6 +292,26 @@ export class DataValueStore {
     await this.upsert(rows);
   }
 
+  /** Whether `merge` is offered: PostgreSQL, where it is COPY into a staging table and one statement. */
+  canMerge(): boolean {
+    return this.db.kind === 'postgres' && this.db.copyRows !== undefined;
+  }
+
+  /**
+   * CREATE_AND_UPDATE of rows that are not deletes, decided on the server: new keys (and keys stored
+   * as deleted) inserted, changed values updated, unchanged ones left, audit rows for what was written
+   * (unless `audit` is undefined); answers how many of each. `fresh`: the table was empty when the
+   * import began, so every row is new. See postgres-data-value-copy.ts.
+   */
+  async merge(
+    rows: readonly DataValueRow[],
+    audit: MergeAudit | undefined,
+    fresh: boolean,
+  ): Promise<MergeCounts> {
+    if (rows.length === 0) return { imported: 0, updated: 0, ignored: 0 };
+    return mergeDataValues(this.db, stageTuples(rows), audit, fresh);
+  }
+
   /** Inserts new rows and replaces existing ones (all but `created`), in one pass. */
   async upsert(rows: readonly DataValueRow[]): Promise<void> {
     if (rows.length === 0) return;
@@ -543,6 +568,25 @@ function rowArrays(rows: readonly DataValueRow[]): SqlValue[] {
 
 function* rowTuples(rows: readonly DataValueRow[]): Iterable<SqlValue[]> {
   for (const r of rows) yield rowParams(r);
+}
+
+/** Rows in the staging table's column order (`STAGE_COLUMNS`: no `deleted`, merges never delete). */
+function* stageTuples(rows: readonly DataValueRow[]): Iterable<SqlValue[]> {
+  for (const r of rows) {
+    yield [
+      r.orgUnit,
+      r.period,
+      r.dataElement,
+      r.categoryOptionCombo,
+      r.attributeOptionCombo,
+      r.value,
+      r.storedBy,
+      r.created,
+      r.lastUpdated,
+      r.comment,
+      r.followUp ? 1 : 0,
+    ];
+  }
 }
 
 function pushAuditParams(r: DataValueAuditRow, params: SqlValue[]): void {

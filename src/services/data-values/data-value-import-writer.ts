@@ -76,6 +76,16 @@ export class DataValueImportWriter {
    * instead of bound row by row from JS.
    */
   private auditCreatesAtEnd = false;
+  /**
+   * PostgreSQL, CREATE_AND_UPDATE: values that ask for no delete are not looked up here; they are staged by COPY and merged by one statement that counts them
+   * (`DataValueStore.merge`). Deletes and the other strategies report per-value conflicts, so they
+   * still compare in JavaScript.
+   */
+  private mergesOnServer = false;
+  /** Rows waiting for the server-side merge, uncounted until it answers. */
+  private unmergedRows: DataValueRow[] = [];
+  /** Entries of `unmergedRows`, for counting them here when the merge will not run (see writeUnwritten). */
+  private unmergedEntries: ResolvedValue[] = [];
   private restorePageCache: (() => Promise<void>) | undefined;
 
   constructor(settings: DataValueImportWriterSettings) {
@@ -104,6 +114,7 @@ export class DataValueImportWriter {
       !this.options.skipAudit &&
       !this.options.skipExistingCheck &&
       store.canAuditStoredAsCreated();
+    this.mergesOnServer = this.options.importStrategy === 'CREATE_AND_UPDATE' && store.canMerge();
   }
 
   /** Writes one batch of validated values, sorted into key order first. */
@@ -135,9 +146,11 @@ export class DataValueImportWriter {
   }
 
   private async compareAndWrite(resolved: ResolvedValue[]): Promise<void> {
-    const stored: Array<StoredDataValue | undefined> = this.tableWasEmpty
-      ? new Array(resolved.length)
-      : await this.store.findExisting(resolved);
+    if (this.mergesOnServer) resolved = this.setAsideForMerge(resolved);
+    const stored: Array<StoredDataValue | undefined> =
+      this.tableWasEmpty || resolved.length === 0
+        ? new Array(resolved.length)
+        : await this.store.findExisting(resolved);
     const strategy = this.options.importStrategy;
     // Gathered across batches until a write is due; a dry run or a doomed atomic import sends none.
     const rows = this.unwrittenRows;
@@ -188,11 +201,66 @@ export class DataValueImportWriter {
         audits.push(this.audit(entry, 'UPDATE', existing.value, entry.value));
       }
     }
-    if (rows.length >= this.rowsPerWrite) await this.writeUnwritten();
+    if (rows.length + this.unmergedRows.length >= this.rowsPerWrite) await this.writeUnwritten();
+  }
+
+  /** Takes the values the server merges out of a batch; returns the rest (deletes) for comparing here. */
+  private setAsideForMerge(resolved: ResolvedValue[]): ResolvedValue[] {
+    const rest: ResolvedValue[] = [];
+    for (const entry of resolved) {
+      if (entry.deleteRequested || entry.insignificantZero) {
+        rest.push(entry);
+        continue;
+      }
+      this.unmergedEntries.push(entry);
+      this.unmergedRows.push(this.row(entry, entry.value, entry.comment, entry.followUp, false));
+    }
+    return rest;
+  }
+
+  /**
+   * The rows set aside for the server-side merge, counted from their merge; or, when nothing will
+   * be sent (a dry run, a doomed atomic import), compared here against the stored rows so that the
+   * counts are the same as if they had been written.
+   */
+  private async mergeUnmerged(): Promise<void> {
+    const rows = this.unmergedRows;
+    const entries = this.unmergedEntries;
+    if (rows.length === 0) return;
+    this.unmergedRows = [];
+    this.unmergedEntries = [];
+    if (this.mustRollBack()) {
+      const stored = await this.store.findExisting(rows);
+      for (let i = 0; i < entries.length; i++) {
+        const existing = stored[i];
+        const entry = entries[i];
+        if (existing === undefined || existing.deleted) this.counts.imported++;
+        else if (
+          existing.value === entry.value &&
+          existing.comment === entry.comment &&
+          existing.followUp === entry.followUp
+        )
+          this.counts.ignored++;
+        else this.counts.updated++;
+      }
+      return;
+    }
+    const store = this.store;
+    const fresh = this.tableWasEmpty;
+    const audit = this.options.skipAudit
+      ? undefined
+      : { modifiedBy: this.username, created: this.now, jobId: this.jobId };
+    await this.startWrite(async () => {
+      const merged = await store.merge(rows, audit, fresh);
+      this.counts.imported += merged.imported;
+      this.counts.updated += merged.updated;
+      this.counts.ignored += merged.ignored;
+    });
   }
 
   /** Sends the gathered rows and their audit rows (see `rowsPerWrite`). */
   private async writeUnwritten(): Promise<void> {
+    await this.mergeUnmerged();
     const rows = this.unwrittenRows;
     const audits = this.unwrittenAudits;
     this.unwrittenRows = [];
