@@ -62,3 +62,21 @@ export interface BenchResult {
   peakRssTargetMb?: number;
   skipped?: string;
 }
+
+/**
+ * CPU seconds spent since `start()` was called: the whole process (every thread) and this thread
+ * alone. On a shared machine wall-clock time drifts with the load; CPU seconds show what a case
+ * costs, and their split shows whether a second core did part of the work.
+ */
+export function cpuClock(): { note(): string } {
+  const process0 = process.cpuUsage();
+  const thread0 = process.threadCpuUsage();
+  return {
+    note() {
+      const all = process.cpuUsage(process0);
+      const thread = process.threadCpuUsage(thread0);
+      const seconds = (usage: NodeJS.CpuUsage): string => ((usage.user + usage.system) / 1e6).toFixed(2);
+      return `CPU ${seconds(all)} s, main thread ${seconds(thread)} s`;
+    },
+  };
+}

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { once } from 'node:events';
 import { DatabaseSync } from 'node:sqlite';
 import pg from 'pg';
-import type { BenchCase, BenchEnvironment, BenchMeasurement } from './bench-harness.ts';
+import { cpuClock, type BenchCase, type BenchEnvironment, type BenchMeasurement } from './bench-harness.ts';
 import { createSqliteStorage } from '../src/storage/dialects/sqlite/sqlite-dialect.ts';
 import { createPostgresStorage } from '../src/storage/dialects/postgres/postgres-dialect.ts';
 import type { Storage } from '../src/storage/storage.ts';
@@ -225,6 +225,12 @@ async function sqliteWithMetadata(env: BenchEnvironment, values: number, name: s
   return path;
 }
 
+/**
+ * FERRY_BENCH_DECODE_THREAD=never decodes inline, as before the decoding thread, to compare the
+ * two in one run; unset, the import decides by the file's size as in production.
+ */
+const DECODE_THREAD = (process.env.FERRY_BENCH_DECODE_THREAD ?? 'auto') as 'auto' | 'always' | 'never';
+
 function contextOf(storage: Storage) {
   return createFerryContextFromStorage(loadConfig({}, { dataDir: '/tmp' }), storage);
 }
@@ -232,14 +238,17 @@ function contextOf(storage: Storage) {
 function importInto(storage: Storage, path: string, format: string) {
   const context = contextOf(storage);
   return async (): Promise<BenchMeasurement> => {
-    const summary = await importDataValues(context, { path, fileName: path, format }, {}, undefined);
+    const cpu = cpuClock();
+    const summary = await importDataValues(context, { path, fileName: path, format }, {}, undefined, {
+      decodeThread: DECODE_THREAD,
+    });
     await storage.close();
     const c = summary.importCount;
     if (summary.status !== 'SUCCESS')
       throw new Error(`Import ${summary.status}: ${JSON.stringify(summary.conflicts.slice(0, 3))}`);
     return {
       items: c.imported + c.updated + c.ignored + c.deleted,
-      note: `${summary.status}: imported ${c.imported}, updated ${c.updated}, ignored ${c.ignored}`,
+      note: `${summary.status}: imported ${c.imported}, updated ${c.updated}, ignored ${c.ignored}; ${cpu.note()}`,
     };
   };
 }
@@ -260,6 +269,7 @@ function csvFloorSqlite(env: BenchEnvironment, values: number): BenchCase['prepa
     const file = await inputFile(env, values, 'csv');
     const db = openFloorTable(env, 'scratch-floor.db');
     return async () => {
+      const cpu = cpuClock();
       const insert = db.prepare('INSERT INTO raw VALUES (?, ?, ?, ?, ?, ?)');
       let rows = 0;
       let rest = '';
@@ -280,7 +290,7 @@ function csvFloorSqlite(env: BenchEnvironment, values: number): BenchCase['prepa
       }
       db.exec('COMMIT');
       db.close();
-      return { items: rows };
+      return { items: rows, note: cpu.note() };
     };
   };
 }
@@ -291,6 +301,7 @@ function jsonFloorSqlite(env: BenchEnvironment, values: number): BenchCase['prep
     const file = await inputFile(env, values, 'json');
     const db = openFloorTable(env, 'scratch-floor-json.db');
     return async () => {
+      const cpu = cpuClock();
       const insert = db.prepare('INSERT INTO raw VALUES (?, ?, ?, ?, ?, ?)');
       let rows = 0;
       let rest = '';
@@ -314,7 +325,7 @@ function jsonFloorSqlite(env: BenchEnvironment, values: number): BenchCase['prep
       }
       db.exec('COMMIT');
       db.close();
-      return { items: rows };
+      return { items: rows, note: cpu.note() };
     };
   };
 }
@@ -328,6 +339,7 @@ function xmlFloorSqlite(env: BenchEnvironment, values: number, format: 'xml' | '
     const file = await inputFile(env, values, format);
     const db = openFloorTable(env, `scratch-floor-${format}.db`);
     return async () => {
+      const cpu = cpuClock();
       const insert = db.prepare('INSERT INTO raw VALUES (?, ?, ?, ?, ?, ?)');
       let rows = 0;
       let group: Record<string, string> = {};
@@ -361,7 +373,7 @@ function xmlFloorSqlite(env: BenchEnvironment, values: number, format: 'xml' | '
       }
       db.exec('COMMIT');
       db.close();
-      return { items: rows };
+      return { items: rows, note: cpu.note() };
     };
   };
 }

@@ -91,12 +91,18 @@ export async function importDataValues(
 
   const importer = new DataValueImporter(options, principal, run);
   try {
-    const decode = await openDataValueFile(source, decoder, options.firstRowIsHeader, run.onBytesRead);
+    const file = await openDataValueFile(
+      source,
+      decoder,
+      options.firstRowIsHeader,
+      run.onBytesRead,
+      run.decodeThread,
+    );
     await context.storage
       .transaction(async (tx) => {
         try {
           await importer.begin(tx);
-          const items = decode();
+          const items = file.items();
           try {
             for await (const chunk of items) {
               // accept() returns a promise only when a batch is full: no await (and microtask) per row.
@@ -115,6 +121,7 @@ export async function importDataValues(
             await importer.finishCancelled();
           }
         } finally {
+          await file.close();
           await importer.end();
         }
         if (importer.mustRollBack()) throw new RollbackForDryRunOrAtomic();
@@ -122,7 +129,9 @@ export async function importDataValues(
       })
       .catch((error: unknown) => {
         if (!(error instanceof RollbackForDryRunOrAtomic)) throw error;
-      });
+      })
+      // Also when the transaction could not begin: a decoding thread must not outlive its import.
+      .finally(() => file.close());
     importer.committed();
   } catch (error) {
     if (error instanceof FatalImportError && error.conflict) return importer.abortedSummary(error.conflict);

@@ -46,6 +46,11 @@ export interface DataValueImportRun {
   jobId?: string;
   /** The clock, for tests of expiry days and future periods. */
   now?: Date;
+  /**
+   * Whether the file is decoded on a thread of its own: by its size (`auto`, the default; see
+   * DECODE_THREAD_MIN_BYTES), or `always`/`never` (tests run both ways).
+   */
+  decodeThread?: 'auto' | 'always' | 'never';
   /** Runs last inside the import transaction; a job passes its lease check here (fencing). */
   beforeCommit?: (tx: Transaction) => Promise<void>;
 }
