@@ -7,6 +7,7 @@ import type { TrackerReportMode } from './tracker-import-params.ts';
  */
 export const TRACKER_VALIDATION_MESSAGES = {
   E1000: 'User: `{0}`, has no capture scope access to OrganisationUnit: `{1}`.',
+  E1001: 'User: `{0}`, has no data write access to TrackedEntityType: `{1}`.',
   E1002: 'TrackedEntity: `{0}`, already exists.',
   E1005: 'Could not find TrackedEntityType: `{0}`.',
   E1006: 'Attribute: `{0}`, does not exist.',
@@ -56,8 +57,13 @@ export const TRACKER_VALIDATION_MESSAGES = {
   E1089: 'Event: `{0}`, references a Program Stage `{1}` that does not belong to Program `{2}`.',
   E1090:
     'Attribute: `{0}`, is mandatory in tracked entity type `{1}` but not declared in tracked entity `{2}`.',
+  E1091: 'User: `{0}`, has no data write access to Program: `{1}`.',
+  E1095: 'User: `{0}`, has no data write access to ProgramStage: `{1}`.',
+  E1096: 'User: `{0}`, has no data read access to Program: `{1}`.',
+  E1099: 'User: `{0}`, has no write access to CategoryOption: `{1}`.',
   E1100: "User: `{0}`, is lacking 'F_TEI_CASCADE_DELETE' authority to delete TrackedEntity: `{1}`.",
   E1103: "User: `{0}`, is lacking 'F_ENROLLMENT_CASCADE_DELETE' authority to delete Enrollment : `{1}`.",
+  E1104: 'User: `{0}`, has no data read access to program: `{1}`, TrackedEntityType: `{2}`.',
   E1113: "Enrollment: `{0}`, is already deleted and can't be modified.",
   E1114: "TrackedEntity: `{0}`, is already deleted and can't be modified.",
   E1115: 'Could not find CategoryOptionCombo: `{0}`.',

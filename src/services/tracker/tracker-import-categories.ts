@@ -3,6 +3,7 @@ import {
   DEFAULT_CATEGORY_OPTION_COMBO_UID,
 } from '../../domain/category/default-category-model.ts';
 import { optionSetKey } from '../../domain/category/category-option-combos.ts';
+import { canDataWrite, type SharingSubject } from '../../domain/access/data-sharing.ts';
 import type { EventInput, TrackerBundle } from '../../domain/tracker/tracker-objects.ts';
 import { trackerError, type TrackerErrorReport } from '../../domain/tracker/tracker-import-report.ts';
 import type { SqlExecutor } from '../../storage/storage.ts';
@@ -34,8 +35,8 @@ export interface EventCategories {
   combos: Map<string, Map<string, string>>;
   /** Option combo UID → its category combo and options. */
   optionCombos: Map<string, { categoryCombo: string | undefined; options: string[] }>;
-  /** Category option UID → its dates (ISO text), when it is found. */
-  options: Map<string, { startDate?: string; endDate?: string }>;
+  /** Category option UID → its dates (ISO text) and its body (for its sharing), when it is found. */
+  options: Map<string, { startDate?: string; endDate?: string; object: Raw }>;
 }
 
 export async function loadEventCategories(
@@ -95,6 +96,7 @@ export async function loadEventCategories(
       out.options.set(String(row.uid), {
         startDate: typeof body.startDate === 'string' ? body.startDate : undefined,
         endDate: typeof body.endDate === 'string' ? body.endDate : undefined,
+        object: body,
       });
     }
   }
@@ -119,6 +121,8 @@ export function checkEventCategories(
   errors: TrackerErrorReport[],
   /** validationMode=SKIP (superusers): the options' dates are not checked. */
   skipDates = false,
+  /** The importing user (none: the operator, who may write anything) and the name reports give it. */
+  subject?: { sharing: SharingSubject; who: string },
 ): void {
   const given = ev.attributeOptionCombo;
   if (given && !categories.optionCombos.has(given)) {
@@ -158,6 +162,13 @@ export function checkEventCategories(
     return;
   }
   ev.attributeOptionCombo = aoc;
+  // DHIS2's E1099: writing data of an option combo takes data write on each of its options.
+  if (subject)
+    for (const optionUid of coc.options) {
+      const option = categories.options.get(optionUid);
+      if (option && !canDataWrite(option.object, subject.sharing))
+        errors.push(trackerError('E1099', 'EVENT', uid, [subject.who, optionUid]));
+    }
   if (skipDates) return;
   const date = ev.occurredAt ?? ev.scheduledAt;
   const at = date ? Date.parse(date) : NaN;

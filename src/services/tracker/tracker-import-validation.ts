@@ -1,4 +1,5 @@
 import type { Principal } from '../../domain/access/principal.ts';
+import { canDataRead, canDataWrite, type SharingSubject } from '../../domain/access/data-sharing.ts';
 import { isInScope } from '../../domain/access/org-unit-scope.ts';
 import { checkValue } from '../../domain/data-values/data-value-validation.ts';
 import { isValueType } from '../../domain/value-types/value-types.ts';
@@ -85,6 +86,14 @@ export async function validateTrackerBundle(
   // still checks everything its writer relies on (references, existence, access, value types) and
   // skips the data-quality rules: event dates and category option dates.
   const skipDataQuality = params.validationMode === 'SKIP' && superuser;
+  // Data sharing of programs, stages, tracked entity types and category options, as DHIS2's
+  // TrackerImportAccessManager checks it (users with ALL and the operator pass).
+  const sharing: SharingSubject | undefined =
+    principal && !superuser
+      ? { userUid: principal.uid, userGroupUids: principal.userGroupUids, superuser: false }
+      : undefined;
+  const canWrite = (meta: Meta | undefined) => !sharing || !meta || canDataWrite(meta.object, sharing);
+  const canRead = (meta: Meta | undefined) => !sharing || !meta || canDataRead(meta.object, sharing);
 
   const inCaptureScope = (orgUnitUid: string | undefined): boolean =>
     superuser ||
@@ -170,6 +179,16 @@ export async function validateTrackerBundle(
       errors.push(
         trackerError('E1000', 'TRACKED_ENTITY', uid, [who, preheat.uidBySid.get(stored.orgUnitId)]),
       );
+    if (!error) {
+      // DHIS2's E1001: creating, changing or deleting a tracked entity takes data write on its type.
+      const typeUid =
+        action === 'delete' && stored
+          ? preheat.uidBySid.get(stored.trackedEntityTypeId)
+          : (te.trackedEntityType ?? (stored ? preheat.uidBySid.get(stored.trackedEntityTypeId) : undefined));
+      const type = preheat.get('trackedEntityTypes', typeUid);
+      if (type && !canWrite(type))
+        errors.push(trackerError('E1001', 'TRACKED_ENTITY', uid, [who, type.object.id]));
+    }
     if (error) {
       // Existence decided it: nothing more to check (DHIS2 stops here too).
     } else if (action === 'delete') {
@@ -244,6 +263,21 @@ export async function validateTrackerBundle(
     else if (error) errors.push(error);
     if (stored && !stored.deleted && !inScopeBySid(stored.orgUnitId))
       errors.push(trackerError('E1000', 'ENROLLMENT', uid, [who, preheat.uidBySid.get(stored.orgUnitId)]));
+    if (!error) {
+      // DHIS2's E1091 and E1104: an enrollment takes data write on its program and data read on
+      // the program's tracked entity type.
+      const program = preheat.get(
+        'programs',
+        action === 'delete' && stored ? preheat.uidBySid.get(stored.programId) : (en.program ?? undefined),
+      );
+      if (program && !canWrite(program))
+        errors.push(trackerError('E1091', 'ENROLLMENT', uid, [who, program.object.id]));
+      const type = program
+        ? preheat.get('trackedEntityTypes', refId(program.object.trackedEntityType))
+        : undefined;
+      if (program && type && !canRead(type))
+        errors.push(trackerError('E1104', 'ENROLLMENT', uid, [who, program.object.id, type.object.id]));
+    }
     if (error) {
       // Existence decided it.
     } else if (action === 'delete') {
@@ -385,6 +419,25 @@ export async function validateTrackerBundle(
     else if (error) errors.push(error);
     if (stored && !stored.deleted && !inScopeBySid(stored.orgUnitId))
       errors.push(trackerError('E1000', 'EVENT', uid, [who, preheat.uidBySid.get(stored.orgUnitId)]));
+    if (!error && sharing) {
+      // DHIS2's E1091, E1095, E1096: an event of a program without registration takes data write on
+      // the program; one of a tracker program data write on its stage and data read on the program.
+      const deleting = action === 'delete' && stored;
+      const stage = preheat.get(
+        'programStages',
+        deleting ? preheat.uidBySid.get(stored.programStageId) : ev.programStage,
+      );
+      const program = preheat.get(
+        'programs',
+        deleting ? preheat.uidBySid.get(stored.programId) : (ev.program ?? refId(stage?.object.program)),
+      );
+      if (program?.object.programType === 'WITH_REGISTRATION') {
+        if (stage && !canWrite(stage))
+          errors.push(trackerError('E1095', 'EVENT', uid, [who, stage.object.id]));
+        if (!canRead(program)) errors.push(trackerError('E1096', 'EVENT', uid, [who, program.object.id]));
+      } else if (program && !canWrite(program))
+        errors.push(trackerError('E1091', 'EVENT', uid, [who, program.object.id]));
+    }
     if (action !== 'delete' && !error) {
       const stage = preheat.get('programStages', ev.programStage);
       if (!ev.programStage) errors.push(trackerError('E1123', 'EVENT', uid, ['programStage']));
@@ -430,7 +483,15 @@ export async function validateTrackerBundle(
           errors.push(trackerError('E1128', 'EVENT', uid, ['enrollment']));
       }
       if (!skipDataQuality) checkEventDates(ev, uid, program, errors, has('F_EDIT_EXPIRED'));
-      checkEventCategories(ev, uid, program, categories, errors, skipDataQuality);
+      checkEventCategories(
+        ev,
+        uid,
+        program,
+        categories,
+        errors,
+        skipDataQuality,
+        sharing && { sharing, who },
+      );
       if (ev.assignedUser !== undefined) {
         if (!isValidUid(ev.assignedUser)) errors.push(trackerError('E1118', 'EVENT', uid, [ev.assignedUser]));
         else if (stage && stage.object.enableUserAssignment !== true)
