@@ -13,6 +13,8 @@ export interface FerryConfig {
   httpTimeouts?: Partial<HttpTimeouts>;
   /** Origins (`https://host[:port]`) whose pages may call Ferry from the browser (CORS); none by default. */
   corsAllowlist?: string[];
+  /** HTTPS: PEM certificate (chain) and key files (FERRY_TLS_CERT, FERRY_TLS_KEY); plain HTTP when unset. */
+  tls?: { certFile: string; keyFile: string };
 }
 
 export const DEFAULT_PORT = 8080;
@@ -47,7 +49,18 @@ export function loadConfig(
     bodyLimit: Number(env.FERRY_BODY_LIMIT ?? DEFAULT_BODY_LIMIT),
     httpTimeouts: httpTimeoutsFrom(env),
     corsAllowlist: corsAllowlistFrom(env.FERRY_CORS_ALLOWLIST),
+    ...tlsFrom(env),
   };
+}
+
+/** FERRY_TLS_CERT and FERRY_TLS_KEY: both (Ferry serves HTTPS) or neither (HTTP, or a TLS proxy in front). */
+function tlsFrom(env: NodeJS.ProcessEnv): Pick<FerryConfig, 'tls'> {
+  const certFile = env.FERRY_TLS_CERT || undefined;
+  const keyFile = env.FERRY_TLS_KEY || undefined;
+  if (!certFile && !keyFile) return {};
+  if (!certFile || !keyFile)
+    throw new Error('Set both FERRY_TLS_CERT and FERRY_TLS_KEY (PEM files) to serve HTTPS');
+  return { tls: { certFile: resolve(certFile), keyFile: resolve(keyFile) } };
 }
 
 /**

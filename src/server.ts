@@ -4,6 +4,7 @@ import { createFerryContext, type FerryContext } from './services/ferry-context.
 import { buildApp } from './http/build-app.ts';
 import { removeOrphanUploads } from './services/jobs/upload-spool.ts';
 import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -21,12 +22,15 @@ export async function startServer(
   // Spooled uploads of a server that was killed mid-import: nothing else would ever remove them.
   await removeOrphanUploads(join(config.dataDir, 'uploads'));
   if (prepare) await prepare(context);
-  const app = await buildApp(context, { logger: process.env.FERRY_LOG === '1' });
+  const https = config.tls
+    ? { cert: await readFile(config.tls.certFile), key: await readFile(config.tls.keyFile) }
+    : undefined;
+  const app = await buildApp(context, { logger: process.env.FERRY_LOG === '1', https });
   await app.listen({ port: config.port, host: config.host });
   // Background jobs (imports, exports, retention) run in the server's own worker pool.
   await context.jobs.start();
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
-  const url = `http://${shownHost}:${config.port}`;
+  const url = `${https ? 'https' : 'http'}://${shownHost}:${config.port}`;
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {

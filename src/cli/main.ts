@@ -9,6 +9,7 @@ import { importDataCommand } from './commands/data-values/import-data-command.ts
 import { JOBS_COMMANDS } from './commands/jobs/jobs-command.ts';
 import { EXPORTS_COMMANDS } from './commands/jobs/exports-command.ts';
 import { DEDUPE_COMMANDS } from './commands/dedupe/dedupe-command.ts';
+import { SYNC_COMMANDS } from './commands/sync/sync-command.ts';
 import { workerCommand } from './commands/jobs/worker-command.ts';
 import { importGeoJsonCommand, importGmlCommand } from './commands/geometry/import-geometry-command.ts';
 import { exportDataCommand } from './commands/data-values/export-data-command.ts';
@@ -25,6 +26,7 @@ export const COMMANDS: CliCommand[] = [
   ...JOBS_COMMANDS,
   ...EXPORTS_COMMANDS,
   ...DEDUPE_COMMANDS,
+  ...SYNC_COMMANDS,
   workerCommand,
   serveCommand,
   demoCommand,

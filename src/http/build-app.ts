@@ -33,9 +33,12 @@ import { registerLegacyTrackerRoutes } from './routes/tracker/legacy-tracker-rou
 import { registerAppRoutes } from './routes/apps/app-routes.ts';
 import { registerAuditRoutes } from './routes/audit/audit-routes.ts';
 import { registerFileResourceRoutes } from './routes/file-resources/file-resource-routes.ts';
+import { registerSyncRoutes } from './routes/sync/sync-routes.ts';
 
 export interface BuildAppOptions {
   logger?: boolean;
+  /** Serve HTTPS with this PEM key and certificate (FERRY_TLS_KEY, FERRY_TLS_CERT; docs/sync.md). */
+  https?: { key: Buffer; cert: Buffer };
 }
 
 /** Builds the HTTP app over a Ferry context. It never listens: `server.ts` does, tests inject. */
@@ -66,6 +69,8 @@ export async function buildApp(
     // DHIS2's versioned paths (`/api/41/dataValueSets`) as `/api/...`, before routing and before
     // any hook: authentication, public routes and audit see the one unversioned path.
     rewriteUrl: (request) => stripApiVersion(request.url ?? '/'),
+    // The routes see the same request and reply either way; only the server differs.
+    ...((options.https ? { https: options.https } : {}) as object),
   });
   app.server.headersTimeout = Math.min(timeouts.headersTimeoutMs, timeouts.requestTimeoutMs || Infinity);
   // First, so that even a request refused by authentication cannot trickle its body.
@@ -137,6 +142,7 @@ export async function buildApp(
   await registerGeometryRoutes(app, context);
   await registerTrackerRoutes(app, context);
   await registerDedupeRoutes(app, context);
+  await registerSyncRoutes(app, context);
   await registerLegacyTrackerRoutes(app, context);
   await registerAppRoutes(app, context);
   await registerWebRoutes(app);
