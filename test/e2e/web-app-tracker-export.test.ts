@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { createTestDatabase, type TestDatabase } from '../support/test-databases.ts';
 import { BROWSER_SKIP_REASON, launchBrowser } from '../support/browser.ts';
 import { basicAuth } from '../support/access-fixtures.ts';
-import { checkPage, choose, DESKTOP, readZipEntries, signIn } from '../support/web-app-pages.ts';
+import { checkPage, choose, chooseMany, DESKTOP, readZipEntries, signIn } from '../support/web-app-pages.ts';
 import { createFerryContextFromStorage, type FerryContext } from '../../src/services/ferry-context.ts';
 import { loadConfig } from '../../src/config.ts';
 import { buildApp } from '../../src/http/build-app.ts';
@@ -30,6 +30,8 @@ const CLINICS = { dmoNorthCa1: NORTH, dmoNorthCb1: NORTH, dmoSouthCc1: SOUTH, dm
 const PROGRAM = 'dmoProgrm01';
 const STAGES = ['dmoStageA01', 'dmoStageB01'];
 const TE_TYPE = 'dmoPerson01';
+/** A nurse the follow-up visits of clinics A and C are assigned to. */
+const NURSE = 'dmoNurse001';
 const DATA_ELEMENT = 'dmoWeight01';
 
 const ou = (id: string, name: string, parent?: string) => ({
@@ -76,6 +78,8 @@ const METADATA = {
     id,
     name: index === 0 ? 'First visit' : 'Follow-up visit',
     program: { id: PROGRAM },
+    // Follow-up visits are assigned to someone (DHIS2's enableUserAssignment).
+    enableUserAssignment: index === 1,
     programStageDataElements: [{ dataElement: { id: DATA_ELEMENT } }],
   })),
 };
@@ -100,6 +104,7 @@ const TRACKER = {
           orgUnit,
           status: 'COMPLETED',
           occurredAt: `2024-0${stage + 2}-15T00:00:00.000`,
+          ...(stage === 1 && index % 2 === 0 ? { assignedUser: { uid: NURSE } } : {}),
           dataValues: [{ dataElement: DATA_ELEMENT, value: String(50 + index * 10 + stage) }],
         })),
       },
@@ -146,6 +151,15 @@ describe(
       baseUrl = `http://127.0.0.1:${address.port}`;
       const imported = JSON.parse(await call('POST', '/api/metadata', METADATA)) as { status: string };
       assert.equal(imported.status, 'OK', 'the demo metadata imports');
+      await context.users.createUser({
+        id: NURSE,
+        username: 'nurse.north',
+        password: 'Nurse-north-1',
+        firstName: 'Nora',
+        surname: 'Nurse',
+        roles: [],
+        orgUnits: [COUNTRY],
+      });
       const tracker = JSON.parse(await call('POST', '/api/tracker?async=false', TRACKER)) as {
         status: string;
         stats?: { created: number };
@@ -258,11 +272,8 @@ describe(
     it('shows a server refusal in words next to the form', async () => {
       // An attribute id scheme with a UID that names no attribute: the server refuses it (400).
       await page.locator('summary', { hasText: 'Advanced options' }).click();
-      // The menu opens in a fixed layer partly below the window; the option is clicked where it is.
-      await page.click('[data-test="option-orgUnitIdScheme"] [data-test$="select-input"]');
-      await page
-        .locator('[data-test="dhis2-uicore-singleselectoption"]', { hasText: 'Attribute (unique)' })
-        .dispatchEvent('click');
+      // The field is low in the window: the app brings its menu into view (menu-in-view.ts).
+      await choose(page, 'option-orgUnitIdScheme', 'Attribute (unique)');
       await page.getByLabel('Org unit id scheme: attribute UID').fill('noSuchAttr1');
       await page.getByRole('button', { name: 'Export', exact: true }).click();
       const alert = page.locator('.error-notice');
@@ -313,6 +324,121 @@ describe(
       await page.getByLabel('Updated within (10d, 12h, 1d12h)').fill('10d');
       const recent = JSON.parse(readFileSync(await exportAndSave(), 'utf8')) as typeof saved;
       assert.equal(recent.trackedEntities.length, 4, 'all four were updated today');
+    });
+
+    /** The newest card of an export kind once it is COMPLETED (asked every 100 ms). */
+    const completedCard = async (kind: string, after: Set<string>) => {
+      type Card = { id: string; kind: string; status: string; file: { downloadUrl: string | null } | null };
+      let card: Card | undefined;
+      for (let i = 0; i < 300 && card?.status !== 'COMPLETED'; i++) {
+        const cards = (JSON.parse(await call('GET', '/api/exports')) as { exports: Card[] }).exports;
+        card = cards.find((c) => c.kind === kind && !after.has(c.id));
+        if (card?.status === 'FAILED') break;
+        await sleep(100);
+      }
+      assert.equal(card?.status, 'COMPLETED', `the queued ${kind} export: ${JSON.stringify(card)}`);
+      return card!;
+    };
+    const cardIds = async () =>
+      new Set(
+        (JSON.parse(await call('GET', '/api/exports')) as { exports: { id: string }[] }).exports.map(
+          (c) => c.id,
+        ),
+      );
+
+    it('queues events assigned to a user picked by name, downloads them from the card, and changes the request', async () => {
+      await page.goto(`${baseUrl}/#/export/events`);
+      await page.waitForSelector('#org-unit-tree label:has-text("Demo country")');
+      await pickOrgUnit(['Demo country']);
+      await page.getByLabel('Selected and all below').check();
+      await choose(page, 'option-program', 'Demo care programme');
+      await choose(page, 'option-assignedUserMode', 'Assigned to the users chosen');
+      assert.ok(
+        await page.getByRole('button', { name: 'Add to export queue' }).isDisabled(),
+        'no user chosen yet',
+      );
+      await chooseMany(page, 'option-assignedUsers', ['Nora Nurse (nurse.north)']);
+      await choose(page, 'option-format', 'JSON');
+      await choose(page, 'option-compression', 'None');
+      // The download does not filter by assigned user: only the queue is offered.
+      assert.ok(await page.getByRole('button', { name: 'Export', exact: true }).isDisabled());
+      await page.getByText('Events filtered by their assigned user are made in the export queue.').waitFor();
+      await checkPage(page, 'export-events-assigned');
+
+      const before = await cardIds();
+      await page.getByRole('button', { name: 'Add to export queue' }).click();
+      await page.waitForURL(/#\/exports$/);
+      const card = await completedCard('events', before);
+      const cardView = page.locator(`.export-card:has-text("COMPLETED")`).first();
+      await cardView.waitFor({ timeout: 60_000 });
+      const [download] = await Promise.all([
+        page.waitForEvent('download'),
+        cardView.locator('a.download').click(),
+      ]);
+      const saved = JSON.parse(readFileSync(await download.path(), 'utf8')) as {
+        events: { event: string; assignedUser?: { uid: string } }[];
+      };
+      assert.deepEqual(
+        saved.events.map((e) => e.event).sort(),
+        ['dmoEv01aaaa', 'dmoEv21aaaa'],
+        'the follow-up visits of clinics A and C, assigned to the nurse',
+      );
+      assert.ok(saved.events.every((e) => e.assignedUser?.uid === NURSE));
+
+      // Change and export again: the form opens with the request's options, every one editable.
+      await cardView.getByRole('button', { name: 'Change and export again' }).click();
+      await page.waitForURL(/#\/export\/events\?/);
+      await page.waitForSelector('#org-unit-tree label:has-text("Demo country")');
+      assert.ok(
+        await page.locator('#org-unit-tree input[type=checkbox]').first().isChecked(),
+        'the country is ticked again',
+      );
+      assert.equal(
+        await page.locator('[data-test="option-program"] [data-test$="select-input"]').innerText(),
+        'Demo care programme',
+      );
+      assert.match(
+        await page.locator('[data-test="option-assignedUsers"]').innerText(),
+        /Nora Nurse/,
+        'the nurse is still chosen',
+      );
+      await choose(page, 'option-assignedUserMode', 'Any (assigned or not)');
+      await choose(page, 'option-format', 'CSV');
+      const again = await cardIds();
+      await page.getByRole('button', { name: 'Add to export queue' }).click();
+      await page.waitForURL(/#\/exports$/);
+      const changed = await completedCard('events', again);
+      const text = await (
+        await fetch(`${baseUrl}${changed.file!.downloadUrl!}`, { headers: { authorization: AUTH } })
+      ).text();
+      const rows = text.trim().split('\n');
+      assert.equal(rows.length - 1, 8, 'every event of the four clinics, as CSV');
+      assert.notEqual(changed.id, card.id);
+
+      // The job overview recreates the first export the same way.
+      await page.goto(`${baseUrl}/#/jobs/${card.id}`);
+      await page.getByRole('button', { name: 'Recreate job' }).click();
+      await page.waitForURL(/#\/export\/events\?.*assignedUserMode=PROVIDED/);
+      assert.match(
+        await page.locator('[data-test="option-format"] [data-test$="select-input"]').innerText(),
+        /JSON/,
+      );
+      assert.deepEqual(pageErrors, []);
+    });
+
+    it('queues tracked entities and follows the card to its file', async () => {
+      await page.goto(`${baseUrl}/#/export/trackedEntities`);
+      await page.waitForSelector('#org-unit-tree label:has-text("Demo country")');
+      await pickOrgUnit(['Demo country']);
+      await choose(page, 'option-program', 'Demo care programme');
+      await choose(page, 'option-format', 'JSON');
+      await choose(page, 'option-compression', 'Gzip');
+      const before = await cardIds();
+      await page.getByRole('button', { name: 'Add to export queue' }).click();
+      await page.waitForURL(/#\/exports$/);
+      await completedCard('trackedEntities', before);
+      await page.locator('.export-card:has-text("Tracked entities of program")').first().waitFor();
+      assert.deepEqual(pageErrors, []);
     });
 
     it('exports a program with its dependencies', async () => {

@@ -87,15 +87,37 @@ export async function signIn(page: Page, baseUrl: string, username: string, pass
 
 /** Picks an option of a @dhis2/ui single select field (marked with dataTest) by its label. */
 export async function choose(page: Page, field: string, label: string): Promise<void> {
-  const input = page.locator(`[data-test="${field}"] [data-test$="select-input"]`);
-  // The menu opens in a fixed layer below the field and does not flip upwards: with the field at
-  // the bottom of the window (a notice above the page pushes it there) its options fall outside.
-  await input.evaluate((element) => element.scrollIntoView({ block: 'center' }));
-  await input.click();
+  // No scrolling here: with the field at the bottom of the window the menu would open below it,
+  // and the app itself (web/src/menu-in-view.ts) scrolls it into view; every choice tests that.
+  await page.locator(`[data-test="${field}"] [data-test$="select-input"]`).click();
   await page
     .locator('[data-test="dhis2-uicore-singleselectoption"]')
     .filter({ hasText: new RegExp(`^${label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) })
     .click();
   // Choosing the option already selected leaves the menu open, over the rest of the page.
   await page.keyboard.press('Escape');
+}
+
+/** Ticks options of a @dhis2/ui multi select field (marked with dataTest) by their labels. */
+export async function chooseMany(page: Page, field: string, labels: string[]): Promise<void> {
+  await page.locator(`[data-test="${field}"] [data-test$="select-input"]`).click();
+  for (const label of labels)
+    await page
+      .locator('[data-test="dhis2-uicore-multiselectoption"]')
+      .filter({ hasText: new RegExp(`^${label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) })
+      .click();
+  await page.keyboard.press('Escape');
+}
+
+/** Where a @dhis2/ui select's open menu lies against the window: its bottom and the window height. */
+export async function openMenuBounds(page: Page): Promise<{ top: number; bottom: number; height: number }> {
+  const menu = page.locator('[data-test$="-menuwrapper"]').first();
+  await menu.waitFor();
+  // The app brings the menu into view a frame or two after it opens.
+  await page.waitForTimeout(300);
+  const box = await menu.evaluate((element) => {
+    const rect = element.getBoundingClientRect();
+    return { top: rect.top, bottom: rect.bottom, height: window.innerHeight };
+  });
+  return box;
 }

@@ -1,12 +1,13 @@
 import { lazy, Suspense, useCallback, useEffect, useState } from 'react';
 import { CssReset, CssVariables, CircularLoader } from '@dhis2/ui';
-import { api, ApiError, SIGNED_OUT_EVENT, type Me } from './api.ts';
+import { api, ApiError, postJson, SIGNED_OUT_EVENT, type Me } from './api.ts';
 import { useRoute } from './router.ts';
 import { LoginPage } from './pages/login-page.tsx';
 import { Layout } from './components/layout.tsx';
 import { ErrorNotice } from './components/error-notice.tsx';
 import { SubNav } from './components/sub-nav.tsx';
 import { may, mayUsePools } from './authorities.ts';
+import { appLocaleOf, browserLocale, setLocale, t } from './i18n.ts';
 import './app.css';
 
 // One chunk per page: the sign-in page loads without the import, export or job code.
@@ -35,14 +36,28 @@ type Session =
 
 export function App() {
   const [session, setSession] = useState<Session>({ state: 'loading' });
+  // The language the app is shown in; state so that a switch re-renders every page.
+  const [locale, setLocaleState] = useState(() => {
+    const initial = browserLocale();
+    setLocale(initial);
+    return initial;
+  });
   const route = useRoute();
+
+  const applyLocale = useCallback((value: string) => {
+    setLocale(value);
+    setLocaleState(value);
+  }, []);
 
   const loadMe = useCallback(async () => {
     try {
-      setSession({
-        state: 'signedIn',
-        me: await api<Me>('/api/me?fields=id,username,name,displayName,authorities'),
-      });
+      const me = await api<Me>('/api/me?fields=id,username,name,displayName,authorities');
+      // The user's own language (DHIS2's keyUiLocale), before the first page is drawn.
+      const settings = await api<{ keyUiLocale?: string }>('/api/userSettings?key=keyUiLocale').catch(
+        () => ({}) as { keyUiLocale?: string },
+      );
+      if (settings.keyUiLocale) applyLocale(settings.keyUiLocale);
+      setSession({ state: 'signedIn', me });
     } catch (error) {
       setSession(
         error instanceof ApiError && error.status === 401
@@ -50,11 +65,20 @@ export function App() {
           : { state: 'error', error },
       );
     }
-  }, []);
+  }, [applyLocale]);
 
   useEffect(() => {
     void loadMe();
   }, [loadMe]);
+
+  /** The language switch: saved as the user's keyUiLocale, then applied. */
+  const changeLocale = useCallback(
+    async (value: string) => {
+      await postJson('/api/userSettings', { keyUiLocale: value });
+      applyLocale(value);
+    },
+    [applyLocale],
+  );
 
   useEffect(() => {
     const signedOut = () => setSession({ state: 'signedOut' });
@@ -72,70 +96,72 @@ export function App() {
   if (session.state === 'loading') {
     content = (
       <div className="centered">
-        <CircularLoader aria-label="Loading" />
+        <CircularLoader aria-label={t('Loading')} />
       </div>
     );
   } else if (session.state === 'signedOut') {
-    content = <LoginPage onSignedIn={loadMe} />;
+    content = <LoginPage onSignedIn={loadMe} locale={appLocaleOf(locale)} onLocale={applyLocale} />;
   } else if (session.state === 'error') {
     content = (
       <main className="page">
-        <ErrorNotice error={session.error} title="Ferry could not be reached" />
+        <ErrorNotice error={session.error} title={t('Ferry could not be reached')} />
       </main>
     );
   } else {
     const me = session.me;
     const [first, second] = route.path;
     let page;
-    let title = 'Home';
+    let title = t('Home');
     if (first === 'import' && second === 'tracker' && may(me, 'importTracker')) {
-      title = 'Import events and tracked entities';
+      title = t('Import events and tracked entities');
       page = <ImportPage kind="tracker" query={route.query} />;
     } else if (first === 'import' && second === 'geometry' && may(me, 'importMetadata')) {
-      title = 'Import geometry';
+      title = t('Import geometry');
       page = <ImportPage kind="geometry" query={route.query} />;
     } else if (first === 'import' && second === 'metadata' && may(me, 'importMetadata')) {
-      title = 'Import metadata';
+      title = t('Import metadata');
       page = <ImportPage kind="metadata" query={route.query} />;
     } else if (first === 'import' && !second && may(me, 'importData')) {
-      title = 'Import data values';
+      title = t('Import data values');
       page = <ImportPage kind="dataValues" query={route.query} />;
     } else if (first === 'export' && second === 'metadata' && may(me, 'exportMetadata')) {
-      title = 'Export metadata';
-      page = <ExportMetadataPage />;
+      title = t('Export metadata');
+      page = <ExportMetadataPage query={route.query} />;
     } else if (first === 'export' && second === 'analysis' && may(me, 'exportData')) {
-      title = 'Export analysis files';
+      title = t('Export analysis files');
       page = <ExportAnalysisPage query={route.query} />;
     } else if (first === 'export' && second === 'events' && may(me, 'exportData')) {
-      title = 'Export events';
-      page = <ExportEventsPage />;
+      title = t('Export events');
+      page = <ExportEventsPage query={route.query} />;
     } else if (first === 'export' && second === 'trackedEntities' && may(me, 'exportData')) {
-      title = 'Export tracked entities';
-      page = <ExportTrackedEntitiesPage />;
+      title = t('Export tracked entities');
+      page = <ExportTrackedEntitiesPage query={route.query} />;
     } else if (first === 'export' && second === 'dependencies' && may(me, 'exportMetadata')) {
-      title = 'Export metadata with dependencies';
-      page = <ExportDependenciesPage />;
+      title = t('Export metadata with dependencies');
+      page = <ExportDependenciesPage query={route.query} />;
     } else if (first === 'export' && second === 'geometry' && may(me, 'exportMetadata')) {
-      title = 'Export geometry';
+      title = t('Export geometry');
       page = <ExportGeometryPage />;
     } else if (first === 'export' && !EXPORT_KINDS.includes(second ?? '') && may(me, 'exportData')) {
-      title = 'Export data values';
+      title = t('Export data values');
       page = <ExportDataPage query={route.query} />;
     } else if (first === 'jobs') {
-      title = 'Jobs';
+      title = t('Jobs');
       page = <JobsPage selected={second} />;
     } else if (first === 'pools' && mayUsePools(me)) {
-      title = 'De-duplication pools';
+      title = t('De-duplication pools');
       page = second ? <DedupePoolPage me={me} id={second} /> : <DedupePoolsPage me={me} />;
     } else if (first === 'exports') {
-      title = 'Export queue';
+      title = t('Export queue');
       page = <ExportsPage />;
     } else if (first) {
-      title = 'Not available';
+      title = t('Not available');
       page = (
         <ErrorNotice
-          title="This page is not available"
-          error="The page does not exist, or your user roles do not allow it. Ask an administrator for the authority if you need it."
+          title={t('This page is not available')}
+          error={t(
+            'The page does not exist, or your user roles do not allow it. Ask an administrator for the authority if you need it.',
+          )}
         />
       );
     } else {
@@ -143,29 +169,29 @@ export function App() {
     }
     if (first === 'import') {
       const kinds = [
-        { href: '#/import', label: 'Data values', current: !second, allowed: may(me, 'importData') },
+        { href: '#/import', label: t('Data values'), current: !second, allowed: may(me, 'importData') },
         {
           href: '#/import/metadata',
-          label: 'Metadata',
+          label: t('Metadata'),
           current: second === 'metadata',
           allowed: may(me, 'importMetadata'),
         },
         {
           href: '#/import/tracker',
-          label: 'Events and tracked entities',
+          label: t('Events and tracked entities'),
           current: second === 'tracker',
           allowed: may(me, 'importTracker'),
         },
         {
           href: '#/import/geometry',
-          label: 'Geometry',
+          label: t('Geometry'),
           current: second === 'geometry',
           allowed: may(me, 'importMetadata'),
         },
       ];
       page = (
         <>
-          <SubNav label="What to import" links={kinds.filter((kind) => kind.allowed)} />
+          <SubNav label={t('What to import')} links={kinds.filter((kind) => kind.allowed)} />
           {page}
         </>
       );
@@ -175,42 +201,49 @@ export function App() {
       if (may(me, 'exportData'))
         links.push({
           href: '#/export',
-          label: 'Data values',
+          label: t('Data values'),
           current: !EXPORT_KINDS.includes(second ?? ''),
         });
       if (may(me, 'exportData')) {
-        links.push({ href: '#/export/events', label: 'Events', current: second === 'events' });
+        links.push({ href: '#/export/events', label: t('Events'), current: second === 'events' });
         links.push({
           href: '#/export/trackedEntities',
-          label: 'Tracked entities',
+          label: t('Tracked entities'),
           current: second === 'trackedEntities',
         });
       }
       if (may(me, 'exportMetadata'))
-        links.push({ href: '#/export/metadata', label: 'Metadata', current: second === 'metadata' });
+        links.push({ href: '#/export/metadata', label: t('Metadata'), current: second === 'metadata' });
       if (may(me, 'exportMetadata'))
         links.push({
           href: '#/export/dependencies',
-          label: 'Metadata with dependencies',
+          label: t('Metadata with dependencies'),
           current: second === 'dependencies',
         });
       if (may(me, 'exportMetadata'))
-        links.push({ href: '#/export/geometry', label: 'Geometry', current: second === 'geometry' });
+        links.push({ href: '#/export/geometry', label: t('Geometry'), current: second === 'geometry' });
       if (may(me, 'exportData'))
-        links.push({ href: '#/export/analysis', label: 'Analysis files', current: second === 'analysis' });
+        links.push({ href: '#/export/analysis', label: t('Analysis files'), current: second === 'analysis' });
       page = (
         <>
-          <SubNav label="What to export" links={links} />
+          <SubNav label={t('What to export')} links={links} />
           {page}
         </>
       );
     }
     content = (
-      <Layout me={me} current={first ?? ''} title={title} onSignOut={signOut}>
+      <Layout
+        me={me}
+        current={first ?? ''}
+        title={title}
+        onSignOut={signOut}
+        locale={appLocaleOf(locale)}
+        onLocale={changeLocale}
+      >
         <Suspense
           fallback={
             <div className="centered">
-              <CircularLoader small aria-label="Loading page" />
+              <CircularLoader small aria-label={t('Loading page')} />
             </div>
           }
         >

@@ -1,6 +1,9 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './app.tsx';
+import { keepMenusInView } from './menu-in-view.ts';
+
+keepMenusInView();
 
 const root = document.getElementById('root');
 if (!root) throw new Error('index.html has no #root element');

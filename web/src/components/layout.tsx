@@ -3,18 +3,23 @@ import { Button } from '@dhis2/ui';
 import type { Me } from '../api.ts';
 import { may, mayUsePools } from '../authorities.ts';
 import { ExportNotices } from './export-notices.tsx';
+import { LanguageSwitch } from './language-switch.tsx';
+import { t } from '../i18n.ts';
 
 interface Props {
   me: Me;
   current: string;
   title: string;
   onSignOut: () => void;
+  /** The app's language (one of APP_LOCALES) and the switch that saves another. */
+  locale: string;
+  onLocale: (locale: string) => Promise<void>;
   children: ReactNode;
 }
 
 /** The header with the pages this user may open, who is signed in, and sign out. */
-export function Layout({ me, current, title, onSignOut, children }: Props) {
-  const links: { href: string; key: string; label: string }[] = [{ href: '#/', key: '', label: 'Home' }];
+export function Layout({ me, current, title, onSignOut, locale, onLocale, children }: Props) {
+  const links: { href: string; key: string; label: string }[] = [{ href: '#/', key: '', label: t('Home') }];
   if (may(me, 'importData') || may(me, 'importMetadata') || may(me, 'importTracker'))
     links.push({
       href: may(me, 'importData')
@@ -23,17 +28,17 @@ export function Layout({ me, current, title, onSignOut, children }: Props) {
           ? '#/import/metadata'
           : '#/import/tracker',
       key: 'import',
-      label: 'Import',
+      label: t('Import'),
     });
   if (may(me, 'exportData') || may(me, 'exportMetadata'))
     links.push({
       href: may(me, 'exportData') ? '#/export' : '#/export/metadata',
       key: 'export',
-      label: 'Export',
+      label: t('Export'),
     });
-  links.push({ href: '#/jobs', key: 'jobs', label: 'Jobs' });
-  links.push({ href: '#/exports', key: 'exports', label: 'Export queue' });
-  if (mayUsePools(me)) links.push({ href: '#/pools', key: 'pools', label: 'Pools' });
+  links.push({ href: '#/jobs', key: 'jobs', label: t('Jobs') });
+  links.push({ href: '#/exports', key: 'exports', label: t('Export queue') });
+  if (mayUsePools(me)) links.push({ href: '#/pools', key: 'pools', label: t('Pools') });
   return (
     <>
       <header className="topbar">
@@ -41,7 +46,7 @@ export function Layout({ me, current, title, onSignOut, children }: Props) {
           <img src="/favicon.svg" alt="" width="24" height="24" />
           Ferry
         </a>
-        <nav aria-label="Pages" className="nav">
+        <nav aria-label={t('Pages')} className="nav">
           {links.map((link) => (
             <a key={link.key} href={link.href} aria-current={current === link.key ? 'page' : undefined}>
               {link.label}
@@ -49,11 +54,12 @@ export function Layout({ me, current, title, onSignOut, children }: Props) {
           ))}
         </nav>
         <div className="who">
-          <span id="who" title={`Signed in as ${me.username}`}>
+          <LanguageSwitch locale={locale} onChange={onLocale} />
+          <span id="who" title={t('Signed in as {{username}}', { username: me.username })}>
             {me.displayName || me.name || me.username}
           </span>
           <Button small secondary onClick={onSignOut}>
-            Sign out
+            {t('Sign out')}
           </Button>
         </div>
       </header>

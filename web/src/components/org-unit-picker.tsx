@@ -13,11 +13,14 @@ export function OrgUnitPicker({
   selected,
   onChange,
   onError,
+  pending = false,
 }: {
   legend: string;
   selected: string[];
   onChange: (paths: string[]) => void;
   onError: (error: unknown) => void;
+  /** The paths of a recreated form are still being looked up: the tree waits, to open at them. */
+  pending?: boolean;
 }) {
   const [roots, setRoots] = useState<string[] | null>(null);
   useEffect(() => {
@@ -40,14 +43,14 @@ export function OrgUnitPicker({
     <fieldset className="plain">
       <legend>{legend}</legend>
       <div className="tree" id="org-unit-tree">
-        {roots === null ? null : roots.length === 0 ? (
+        {roots === null || pending ? null : roots.length === 0 ? (
           <p>You are assigned to no organisation unit, so there is nothing to export.</p>
         ) : (
           <DataProvider baseUrl={location.origin} apiVersion={41}>
             <OrganisationUnitTree
               roots={roots}
               selected={selected}
-              initiallyExpanded={roots.map((id) => `/${id}`)}
+              initiallyExpanded={[...roots.map((id) => `/${id}`), ...selected.flatMap(ancestorsOf)]}
               onChange={({ path, checked }) =>
                 onChange(checked ? [...selected, path] : selected.filter((p) => p !== path))
               }
@@ -62,4 +65,34 @@ export function OrgUnitPicker({
 /** The UIDs at the ends of the tree's paths. */
 export function orgUnitIds(paths: string[]): string[] {
   return paths.map((path) => path.split('/').pop() ?? '').filter(Boolean);
+}
+
+/** `/A/B/C` → `/A`, `/A/B`: the branches to open so that a chosen org unit shows. */
+function ancestorsOf(path: string): string[] {
+  const parts = path.split('/').filter(Boolean);
+  return parts.slice(1).map((_, i) => `/${parts.slice(0, i + 1).join('/')}`);
+}
+
+/**
+ * The tree's selection, starting from org unit UIDs (a recreated form's `orgUnit=A,B`): their
+ * paths are looked up so the tree shows them ticked. Returns the paths, their setter, and whether
+ * the lookup is still under way.
+ */
+export function useOrgUnitPaths(uids: string): [string[], (paths: string[]) => void, boolean] {
+  const [paths, setPaths] = useState<string[]>([]);
+  const [pending, setPending] = useState(uids !== '');
+  useEffect(() => {
+    const ids = uids.split(',').filter(Boolean);
+    if (ids.length === 0) return;
+    api<{ organisationUnits: { id: string; path?: string }[] }>(
+      `/api/organisationUnits?filter=id:in:[${ids.join(',')}]&fields=id,path&paging=false`,
+    )
+      .then((reply) =>
+        setPaths(ids.map((id) => reply.organisationUnits.find((unit) => unit.id === id)?.path ?? `/${id}`)),
+      )
+      // The UIDs alone still export the same org units; only the tree's ticks are missing.
+      .catch(() => setPaths(ids.map((id) => `/${id}`)))
+      .finally(() => setPending(false));
+  }, [uids]);
+  return [paths, setPaths, pending];
 }

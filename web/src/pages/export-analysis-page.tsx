@@ -12,7 +12,7 @@ import {
 } from '@dhis2/ui';
 import { api, postJson, type ExportCard } from '../api.ts';
 import { ErrorNotice } from '../components/error-notice.tsx';
-import { OrgUnitPicker, orgUnitIds } from '../components/org-unit-picker.tsx';
+import { OrgUnitPicker, orgUnitIds, useOrgUnitPaths } from '../components/org-unit-picker.tsx';
 import { navigate } from '../router.ts';
 import { ENROLLMENT_STATUSES, EVENT_STATUSES } from '../../../src/domain/tracker/tracker-objects.ts';
 import type { AnalysisFormat } from '../../../src/services/analysis/analysis-file-writers.ts';
@@ -98,18 +98,26 @@ export default function ExportAnalysisPage({ query }: { query: URLSearchParams }
   const [dataSets, setDataSets] = useState<Subject[]>([]);
   const [programs, setPrograms] = useState<Subject[]>([]);
   const [subject, setSubject] = useState(query.get('program') ?? query.get('dataSet') ?? '');
-  const [pinVersion, setPinVersion] = useState(true);
-  const [statuses, setStatuses] = useState<string[]>([]);
-  const [programStatuses, setProgramStatuses] = useState<string[]>([]);
-  const [metadata, setMetadata] = useState(false);
-  const [paradata, setParadata] = useState(false);
-  const [binary, setBinary] = useState(false);
-  const [format, setFormat] = useState<AnalysisFormat>('stata');
-  const [layout, setLayout] = useState('wide');
-  const [orgUnits, setOrgUnits] = useState<string[]>([]);
-  const [startDate, setStartDate] = useState(isoDate(new Date(Date.now() - 365 * 86_400_000)));
-  const [endDate, setEndDate] = useState(isoDate(new Date()));
-  const [locale, setLocale] = useState('');
+  // A recreated request (export-forms.ts) starts from the old one's parameters.
+  const list = (key: string) => query.get(key)?.split(',').filter(Boolean) ?? [];
+  const [pinVersion, setPinVersion] = useState(!query.get('program') || query.has('programVersion'));
+  const [statuses, setStatuses] = useState<string[]>(() => list('status'));
+  const [programStatuses, setProgramStatuses] = useState<string[]>(() => list('programStatus'));
+  const [metadata, setMetadata] = useState(query.get('metadata') === 'true');
+  const [paradata, setParadata] = useState(query.get('paradata') === 'true');
+  const [binary, setBinary] = useState(query.get('binary') === 'true');
+  const [format, setFormat] = useState<AnalysisFormat>(
+    (Object.keys(FORMAT_LABELS) as AnalysisFormat[]).find((f) => f === query.get('format')) ?? 'stata',
+  );
+  const [layout, setLayout] = useState(query.get('layout') ?? 'wide');
+  const [orgUnits, setOrgUnits, orgUnitsPending] = useOrgUnitPaths(query.get('orgUnit') ?? '');
+  const [startDate, setStartDate] = useState(
+    query.get('startDate') ?? (query.has('format') ? '' : isoDate(new Date(Date.now() - 365 * 86_400_000))),
+  );
+  const [endDate, setEndDate] = useState(
+    query.get('endDate') ?? (query.has('format') ? '' : isoDate(new Date())),
+  );
+  const [locale, setLocale] = useState(query.get('locale') ?? '');
   // `download`, `directory`, or `remote:<id>` for a cloud destination.
   const [destination, setDestination] = useState('download');
   const [directory, setDirectory] = useState('');
@@ -391,6 +399,7 @@ export default function ExportAnalysisPage({ query }: { query: URLSearchParams }
               ? 'Organisation units, with their descendants (none chosen: all you may see)'
               : 'Organisation units, with their descendants'
           }
+          pending={orgUnitsPending}
           selected={orgUnits}
           onChange={setOrgUnits}
           onError={onTreeError}

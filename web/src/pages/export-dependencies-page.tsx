@@ -1,9 +1,8 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { Card, CheckboxField, SingleSelectField, SingleSelectOption } from '@dhis2/ui';
-import { api, postJson } from '../api.ts';
-import { navigate } from '../router.ts';
+import { api } from '../api.ts';
 import { ErrorNotice } from '../components/error-notice.tsx';
-import { ExportAction, FormatCompression } from '../components/export-form-fields.tsx';
+import { ExportAction, FormatCompression, initial, queueExport } from '../components/export-form-fields.tsx';
 import { downloadExport, exportPath, queryOf } from '../export-download.ts';
 
 interface Named {
@@ -30,22 +29,26 @@ const FORMATS = [
 
 /**
  * Metadata with dependencies: one object and everything it needs (a program's stages, data
- * elements, option sets, ...), as a package that imports into an empty server. Downloads at once.
+ * elements, option sets, ...), as a package that imports into an empty server. Downloads at once or
+ * through the export queue; `query` pre-fills the form (Recreate job).
  */
-export default function ExportDependenciesPage() {
-  const [type, setType] = useState<string>('programs');
+export default function ExportDependenciesPage({ query }: { query?: URLSearchParams }) {
+  const [type, setType] = useState<string>(initial(query, 'type', 'programs'));
   const [objects, setObjects] = useState<Named[] | null>(null);
-  const [object, setObject] = useState('');
-  const [format, setFormat] = useState('json');
-  const [compression, setCompression] = useState('zip');
-  const [skipSharing, setSkipSharing] = useState(false);
+  const [object, setObject] = useState(initial(query, 'uid'));
+  // A recreated form's object is kept while its type's list loads; a type chosen later clears it.
+  const keepObject = useRef(object !== '');
+  const [format, setFormat] = useState(initial(query, 'format', 'json'));
+  const [compression, setCompression] = useState(initial(query, 'compression', 'zip'));
+  const [skipSharing, setSkipSharing] = useState(initial(query, 'skipSharing') === 'true');
   const [loadError, setLoadError] = useState<unknown>(null);
   const onLoadError = useCallback((error: unknown) => setLoadError(error), []);
 
   useEffect(() => {
     let current = true;
     setObjects(null);
-    setObject('');
+    if (keepObject.current) keepObject.current = false;
+    else setObject('');
     api<Record<string, Named[]>>(`/api/${type}?fields=id,displayName&paging=false`)
       .then((reply) => {
         if (!current) return;
@@ -73,15 +76,12 @@ export default function ExportDependenciesPage() {
 
   // A large package (a big data set's) can be made in the export queue instead (kind
   // metadataDependencies), its card then followed on the queue page.
-  const queue = async () => {
-    await postJson('/api/exports', {
-      kind: 'metadataDependencies',
-      format,
-      compression,
-      params: { type, uid: object, ...(skipSharing ? { skipSharing: 'true' } : {}) },
+  const queue = () =>
+    queueExport('metadataDependencies', format, compression, {
+      type,
+      uid: object,
+      skipSharing: skipSharing ? 'true' : undefined,
     });
-    navigate('#/exports');
-  };
 
   return (
     <Card className="panel">

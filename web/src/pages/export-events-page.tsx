@@ -1,18 +1,26 @@
 import { useCallback, useEffect, useState } from 'react';
-import { Card, CheckboxField, Radio, SingleSelectField, SingleSelectOption } from '@dhis2/ui';
+import { Card, SingleSelectField, SingleSelectOption } from '@dhis2/ui';
 import { api } from '../api.ts';
 import { ErrorNotice } from '../components/error-notice.tsx';
-import { OrgUnitPicker, orgUnitIds } from '../components/org-unit-picker.tsx';
+import { OrgUnitPicker, orgUnitIds, useOrgUnitPaths } from '../components/org-unit-picker.tsx';
 import {
+  AdvancedExportOptions,
+  AssignedUserFields,
   ExportAction,
   FormatCompression,
-  IdSchemeFields,
   OptionalDate,
+  RadioChoice,
   TRACKER_ID_SCHEMES,
+  assignedUserParams,
   dateOrderProblem,
   idSchemeParams,
+  initial,
+  initialSchemes,
+  orgUnitModes,
+  queueExport,
 } from '../components/export-form-fields.tsx';
 import { downloadExport, exportPath, queryOf } from '../export-download.ts';
+import { t } from '../i18n.ts';
 
 interface Program {
   id: string;
@@ -25,31 +33,34 @@ const FORMATS = [
   ['csv', 'CSV'],
 ] as const;
 const STATUSES = ['ACTIVE', 'COMPLETED', 'VISITED', 'SCHEDULE', 'OVERDUE', 'SKIPPED'] as const;
-const MODES = [
-  ['SELECTED', 'Selected only'],
-  ['CHILDREN', 'Selected and directly below'],
-  ['DESCENDANTS', 'Selected and all below'],
-] as const;
 
 /**
- * Event export (`GET /api/tracker/events`): an org unit and how far below it, a program and
- * optionally its stage, occurred and last-updated dates, status, format and compression; the id
- * schemes and deleted events behind "Advanced options". The file downloads at once.
+ * Event export (`GET /api/tracker/events`, or the export queue's kind `events`): an org unit and
+ * how far below it, a program and optionally its stage, occurred and last-updated dates, status,
+ * assigned user, format and compression; the id schemes and deleted events behind "Advanced
+ * options". **Export** downloads at once; **Add to export queue** makes the file on the server
+ * (progress on its card, download later). `query` pre-fills the form (Recreate job).
  */
-export default function ExportEventsPage() {
-  const [orgUnits, setOrgUnits] = useState<string[]>([]);
-  const [mode, setMode] = useState('DESCENDANTS');
+export default function ExportEventsPage({ query }: { query?: URLSearchParams }) {
+  const [orgUnits, setOrgUnits, orgUnitsPending] = useOrgUnitPaths(initial(query, 'orgUnit'));
+  const [mode, setMode] = useState(initial(query, 'orgUnitMode', 'DESCENDANTS'));
   const [programs, setPrograms] = useState<Program[]>([]);
-  const [program, setProgram] = useState('');
-  const [stage, setStage] = useState('');
-  const [occurredAfter, setOccurredAfter] = useState('');
-  const [occurredBefore, setOccurredBefore] = useState('');
-  const [updatedAfter, setUpdatedAfter] = useState('');
-  const [status, setStatus] = useState('');
-  const [format, setFormat] = useState('csv');
-  const [compression, setCompression] = useState('zip');
-  const [includeDeleted, setIncludeDeleted] = useState(false);
-  const [schemes, setSchemes] = useState<Record<string, string>>({});
+  const [program, setProgram] = useState(initial(query, 'program'));
+  const [stage, setStage] = useState(initial(query, 'programStage'));
+  const [occurredAfter, setOccurredAfter] = useState(initial(query, 'occurredAfter'));
+  const [occurredBefore, setOccurredBefore] = useState(initial(query, 'occurredBefore'));
+  const [updatedAfter, setUpdatedAfter] = useState(initial(query, 'updatedAfter'));
+  const [status, setStatus] = useState(initial(query, 'status'));
+  const [assignedUserMode, setAssignedUserMode] = useState(initial(query, 'assignedUserMode', 'ALL'));
+  const [assignedUsers, setAssignedUsers] = useState(
+    initial(query, 'assignedUsers').split(',').filter(Boolean),
+  );
+  const [format, setFormat] = useState(initial(query, 'format', 'csv'));
+  const [compression, setCompression] = useState(initial(query, 'compression', 'zip'));
+  const [includeDeleted, setIncludeDeleted] = useState(initial(query, 'includeDeleted') === 'true');
+  const [schemes, setSchemes] = useState<Record<string, string>>(() =>
+    initialSchemes(query, TRACKER_ID_SCHEMES),
+  );
   const [loadError, setLoadError] = useState<unknown>(null);
   const onLoadError = useCallback((error: unknown) => setLoadError(error), []);
 
@@ -80,73 +91,67 @@ export default function ExportEventsPage() {
   }, [onLoadError]);
 
   const stages = programs.find((p) => p.id === program)?.programStages ?? [];
-  const dateProblem = dateOrderProblem(occurredAfter, occurredBefore, 'occurred-after date');
+  const dateProblem = dateOrderProblem(occurredAfter, occurredBefore, t('occurred-after date'));
   const missing =
     orgUnits.length === 0
-      ? 'Choose an org unit.'
+      ? t('Choose an org unit.')
       : !program
-        ? 'Choose a program.'
+        ? t('Choose a program.')
         : dateProblem
-          ? 'Correct the dates.'
-          : '';
+          ? t('Correct the dates.')
+          : assignedUserMode === 'PROVIDED' && assignedUsers.length === 0
+            ? t('Choose the assigned users.')
+            : '';
 
-  const run = () => {
-    const query = queryOf({
-      orgUnit: orgUnitIds(orgUnits).join(','),
-      orgUnitMode: mode,
-      program,
-      programStage: stage || undefined,
-      occurredAfter,
-      occurredBefore,
-      updatedAfter,
-      status: status || undefined,
-      includeDeleted: includeDeleted ? 'true' : undefined,
-      paging: 'false',
-      ...idSchemeParams(schemes),
-    });
-    return downloadExport(
-      `${exportPath('/api/tracker/events', format, compression)}?${query}`,
+  const params = () => ({
+    orgUnit: orgUnitIds(orgUnits).join(','),
+    orgUnitMode: mode,
+    program,
+    programStage: stage || undefined,
+    occurredAfter,
+    occurredBefore,
+    updatedAfter,
+    status: status || undefined,
+    ...assignedUserParams(assignedUserMode, assignedUsers),
+    includeDeleted: includeDeleted ? 'true' : undefined,
+    ...idSchemeParams(schemes),
+  });
+  const run = () =>
+    downloadExport(
+      `${exportPath('/api/tracker/events', format, compression)}?${queryOf({ ...params(), paging: 'false' })}`,
       `events.${format}`,
     );
-  };
+  const queue = () => queueExport('events', format, compression, params());
 
   return (
     <Card className="panel">
       <div className="stack">
-        {loadError ? <ErrorNotice error={loadError} title="The form could not be filled in" /> : null}
+        {loadError ? <ErrorNotice error={loadError} title={t('The form could not be filled in')} /> : null}
         <OrgUnitPicker
-          legend="Organisation unit"
+          legend={t('Organisation unit')}
           selected={orgUnits}
           onChange={setOrgUnits}
           onError={onLoadError}
+          pending={orgUnitsPending}
         />
-        <fieldset className="plain">
-          <legend>Which org units</legend>
-          <div className="row radios">
-            {MODES.map(([value, label]) => (
-              <Radio
-                key={value}
-                name="orgUnitMode"
-                value={value}
-                label={label}
-                checked={mode === value}
-                onChange={() => setMode(value)}
-                dataTest={`mode-${value}`}
-              />
-            ))}
-          </div>
-        </fieldset>
+        <RadioChoice
+          legend={t('Which org units')}
+          name="mode"
+          options={orgUnitModes()}
+          value={mode}
+          onChange={setMode}
+        />
         <div className="row">
           <SingleSelectField
-            label="Program"
-            selected={program}
+            label={t('Program')}
+            selected={programs.some((p) => p.id === program) ? program : ''}
             onChange={({ selected }) => {
               setProgram(selected);
               setStage('');
             }}
             filterable
-            noMatchText="No program matches"
-            placeholder="Choose a program"
+            noMatchText={t('No program matches')}
+            placeholder={t('Choose a program')}
             dataTest="option-program"
           >
             {programs.map((p) => (
@@ -154,13 +159,13 @@ export default function ExportEventsPage() {
             ))}
           </SingleSelectField>
           <SingleSelectField
-            label="Program stage"
-            selected={stage || 'ALL'}
+            label={t('Program stage')}
+            selected={stage && stages.some((s) => s.id === stage) ? stage : 'ALL'}
             onChange={({ selected }) => setStage(selected === 'ALL' ? '' : selected)}
             disabled={!program}
             dataTest="option-programStage"
           >
-            <SingleSelectOption value="ALL" label="Every stage" />
+            <SingleSelectOption value="ALL" label={t('Every stage')} />
             {stages.map((s) => (
               <SingleSelectOption key={s.id} value={s.id} label={s.displayName} />
             ))}
@@ -168,13 +173,13 @@ export default function ExportEventsPage() {
         </div>
         <div className="row">
           <OptionalDate
-            label="Occurred after"
+            label={t('Occurred after')}
             name="occurredAfter"
             value={occurredAfter}
             onChange={setOccurredAfter}
           />
           <OptionalDate
-            label="Occurred before"
+            label={t('Occurred before')}
             name="occurredBefore"
             value={occurredBefore}
             onChange={setOccurredBefore}
@@ -183,23 +188,29 @@ export default function ExportEventsPage() {
         </div>
         <div className="row">
           <OptionalDate
-            label="Last updated after"
+            label={t('Last updated after')}
             name="updatedAfter"
             value={updatedAfter}
             onChange={setUpdatedAfter}
           />
           <SingleSelectField
-            label="Status"
+            label={t('Status')}
             selected={status || 'ANY'}
             onChange={({ selected }) => setStatus(selected === 'ANY' ? '' : selected)}
             dataTest="option-status"
           >
-            <SingleSelectOption value="ANY" label="Any status" />
+            <SingleSelectOption value="ANY" label={t('Any status')} />
             {STATUSES.map((value) => (
               <SingleSelectOption key={value} value={value} label={value} />
             ))}
           </SingleSelectField>
         </div>
+        <AssignedUserFields
+          mode={assignedUserMode}
+          users={assignedUsers}
+          onMode={setAssignedUserMode}
+          onUsers={setAssignedUsers}
+        />
         <FormatCompression
           formats={FORMATS}
           format={format}
@@ -207,19 +218,24 @@ export default function ExportEventsPage() {
           onFormat={setFormat}
           onCompression={setCompression}
         />
-        <details>
-          <summary>Advanced options</summary>
-          <div className="stack section">
-            <IdSchemeFields params={TRACKER_ID_SCHEMES} values={schemes} onChange={setSchemes} />
-            <CheckboxField
-              label="Include deleted events"
-              name="includeDeleted"
-              checked={includeDeleted}
-              onChange={({ checked }) => setIncludeDeleted(checked)}
-            />
-          </div>
-        </details>
-        <ExportAction missing={missing} run={run} />
+        <AdvancedExportOptions
+          schemeParams={TRACKER_ID_SCHEMES}
+          schemes={schemes}
+          onSchemes={setSchemes}
+          includeDeleted={includeDeleted}
+          onIncludeDeleted={setIncludeDeleted}
+          deletedLabel={t('Include deleted events')}
+        />
+        <ExportAction
+          missing={missing}
+          run={run}
+          queue={queue}
+          queueOnly={
+            assignedUserMode !== 'ALL'
+              ? t('Events filtered by their assigned user are made in the export queue.')
+              : undefined
+          }
+        />
       </div>
     </Card>
   );

@@ -1,9 +1,9 @@
 import { useCallback, useEffect, useState } from 'react';
-import { Card, Radio, SingleSelectField, SingleSelectOption } from '@dhis2/ui';
+import { Card, SingleSelectField, SingleSelectOption } from '@dhis2/ui';
 import { api } from '../api.ts';
 import { ErrorNotice } from '../components/error-notice.tsx';
 import { OrgUnitPicker, orgUnitIds } from '../components/org-unit-picker.tsx';
-import { ExportAction } from '../components/export-form-fields.tsx';
+import { ExportAction, RadioChoice } from '../components/export-form-fields.tsx';
 import { downloadExport, queryOf } from '../export-download.ts';
 
 interface Level {
@@ -59,25 +59,16 @@ export default function ExportGeometryPage() {
           onChange={setOrgUnits}
           onError={onLoadError}
         />
-        <fieldset className="plain">
-          <legend>Which org units</legend>
-          <div className="row radios">
-            <Radio
-              name="scope"
-              value="below"
-              label="Every org unit below the chosen ones"
-              checked={scope === 'below'}
-              onChange={() => setScope('below')}
-            />
-            <Radio
-              name="scope"
-              value="selected"
-              label="The chosen org units only"
-              checked={scope === 'selected'}
-              onChange={() => setScope('selected')}
-            />
-          </div>
-        </fieldset>
+        <RadioChoice
+          legend="Which org units"
+          name="scope"
+          options={[
+            ['below', 'Every org unit below the chosen ones'],
+            ['selected', 'The chosen org units only'],
+          ]}
+          value={scope}
+          onChange={setScope}
+        />
         <div className="row">
           <SingleSelectField
             label="Level"

@@ -25,14 +25,17 @@ const COMPRESSIONS = [
 
 /**
  * Metadata export through the export queue: the types from `/api/schemas` in a searchable transfer
- * list (none chosen: everything), format, compression and skip sharing.
+ * list (none chosen: everything), format, compression and skip sharing; `query` pre-fills it.
  */
-export default function ExportMetadataPage() {
+export default function ExportMetadataPage({ query }: { query?: URLSearchParams }) {
   const [schemas, setSchemas] = useState<Schema[]>([]);
-  const [selected, setSelected] = useState<string[]>([]);
-  const [format, setFormat] = useState('json');
-  const [compression, setCompression] = useState('zip');
-  const [skipSharing, setSkipSharing] = useState(false);
+  // A recreated form (`?collections=a,b&format=…`, export-forms.ts) starts from the old request.
+  const [selected, setSelected] = useState<string[]>(
+    query?.get('collections')?.split(',').filter(Boolean) ?? [],
+  );
+  const [format, setFormat] = useState(query?.get('format') ?? 'json');
+  const [compression, setCompression] = useState(query?.get('compression') ?? 'zip');
+  const [skipSharing, setSkipSharing] = useState(query?.get('skipSharing') === 'true');
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
 

@@ -1,18 +1,26 @@
 import { useCallback, useEffect, useState } from 'react';
-import { Card, CheckboxField, InputField, Radio, SingleSelectField, SingleSelectOption } from '@dhis2/ui';
+import { Card, InputField, SingleSelectField, SingleSelectOption } from '@dhis2/ui';
 import { api } from '../api.ts';
 import { ErrorNotice } from '../components/error-notice.tsx';
-import { OrgUnitPicker, orgUnitIds } from '../components/org-unit-picker.tsx';
+import { OrgUnitPicker, orgUnitIds, useOrgUnitPaths } from '../components/org-unit-picker.tsx';
 import {
+  AdvancedExportOptions,
+  AssignedUserFields,
   ExportAction,
   FormatCompression,
-  IdSchemeFields,
   OptionalDate,
+  RadioChoice,
   TRACKER_ID_SCHEMES,
+  assignedUserParams,
   dateOrderProblem,
   idSchemeParams,
+  initial,
+  initialSchemes,
+  orgUnitModes,
+  queueExport,
 } from '../components/export-form-fields.tsx';
 import { downloadExport, exportPath, queryOf } from '../export-download.ts';
+import { t } from '../i18n.ts';
 
 interface Named {
   id: string;
@@ -23,24 +31,18 @@ const FORMATS = [
   ['json', 'JSON'],
   ['csv', 'CSV'],
 ] as const;
-const MODES = [
-  ['SELECTED', 'Selected only'],
-  ['CHILDREN', 'Selected and directly below'],
-  ['DESCENDANTS', 'Selected and all below'],
-  ['ACCESSIBLE', 'Every org unit I may see (none chosen)'],
-  ['CAPTURE', 'My data capture org units (none chosen)'],
-] as const;
+/** The tracker org unit modes, and two that take no org unit. */
+const modes = () =>
+  [
+    ...orgUnitModes(),
+    ['ACCESSIBLE', t('Every org unit I may see (none chosen)')],
+    ['CAPTURE', t('My data capture org units (none chosen)')],
+  ] as const;
 const PROGRAM_STATUSES = [
   ['ANY', 'Any status'],
   ['ACTIVE', 'Active'],
   ['COMPLETED', 'Completed'],
   ['CANCELLED', 'Cancelled'],
-] as const;
-const ASSIGNED_USER_MODES = [
-  ['ALL', 'Any (assigned or not)'],
-  ['CURRENT', 'Assigned to me'],
-  ['ANY', 'Assigned to someone'],
-  ['NONE', 'Assigned to no one'],
 ] as const;
 const CONTENTS = [
   ['*', 'Attributes, enrollments, events and relationships'],
@@ -53,31 +55,40 @@ const DURATION = /^(?:(?:\d+d)?(?:\d+h)?(?:\d+m)?(?:\d+s)?|P(?:\d+D)?(?:T(?:\d+H
 /**
  * Tracked entity export (`GET /api/tracker/trackedEntities`): org units and how far below them, a
  * program (with its enrollment status, follow-up and enrollment dates) or a tracked entity type,
- * last updated between two dates or within a duration, assigned user, what to include, format and
- * compression; id schemes and deleted ones behind "Advanced options". Downloads at once.
+ * last updated between two dates or within a duration, assigned user (with a user picker for
+ * PROVIDED), what to include, format and compression; id schemes and deleted ones behind "Advanced
+ * options". **Export** downloads at once, **Add to export queue** makes the file on the server
+ * (kind `trackedEntities`). `query` pre-fills the form (Recreate job).
  */
-export default function ExportTrackedEntitiesPage() {
-  const [orgUnits, setOrgUnits] = useState<string[]>([]);
-  const [mode, setMode] = useState('DESCENDANTS');
-  const [by, setBy] = useState<'program' | 'type'>('program');
+export default function ExportTrackedEntitiesPage({ query }: { query?: URLSearchParams }) {
+  const [orgUnits, setOrgUnits, orgUnitsPending] = useOrgUnitPaths(initial(query, 'orgUnits'));
+  const [mode, setMode] = useState(initial(query, 'orgUnitMode', 'DESCENDANTS'));
+  const [by, setBy] = useState<'program' | 'type'>(initial(query, 'trackedEntityType') ? 'type' : 'program');
   const [programs, setPrograms] = useState<Named[]>([]);
   const [types, setTypes] = useState<Named[]>([]);
-  const [program, setProgram] = useState('');
-  const [type, setType] = useState('');
-  const [programStatus, setProgramStatus] = useState('ANY');
-  const [followUp, setFollowUp] = useState('ANY');
-  const [enrolledAfter, setEnrolledAfter] = useState('');
-  const [enrolledBefore, setEnrolledBefore] = useState('');
-  const [updated, setUpdated] = useState<'dates' | 'within'>('dates');
-  const [updatedAfter, setUpdatedAfter] = useState('');
-  const [updatedBefore, setUpdatedBefore] = useState('');
-  const [updatedWithin, setUpdatedWithin] = useState('');
-  const [assignedUserMode, setAssignedUserMode] = useState('ALL');
-  const [contents, setContents] = useState<string>(CONTENTS[0][0]);
-  const [format, setFormat] = useState('json');
-  const [compression, setCompression] = useState('none');
-  const [includeDeleted, setIncludeDeleted] = useState(false);
-  const [schemes, setSchemes] = useState<Record<string, string>>({});
+  const [program, setProgram] = useState(initial(query, 'program'));
+  const [type, setType] = useState(initial(query, 'trackedEntityType'));
+  const [programStatus, setProgramStatus] = useState(initial(query, 'programStatus', 'ANY'));
+  const [followUp, setFollowUp] = useState(initial(query, 'followUp', 'ANY'));
+  const [enrolledAfter, setEnrolledAfter] = useState(initial(query, 'enrollmentEnrolledAfter'));
+  const [enrolledBefore, setEnrolledBefore] = useState(initial(query, 'enrollmentEnrolledBefore'));
+  const [updated, setUpdated] = useState<'dates' | 'within'>(
+    initial(query, 'updatedWithin') ? 'within' : 'dates',
+  );
+  const [updatedAfter, setUpdatedAfter] = useState(initial(query, 'updatedAfter'));
+  const [updatedBefore, setUpdatedBefore] = useState(initial(query, 'updatedBefore'));
+  const [updatedWithin, setUpdatedWithin] = useState(initial(query, 'updatedWithin'));
+  const [assignedUserMode, setAssignedUserMode] = useState(initial(query, 'assignedUserMode', 'ALL'));
+  const [assignedUsers, setAssignedUsers] = useState(
+    initial(query, 'assignedUsers').split(',').filter(Boolean),
+  );
+  const [contents, setContents] = useState<string>(initial(query, 'fields', CONTENTS[0][0]));
+  const [format, setFormat] = useState(initial(query, 'format', 'json'));
+  const [compression, setCompression] = useState(initial(query, 'compression', 'none'));
+  const [includeDeleted, setIncludeDeleted] = useState(initial(query, 'includeDeleted') === 'true');
+  const [schemes, setSchemes] = useState<Record<string, string>>(() =>
+    initialSchemes(query, TRACKER_ID_SCHEMES),
+  );
   const [loadError, setLoadError] = useState<unknown>(null);
   const onLoadError = useCallback((error: unknown) => setLoadError(error), []);
 
@@ -114,78 +125,62 @@ export default function ExportTrackedEntitiesPage() {
             ? 'Give the duration for "within the last".'
             : enrolledProblem || updatedProblem || withinProblem
               ? 'Correct the dates.'
-              : '';
+              : assignedUserMode === 'PROVIDED' && assignedUsers.length === 0
+                ? t('Choose the assigned users.')
+                : '';
 
-  const run = () => {
-    const query = queryOf({
-      orgUnits: needsOrgUnit ? orgUnitIds(orgUnits).join(',') : undefined,
-      orgUnitMode: mode,
-      program: by === 'program' ? program : undefined,
-      trackedEntityType: by === 'type' ? type : undefined,
-      programStatus: by === 'program' && programStatus !== 'ANY' ? programStatus : undefined,
-      followUp: by === 'program' && followUp !== 'ANY' ? followUp : undefined,
-      enrollmentEnrolledAfter: by === 'program' ? enrolledAfter : undefined,
-      enrollmentEnrolledBefore: by === 'program' ? enrolledBefore : undefined,
-      updatedAfter: updated === 'dates' ? updatedAfter : undefined,
-      updatedBefore: updated === 'dates' ? updatedBefore : undefined,
-      updatedWithin: updated === 'within' ? updatedWithin.trim() : undefined,
-      assignedUserMode: assignedUserMode !== 'ALL' ? assignedUserMode : undefined,
-      includeDeleted: includeDeleted ? 'true' : undefined,
-      fields: contents,
-      paging: 'false',
-      ...idSchemeParams(schemes),
-    });
-    return downloadExport(
-      `${exportPath('/api/tracker/trackedEntities', format, compression)}?${query}`,
+  const params = () => ({
+    orgUnits: needsOrgUnit ? orgUnitIds(orgUnits).join(',') : undefined,
+    orgUnitMode: mode,
+    program: by === 'program' ? program : undefined,
+    trackedEntityType: by === 'type' ? type : undefined,
+    programStatus: by === 'program' && programStatus !== 'ANY' ? programStatus : undefined,
+    followUp: by === 'program' && followUp !== 'ANY' ? followUp : undefined,
+    enrollmentEnrolledAfter: by === 'program' ? enrolledAfter : undefined,
+    enrollmentEnrolledBefore: by === 'program' ? enrolledBefore : undefined,
+    updatedAfter: updated === 'dates' ? updatedAfter : undefined,
+    updatedBefore: updated === 'dates' ? updatedBefore : undefined,
+    updatedWithin: updated === 'within' ? updatedWithin.trim() : undefined,
+    ...assignedUserParams(assignedUserMode, assignedUsers),
+    includeDeleted: includeDeleted ? 'true' : undefined,
+    fields: contents,
+    ...idSchemeParams(schemes),
+  });
+  const run = () =>
+    downloadExport(
+      `${exportPath('/api/tracker/trackedEntities', format, compression)}?${queryOf({ ...params(), paging: 'false' })}`,
       `trackedEntities.${format}`,
     );
-  };
+  const queue = () => queueExport('trackedEntities', format, compression, params());
 
   return (
     <Card className="panel">
       <div className="stack">
         {loadError ? <ErrorNotice error={loadError} title="The form could not be filled in" /> : null}
         <OrgUnitPicker
-          legend="Organisation units"
+          legend={t('Organisation units')}
           selected={orgUnits}
           onChange={setOrgUnits}
           onError={onLoadError}
+          pending={orgUnitsPending}
         />
-        <fieldset className="plain">
-          <legend>Which org units</legend>
-          <div className="row radios">
-            {MODES.map(([value, label]) => (
-              <Radio
-                key={value}
-                name="orgUnitMode"
-                value={value}
-                label={label}
-                checked={mode === value}
-                onChange={() => setMode(value)}
-                dataTest={`mode-${value}`}
-              />
-            ))}
-          </div>
-        </fieldset>
-        <fieldset className="plain">
-          <legend>Tracked entities of</legend>
-          <div className="row radios">
-            <Radio
-              name="by"
-              value="program"
-              label="A program"
-              checked={by === 'program'}
-              onChange={() => setBy('program')}
-            />
-            <Radio
-              name="by"
-              value="type"
-              label="A tracked entity type"
-              checked={by === 'type'}
-              onChange={() => setBy('type')}
-            />
-          </div>
-        </fieldset>
+        <RadioChoice
+          legend={t('Which org units')}
+          name="mode"
+          options={modes()}
+          value={mode}
+          onChange={setMode}
+        />
+        <RadioChoice
+          legend={t('Tracked entities of')}
+          name="by"
+          options={[
+            ['program', t('A program')],
+            ['type', t('A tracked entity type')],
+          ]}
+          value={by}
+          onChange={setBy}
+        />
         {by === 'program' ? (
           <>
             <div className="row">
@@ -254,24 +249,17 @@ export default function ExportTrackedEntitiesPage() {
             ))}
           </SingleSelectField>
         )}
-        <fieldset className="plain">
-          <legend>Last updated</legend>
-          <div className="row radios">
-            <Radio
-              name="updated"
-              value="dates"
-              label="Between dates"
-              checked={updated === 'dates'}
-              onChange={() => setUpdated('dates')}
-            />
-            <Radio
-              name="updated"
-              value="within"
-              label="Within the last …"
-              checked={updated === 'within'}
-              onChange={() => setUpdated('within')}
-            />
-          </div>
+        <div className="stack">
+          <RadioChoice
+            legend={t('Last updated')}
+            name="updated"
+            options={[
+              ['dates', t('Between dates')],
+              ['within', t('Within the last …')],
+            ]}
+            value={updated}
+            onChange={setUpdated}
+          />
           {updated === 'dates' ? (
             <div className="row">
               <OptionalDate
@@ -298,18 +286,14 @@ export default function ExportTrackedEntitiesPage() {
               validationText={withinProblem || undefined}
             />
           )}
-        </fieldset>
+        </div>
+        <AssignedUserFields
+          mode={assignedUserMode}
+          users={assignedUsers}
+          onMode={setAssignedUserMode}
+          onUsers={setAssignedUsers}
+        />
         <div className="row">
-          <SingleSelectField
-            label="Assigned user"
-            selected={assignedUserMode}
-            onChange={({ selected }) => setAssignedUserMode(selected)}
-            dataTest="option-assignedUserMode"
-          >
-            {ASSIGNED_USER_MODES.map(([value, label]) => (
-              <SingleSelectOption key={value} value={value} label={label} />
-            ))}
-          </SingleSelectField>
           <SingleSelectField
             label="Include"
             selected={contents}
@@ -328,19 +312,15 @@ export default function ExportTrackedEntitiesPage() {
           onFormat={setFormat}
           onCompression={setCompression}
         />
-        <details>
-          <summary>Advanced options</summary>
-          <div className="stack section">
-            <IdSchemeFields params={TRACKER_ID_SCHEMES} values={schemes} onChange={setSchemes} />
-            <CheckboxField
-              label="Include deleted tracked entities"
-              name="includeDeleted"
-              checked={includeDeleted}
-              onChange={({ checked }) => setIncludeDeleted(checked)}
-            />
-          </div>
-        </details>
-        <ExportAction missing={missing} run={run} />
+        <AdvancedExportOptions
+          schemeParams={TRACKER_ID_SCHEMES}
+          schemes={schemes}
+          onSchemes={setSchemes}
+          includeDeleted={includeDeleted}
+          onIncludeDeleted={setIncludeDeleted}
+          deletedLabel={t('Include deleted tracked entities')}
+        />
+        <ExportAction missing={missing} run={run} queue={queue} />
       </div>
     </Card>
   );

@@ -5,6 +5,9 @@ import { ErrorNotice } from '../components/error-notice.tsx';
 import { FINISHED, JobStatusTag } from '../components/job-progress.tsx';
 import { formatBytes, formatSeconds, formatTime } from '../format.ts';
 import { ExportCardDetails, exportFormatText, hasCardDetails } from '../components/export-card-details.tsx';
+import { exportFormHref } from '../export-forms.ts';
+import { navigate } from '../router.ts';
+import { t } from '../i18n.ts';
 
 /** How often the cards refresh while an export is being made. */
 const REFRESH_MS = 2000;
@@ -20,6 +23,8 @@ function ExportCardView({
 }) {
   const [error, setError] = useState<unknown>(null);
   const [password, setPassword] = useState('');
+  // The kind's page with this request's options, to change before asking again (export-forms.ts).
+  const changeHref = exportFormHref(card.kind, card.params, card.format, card.compression);
   const act = async (path: string, body?: unknown) => {
     setError(null);
     try {
@@ -121,7 +126,13 @@ function ExportCardView({
             >
               Regenerate
             </Button>
-          ) : (
+          ) : null}
+          {finished && changeHref ? (
+            <Button small secondary onClick={() => navigate(changeHref)}>
+              {t('Change and export again')}
+            </Button>
+          ) : null}
+          {!finished ? (
             <Button
               small
               destructive
@@ -129,7 +140,7 @@ function ExportCardView({
             >
               Cancel
             </Button>
-          )}
+          ) : null}
         </ButtonStrip>
       </div>
     </Card>

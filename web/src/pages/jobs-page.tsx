@@ -19,10 +19,11 @@ import { FINISHED, JobProgress, JobStatusTag } from '../components/job-progress.
 import { ImportSummary } from '../components/import-summary.tsx';
 import { formatTime, jobTypeLabel } from '../format.ts';
 import { navigate } from '../router.ts';
+import { exportJobFormHref } from '../export-forms.ts';
 
 type SortKey = 'number' | 'type' | 'status' | 'created';
 
-/** The import page that can recreate a job of this type, pre-filled. */
+/** The import page that can recreate a job of this type, pre-filled (exports: export-forms.ts). */
 const RECREATE_PAGE: Record<string, string> = {
   DATAVALUE_IMPORT: '#/import',
   METADATA_IMPORT: '#/import/metadata',
@@ -53,6 +54,12 @@ function JobDetail({ id, onChanged }: { id: string; onChanged: () => void }) {
     const page = RECREATE_PAGE[job.type];
     if (page) {
       navigate(`${page}?recreate=${encodeURIComponent(job.id)}`);
+      return;
+    }
+    // An export: its page with the request's options, to change before asking again.
+    const exportForm = exportJobFormHref(job.type, job.params);
+    if (exportForm) {
+      navigate(exportForm);
       return;
     }
     try {

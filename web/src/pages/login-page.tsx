@@ -2,8 +2,19 @@ import { useState, type FormEvent } from 'react';
 import { Button, Card, InputField } from '@dhis2/ui';
 import { ApiError, postJson } from '../api.ts';
 import { ErrorNotice } from '../components/error-notice.tsx';
+import { LanguageSwitch } from '../components/language-switch.tsx';
+import { t } from '../i18n.ts';
 
-export function LoginPage({ onSignedIn }: { onSignedIn: () => Promise<void> }) {
+export function LoginPage({
+  onSignedIn,
+  locale,
+  onLocale,
+}: {
+  onSignedIn: () => Promise<void>;
+  /** Before sign-in: the browser's language, switchable for this visit. */
+  locale: string;
+  onLocale: (locale: string) => void;
+}) {
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
   const [error, setError] = useState<unknown>(null);
@@ -19,7 +30,7 @@ export function LoginPage({ onSignedIn }: { onSignedIn: () => Promise<void> }) {
     } catch (caught) {
       setError(
         caught instanceof ApiError && caught.status === 401
-          ? new Error('Wrong username or password. Check both and try again.')
+          ? new Error(t('Wrong username or password. Check both and try again.'))
           : caught,
       );
     } finally {
@@ -31,9 +42,9 @@ export function LoginPage({ onSignedIn }: { onSignedIn: () => Promise<void> }) {
     <main className="login">
       <Card className="login-card">
         <form onSubmit={submit} className="stack">
-          <h1>Sign in to Ferry</h1>
+          <h1>{t('Sign in to Ferry')}</h1>
           <InputField
-            label="Username"
+            label={t('Username')}
             name="username"
             autoComplete="username"
             value={username}
@@ -41,7 +52,7 @@ export function LoginPage({ onSignedIn }: { onSignedIn: () => Promise<void> }) {
             required
           />
           <InputField
-            label="Password"
+            label={t('Password')}
             name="password"
             type="password"
             autoComplete="current-password"
@@ -49,11 +60,12 @@ export function LoginPage({ onSignedIn }: { onSignedIn: () => Promise<void> }) {
             onChange={({ value }) => setPassword(value ?? '')}
             required
           />
-          {error ? <ErrorNotice error={error} title="Not signed in" /> : null}
+          {error ? <ErrorNotice error={error} title={t('Not signed in')} /> : null}
           <Button type="submit" primary loading={busy} disabled={busy || !username || !password}>
-            Sign in
+            {t('Sign in')}
           </Button>
         </form>
+        <LanguageSwitch locale={locale} onChange={onLocale} />
       </Card>
     </main>
   );
