@@ -103,7 +103,15 @@ function elementToObject(
   for (const child of node.children) {
     const property = registry.property(collection, child.name);
     if (!property) {
-      set(child.name, child.children.length === 0 ? child.text : genericObject(child, fileName));
+      const leaf = child.children.length === 0;
+      set(
+        child.name,
+        leaf && registry.byCollection(collection)?.storedWhole
+          ? jsonOrText(child.text, fileName, child.line)
+          : leaf
+            ? child.text
+            : genericObject(child, fileName),
+      );
       continue;
     }
     switch (property.kind) {
@@ -160,6 +168,20 @@ function scalar(property: PropertyDescriptor, text: string, fileName: string, li
         : parseJsonText(text.trim(), { fileName, numbers: 'double', firstLine: line });
     default:
       return text;
+  }
+}
+
+/**
+ * An undescribed leaf of a type stored whole: the JSON text Ferry's encoder writes for it, or (a
+ * file from elsewhere) the text itself when it is not JSON.
+ */
+function jsonOrText(text: string, fileName: string, line: number): unknown {
+  const trimmed = text.trim();
+  if (!/^[[{"]/.test(trimmed) && !/^(-?\d|true$|false$|null$)/.test(trimmed)) return text;
+  try {
+    return parseJsonText(trimmed, { fileName, numbers: 'double', firstLine: line });
+  } catch {
+    return text;
   }
 }
 

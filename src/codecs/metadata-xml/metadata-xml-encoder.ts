@@ -24,7 +24,8 @@ export function escapeXml(text: string): string {
  * reference lists and embedded lists wrapped in their property element, JSON-valued properties
  * (sharing, translations, style, leftSide) as JSON text (DHIS2's XML had per-class shapes for
  * these; see docs/formats/metadata-xml.md). Properties the registry does not describe are left out,
- * as DHIS2's default `:owner` field selection does.
+ * as DHIS2's default `:owner` field selection does, except on types stored whole (favourites), where
+ * they are JSON text.
  */
 export function objectToXml(
   registry: SchemaRegistry,
@@ -92,6 +93,15 @@ export function objectToXml(
         break;
       default:
         children.push(`<${tag}>${escapeXml(String(value))}</${tag}>`);
+    }
+  }
+  if (schema.storedWhole) {
+    // Properties the registry does not describe (a chart's dimensions and options), as JSON text:
+    // the decoder reads them back as JSON for these types, so the object round-trips whole.
+    const described = new Set(schema.properties.map((p) => p.name));
+    for (const [name, value] of Object.entries(object)) {
+      if (described.has(name) || value === undefined || !/^[A-Za-z_][\w.-]*$/.test(name)) continue;
+      children.push(`<${name}>${escapeXml(JSON.stringify(value))}</${name}>`);
     }
   }
   const singular = schema.singular;

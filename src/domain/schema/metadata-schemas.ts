@@ -59,6 +59,9 @@ const embeddedList = (name: string, itemSchema: string): PropertyDescriptor => (
   owner: true,
 });
 
+/** Credentials inside DHIS2's JSON auth schemes (routes, event hook targets): never read back. */
+const SECRET_KEYS = ['password', 'token', 'apiToken', 'accessToken', 'clientSecret', 'secret'] as const;
+
 const DATA_DIMENSION_TYPES = ['DISAGGREGATION', 'ATTRIBUTE'] as const;
 const DOMAIN_TYPES = ['AGGREGATE', 'TRACKER'] as const;
 const FEATURE_TYPES = ['NONE', 'MULTI_POLYGON', 'POLYGON', 'POINT', 'SYMBOL'] as const;
@@ -106,6 +109,7 @@ interface TypeSpec {
   dependents?: ReadonlyArray<{ collection: string; property: string }>;
   dependencyExport?: boolean;
   uniqueTogether?: readonly (readonly string[])[];
+  storedWhole?: boolean;
 }
 
 function defineType(spec: TypeSpec): SchemaDescriptor {
@@ -154,6 +158,7 @@ function defineType(spec: TypeSpec): SchemaDescriptor {
     dependents: spec.dependents,
     dependencyExport: spec.dependencyExport,
     uniqueTogether: spec.uniqueTogether,
+    storedWhole: spec.storedWhole,
   };
 }
 
@@ -1397,6 +1402,105 @@ export const METADATA_SCHEMAS: readonly SchemaDescriptor[] = [
     ],
   }),
 
+  // The rest of DHIS2 2.41's /api/metadata types (its schema descriptors marked metadata), so a full
+  // export of a DHIS2 server imports whole. Server-side behaviour (pushing a dashboard by mail,
+  // calling a web hook, proxying a route, running a scheduled job, serving an icon) is DHIS2's and
+  // not Ferry's: these objects are kept, validated, exported and walked, nothing more.
+  defineType({
+    collection: 'pushAnalysis',
+    singular: 'pushAnalysis',
+    klass: `${P}pushanalysis.PushAnalysis`,
+    properties: [
+      ref('dashboard', 'dashboards', { required: true }),
+      refs('recipientUserGroups', 'userGroups'),
+      str('title'),
+      text('message'),
+      oneOf('schedulingFrequency', ['DAILY', 'WEEKLY', 'MONTHLY']),
+      int('schedulingDayOfFrequency'),
+      bool('enabled'),
+    ],
+    dependencies: ['dashboard', 'recipientUserGroups'],
+  }),
+  defineType({
+    collection: 'eventHooks',
+    singular: 'eventHook',
+    klass: `${P}eventhook.EventHook`,
+    properties: [
+      text('description'),
+      bool('disabled'),
+      // `{path, fields}` and the list of targets (web hooks, Kafka, JMS) with their auth, as DHIS2
+      // stores them (JSONB).
+      { name: 'source', kind: 'json', required: true },
+      { name: 'targets', kind: 'json', required: true, writeOnly: SECRET_KEYS },
+    ],
+  }),
+  defineType({
+    collection: 'routes',
+    singular: 'route',
+    klass: `${P}route.Route`,
+    properties: [
+      text('description'),
+      bool('disabled'),
+      text('url', { required: true }),
+      json('headers'),
+      { name: 'auth', kind: 'json', writeOnly: SECRET_KEYS },
+      { name: 'authorities', kind: 'stringList' },
+      int('responseTimeoutSeconds'),
+    ],
+  }),
+  defineType({
+    collection: 'jobConfigurations',
+    singular: 'jobConfiguration',
+    klass: `${P}scheduling.JobConfiguration`,
+    shareable: false,
+    properties: [
+      str('jobType', { required: true }),
+      oneOf('schedulingType', ['CRON', 'FIXED_DELAY', 'ONCE_ASAP']),
+      str('cronExpression'),
+      int('delay'),
+      bool('enabled'),
+      json('jobParameters'),
+    ],
+  }),
+  defineType({
+    collection: 'icons',
+    singular: 'icon',
+    klass: `${P}icon.Icon`,
+    nameRule: 'optional',
+    // Custom icons: a unique key, keywords and the file resource holding the image (by UID; file
+    // resources travel outside metadata files, as in DHIS2).
+    properties: [
+      str('key', { required: true, unique: true, maxLength: 100 }),
+      text('description'),
+      { name: 'keywords', kind: 'stringList' },
+      json('fileResource'),
+      bool('custom'),
+    ],
+  }),
+  defineType({
+    collection: 'programTrackedEntityAttributeGroups',
+    singular: 'programTrackedEntityAttributeGroup',
+    klass: `${P}program.ProgramTrackedEntityAttributeGroup`,
+    shortName: 'optional',
+    properties: [
+      oneOf('uniqunessType', ['NONE', 'STRICT', 'VALIDATION']),
+      // Program attributes live inside their program in Ferry (embedded): kept by UID as sent.
+      { name: 'attributes', kind: 'json' },
+    ],
+  }),
+  defineType({
+    collection: 'oAuth2Clients',
+    singular: 'oAuth2Client',
+    klass: `${P}security.oauth2.OAuth2Client`,
+    shareable: false,
+    properties: [
+      str('cid', { required: true, unique: true }),
+      str('secret', { writeOnly: true }),
+      { name: 'redirectUris', kind: 'stringList' },
+      { name: 'grantTypes', kind: 'stringList' },
+    ],
+  }),
+
   // Dashboards and what they show; the shown objects are stored whole (their own analytics shape).
   defineType({
     collection: 'dashboards',
@@ -1409,22 +1513,29 @@ export const METADATA_SCHEMAS: readonly SchemaDescriptor[] = [
   }),
   ...(
     [
-      ['visualizations', 'visualization', 'visualization.Visualization'],
-      ['maps', 'map', 'mapping.Map'],
-      ['eventCharts', 'eventChart', 'eventchart.EventChart'],
-      ['eventReports', 'eventReport', 'eventreport.EventReport'],
-      ['eventVisualizations', 'eventVisualization', 'eventvisualization.EventVisualization'],
-      ['reports', 'report', 'report.Report'],
-      ['documents', 'document', 'document.Document'],
+      ['visualizations', 'visualization', 'visualization.Visualization', []],
+      ['maps', 'map', 'mapping.Map', [num('latitude'), num('longitude'), int('zoom')]],
+      ['eventCharts', 'eventChart', 'eventchart.EventChart', [ref('program', 'programs')]],
+      ['eventReports', 'eventReport', 'eventreport.EventReport', [ref('program', 'programs')]],
+      [
+        'eventVisualizations',
+        'eventVisualization',
+        'eventvisualization.EventVisualization',
+        [ref('program', 'programs'), ref('programStage', 'programStages')],
+      ],
+      ['reports', 'report', 'report.Report', [text('designContent')]],
+      ['documents', 'document', 'document.Document', [text('url'), bool('external')]],
     ] as const
-  ).map(([collection, singular, klass]) =>
+  ).map(([collection, singular, klass, own]) =>
     defineType({
       collection,
       singular,
       klass: `${P}${klass}`,
       // DHIS2 maps these names without a unique flag: two charts may share a name.
       nameRule: 'required',
-      properties: [text('description'), str('type')],
+      properties: [text('description'), str('type'), ...own],
+      // Their dimensions, layout and options are exported as stored (see SchemaDescriptor).
+      storedWhole: true,
     }),
   ),
 ];

@@ -43,6 +43,12 @@ export interface PropertyDescriptor {
   readonly computed?: boolean;
   /** Order matters (options of an option set, stages of a program). */
   readonly ordered?: boolean;
+  /**
+   * Secrets DHIS2 accepts but never writes back (`@JsonProperty(access = WRITE_ONLY)`): `true` for
+   * the whole property, or the keys dropped at any depth inside a JSON value (a route's
+   * `auth.password`). Reads and exports leave them out; imports store them.
+   */
+  readonly writeOnly?: true | readonly string[];
 }
 
 export interface SchemaDescriptor {
@@ -81,6 +87,12 @@ export interface SchemaDescriptor {
    * defaults to the holder; an inverse reference (an option's set) is derived from the owning side.
    */
   readonly uniqueTogether?: readonly (readonly string[])[];
+  /**
+   * The registry describes only part of the type (analytics favourites: their dimensions, layout
+   * and options are many and change each release): an `:owner` export carries every stored
+   * property but the display ones, not only the described ones, so the object re-imports whole.
+   */
+  readonly storedWhole?: boolean;
 }
 
 export interface SchemaRegistry {

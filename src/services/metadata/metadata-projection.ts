@@ -41,7 +41,12 @@ export class MetadataProjector {
     cache: ProjectionCache = new Map(),
   ): Promise<Json[]> {
     const schema = this.registry.byCollection(schemaName);
-    const plain = schemaName === 'users' ? input.map((o) => withoutUserSecrets(o)) : input;
+    const plain =
+      schemaName === 'users'
+        ? input.map((o) => withoutUserSecrets(o))
+        : schema && schema.properties.some((p) => p.writeOnly)
+          ? input.map((o) => withoutWriteOnly(schema, o))
+          : input;
     const objects = schema ? await this.withInverseLists(schema, plain, selection) : plain;
     // Nested selections are resolved first, for all objects at once, into per-object values.
     const nested = new Map<string, unknown[]>();
@@ -196,6 +201,12 @@ export class MetadataProjector {
    */
   private ownedProperties(schema: SchemaDescriptor, source: Json): Json {
     const out: Json = {};
+    if (schema.storedWhole) {
+      const described = new Set(schema.properties.map((p) => p.name));
+      for (const [key, value] of Object.entries(source)) {
+        if (!described.has(key) && !DISPLAY_STATE.has(key)) out[key] = value;
+      }
+    }
     for (const property of schema.properties) {
       const value = source[property.name];
       if (value === undefined) continue;
@@ -282,6 +293,42 @@ export class MetadataProjector {
       return shape.list ? slice : slice[0];
     });
   }
+}
+
+/** What DHIS2 computes per reader and a file may carry: never part of `:owner`. */
+const DISPLAY_STATE = new Set([
+  'displayName',
+  'displayShortName',
+  'displayDescription',
+  'displayFormName',
+  'displayTitle',
+  'displaySubtitle',
+  'access',
+  'href',
+  'favorite',
+  'favorites',
+  'subscribed',
+  'subscribers',
+  'interpretations',
+]);
+
+/** An object without the secrets its schema marks write-only (a route's password, a client secret). */
+function withoutWriteOnly(schema: SchemaDescriptor, object: Json): Json {
+  const out: Json = { ...object };
+  for (const property of schema.properties) {
+    if (!property.writeOnly || out[property.name] === undefined) continue;
+    if (property.writeOnly === true) delete out[property.name];
+    else out[property.name] = withoutKeys(out[property.name], new Set(property.writeOnly));
+  }
+  return out;
+}
+
+function withoutKeys(value: unknown, keys: ReadonlySet<string>): unknown {
+  if (Array.isArray(value)) return value.map((item) => withoutKeys(item, keys));
+  if (!value || typeof value !== 'object') return value;
+  const out: Json = {};
+  for (const [key, item] of Object.entries(value)) if (!keys.has(key)) out[key] = withoutKeys(item, keys);
+  return out;
 }
 
 function sortOrderOf(object: Json): number {
