@@ -8,6 +8,7 @@ import { registerLegacyTrackerJobs } from './tracker/legacy-tracker-jobs.ts';
 import { registerDemoJobs } from './demo/demo-jobs.ts';
 import { registerAnalysisJobs } from './analysis/analysis-jobs.ts';
 import { registerDedupeJobs } from './dedupe/dedupe-jobs.ts';
+import { registerWizardJobs } from './wizard/wizard-jobs.ts';
 import { registerRcloneDestination } from './jobs/destinations/rclone-destination.ts';
 
 /**
@@ -25,6 +26,7 @@ const CAPABILITY_JOB_REGISTRATIONS: readonly ((context: FerryContext) => void)[]
   registerDemoJobs,
   registerAnalysisJobs,
   registerDedupeJobs,
+  registerWizardJobs,
   // Not a job type: the export queue's cloud destination (rclone remotes).
   registerRcloneDestination,
 ];

@@ -12,6 +12,8 @@ export interface WizardDataElement {
   valueType: string;
   categoryCombo: string | undefined;
   optionSet: string | undefined;
+  /** Code, short name, form name: what a column header may also say. */
+  otherNames: string[];
 }
 
 export interface WizardOrgUnit {
@@ -80,6 +82,7 @@ export class WizardMetadata {
         valueType: String(de.valueType ?? 'TEXT'),
         categoryCombo: ref(de.categoryCombo),
         optionSet: ref(de.optionSet),
+        otherNames: [de.code, de.shortName, de.formName].map(textOf).filter((n): n is string => !!n),
       });
     }
     this.dataElementMatcher = new NameMatcher(dataElements.map(candidate));
