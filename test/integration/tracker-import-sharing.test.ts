@@ -56,8 +56,21 @@ const METADATA = {
       categories: [{ id: 'shrCateg001' }],
     },
   ],
+  trackedEntityAttributes: [
+    {
+      id: 'shrAttrTxt1',
+      name: 'Shr text',
+      shortName: 'Shr text',
+      valueType: 'LONG_TEXT',
+      aggregationType: 'NONE',
+    },
+  ],
   trackedEntityTypes: [
-    { id: 'shrTypeOpen', name: 'Shr open type' },
+    {
+      id: 'shrTypeOpen',
+      name: 'Shr open type',
+      trackedEntityTypeAttributes: [{ trackedEntityAttribute: { id: 'shrAttrTxt1' } }],
+    },
     { id: 'shrTypeShut', name: 'Shr shut type', sharing: NO_DATA },
     { id: 'shrTypeRead', name: 'Shr read type', sharing: READ_ONLY },
   ],
@@ -194,7 +207,7 @@ const PAYLOAD = {
 };
 
 for (const kind of TEST_DATABASE_KINDS) {
-  describe(`tracker import data sharing on ${kind}`, { skip: skipReasonFor(kind) }, () => {
+  describe(`tracker import data sharing and access codes on ${kind}`, { skip: skipReasonFor(kind) }, () => {
     let db: TestDatabase;
     let context: FerryContext;
     let clerk: Principal;
@@ -278,6 +291,59 @@ for (const kind of TEST_DATABASE_KINDS) {
       assert.deepEqual(codes(update), ['E1096 shrEvNoRd01']);
       const removal = await run({ events: [{ event: 'shrEvNoRd01' }] }, clerk, { importStrategy: 'DELETE' });
       assert.deepEqual(codes(removal), ['E1096 shrEvNoRd01']);
+    });
+
+    it('refuses an attribute value over 1,200 characters (E1077)', async () => {
+      const withText = (uid: string, length: number) => ({
+        ...te(uid, 'shrTypeOpen'),
+        attributes: [{ attribute: 'shrAttrTxt1', value: 'x'.repeat(length) }],
+      });
+      const report = await run(
+        { trackedEntities: [withText('shrTeLong01', 1201), withText('shrTeLong02', 1200)] },
+        clerk,
+      );
+      assert.deepEqual(codes(report), ['E1077 shrTeLong01']);
+      assert.equal(report.stats.created, 1);
+    });
+
+    it('lets only F_UNCOMPLETE_EVENT (or ALL) take an event out of COMPLETED (E1083)', async () => {
+      const completed = {
+        ...event('shrEvDone01', 'shrStgOpen1', { status: 'COMPLETED' }),
+        enrollment: 'shrEnOpen01',
+      };
+      assert.equal((await run({ events: [completed] }, undefined)).status, 'OK');
+      const reopened = { ...completed, status: 'ACTIVE' };
+      assert.deepEqual(codes(await run({ events: [reopened] }, clerk)), ['E1083 shrEvDone01']);
+      // Still completed, changed otherwise: allowed.
+      assert.deepEqual(codes(await run({ events: [{ ...completed, occurredAt: '2024-01-05' }] }, clerk)), []);
+      const uncompleter = { ...clerk, authorities: new Set(['F_TRACKER_IMPORT', 'F_UNCOMPLETE_EVENT']) };
+      assert.deepEqual(codes(await run({ events: [reopened] }, uncompleter)), []);
+    });
+
+    it('leaves out a note whose UID is taken, with warning E1119', async () => {
+      const noted = (uid: string, note: string) => ({
+        ...event(uid, 'shrStgOpen1'),
+        enrollment: 'shrEnOpen01',
+        notes: [{ note, value: `note of ${uid}` }],
+      });
+      assert.equal((await run({ events: [noted('shrEvNote01', 'shrNote0001')] }, clerk)).status, 'OK');
+      const report = await run({ events: [noted('shrEvNote02', 'shrNote0001')] }, clerk, {
+        reportMode: 'WARNINGS',
+      });
+      assert.equal(report.status, 'WARNING');
+      assert.deepEqual(
+        report.validationReport.warningReports.map((w) => `${w.errorCode} ${w.uid} ${w.args.join()}`),
+        ['E1119 shrEvNote02 shrNote0001'],
+      );
+      assert.equal(report.stats.created, 1);
+      const notes = await db.storage.query<{ value: string }>(
+        `SELECT value FROM tracker_note WHERE uid = ?`,
+        ['shrNote0001'],
+      );
+      assert.deepEqual(
+        notes.map((n) => n.value),
+        ['note of shrEvNote01'],
+      );
     });
 
     it('lets users with ALL and the operator write everything', async () => {

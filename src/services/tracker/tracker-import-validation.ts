@@ -14,6 +14,7 @@ import {
   type TrackedEntityInput,
   type TrackerAttributeValue,
   type TrackerBundle,
+  type TrackerNote,
   type TrackerType,
 } from '../../domain/tracker/tracker-objects.ts';
 import {
@@ -51,6 +52,8 @@ const refId = (value: unknown): string | undefined => {
 };
 
 const CASCADE_TE = 'F_TEI_CASCADE_DELETE';
+const UNCOMPLETE_EVENT = 'F_UNCOMPLETE_EVENT';
+const MAX_ATTRIBUTE_VALUE_LENGTH = 1200;
 const CASCADE_ENROLLMENT = 'F_ENROLLMENT_CASCADE_DELETE';
 
 /** DHIS2's relationship constraint entity names for each tracker type. */
@@ -151,6 +154,9 @@ export async function validateTrackerBundle(
       return undefined;
     }
     if (a.value === '') return attribute; // an empty value removes the attribute value
+    // DHIS2's E1077: an attribute value is at most 1,200 characters (its Constant.MAX_ATTR_VALUE_LENGTH).
+    if (a.value.length > MAX_ATTRIBUTE_VALUE_LENGTH)
+      errors.push(trackerError('E1077', type, uid, [a.value, MAX_ATTRIBUTE_VALUE_LENGTH]));
     const valueType = attribute.object.valueType;
     if (isValueType(valueType)) {
       const check = checkValue(valueType, a.value);
@@ -160,6 +166,20 @@ export async function validateTrackerBundle(
     if (optionSet && !preheat.optionCodes.get(optionSet)?.has(a.value))
       errors.push(trackerError('E1125', type, uid, [a.value, optionSet]));
     return attribute;
+  };
+
+  // DHIS2's E1119, a warning: a note whose UID is taken is left out (notes are never changed); the
+  // writer skips it. Looked up once for the chunk.
+  const noteUids = [...bundle.enrollments, ...bundle.events].flatMap((o) =>
+    o.notes.filter((n) => n.value !== '' && n.note).map((n) => n.note!),
+  );
+  const takenNotes = noteUids.length > 0 ? await store.noteUids(noteUids) : new Set<string>();
+  const noteWarnings = (type: TrackerType, uid: string, notes: readonly TrackerNote[]) => {
+    const out: TrackerErrorReport[] = [];
+    for (const n of notes)
+      if (n.value !== '' && n.note && takenNotes.has(n.note))
+        out.push(trackerError('E1119', type, uid, [n.note]));
+    return out.length > 0 ? out : undefined;
   };
 
   // Tracked entities ----------------------------------------------------------------------------
@@ -382,7 +402,7 @@ export async function validateTrackerBundle(
         }
       }
     }
-    enrollments.push({ input: en, uid, action, errors });
+    enrollments.push({ input: en, uid, action, errors, warnings: noteWarnings('ENROLLMENT', uid, en.notes) });
   }
   const enByUid = new Map(enrollments.map((p) => [p.uid, p]));
 
@@ -475,6 +495,15 @@ export async function validateTrackerBundle(
             errors.push(trackerError('E1079', 'EVENT', uid, [uid, program.object.id, ev.enrollment]));
         }
       }
+      // DHIS2's E1083: only F_UNCOMPLETE_EVENT (or ALL) takes a completed event out of COMPLETED.
+      if (
+        action === 'update' &&
+        stored &&
+        stored.row.status === 'COMPLETED' &&
+        ev.status !== 'COMPLETED' &&
+        !has(UNCOMPLETE_EVENT)
+      )
+        errors.push(trackerError('E1083', 'EVENT', uid, [who]));
       // DHIS2's E1128: an update may not move the event to another stage or enrollment.
       if (action === 'update' && stored) {
         if (stage && stage.sid !== stored.programStageId)
@@ -534,7 +563,7 @@ export async function validateTrackerBundle(
           errors.push(trackerError('E1125', 'EVENT', uid, [dv.value, optionSet]));
       }
     }
-    events.push({ input: ev, uid, action, errors });
+    events.push({ input: ev, uid, action, errors, warnings: noteWarnings('EVENT', uid, ev.notes) });
   }
   const evByUid = new Map(events.map((p) => [p.uid, p]));
 
