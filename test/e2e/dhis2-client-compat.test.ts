@@ -650,10 +650,19 @@ for (const kind of TEST_DATABASE_KINDS) {
       }>().response;
       assert.equal(summary.importCount.ignored, 1);
       assert.deepEqual(summary.conflicts[0].indexes, [0]);
+      // completed:false un-completes, as in DHIS2 (test/e2e/complete-registrations.test.ts has more).
       const uncomplete = await register([
         { dataSet: 'qNtxTrp56wV', period: '2018', organisationUnit: BO, completed: false },
       ]);
-      assert.equal(uncomplete.statusCode, 400, uncomplete.body);
+      assert.equal(uncomplete.statusCode, 200, uncomplete.body);
+      assert.equal(
+        uncomplete.json<{ response: { importCount: { deleted: number } } }>().response.importCount.deleted,
+        1,
+      );
+      const afterUncomplete = await asAdmin({
+        url: `/api/41/completeDataSetRegistrations?dataSet=qNtxTrp56wV&period=2018&orgUnit=${BO}`,
+      });
+      assert.deepEqual(afterUncomplete.json(), { completeDataSetRegistrations: [] });
       const noDataSet = await asAdmin({ url: `/api/completeDataSetRegistrations?period=2018&orgUnit=${BO}` });
       assert.equal(noDataSet.json<{ errorCode: string }>().errorCode, 'E2013');
 
