@@ -24,6 +24,7 @@ const ExportDependenciesPage = lazy(() => import('./pages/export-dependencies-pa
 const ExportGeometryPage = lazy(() => import('./pages/export-geometry-page.tsx'));
 const DedupePoolsPage = lazy(() => import('./pages/dedupe-pools-page.tsx'));
 const DedupePoolPage = lazy(() => import('./pages/dedupe-pool-page.tsx'));
+const SyncPage = lazy(() => import('./pages/sync-page.tsx'));
 
 /** The export pages other than data values (`#/export`, and any unknown kind, is data values). */
 const EXPORT_KINDS = ['metadata', 'analysis', 'events', 'trackedEntities', 'dependencies', 'geometry'];
@@ -151,6 +152,9 @@ export function App() {
     } else if (first === 'pools' && mayUsePools(me)) {
       title = t('De-duplication pools');
       page = second ? <DedupePoolPage me={me} id={second} /> : <DedupePoolsPage me={me} />;
+    } else if (first === 'sync' && me.authorities.some((a) => a === 'ALL' || a.startsWith('F_SYNC_'))) {
+      title = t('Sync');
+      page = <SyncPage />;
     } else if (first === 'exports') {
       title = t('Export queue');
       page = <ExportsPage />;

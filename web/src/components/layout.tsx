@@ -1,10 +1,12 @@
-import type { ReactNode } from 'react';
+import { lazy, Suspense, type ReactNode } from 'react';
 import { Button } from '@dhis2/ui';
 import type { Me } from '../api.ts';
 import { may, mayUsePools } from '../authorities.ts';
 import { ExportNotices } from './export-notices.tsx';
-import { LanguageSwitch } from './language-switch.tsx';
 import { t } from '../i18n.ts';
+
+// Its own chunk: @dhis2/ui's select would otherwise weigh on the sign-in page's first load.
+const LanguageSwitch = lazy(() => import('./language-switch.tsx'));
 
 interface Props {
   me: Me;
@@ -39,6 +41,8 @@ export function Layout({ me, current, title, onSignOut, locale, onLocale, childr
   links.push({ href: '#/jobs', key: 'jobs', label: t('Jobs') });
   links.push({ href: '#/exports', key: 'exports', label: t('Export queue') });
   if (mayUsePools(me)) links.push({ href: '#/pools', key: 'pools', label: t('Pools') });
+  if (me.authorities.some((a) => a === 'ALL' || a.startsWith('F_SYNC_')))
+    links.push({ href: '#/sync', key: 'sync', label: t('Sync') });
   return (
     <>
       <header className="topbar">
@@ -54,7 +58,9 @@ export function Layout({ me, current, title, onSignOut, locale, onLocale, childr
           ))}
         </nav>
         <div className="who">
-          <LanguageSwitch locale={locale} onChange={onLocale} />
+          <Suspense fallback={null}>
+            <LanguageSwitch locale={locale} onChange={onLocale} />
+          </Suspense>
           <span id="who" title={t('Signed in as {{username}}', { username: me.username })}>
             {me.displayName || me.name || me.username}
           </span>
