@@ -110,6 +110,34 @@ describe('data value item batches between threads', () => {
     );
   });
 
+  it("reads the CSV decoder's values (every field, some undefined) by its fast path, keys in order", () => {
+    const csv = (i: number, value: string | null): DataValueItem => ({
+      kind: 'value',
+      position: { index: i, line: i + 2 },
+      value: {
+        dataElement: 'de',
+        period: '202401',
+        orgUnit: 'ou',
+        categoryOptionCombo: undefined,
+        attributeOptionCombo: 'aoc',
+        value,
+        storedBy: undefined,
+        created: undefined,
+        lastUpdated: undefined,
+        comment: i % 2 ? 'de' : undefined,
+        followUp: 'true',
+        deleted: undefined,
+      },
+    });
+    const items = [csv(0, '5'), csv(1, null), csv(2, 'de'), csv(3, '5')];
+    const back = roundTrip(items);
+    assert.deepStrictEqual(back, items);
+    type Value = Extract<DataValueItem, { kind: 'value' }>;
+    for (const item of back) {
+      assert.deepEqual(Object.keys((item as Value).value), Object.keys((items[0] as Value).value));
+    }
+  });
+
   it('starts each batch afresh', () => {
     const writer = new DataValueItemBatchWriter();
     writer.add({ kind: 'value', position: { index: 0 }, value: { dataElement: 'a' } });
