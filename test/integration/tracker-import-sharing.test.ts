@@ -19,6 +19,14 @@ import {
   TRACKER_COLLECTIONS,
 } from '../../src/domain/tracker/tracker-objects.ts';
 import { generateUid } from '../../src/domain/identifiers/uid.ts';
+import {
+  nestedFields,
+  parseEnrollmentExport,
+  parseEventExport,
+  parseTrackedEntityExport,
+  readEvents,
+  readTrackedEntities,
+} from '../../src/services/tracker/tracker-export-service.ts';
 
 /**
  * The tracker import checks data sharing as DHIS2's TrackerImportAccessManager does: E1001 data
@@ -207,7 +215,7 @@ const PAYLOAD = {
 };
 
 for (const kind of TEST_DATABASE_KINDS) {
-  describe(`tracker import data sharing and access codes on ${kind}`, { skip: skipReasonFor(kind) }, () => {
+  describe(`tracker data sharing and access codes on ${kind}`, { skip: skipReasonFor(kind) }, () => {
     let db: TestDatabase;
     let context: FerryContext;
     let clerk: Principal;
@@ -344,6 +352,41 @@ for (const kind of TEST_DATABASE_KINDS) {
         notes.map((n) => n.value),
         ['note of shrEvNote01'],
       );
+    });
+
+    it('exports only what program and type sharing let the clerk read', async () => {
+      const events = async (query: Record<string, string>, who: Principal | undefined) => {
+        const out: Array<{ event: string; program?: unknown }> = [];
+        const request = await parseEventExport(context, { paging: 'false', ...query }, who);
+        for await (const batch of readEvents(context, request)) out.push(...batch);
+        return out;
+      };
+      // The operator stored shrEvNoRd01 in shrPrgNoRd1, whose data the clerk may not read.
+      assert.ok((await events({}, undefined)).some((e) => e.event === 'shrEvNoRd01'));
+      const seen = await events({}, clerk);
+      assert.ok(seen.some((e) => e.program === 'shrPrgOpen1'));
+      assert.ok(!seen.some((e) => e.program === 'shrPrgNoRd1'));
+      await assert.rejects(
+        parseEventExport(context, { program: 'shrPrgNoRd1' }, clerk),
+        /no data read access to program: `shrPrgNoRd1`/,
+      );
+      await assert.rejects(
+        parseEnrollmentExport(context, { program: 'shrPrgNoRd1' }, clerk),
+        /no data read access to program/,
+      );
+      await assert.rejects(
+        parseTrackedEntityExport(context, { trackedEntityType: 'shrTypeShut' }, clerk),
+        /no data read access to tracked entity type: `shrTypeShut`/,
+      );
+      const entities: string[] = [];
+      const request = await parseTrackedEntityExport(
+        context,
+        { trackedEntities: 'shrTeShutOp,shrTeOpen01' },
+        clerk,
+      );
+      for await (const batch of readTrackedEntities(context, request, nestedFields({})))
+        entities.push(...batch.map((t) => String(t.trackedEntity)));
+      assert.deepEqual(entities, ['shrTeOpen01']);
     });
 
     it('lets users with ALL and the operator write everything', async () => {

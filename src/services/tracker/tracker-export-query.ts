@@ -1,5 +1,6 @@
 import type { FerryContext } from '../ferry-context-types.ts';
 import type { Principal } from '../../domain/access/principal.ts';
+import { canDataRead, type SharingSubject } from '../../domain/access/data-sharing.ts';
 import type { SqlValue } from '../../storage/storage.ts';
 import { FerryError, parseBooleanParameter, parseEnumParameter } from '../../errors.ts';
 import { EVENT_STATUSES, ENROLLMENT_STATUSES } from '../../domain/tracker/tracker-objects.ts';
@@ -160,6 +161,54 @@ async function sidOf(
   return sid;
 }
 
+/** The caller as a data sharing subject; undefined for users with ALL and the operator (no check). */
+function sharingOf(principal: Principal | undefined): SharingSubject | undefined {
+  if (!principal || principal.authorities.has('ALL')) return undefined;
+  return { userUid: principal.uid, userGroupUids: principal.userGroupUids, superuser: false };
+}
+
+/**
+ * Sids of the objects of a type (programs, stages, tracked entity types) whose data the caller may
+ * not read (data sharing). Read at each export: sharing may have changed since the last.
+ */
+async function unreadable(
+  context: FerryContext,
+  collection: string,
+  subject: SharingSubject,
+): Promise<number[]> {
+  const out: number[] = [];
+  for await (const batch of context.metadata.streamMatching(collection, []))
+    for (const { sid, object } of batch) if (!canDataRead(object, subject)) out.push(sid);
+  return out;
+}
+
+/** `column NOT IN (sids)`, or nothing when there are none. */
+function notIn(column: string, sids: readonly number[]): Condition[] {
+  return sids.length === 0
+    ? []
+    : [{ sql: `${column} NOT IN (${sids.map(() => '?').join(', ')})`, params: [...sids] }];
+}
+
+/**
+ * A program (or stage, or type) named by an export's parameter whose data the caller may not read
+ * is refused, as DHIS2 refuses it and as the analysis exports do (F1300).
+ */
+function refuseUnreadable(
+  collection: string,
+  uid: string | undefined,
+  sid: number | undefined,
+  hidden: readonly number[],
+) {
+  if (uid !== undefined && sid !== undefined && hidden.includes(sid)) {
+    const label = {
+      programs: 'program',
+      programStages: 'program stage',
+      trackedEntityTypes: 'tracked entity type',
+    }[collection];
+    throw new FerryError('F1300', [`User has no data read access to ${label}: \`${uid}\``]);
+  }
+}
+
 /** A parsed export: its SQL conditions and paging; the rows are read by `readPages`. */
 export interface TrackerExportRequest {
   where: Condition;
@@ -184,6 +233,15 @@ export async function parseEventExport(
   if (program !== undefined) parts.push({ sql: 'e.program_id = ?', params: [program] });
   const stage = await sidOf(context, 'programStages', single(query, 'programStage'), 'Program stage');
   if (stage !== undefined) parts.push({ sql: 'e.program_stage_id = ?', params: [stage] });
+  // Program sharing: events of programs and stages whose data the caller may not read are left out.
+  const subject = sharingOf(principal);
+  if (subject) {
+    const programs = await unreadable(context, 'programs', subject);
+    const stages = await unreadable(context, 'programStages', subject);
+    refuseUnreadable('programs', single(query, 'program'), program, programs);
+    refuseUnreadable('programStages', single(query, 'programStage'), stage, stages);
+    parts.push(...notIn('e.program_id', programs), ...notIn('e.program_stage_id', stages));
+  }
   const status = single(query, 'status');
   if (status)
     parts.push({
@@ -226,6 +284,12 @@ export async function parseEnrollmentExport(
   ];
   const program = await sidOf(context, 'programs', single(query, 'program'), 'Program');
   if (program !== undefined) parts.push({ sql: 'en.program_id = ?', params: [program] });
+  const subject = sharingOf(principal);
+  if (subject) {
+    const programs = await unreadable(context, 'programs', subject);
+    refuseUnreadable('programs', single(query, 'program'), program, programs);
+    parts.push(...notIn('en.program_id', programs));
+  }
   const status = single(query, 'programStatus') ?? single(query, 'status');
   if (status)
     parts.push({
@@ -304,6 +368,15 @@ export async function parseTrackedEntityExport(
   const uids = uidList(query, 'trackedEntities', 'trackedEntity');
   if (program === undefined && type === undefined && uids.length === 0)
     throw new FerryError('F1004', ['program or trackedEntityType']);
+  // Sharing: the program asked for, and the types of the entities, must give data read.
+  const subject = sharingOf(principal);
+  if (subject) {
+    const programs = await unreadable(context, 'programs', subject);
+    const types = await unreadable(context, 'trackedEntityTypes', subject);
+    refuseUnreadable('programs', single(query, 'program'), program, programs);
+    refuseUnreadable('trackedEntityTypes', single(query, 'trackedEntityType'), type, types);
+    parts.push(...notIn('t.tracked_entity_type_id', types));
+  }
   if (program !== undefined)
     parts.push({
       sql: 'EXISTS (SELECT 1 FROM enrollment x WHERE x.tracked_entity_id = t.tracked_entity_id AND x.program_id = ? AND x.deleted = 0)',
