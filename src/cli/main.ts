@@ -9,6 +9,7 @@ import { importDataCommand } from './commands/data-values/import-data-command.ts
 import { JOBS_COMMANDS } from './commands/jobs/jobs-command.ts';
 import { EXPORTS_COMMANDS } from './commands/jobs/exports-command.ts';
 import { DEDUPE_COMMANDS } from './commands/dedupe/dedupe-command.ts';
+import { WIZARD_COMMANDS } from './commands/wizard/wizard-command.ts';
 import { SYNC_COMMANDS } from './commands/sync/sync-command.ts';
 import { workerCommand } from './commands/jobs/worker-command.ts';
 import { importGeoJsonCommand, importGmlCommand } from './commands/geometry/import-geometry-command.ts';
@@ -26,6 +27,7 @@ export const COMMANDS: CliCommand[] = [
   ...JOBS_COMMANDS,
   ...EXPORTS_COMMANDS,
   ...DEDUPE_COMMANDS,
+  ...WIZARD_COMMANDS,
   ...SYNC_COMMANDS,
   workerCommand,
   serveCommand,
