@@ -46,6 +46,12 @@ export interface SqlExecutor {
    * A constraint violation fails the whole statement.
    */
   copyRows?(table: string, columns: readonly string[], rows: Iterable<readonly SqlValue[]>): Promise<void>;
+  /**
+   * PostgreSQL only, and only outside a transaction: the text of `COPY (<query>) TO STDOUT <options>`
+   * in chunks that each end at a line feed, from a connection of its own. COPY takes no bind
+   * parameters: `query` must carry its values as literals. Stopping early ends the connection.
+   */
+  copyOut?(query: string, options?: string): AsyncIterable<Buffer>;
 }
 
 /** What `Storage.transaction` hands its callback. Nested transactions are savepoints. */

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
+import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
 import type { SqlExecutor, SqlRow, SqlValue, Storage, Transaction } from '../../storage.ts';
@@ -307,6 +307,34 @@ class PostgresStorage extends PostgresExecutor implements Storage {
 
   migrate(): Promise<number[]> {
     return runMigrations(this);
+  }
+
+  async *copyOut(query: string, options = ''): AsyncIterable<Buffer> {
+    const client = await this.pool.connect();
+    let failure: unknown;
+    let completed = false;
+    let rest: Buffer | undefined;
+    try {
+      const copy = client.query(copyTo(`COPY (${query}) TO STDOUT ${options}`));
+      for await (const chunk of copy as AsyncIterable<Buffer>) {
+        // A line can be split across network reads: hand on whole lines only.
+        const data = rest ? Buffer.concat([rest, chunk]) : chunk;
+        const end = data.lastIndexOf(10) + 1;
+        rest = end < data.length ? data.subarray(end) : undefined;
+        if (end > 0) yield data.subarray(0, end);
+      }
+      if (rest) yield rest;
+      const broken = brokenClients.get(client);
+      if (broken) throw broken;
+      completed = true;
+    } catch (error) {
+      failure = error;
+      throw error;
+    } finally {
+      // Stopped before the end (the consumer returned early): the connection is still in COPY
+      // mode, so it is ended rather than handed to the next caller.
+      releaseClient(client, failure ?? (completed ? undefined : new Error('COPY not read to the end')));
+    }
   }
 
   async transaction<T>(work: (tx: Transaction) => Promise<T>): Promise<T> {
