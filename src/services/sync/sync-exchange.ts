@@ -13,6 +13,7 @@ import { importPackage, type ImportPackageResult } from './sync-package-importer
 import { exportPackage } from './sync-package-writer.ts';
 import {
   kindsFor,
+  LOCAL_METADATA,
   requireIdentity,
   requireSite,
   requireSyncAuthority,
@@ -264,8 +265,9 @@ export async function preparePull(
   const kinds = kindsFor(site.role);
   const after = fromAck ? site.ackedToSeq : site.sentToSeq;
   const pending = await context.storage.queryOne(
-    `SELECT 1 AS found FROM sync_change WHERE seq > ? AND kind IN (${kinds.map(() => '?').join(', ')}) LIMIT 1`,
-    [after, ...kinds],
+    `SELECT 1 AS found FROM sync_change WHERE seq > ? AND kind IN (${kinds.map(() => '?').join(', ')})
+       AND (type IS NULL OR type NOT IN (${LOCAL_METADATA.map(() => '?').join(', ')})) LIMIT 1`,
+    [after, ...kinds, ...LOCAL_METADATA],
   );
   if (!pending && !fromAck) return { site: siteId, upToDate: true };
   const dir = syncDir(context, 'outbox');

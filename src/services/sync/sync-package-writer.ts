@@ -24,7 +24,13 @@ import {
   type PackageManifest,
   type PartName,
 } from './sync-package-format.ts';
-import { requireIdentity, requireSite, requireSyncAuthority, type SiteRow } from './sync-site-registry.ts';
+import {
+  LOCAL_METADATA,
+  requireIdentity,
+  requireSite,
+  requireSyncAuthority,
+  type SiteRow,
+} from './sync-site-registry.ts';
 import {
   columnToJson,
   idColumnOf,
@@ -36,8 +42,7 @@ import {
 /** Rows per read from the database while a part is written. */
 const READ_BATCH = 2000;
 
-/** Metadata that stays at its site: users carry credentials and scopes of that site's people. */
-const LOCAL_METADATA = new Set(['users']);
+const LOCAL = new Set(LOCAL_METADATA);
 
 export interface ExportPackageOptions {
   to: string;
@@ -359,7 +364,7 @@ async function* metadataRows(db: SqlExecutor, fromSeq: number, toSeq: number, de
   for await (const rows of db.stream<Record<string, unknown>>(sql, [fromSeq, toSeq], READ_BATCH)) {
     for (const r of rows) {
       const type = String(r.type);
-      if (LOCAL_METADATA.has(type)) continue;
+      if (LOCAL.has(type)) continue;
       if (deletions) yield { collection: type, id: r.uid };
       else yield { collection: type, object: typeof r.body === 'string' ? JSON.parse(r.body) : r.body };
     }

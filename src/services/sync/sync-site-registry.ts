@@ -270,6 +270,9 @@ export async function listSites(db: SqlExecutor): Promise<SiteRow[]> {
   return rows.map(toSiteRow);
 }
 
+/** Metadata that stays at its site: users carry credentials and scopes of that site's people. */
+export const LOCAL_METADATA: readonly string[] = ['users'];
+
 /** What flows to a site: data up to the parent, metadata down to a child. */
 export function kindsFor(role: SiteRole): readonly string[] {
   return role === 'parent'
@@ -314,8 +317,8 @@ export async function syncStatus(
       Number(
         (
           await db.queryOne<{ n: number | string }>(
-            `SELECT COUNT(*) AS n FROM sync_change WHERE seq > ? AND kind IN (${marks})`,
-            [after, ...kinds],
+            `SELECT COUNT(*) AS n FROM sync_change WHERE seq > ? AND kind IN (${marks}) AND (type IS NULL OR type NOT IN (${LOCAL_METADATA.map(() => '?').join(', ')}))`,
+            [after, ...kinds, ...LOCAL_METADATA],
           )
         )?.n ?? 0,
       );
