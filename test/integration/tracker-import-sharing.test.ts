@@ -387,6 +387,20 @@ for (const kind of TEST_DATABASE_KINDS) {
       for await (const batch of readTrackedEntities(context, request, nestedFields({})))
         entities.push(...batch.map((t) => String(t.trackedEntity)));
       assert.deepEqual(entities, ['shrTeOpen01']);
+      // Nested enrollments: shrEnNoRd01 (the operator's, in shrPrgNoRd1) is left out for the clerk.
+      const nestedOf = async (who: Principal | undefined) => {
+        const out: string[] = [];
+        const query = { trackedEntities: 'shrTeOpen01', fields: '*' };
+        const one = await parseTrackedEntityExport(context, query, who);
+        for await (const batch of readTrackedEntities(context, one, nestedFields(query)))
+          for (const t of batch)
+            for (const en of t.enrollments as Array<{ enrollment: string }>) out.push(en.enrollment);
+        return out.sort();
+      };
+      assert.ok((await nestedOf(undefined)).includes('shrEnNoRd01'));
+      const clerkSees = await nestedOf(clerk);
+      assert.ok(clerkSees.includes('shrEnOpen01'));
+      assert.ok(!clerkSees.includes('shrEnNoRd01'));
     });
 
     it('lets users with ALL and the operator write everything', async () => {

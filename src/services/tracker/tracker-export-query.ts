@@ -213,6 +213,11 @@ function refuseUnreadable(
 export interface TrackerExportRequest {
   where: Condition;
   paging: Paging;
+  /**
+   * Tracked entity exports: programs and stages whose data the caller may not read (sids), left
+   * out of the enrollments and events nested in the entities.
+   */
+  hidden?: { programs: number[]; stages: number[] };
 }
 
 export async function parseEventExport(
@@ -370,12 +375,14 @@ export async function parseTrackedEntityExport(
     throw new FerryError('F1004', ['program or trackedEntityType']);
   // Sharing: the program asked for, and the types of the entities, must give data read.
   const subject = sharingOf(principal);
+  let hidden: TrackerExportRequest['hidden'];
   if (subject) {
     const programs = await unreadable(context, 'programs', subject);
     const types = await unreadable(context, 'trackedEntityTypes', subject);
     refuseUnreadable('programs', single(query, 'program'), program, programs);
     refuseUnreadable('trackedEntityTypes', single(query, 'trackedEntityType'), type, types);
     parts.push(...notIn('t.tracked_entity_type_id', types));
+    hidden = { programs, stages: await unreadable(context, 'programStages', subject) };
   }
   if (program !== undefined)
     parts.push({
@@ -403,7 +410,7 @@ export async function parseTrackedEntityExport(
     });
   if (!parseBooleanParameter('includeDeleted', single(query, 'includeDeleted'), false))
     parts.push({ sql: 't.deleted = 0', params: [] });
-  return { where: combine(parts), paging: parsePaging(query) };
+  return { where: combine(parts), paging: parsePaging(query), hidden };
 }
 
 /**

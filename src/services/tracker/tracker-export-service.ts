@@ -609,15 +609,19 @@ export async function* readTrackedEntities(
     }
     const enrollments = new Map<string, Record<string, unknown>[]>();
     if (fields.enrollments && ids.length > 0) {
-      const request: TrackerExportRequest = {
+      const hiddenPrograms = request.hidden?.programs ?? [];
+      const hiddenStages = request.hidden?.stages ?? [];
+      const notIn = (column: string, sids: number[]) =>
+        sids.length === 0 ? '' : ` AND ${column} NOT IN (${sids.map(() => '?').join(', ')})`;
+      const nested: TrackerExportRequest = {
         where: {
-          sql: `en.tracked_entity_id IN (${marks})${includeDeleted ? '' : ' AND en.deleted = 0'}`,
-          params: ids,
+          sql: `en.tracked_entity_id IN (${marks})${includeDeleted ? '' : ' AND en.deleted = 0'}${notIn('en.program_id', hiddenPrograms)}`,
+          params: [...ids, ...hiddenPrograms],
         },
         paging: { paging: false, page: 1, pageSize: BATCH, totalPages: false },
       };
       const byUid = new Map<string, Record<string, unknown>>();
-      for await (const batch of readEnrollments(context, request)) {
+      for await (const batch of readEnrollments(context, nested)) {
         for (const en of batch) {
           const list = enrollments.get(String(en.trackedEntity)) ?? [];
           list.unshift(en);
@@ -630,8 +634,8 @@ export async function* readTrackedEntities(
         const uids = [...byUid.keys()];
         for await (const batch of readEvents(context, {
           where: {
-            sql: `e.enrollment_id IN (SELECT enrollment_id FROM enrollment WHERE uid IN (${uids.map(() => '?').join(', ')}))${includeDeleted ? '' : ' AND e.deleted = 0'}`,
-            params: uids,
+            sql: `e.enrollment_id IN (SELECT enrollment_id FROM enrollment WHERE uid IN (${uids.map(() => '?').join(', ')}))${includeDeleted ? '' : ' AND e.deleted = 0'}${notIn('e.program_stage_id', hiddenStages)}`,
+            params: [...uids, ...hiddenStages],
           },
           paging: { paging: false, page: 1, pageSize: BATCH, totalPages: false },
         })) {
