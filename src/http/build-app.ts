@@ -29,6 +29,7 @@ import { registerDataValueSingleRoutes } from './routes/data-values/data-value-s
 import { registerCompleteRegistrationRoutes } from './routes/data-values/complete-registration-routes.ts';
 import { registerTrackerRoutes } from './routes/tracker/tracker-routes.ts';
 import { registerDedupeRoutes } from './routes/dedupe/dedupe-routes.ts';
+import { registerWizardRoutes } from './routes/wizard/wizard-routes.ts';
 import { registerLegacyTrackerRoutes } from './routes/tracker/legacy-tracker-routes.ts';
 import { registerAppRoutes } from './routes/apps/app-routes.ts';
 import { registerAuditRoutes } from './routes/audit/audit-routes.ts';
@@ -142,6 +143,7 @@ export async function buildApp(
   await registerGeometryRoutes(app, context);
   await registerTrackerRoutes(app, context);
   await registerDedupeRoutes(app, context);
+  await registerWizardRoutes(app, context);
   await registerSyncRoutes(app, context);
   await registerLegacyTrackerRoutes(app, context);
   await registerAppRoutes(app, context);
