@@ -42,7 +42,7 @@ const NUMERIC_OID = 1700;
  */
 export async function createPostgresStorage(connectionString: string, poolSize = 10): Promise<Storage> {
   const pool = new pg.Pool({
-    connectionString,
+    connectionString: withoutJit(connectionString),
     max: poolSize,
     types: {
       getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
@@ -65,6 +65,25 @@ export async function createPostgresStorage(connectionString: string, poolSize =
   const storage = new PostgresStorage(pool, connectionString);
   await storage.query('SELECT 1');
   return storage;
+}
+
+/**
+ * The connection string with `-c jit=off` added to its startup options. Ferry's statements are
+ * short index scans whose long id lists push the cost estimate past jit_above_cost: a district's
+ * two-year export from 50,400,000 values spent 822 ms compiling and about 1,100 ms running
+ * (bench/national-scale-bench.ts, docs/performance-postgres.md). A string that is not a URL is
+ * left as it is.
+ */
+export function withoutJit(connectionString: string): string {
+  let url: URL;
+  try {
+    url = new URL(connectionString);
+  } catch {
+    return connectionString;
+  }
+  const options = url.searchParams.get('options');
+  url.searchParams.set('options', `${options ? `${options} ` : ''}-c jit=off`);
+  return url.toString();
 }
 
 /**
