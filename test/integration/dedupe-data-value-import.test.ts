@@ -280,7 +280,7 @@ for (const kind of TEST_DATABASE_KINDS) {
           let firstInserted = (): void => undefined;
           const inserted = new Promise<void>((resolve) => (firstInserted = resolve));
           const first = context.storage.transaction(async (tx) => {
-            const got = await new DedupeStore(tx).insertNewKeys(
+            const got = await new DedupeStore(tx).trackKeys(
               poolId,
               1,
               keys,
@@ -294,7 +294,7 @@ for (const kind of TEST_DATABASE_KINDS) {
           });
           await inserted;
           const second = otherStorage.transaction((tx) =>
-            new DedupeStore(tx).insertNewKeys(
+            new DedupeStore(tx).trackKeys(
               poolId,
               1,
               [...keys, 'only-second'],

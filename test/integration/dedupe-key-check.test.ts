@@ -58,7 +58,9 @@ for (const kind of RUNNABLE) {
         last_seen: string;
         job_id: string;
       }>(
-        'SELECT key, first_seen, last_seen, job_id FROM dedupe_entry WHERE pool_id = ? AND key IN (?, ?, ?)',
+        `SELECT e.key, f.seen AS first_seen, l.seen AS last_seen, l.job_id FROM dedupe_entry AS e
+         JOIN dedupe_visit AS f ON f.visit_id = e.first_visit JOIN dedupe_visit AS l ON l.visit_id = e.last_visit
+         WHERE e.pool_id = ? AND e.key IN (?, ?, ?)`,
         [poolId, 'k/0', 'k/1', 'n/0'],
       );
       const byKey = new Map(rows.map((row) => [row.key, row]));

@@ -203,12 +203,24 @@ for (const kind of TEST_DATABASE_KINDS) {
       assert.equal((await upload(pool, 'value,entity_type_id\nold,1\nrecent,1\n')).status, 200);
       const eightyDaysAgo = new Date(Date.now() - 80 * 86_400_000).toISOString();
       const hundredDaysAgo = new Date(Date.now() - 100 * 86_400_000).toISOString();
-      await context!.storage.execute("UPDATE dedupe_entry SET last_seen = ? WHERE key = 'old'", [
-        hundredDaysAgo,
-      ]);
-      await context!.storage.execute("UPDATE dedupe_entry SET last_seen = ? WHERE key = 'recent'", [
-        eightyDaysAgo,
-      ]);
+      // Entries point at the visit (time, job) that saw them last: give each its own, back-dated.
+      const lastSeen = async (key: string, seen: string): Promise<void> => {
+        const entry = await context!.storage.queryOne<{ pool_id: number }>(
+          'SELECT pool_id FROM dedupe_entry WHERE key = ?',
+          [key],
+        );
+        await context!.storage.execute("INSERT INTO dedupe_visit (pool_id, seen, job_id) VALUES (?, ?, '')", [
+          entry!.pool_id,
+          seen,
+        ]);
+        await context!.storage.execute(
+          `UPDATE dedupe_entry SET last_visit = (SELECT visit_id FROM dedupe_visit
+             WHERE pool_id = dedupe_entry.pool_id AND seen = ? AND job_id = '') WHERE key = ?`,
+          [seen, key],
+        );
+      };
+      await lastSeen('old', hundredDaysAgo);
+      await lastSeen('recent', eightyDaysAgo);
       const next = await upload(pool, 'value,entity_type_id\nnew,1\n');
       assert.equal((next.body.response as Json).expiredRemoved, 1, 'past 90 days: removed; 80 days: kept');
       assert.deepEqual((await allEntries(pool)).map((e) => e.value).sort(), ['new', 'recent']);

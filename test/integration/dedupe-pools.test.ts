@@ -171,7 +171,7 @@ for (const kind of TEST_DATABASE_KINDS) {
       const row = await new DedupeStore(context!.storage).poolByUid(pool.id);
       const keys = Array.from({ length: 25 }, (_, i) => `key-${String(i).padStart(2, '0')}`);
       for (const key of keys) {
-        await new DedupeStore(context!.storage).insertNewKeys(
+        await new DedupeStore(context!.storage).trackKeys(
           row!.poolId,
           1,
           [key],
@@ -179,7 +179,7 @@ for (const kind of TEST_DATABASE_KINDS) {
           null,
         );
       }
-      await new DedupeStore(context!.storage).insertNewKeys(
+      await new DedupeStore(context!.storage).trackKeys(
         row!.poolId,
         2,
         ['key_x%'],

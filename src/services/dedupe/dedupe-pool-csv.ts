@@ -84,16 +84,19 @@ export async function importPoolCsv(
     const row = await requirePool(tx, principal, ref, 'track');
     const store = new DedupeStore(tx);
     const expiredRemoved = await pruneExpiredEntries(tx, row);
-    const before = await store.countEntries(row.poolId);
     const now = new Date().toISOString();
     let rows = 0;
+    let added = 0;
     let headerSeen = false;
-    let pending = new Map<string, readonly [string, number]>();
+    // The batch's keys by entity type (files usually hold one): one statement a type and batch.
+    // Repeats stay in: the statement counts a repeat as held.
+    const pending = new Map<number, string[]>();
+    let pendingRows = 0;
     const flush = async (): Promise<void> => {
-      if (pending.size === 0) return;
-      const entries = [...pending.values()];
-      pending = new Map();
-      await store.upsertEntries(row.poolId, entries, now, jobId);
+      if (pendingRows === 0) return;
+      for (const [type, keys] of pending) added += await store.upsertKeys(row.poolId, type, keys, now, jobId);
+      pending.clear();
+      pendingRows = 0;
       run.progress?.(rows);
     };
     try {
@@ -127,9 +130,10 @@ export async function importPoolCsv(
               line,
               `entity_type_id \`${typeText.slice(0, 50)}\` is not an entity type (${DEDUPE_ENTITY_TYPES.map((t) => t.id).join(', ')}; GET /api/dedupe/entityTypes)`,
             );
-          // One row per (type, key) in a statement: PostgreSQL refuses to upsert a row twice in one.
-          pending.set(`${type}\u0000${value}`, [value, type]);
-          if (pending.size >= IMPORT_BATCH_ROWS) await flush();
+          const keys = pending.get(type);
+          if (keys) keys.push(value);
+          else pending.set(type, [value]);
+          if (++pendingRows >= IMPORT_BATCH_ROWS) await flush();
         }
       }
     } catch (error) {
@@ -139,14 +143,13 @@ export async function importPoolCsv(
     if (!headerSeen)
       refuse(source.fileName, 1, `the file is empty; the header \`${POOL_CSV_HEADER}\` is required`);
     await flush();
-    const after = await store.countEntries(row.poolId);
     return {
       pool: row.uid,
       rows,
-      added: after - before,
-      alreadyInPool: rows - (after - before),
+      added,
+      alreadyInPool: rows - added,
       expiredRemoved,
-      entryCount: after,
+      entryCount: await store.countEntries(row.poolId),
     };
   });
 }
