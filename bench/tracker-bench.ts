@@ -12,11 +12,8 @@ import { createFerryContextFromStorage } from '../src/services/ferry-context.ts'
 import { importMetadataObjects } from '../src/services/metadata/metadata-import-service.ts';
 import { allErrorReports } from '../src/domain/metadata-import/import-report.ts';
 import { importTracker } from '../src/services/tracker/tracker-import-service.ts';
-import {
-  EVENT_CSV_COLUMNS,
-  parseEventExport,
-  readEventText,
-} from '../src/services/tracker/tracker-export-service.ts';
+import { EVENT_CSV_COLUMNS, parseEventExport } from '../src/services/tracker/tracker-export-service.ts';
+import { readEventText } from '../src/services/tracker/tracker-event-text.ts';
 import { readJsonCollectionBatches } from '../src/codecs/json/safe-json-reader.ts';
 
 /**

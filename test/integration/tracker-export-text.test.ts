@@ -22,9 +22,9 @@ import {
   eventCsvLines,
   parseEventExport,
   readEvents,
-  readEventText,
   type TrackerEvent,
 } from '../../src/services/tracker/tracker-export-service.ts';
+import { readEventText } from '../../src/services/tracker/tracker-event-text.ts';
 
 /**
  * The event export without an output id scheme writes its JSON and CSV text straight from the rows

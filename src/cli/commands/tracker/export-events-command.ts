@@ -3,11 +3,8 @@ import { parseArgs } from 'node:util';
 import type { CliCommand } from '../../cli-command.ts';
 import { UsageError } from '../../cli-command.ts';
 import { DATABASE_OPTIONS, databaseUsage, withCliContext } from '../../cli-database.ts';
-import {
-  EVENT_CSV_COLUMNS,
-  parseEventExport,
-  readEventText,
-} from '../../../services/tracker/tracker-export-service.ts';
+import { EVENT_CSV_COLUMNS, parseEventExport } from '../../../services/tracker/tracker-export-service.ts';
+import { readEventText } from '../../../services/tracker/tracker-event-text.ts';
 import { writeExportFile } from './tracker-export-file.ts';
 
 export const exportEventsCommand: CliCommand = {

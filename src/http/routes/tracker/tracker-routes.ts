@@ -29,12 +29,11 @@ import {
   parseTrackedEntityExport,
   readEnrollments,
   readEvents,
-  readEventText,
   readRelationships,
   readTrackedEntities,
-  type EventText,
   type TrackerExportRequest,
 } from '../../../services/tracker/tracker-export-service.ts';
+import { readEventText, type EventText } from '../../../services/tracker/tracker-event-text.ts';
 
 type Query = Record<string, unknown>;
 
