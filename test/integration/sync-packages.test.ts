@@ -20,6 +20,8 @@ import { applyAcknowledgement } from '../../src/services/sync/sync-acknowledgeme
 import { listConflicts } from '../../src/services/sync/sync-conflicts.ts';
 import { syncStatus } from '../../src/services/sync/sync-site-registry.ts';
 import { isFerryError } from '../../src/errors.ts';
+import { importTracker } from '../../src/services/tracker/tracker-import-service.ts';
+import { TRACKER_FIXTURE_METADATA } from '../support/tracker-metadata.ts';
 import {
   DE,
   OU,
@@ -77,7 +79,7 @@ for (const kind of TEST_DATABASE_KINDS) {
       parentDb = await createTestDatabase(kind);
       child = contextFor(childDb.storage, childDb.dataDir);
       parent = contextFor(parentDb.storage, parentDb.dataDir);
-      await loadMetadataPayloads(parentDb.storage, [syncMetadata()]);
+      await loadMetadataPayloads(parentDb.storage, [syncMetadata(), TRACKER_FIXTURE_METADATA]);
       await linkSites({ context: child, id: 'facility' }, { context: parent, id: 'district' });
     });
 
@@ -136,6 +138,72 @@ for (const kind of TEST_DATABASE_KINDS) {
       );
       assert.deepEqual(await eventWeights(parent), await eventWeights(child));
       assert.equal((await eventWeights(parent)).get('SyncEvent02'), '72');
+    });
+
+    it('sends tracked entities with their enrollments, events and relationships up', async () => {
+      const person = (id: string) => ({
+        trackedEntity: id,
+        trackedEntityType: 'PrZMWi7rBga',
+        orgUnit: 'PSeMWi7rBgb',
+        enrollments: [
+          {
+            enrollment: `SyncEnr${id.slice(-4)}`,
+            program: 'XrZRFi7rU9e',
+            orgUnit: 'PSeMWi7rBgb',
+            status: 'ACTIVE',
+            enrolledAt: '2024-01-02',
+            occurredAt: '2024-01-02',
+            events: [
+              {
+                event: `SyncEvt${id.slice(-4)}`,
+                programStage: 'I8RRFi7rUps',
+                orgUnit: 'PSeMWi7rBgb',
+                status: 'COMPLETED',
+                occurredAt: '2024-01-03',
+                dataValues: [{ dataElement: 'trkDeNum001', value: '3.5' }],
+              },
+            ],
+          },
+        ],
+      });
+      writeFileSync(
+        join(dir, 'tracker.json'),
+        JSON.stringify({
+          trackedEntities: [person('SyncTrkE001'), person('SyncTrkE002')],
+          relationships: [
+            {
+              relationship: 'SyncTrkRel1',
+              relationshipType: 'A4ORFi7rReL',
+              from: { trackedEntity: { trackedEntity: 'SyncTrkE001' } },
+              to: { trackedEntity: { trackedEntity: 'SyncTrkE002' } },
+            },
+          ],
+        }),
+      );
+      const report = await importTracker(
+        child,
+        { path: join(dir, 'tracker.json'), fileName: 'tracker.json' },
+        {},
+        undefined,
+      );
+      assert.equal(report.status, 'OK', JSON.stringify(report.validationReport));
+      const { result } = await deliver(child, 'district', parent, 'tracker-1.zip');
+      assert.equal(result.counts.trackedEntities?.created, 2, JSON.stringify(result.counts));
+      assert.equal(result.counts.enrollments?.created, 2);
+      assert.equal(result.counts.events?.created, 2);
+      assert.equal(result.counts.relationships?.created, 1);
+      const rows = async (context: FerryContext) =>
+        JSON.stringify(
+          await context.storage.query(
+            `SELECT te.uid AS te, en.uid AS en, ev.uid AS ev, ev.status AS status, r.uid AS rel
+             FROM tracked_entity te JOIN enrollment en ON en.tracked_entity_id = te.tracked_entity_id
+             JOIN event ev ON ev.enrollment_id = en.enrollment_id
+             LEFT JOIN relationship r ON r.from_kind = 'TRACKED_ENTITY' AND r.from_id = te.tracked_entity_id
+             ORDER BY te.uid`,
+          ),
+        );
+      assert.equal(await rows(parent), await rows(child));
+      assert.match(await rows(parent), /SyncTrkRel1/);
     });
 
     it('imports the same package twice: already imported, nothing changes', async () => {
