@@ -311,6 +311,23 @@ for (const kind of TEST_DATABASE_KINDS) {
       assert.equal(status.sites.find((s) => s.site === 'facility')?.conflicts, 1);
     });
 
+    it('lists an event changed at both ends; the later writer wins', async () => {
+      await enterEvents(parent, dir, 'district-event-fix', [
+        { event: 'SyncEvent01', orgUnit: OU.facA, occurredAt: '2024-01-05', weight: 62 },
+      ]);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      await enterEvents(child, dir, 'facility-event-fix', [
+        { event: 'SyncEvent01', orgUnit: OU.facA, occurredAt: '2024-01-05', weight: 63 },
+      ]);
+      const { result } = await deliver(child, 'district', parent, 'event-conflict.zip');
+      assert.equal(result.conflicts, 1);
+      const [conflict] = await listConflicts(parent, undefined, { site: 'facility' });
+      assert.equal(conflict.kind, 'event');
+      assert.equal(conflict.key, 'event=SyncEvent01');
+      assert.equal(conflict.kept, 'incoming');
+      assert.equal((await eventWeights(parent)).get('SyncEvent01'), '63');
+    });
+
     it('splits a package to a size and joins the pieces; a missing piece is named', async () => {
       const many = Array.from({ length: 300 }, (_, i) => ({
         orgUnit: i % 2 ? OU.facA : OU.facB,
