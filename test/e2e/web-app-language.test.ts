@@ -89,7 +89,9 @@ describe('the web app’s language and menus', { skip: BROWSER_SKIP_REASON }, ()
     await page.goto(`${baseUrl}/#/export/events`);
     await page.locator('h1', { hasText: 'Exporter des événements' }).waitFor();
     const filterPlaceholder = async (text: string) => {
-      await page.locator('[data-test="option-program"] [data-test$="select-input"]').click();
+      // Opened by keyboard, as a keyboard user would (Arrow Down on the focused field).
+      await page.locator('[data-test="option-program"] [data-test$="select-input"]').focus();
+      await page.keyboard.press('ArrowDown');
       await page.locator(`input[placeholder="${text}"]`).waitFor();
       await page.keyboard.press('Escape');
     };

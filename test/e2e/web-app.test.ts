@@ -1,14 +1,13 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import axe from 'axe-core';
-import yauzl from 'yauzl';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { FastifyInstance } from 'fastify';
 import { createTestDatabase, type TestDatabase } from '../support/test-databases.ts';
 import { BROWSER_SKIP_REASON, launchBrowser } from '../support/browser.ts';
+import { checkPage, choose, DESKTOP, readZipEntries, signIn } from '../support/web-app-pages.ts';
 import { createFerryContextFromStorage, type FerryContext } from '../../src/services/ferry-context.ts';
 import { loadConfig } from '../../src/config.ts';
 import { buildApp } from '../../src/http/build-app.ts';
@@ -26,95 +25,9 @@ const AGGREGATE_METADATA = new URL('02_aggregate_metadata.json', FIXTURES).pathn
 const DATA_VALUES = new URL('03_dataValues_bulk.json', FIXTURES).pathname;
 const TRACKER_PAYLOAD = new URL('../fixtures/dhis2/tracker/import_nested_payload.json', import.meta.url)
   .pathname;
-const SCREENSHOTS = new URL('../../docs/web-app/', import.meta.url).pathname;
 const ADMIN_PASSWORD = 'district-Test-1';
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 390, height: 844 };
 
 const NOT_BUILT = `the web app is not built (${WEB_DIST}): run npm run build:web`;
-
-/** The entries of a downloaded zip, as text. */
-function readZip(path: string): Promise<{ name: string; text: string }[]> {
-  return new Promise((resolve, reject) => {
-    yauzl.open(path, { lazyEntries: true }, (error, zip) => {
-      if (error || !zip) return reject(error ?? new Error('not a zip'));
-      const entries: { name: string; text: string }[] = [];
-      zip.on('error', reject);
-      zip.on('end', () => resolve(entries));
-      zip.on('entry', (entry: yauzl.Entry) =>
-        zip.openReadStream(entry, (streamError, stream) => {
-          if (streamError || !stream) return reject(streamError ?? new Error('no stream'));
-          const chunks: Buffer[] = [];
-          stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-          stream.on('end', () => {
-            entries.push({ name: entry.fileName, text: Buffer.concat(chunks).toString('utf8') });
-            zip.readEntry();
-          });
-        }),
-      );
-      zip.readEntry();
-    });
-  });
-}
-
-/** axe-core's serious and critical violations on the page as it is now. */
-async function accessibilityProblems(page: Page): Promise<string[]> {
-  // evaluate() runs through the DevTools protocol, which the page's CSP (script-src 'self') allows.
-  if (!(await page.evaluate('typeof window.axe !== "undefined"'))) await page.evaluate(axe.source);
-  const result = (await page.evaluate(
-    'window.axe.run(document, { resultTypes: ["violations"] })',
-  )) as axe.AxeResults;
-  return result.violations
-    .filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
-    .map(
-      (violation) =>
-        `${violation.id} (${violation.impact}): ${violation.help}: ${violation.nodes
-          .slice(0, 3)
-          .map((node) => `${node.target.join(' ')} ${node.failureSummary ?? ''}`)
-          .join('; ')}`,
-    );
-}
-
-/** Checks the page with axe-core, then saves its screenshot as docs/web-app/<name>.png. */
-async function checkPage(page: Page, name: string, phone = false): Promise<void> {
-  assert.deepEqual(await accessibilityProblems(page), [], `accessibility of ${name}`);
-  mkdirSync(SCREENSHOTS, { recursive: true });
-  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
-  if (phone) {
-    await page.setViewportSize(PHONE);
-    // The page must fit: nothing wider than the phone's screen.
-    const overflow = await page.evaluate('document.documentElement.scrollWidth');
-    assert.ok(Number(overflow) <= PHONE.width, `${name} is ${String(overflow)} px wide on a 390 px phone`);
-    await page.screenshot({ path: join(SCREENSHOTS, `${name}-phone.png`), fullPage: true });
-    await page.setViewportSize(DESKTOP);
-    // @dhis2/ui's Select measures itself in a debounced resize handler that it does not cancel on
-    // unmount: leaving the page at once would make it read a removed element (a page error).
-    await page.waitForTimeout(200);
-  }
-}
-
-async function signIn(page: Page, baseUrl: string, username: string, password: string): Promise<void> {
-  await page.goto(baseUrl);
-  await page.fill('input[name=username]', username);
-  await page.fill('input[name=password]', password);
-  await page.click('button[type=submit]');
-  await page.waitForSelector('#who');
-}
-
-/** Picks an option of a @dhis2/ui select field (marked with dataTest) by its label. */
-async function choose(page: Page, field: string, label: string): Promise<void> {
-  const input = page.locator(`[data-test="${field}"] [data-test$="select-input"]`);
-  // The menu opens in a fixed layer below the field and does not flip upwards: with the field at
-  // the bottom of the window (a notice above the page pushes it there) its options fall outside.
-  await input.evaluate((element) => element.scrollIntoView({ block: 'center' }));
-  await input.click();
-  await page
-    .locator('[data-test="dhis2-uicore-singleselectoption"]')
-    .filter({ hasText: new RegExp(`^${label}$`) })
-    .click();
-  // Choosing the option already selected leaves the menu open, over the rest of the page.
-  await page.keyboard.press('Escape');
-}
 
 /** Uploads a file on the current import page and waits for the job's summary. */
 async function runImport(
@@ -410,7 +323,10 @@ describe('web app in Chromium', { skip: BROWSER_SKIP_REASON }, () => {
     assert.match(card, / (B|kB)\b/, 'the size in the right unit');
     const download = page.waitForEvent('download');
     await page.click('.export-card a.download');
-    const entries = await readZip((await (await download).path()) ?? '');
+    const entries = (await readZipEntries((await (await download).path()) ?? '')).map((entry) => ({
+      name: entry.name,
+      text: entry.bytes.toString('utf8'),
+    }));
     assert.equal(entries.length, 1);
     assert.match(entries[0]?.name ?? '', /\.csv$/);
     const lines = (entries[0]?.text ?? '').trim().split('\n');
@@ -451,7 +367,7 @@ describe('web app in Chromium', { skip: BROWSER_SKIP_REASON }, () => {
     assert.equal(exported.dataElements, undefined, 'only the chosen type');
   });
 
-  it('lists every job with filters and search, and recreates an import pre-filled', async () => {
+  it('lists every job with filters and search, and recreates an import and an export pre-filled', async () => {
     await page.goto(`${baseUrl}/#/jobs`);
     await page.waitForSelector('#jobs');
     const all = (await page.textContent('#jobs')) ?? '';
@@ -479,6 +395,22 @@ describe('web app in Chromium', { skip: BROWSER_SKIP_REASON }, () => {
       (await page.textContent('#chosen-file')) ?? '',
       new RegExp(`^${jobFile.replace(/\./g, '\\.')} `),
     );
+
+    // An export recreates as its page with the request filled in, to change before asking again.
+    await page.goto(`${baseUrl}/#/jobs`);
+    await page.click('[data-test="dhis2-uicore-chip"]:has-text("Data value export")');
+    await page.click('#jobs tbody a');
+    await page.click('button:has-text("Recreate job")');
+    await page.waitForURL(/#\/export\?.*startDate=2019-01-01/);
+    await page.waitForSelector('#org-unit-tree label:has-text("Sierra Leone")');
+    assert.ok(
+      await page.locator('#org-unit-tree input[type=checkbox]').first().isChecked(),
+      'Sierra Leone is ticked again',
+    );
+    assert.equal(await page.inputValue('[data-test="start-date"] input'), '2019-01-01');
+    assert.equal(await page.inputValue('[data-test="end-date"] input'), '2019-12-31');
+    assert.match((await page.textContent('[data-test="option-dataSet"]')) ?? '', /TA Malaria elimination/);
+    assert.match((await page.textContent('[data-test="option-format"]')) ?? '', /CSV/);
     assert.deepEqual(pageErrors, []);
   });
 

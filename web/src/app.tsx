@@ -40,13 +40,14 @@ export function App() {
   // The language the app is shown in; state so that a switch re-renders every page.
   const [locale, setLocaleState] = useState(() => {
     const initial = browserLocale();
-    setLocale(initial);
+    void setLocale(initial);
     return initial;
   });
   const route = useRoute();
 
-  const applyLocale = useCallback((value: string) => {
-    setLocale(value);
+  const applyLocale = useCallback(async (value: string) => {
+    // @dhis2/ui's translations load with it; the app's own words do not wait for them.
+    await setLocale(value).catch(() => undefined);
     setLocaleState(value);
   }, []);
 
@@ -57,7 +58,7 @@ export function App() {
       const settings = await api<{ keyUiLocale?: string }>('/api/userSettings?key=keyUiLocale').catch(
         () => ({}) as { keyUiLocale?: string },
       );
-      if (settings.keyUiLocale) applyLocale(settings.keyUiLocale);
+      if (settings.keyUiLocale) await applyLocale(settings.keyUiLocale);
       setSession({ state: 'signedIn', me });
     } catch (error) {
       setSession(
@@ -76,7 +77,7 @@ export function App() {
   const changeLocale = useCallback(
     async (value: string) => {
       await postJson('/api/userSettings', { keyUiLocale: value });
-      applyLocale(value);
+      await applyLocale(value);
     },
     [applyLocale],
   );

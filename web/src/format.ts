@@ -1,3 +1,5 @@
+import { currentLocale, languageTag } from './i18n.ts';
+
 /** Bytes in the unit a reader expects: 16 kB is "16 kB", not "0.0 MB". */
 export function formatBytes(bytes: number): string {
   if (!Number.isFinite(bytes) || bytes < 0) return '';
@@ -15,7 +17,8 @@ export function formatBytes(bytes: number): string {
 export function formatTime(iso: string | null | undefined): string {
   if (!iso) return '';
   const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? iso : date.toLocaleString();
+  // In the app's language (the user's keyUiLocale), not only the browser's.
+  return Number.isNaN(date.getTime()) ? iso : date.toLocaleString(languageTag(currentLocale()));
 }
 
 export function formatSeconds(seconds: number | null | undefined): string {

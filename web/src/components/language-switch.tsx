@@ -7,7 +7,7 @@ import { ErrorNotice } from './error-notice.tsx';
  * The language the app is shown in, each named in its own language. Signed in, the choice is saved
  * as the user's keyUiLocale (so DHIS2's apps and this one agree); on the sign-in page it lasts the visit.
  */
-export function LanguageSwitch({
+export default function LanguageSwitch({
   locale,
   onChange,
 }: {

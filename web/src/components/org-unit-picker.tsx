@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useState, type Dispatch, type SetStateAction } from 'react';
 import { OrganisationUnitTree } from '@dhis2/ui';
 import { DataProvider } from '@dhis2/app-runtime';
 import { api } from '../api.ts';
@@ -68,7 +68,7 @@ export function orgUnitIds(paths: string[]): string[] {
 }
 
 /** `/A/B/C` → `/A`, `/A/B`: the branches to open so that a chosen org unit shows. */
-function ancestorsOf(path: string): string[] {
+export function ancestorsOf(path: string): string[] {
   const parts = path.split('/').filter(Boolean);
   return parts.slice(1).map((_, i) => `/${parts.slice(0, i + 1).join('/')}`);
 }
@@ -78,7 +78,7 @@ function ancestorsOf(path: string): string[] {
  * paths are looked up so the tree shows them ticked. Returns the paths, their setter, and whether
  * the lookup is still under way.
  */
-export function useOrgUnitPaths(uids: string): [string[], (paths: string[]) => void, boolean] {
+export function useOrgUnitPaths(uids: string): [string[], Dispatch<SetStateAction<string[]>>, boolean] {
   const [paths, setPaths] = useState<string[]>([]);
   const [pending, setPending] = useState(uids !== '');
   useEffect(() => {

@@ -14,6 +14,7 @@ import { DataProvider } from '@dhis2/app-runtime';
 import { api, postJson, type ExportCard } from '../api.ts';
 import { ErrorNotice } from '../components/error-notice.tsx';
 import { navigate } from '../router.ts';
+import { ancestorsOf, useOrgUnitPaths } from '../components/org-unit-picker.tsx';
 
 interface Named {
   id: string;
@@ -48,7 +49,8 @@ function isoDate(date: Date): string {
 
 export default function ExportDataPage({ query }: { query: URLSearchParams }) {
   const [roots, setRoots] = useState<string[] | null>(null);
-  const [selected, setSelected] = useState<string[]>(query.get('orgUnit')?.split(',').filter(Boolean) ?? []);
+  // A recreated request's org units (UIDs) are looked up to their paths, so the tree shows them ticked.
+  const [selected, setSelected, selectedPending] = useOrgUnitPaths(query.get('orgUnit') ?? '');
   const [children, setChildren] = useState(query.get('children') !== 'false');
   const [dataSets, setDataSets] = useState<Named[]>([]);
   const [chosenDataSets, setChosenDataSets] = useState<string[]>(
@@ -128,14 +130,14 @@ export default function ExportDataPage({ query }: { query: URLSearchParams }) {
         <fieldset className="plain">
           <legend>Organisation units</legend>
           <div className="tree" id="org-unit-tree">
-            {roots === null ? null : roots.length === 0 ? (
+            {roots === null || selectedPending ? null : roots.length === 0 ? (
               <p>You are assigned to no organisation unit, so there is nothing to export.</p>
             ) : (
               <DataProvider baseUrl={location.origin} apiVersion={41}>
                 <OrganisationUnitTree
                   roots={roots}
                   selected={selected}
-                  initiallyExpanded={roots.map((id) => `/${id}`)}
+                  initiallyExpanded={[...roots.map((id) => `/${id}`), ...selected.flatMap(ancestorsOf)]}
                   onChange={({ path, checked }) =>
                     setSelected((previous) =>
                       checked ? [...previous, path] : previous.filter((p) => p !== path),

@@ -1,9 +1,11 @@
-import { useState, type FormEvent } from 'react';
+import { lazy, Suspense, useState, type FormEvent } from 'react';
 import { Button, Card, InputField } from '@dhis2/ui';
 import { ApiError, postJson } from '../api.ts';
 import { ErrorNotice } from '../components/error-notice.tsx';
-import { LanguageSwitch } from '../components/language-switch.tsx';
 import { t } from '../i18n.ts';
+
+// Its own chunk: @dhis2/ui's select would otherwise weigh on the sign-in page's first load.
+const LanguageSwitch = lazy(() => import('../components/language-switch.tsx'));
 
 export function LoginPage({
   onSignedIn,
@@ -65,7 +67,9 @@ export function LoginPage({
             {t('Sign in')}
           </Button>
         </form>
-        <LanguageSwitch locale={locale} onChange={onLocale} />
+        <Suspense fallback={null}>
+          <LanguageSwitch locale={locale} onChange={onLocale} />
+        </Suspense>
       </Card>
     </main>
   );
