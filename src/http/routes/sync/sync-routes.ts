@@ -67,13 +67,11 @@ export async function registerSyncRoutes(app: FastifyInstance, context: FerryCon
       url: typeof body.url === 'string' && body.url !== '' ? body.url : undefined,
       encrypt: body.encrypt === true,
     });
-    return reply
-      .status(201)
-      .send(
-        webMessage(201, 'OK', `Sync site '${site.siteId}' registered as ${site.role}`, {
-          response: { site: site.siteId },
-        }),
-      );
+    return reply.status(201).send(
+      webMessage(201, 'OK', `Sync site '${site.siteId}' registered as ${site.role}`, {
+        response: { site: site.siteId },
+      }),
+    );
   });
   app.get('/api/sync/conflicts', async (request: FastifyRequest<{ Querystring: Query }>) => ({
     conflicts: await listConflicts(context, requirePrincipal(request), {
