@@ -226,8 +226,8 @@ async function sqliteWithMetadata(env: BenchEnvironment, values: number, name: s
 }
 
 /**
- * FERRY_BENCH_DECODE_THREAD=never decodes inline, as before the decoding thread, to compare the
- * two in one run; unset, the import decides by the file's size as in production.
+ * FERRY_BENCH_DECODE_THREAD=always decodes on a thread of its own, =never inline; unset, the import
+ * decides as in production (DECODE_THREAD_MIN_BYTES: inline for now).
  */
 const DECODE_THREAD = (process.env.FERRY_BENCH_DECODE_THREAD ?? 'auto') as 'auto' | 'always' | 'never';
 
