@@ -134,16 +134,22 @@ export class DataValueStore {
     if (definitions.length === 0) return;
     const tempStore = await this.db.queryOne<{ temp_store: number }>('PRAGMA temp_store');
     const cacheSize = await this.db.queryOne<{ cache_size: number }>('PRAGMA cache_size');
-    await this.db.executeScript(
-      `PRAGMA temp_store = FILE; PRAGMA cache_size = ${INDEX_BUILD_PAGE_CACHE_KIB}`,
-    );
+    await this.db.executeScript(`PRAGMA cache_size = ${INDEX_BUILD_PAGE_CACHE_KIB}`);
+    // SQLite refuses to change temp_store inside a transaction once the connection has opened its
+    // temporary database (a temp table, a spilled sort, an ALTER TABLE ... RENAME in a migration).
+    // The setting only saves memory, so the index build goes on without it rather than failing
+    // the import.
+    const switchedTempStore = await this.db
+      .executeScript('PRAGMA temp_store = FILE')
+      .then(() => true)
+      .catch(() => false);
     try {
       for (const sql of definitions) await this.db.executeScript(sql);
     } finally {
-      await this.db.executeScript(
-        `PRAGMA temp_store = ${Number(tempStore?.temp_store ?? 0)}; ` +
-          `PRAGMA cache_size = ${Number(cacheSize?.cache_size ?? -2000)}`,
-      );
+      await this.db.executeScript(`PRAGMA cache_size = ${Number(cacheSize?.cache_size ?? -2000)}`);
+      if (switchedTempStore) {
+        await this.db.executeScript(`PRAGMA temp_store = ${Number(tempStore?.temp_store ?? 0)}`);
+      }
     }
   }
 
