@@ -141,7 +141,9 @@ for (const scenario of ['the backend writing the values', 'every backend of the 
           const id = ((await upload.json()) as { response: { id: string } }).response.id;
 
           // Wait until a backend of this database is inside the import's transaction, writing values
-          // (COPY or INSERT into data_value), then terminate it or every backend of the database.
+          // (COPY or INSERT into data_value, or COPY into the staging table and the statement that
+          // merges it, which starts WITH ... and inserts into data_value), then terminate it or every
+          // backend of the database.
           let terminated = 0;
           const deadline = Date.now() + 120_000;
           while (terminated === 0) {
@@ -149,7 +151,7 @@ for (const scenario of ['the backend writing the values', 'every backend of the 
             const writers = await admin.query<{ pid: number }>(
               `SELECT pid FROM pg_stat_activity
               WHERE datname = $1 AND xact_start IS NOT NULL
-                AND query ~* '^\\s*(COPY|INSERT INTO)\\s+data_value\\M'`,
+                AND query ~* '(COPY|INSERT INTO)\\s+(data_value|ferry_data_value_stage)\\M'`,
               [database],
             );
             if (writers.rows.length > 0) {
