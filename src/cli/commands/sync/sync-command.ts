@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import type { CliCommand } from '../../cli-command.ts';
 import { UsageError } from '../../cli-command.ts';
 import { DATABASE_OPTIONS, databaseUsage, withCliContext } from '../../cli-database.ts';
+import type { FerryContext } from '../../../services/ferry-context.ts';
 import {
   applyAcknowledgement,
   readAcknowledgementFile,
@@ -311,57 +312,57 @@ const TRANSFER_HELP = `  Over the parent's API at the URL registered with 'ferry
   --every 15m              repeat at this interval until stopped (s, m or h)
 ${DB_HELP}`;
 
-const pushCommand: CliCommand = {
-  path: ['sync', 'push'],
-  summary: 'Send the parent what it has not acknowledged (resumes a broken upload)',
-  usage: `Usage: ferry sync push [--every DURATION] [--json]\n${TRANSFER_HELP}`,
-  async run(args) {
-    const { values } = parseArgs({
-      args,
-      options: { ...DATABASE_OPTIONS, ...JSON_FLAG, every: { type: 'string' } },
-      strict: true,
-    });
-    const every = intervalMs(values.every);
-    return withCliContext(values, (context) =>
-      repeat(every, async () => {
-        const result = await pushToParent(context, undefined);
-        print(
-          values.json,
-          result,
-          result.upToDate
-            ? `Nothing to send to '${result.parent}'.`
-            : `Sent ${result.sent.map((s) => `package ${s.sequence} (${s.bytes} bytes${s.resumedAt > 0 ? `, resumed at ${s.resumedAt}` : ''})`).join(', ')} to '${result.parent}'; acknowledged up to ${result.acknowledged}.`,
-        );
-      }),
-    );
-  },
-};
+/** `ferry sync push|pull`: one transfer with the parent, or one every `--every`. */
+function transferCommand(
+  verb: 'push' | 'pull',
+  summary: string,
+  transferOnce: (context: FerryContext, json: boolean | undefined) => Promise<void>,
+): CliCommand {
+  return {
+    path: ['sync', verb],
+    summary,
+    usage: `Usage: ferry sync ${verb} [--every DURATION] [--json]\n${TRANSFER_HELP}`,
+    async run(args) {
+      const { values } = parseArgs({
+        args,
+        options: { ...DATABASE_OPTIONS, ...JSON_FLAG, every: { type: 'string' } },
+        strict: true,
+      });
+      const every = intervalMs(values.every);
+      return withCliContext(values, (context) => repeat(every, () => transferOnce(context, values.json)));
+    },
+  };
+}
 
-const pullCommand: CliCommand = {
-  path: ['sync', 'pull'],
-  summary: 'Fetch and import what the parent has for this site (metadata)',
-  usage: `Usage: ferry sync pull [--every DURATION] [--json]\n${TRANSFER_HELP}`,
-  async run(args) {
-    const { values } = parseArgs({
-      args,
-      options: { ...DATABASE_OPTIONS, ...JSON_FLAG, every: { type: 'string' } },
-      strict: true,
-    });
-    const every = intervalMs(values.every);
-    return withCliContext(values, (context) =>
-      repeat(every, async () => {
-        const result = await pullFromParent(context, undefined);
-        print(
-          values.json,
-          result,
-          result.imported.length === 0
-            ? `Up to date with '${result.parent}'.`
-            : `Imported ${result.imported.map((r) => `package ${r.sequence}`).join(', ')} from '${result.parent}'.`,
-        );
-      }),
+const pushCommand = transferCommand(
+  'push',
+  'Send the parent what it has not acknowledged (resumes a broken upload)',
+  async (context, json) => {
+    const result = await pushToParent(context, undefined);
+    print(
+      json,
+      result,
+      result.upToDate
+        ? `Nothing to send to '${result.parent}'.`
+        : `Sent ${result.sent.map((s) => `package ${s.sequence} (${s.bytes} bytes${s.resumedAt > 0 ? `, resumed at ${s.resumedAt}` : ''})`).join(', ')} to '${result.parent}'; acknowledged up to ${result.acknowledged}.`,
     );
   },
-};
+);
+
+const pullCommand = transferCommand(
+  'pull',
+  'Fetch and import what the parent has for this site (metadata)',
+  async (context, json) => {
+    const result = await pullFromParent(context, undefined);
+    print(
+      json,
+      result,
+      result.imported.length === 0
+        ? `Up to date with '${result.parent}'.`
+        : `Imported ${result.imported.map((r) => `package ${r.sequence}`).join(', ')} from '${result.parent}'.`,
+    );
+  },
+);
 
 export const SYNC_COMMANDS: CliCommand[] = [
   initCommand,
